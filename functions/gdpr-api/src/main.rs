@@ -1,0 +1,6 @@
+//! Lambda entry point of `gdpr-api`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rampart::lambda::serve(gdpr_api::router).await
+}

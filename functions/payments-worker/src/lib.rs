@@ -1,0 +1,39 @@
+//! `payments-worker`: the SQS consumer. Each record is dispatched by its message kind; only the
+//! records that failed are reported back (partial batch failures), so SQS redelivers just those
+//! and dead-letters them after the queue's maximum receives.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use rampart::AppState;
+use rampart::jobs::{Dispatcher, JobMeta};
+
+/// The message kinds this worker handles. Webhook processing registers here.
+pub fn dispatcher() -> Dispatcher {
+    Dispatcher::new()
+}
+
+pub async fn handle(state: &AppState, dispatcher: &Dispatcher, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let Some(id) = record.message_id.clone() else {
+            // Without an id SQS cannot be told which record failed; nothing to report.
+            tracing::error!("SQS record without a message id");
+            continue;
+        };
+        let meta = JobMeta {
+            message_id: id.clone(),
+            receive_count: record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1),
+        };
+        let body = record.body.unwrap_or_default();
+        if let Err(e) = dispatcher.dispatch(state, &body, &meta).await {
+            tracing::warn!(message_id = %id, receive_count = meta.receive_count, error = %e, "record failed");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

@@ -1,0 +1,22 @@
+//! Rampart's shared library: configuration, errors, HTTP layers, storage, queue, secrets and
+//! the request/event primitives (idempotency, rate limits) every function is built from.
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod idempotency;
+pub mod jobs;
+pub mod lambda;
+pub mod queue;
+pub mod ratelimit;
+pub mod retention;
+pub mod secrets;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use error::ApiError;
+pub use state::AppState;

@@ -1,0 +1,91 @@
+//! The `Queue` trait: at-least-once delivery with visibility timeouts and a dead-letter queue,
+//! over SQS in AWS and an embedded SQLite twin locally.
+
+pub mod sqlite;
+pub mod sqs;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+    pub delay: Option<Duration>,
+    /// Messages with the same id sent within five minutes are delivered once (SQS FIFO
+    /// semantics; the SQS backend forwards it only to FIFO queues, which require it).
+    pub dedup_id: Option<String>,
+}
+
+impl OutgoingMessage {
+    pub fn new(body: impl Into<String>) -> Self {
+        Self {
+            body: body.into(),
+            ..Self::default()
+        }
+    }
+    pub fn attribute(mut self, k: &str, v: &str) -> Self {
+        self.attributes.insert(k.into(), v.into());
+        self
+    }
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.delay = Some(d);
+        self
+    }
+    pub fn dedup_id(mut self, id: impl Into<String>) -> Self {
+        self.dedup_id = Some(id.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub id: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+    /// Handle for ack/extend; only valid for this delivery.
+    pub receipt: String,
+    /// How many times this message has been delivered, this delivery included.
+    pub receive_count: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    #[error("invalid queue request: {0}")]
+    Invalid(String),
+}
+
+impl From<crate::store::StoreError> for QueueError {
+    fn from(e: crate::store::StoreError) -> Self {
+        QueueError::Unavailable(e.to_string())
+    }
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Returns the message id.
+    async fn send(&self, msg: OutgoingMessage) -> Result<String, QueueError>;
+    /// Up to `max` (1..=10) messages, hidden from other consumers for `visibility`. Waits up to
+    /// `wait` for the first one (long polling).
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError>;
+    /// Deletes the message: it was handled.
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Changes how long the message stays hidden: zero makes it visible again now (a nack),
+    /// longer extends the lease of a consumer still working on it.
+    async fn set_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError>;
+    async fn health(&self) -> Result<(), QueueError>;
+    fn backend(&self) -> &'static str;
+}
+
+pub type SharedQueue = Arc<dyn Queue>;
+
+/// SQS takes whole seconds; round up so a lease is never shorter than asked.
+pub(crate) fn whole_secs(d: Duration) -> i32 {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    s.min(43_200) as i32
+}

@@ -1,0 +1,264 @@
+//! Secrets: one JSON object of named values (Secrets Manager in AWS; the environment plus a
+//! generated dev file locally), cached in memory with a TTL. The previous version stays
+//! available next to the current one, so a value can be rotated without downtime: verifiers
+//! accept both during the overlap.
+
+pub mod aws;
+pub mod local;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex, RwLock};
+
+use crate::clock::SharedClock;
+
+/// Signing keys for access tokens: `kid:secret[,kid:secret...]`, the first one signs.
+pub const JWT_SIGNING_KEYS: &str = "JWT_SIGNING_KEYS";
+/// Key for the keyed hashes that stand in for emails, IPs and tokens in the table.
+pub const HASH_PEPPER: &str = "HASH_PEPPER";
+/// Secrets every function needs before it may serve in production.
+pub const REQUIRED: &[&str] = &[JWT_SIGNING_KEYS, HASH_PEPPER];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretSnapshot {
+    pub current: BTreeMap<String, String>,
+    /// The version before the current one (Secrets Manager's AWSPREVIOUS), if any.
+    pub previous: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("secrets unavailable: {0}")]
+    Unavailable(String),
+    #[error("secret {0} is not set")]
+    Missing(String),
+    #[error("secret is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Where secret values come from.
+#[async_trait]
+pub trait SecretSource: Send + Sync + 'static {
+    async fn load(&self) -> Result<SecretSnapshot, SecretsError>;
+    fn backend(&self) -> &'static str;
+}
+
+struct Cached {
+    loaded_at_ms: i64,
+    snapshot: Arc<SecretSnapshot>,
+}
+
+pub struct Secrets {
+    source: Box<dyn SecretSource>,
+    clock: SharedClock,
+    ttl: Duration,
+    /// Lower bound between refreshes forced by an unknown key id, so a flood of requests
+    /// naming made-up key ids cannot turn into a flood of Secrets Manager calls.
+    min_forced_refresh: Duration,
+    cache: RwLock<Option<Cached>>,
+    refreshing: Mutex<()>,
+}
+
+impl Secrets {
+    pub fn new(source: Box<dyn SecretSource>, clock: SharedClock, ttl: Duration) -> Self {
+        Self {
+            source,
+            clock,
+            ttl,
+            min_forced_refresh: Duration::from_secs(10),
+            cache: RwLock::new(None),
+            refreshing: Mutex::new(()),
+        }
+    }
+
+    pub fn with_min_forced_refresh(mut self, d: Duration) -> Self {
+        self.min_forced_refresh = d;
+        self
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.source.backend()
+    }
+
+    fn age_ms(&self, c: &Cached) -> i64 {
+        self.clock.now_ms() - c.loaded_at_ms
+    }
+
+    /// The cached snapshot, reloaded once it is older than the TTL.
+    pub async fn snapshot(&self) -> Result<Arc<SecretSnapshot>, SecretsError> {
+        if let Some(c) = self.cache.read().await.as_ref()
+            && self.age_ms(c) < self.ttl.as_millis() as i64
+        {
+            return Ok(c.snapshot.clone());
+        }
+        self.reload(self.ttl).await
+    }
+
+    /// Reloads unless another caller already did within `fresher_than`.
+    async fn reload(&self, fresher_than: Duration) -> Result<Arc<SecretSnapshot>, SecretsError> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        if let Some(c) = self.cache.read().await.as_ref()
+            && self.age_ms(c) < fresher_than.as_millis() as i64
+        {
+            return Ok(c.snapshot.clone());
+        }
+        let snapshot = Arc::new(self.source.load().await?);
+        *self.cache.write().await = Some(Cached {
+            loaded_at_ms: self.clock.now_ms(),
+            snapshot: snapshot.clone(),
+        });
+        Ok(snapshot)
+    }
+
+    /// Forces a reload now (subject to the forced-refresh floor).
+    pub async fn refresh(&self) -> Result<Arc<SecretSnapshot>, SecretsError> {
+        self.reload(self.min_forced_refresh).await
+    }
+
+    /// The current value.
+    pub async fn get(&self, name: &str) -> Result<Option<String>, SecretsError> {
+        Ok(self.snapshot().await?.current.get(name).cloned())
+    }
+
+    pub async fn require(&self, name: &str) -> Result<String, SecretsError> {
+        self.get(name).await?.ok_or_else(|| SecretsError::Missing(name.into()))
+    }
+
+    /// The current value, then the previous one if it differs: verifiers try both so a value
+    /// rotated a moment ago keeps verifying until the overlap ends.
+    pub async fn versions(&self, name: &str) -> Result<Vec<String>, SecretsError> {
+        let snap = self.snapshot().await?;
+        let mut out: Vec<String> = snap.current.get(name).cloned().into_iter().collect();
+        if let Some(prev) = snap.previous.get(name)
+            && !out.contains(prev)
+        {
+            out.push(prev.clone());
+        }
+        Ok(out)
+    }
+
+    /// The versions of `name`; if none satisfies `wanted` (say, a token names a key id this
+    /// process has not seen), the secret was probably rotated: reload early and look again.
+    pub async fn versions_matching(
+        &self,
+        name: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, SecretsError> {
+        let v = self.versions(name).await?;
+        if v.iter().any(|s| wanted(s)) {
+            return Ok(v);
+        }
+        self.refresh().await?;
+        self.versions(name).await
+    }
+}
+
+/// Why a secret value is too weak for production, if it is.
+///
+/// The bar is 32 bytes (256 bits) of entropy, estimated generously from the alphabet the value
+/// draws on, and values that are visibly patterned or placeholders are refused outright.
+pub fn weakness(value: &str) -> Option<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Some("is empty".into());
+    }
+    let lower = v.to_ascii_lowercase();
+    for bad in ["changeme", "change-me", "change_me", "secret", "password", "example", "default", "insecure", "dev-only", "test"] {
+        if lower.contains(bad) {
+            return Some(format!("looks like a placeholder (contains {bad:?})"));
+        }
+    }
+    let distinct = {
+        let mut c: Vec<char> = v.chars().collect();
+        c.sort_unstable();
+        c.dedup();
+        c.len()
+    };
+    let all = |f: fn(&char) -> bool| v.chars().all(|c| f(&c));
+    let per_char = if all(char::is_ascii_hexdigit) {
+        4.0
+    } else if all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=')) {
+        6.0
+    } else {
+        6.5
+    };
+    let bits = v.chars().count() as f64 * per_char;
+    if bits < 256.0 {
+        return Some(format!("has about {} bits of entropy; at least 256 are required", bits as u32));
+    }
+    if distinct < 16 {
+        return Some("repeats too few distinct characters to be random".into());
+    }
+    None
+}
+
+/// Parses `kid:secret,kid:secret` (JWT signing keys and similar keyed lists).
+pub fn parse_keyed_list(value: &str) -> Result<Vec<(String, String)>, SecretsError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (kid, secret) = entry
+                .split_once(':')
+                .ok_or_else(|| SecretsError::Malformed("expected kid:secret".into()))?;
+            if kid.is_empty() || secret.is_empty() {
+                return Err(SecretsError::Malformed("empty key id or secret".into()));
+            }
+            Ok((kid.to_string(), secret.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn weak_values_are_named() {
+        assert!(weakness("changeme-changeme-changeme-changeme-changeme").is_some());
+        assert!(weakness(&"a".repeat(80)).is_some());
+        assert!(weakness("0123456789abcdef").is_some());
+        assert!(weakness(&crate::crypto::random_token(32)).is_none());
+        assert!(weakness(&hex::encode(crate::crypto::random_bytes(32))).is_none());
+    }
+
+    struct Counting(std::sync::atomic::AtomicU32);
+
+    #[async_trait]
+    impl SecretSource for Counting {
+        async fn load(&self) -> Result<SecretSnapshot, SecretsError> {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            Ok(SecretSnapshot {
+                current: BTreeMap::from([("K".to_string(), format!("v{n}"))]),
+                previous: BTreeMap::from([("K".to_string(), format!("v{}", n - 1))]),
+            })
+        }
+        fn backend(&self) -> &'static str {
+            "counting"
+        }
+    }
+
+    #[tokio::test]
+    async fn cache_honours_ttl_and_rotation_refresh() {
+        let clock = ManualClock::new(1_000_000);
+        let s = Secrets::new(Box::new(Counting(0.into())), clock.clone(), Duration::from_secs(300))
+            .with_min_forced_refresh(Duration::from_secs(10));
+        assert_eq!(s.get("K").await.unwrap().as_deref(), Some("v1"));
+        clock.advance(Duration::from_secs(299));
+        assert_eq!(s.get("K").await.unwrap().as_deref(), Some("v1"));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(s.get("K").await.unwrap().as_deref(), Some("v2"));
+        assert_eq!(s.versions("K").await.unwrap(), vec!["v2", "v1"]);
+        // An unknown value forces one early reload; the floor stops a second one.
+        let v = s.versions_matching("K", |v| v == "v3").await.unwrap();
+        assert_eq!(v[0], "v2", "within the forced-refresh floor: no reload");
+        clock.advance(Duration::from_secs(10));
+        let v = s.versions_matching("K", |v| v == "v3").await.unwrap();
+        assert_eq!(v, vec!["v3", "v2"]);
+    }
+}

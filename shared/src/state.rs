@@ -1,0 +1,146 @@
+//! The shared state every router and worker gets, and how it is assembled from configuration:
+//! DynamoDB/SQS/Secrets Manager when their names are configured, embedded twins otherwise.
+
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::error::StartupError;
+use crate::queue::SharedQueue;
+use crate::queue::sqlite::SqliteQueue;
+use crate::queue::sqs::SqsQueue;
+use crate::secrets::local::LocalSource;
+use crate::secrets::{self, SecretSource, Secrets};
+use crate::store::SharedStore;
+use crate::store::dynamo::DynamoStore;
+use crate::store::sqlite::{Db, SqliteStore};
+
+/// Name of the embedded queue (the SQS queue is `PaymentsQueue` in template.yaml).
+pub const LOCAL_QUEUE: &str = "payments";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: SharedStore,
+    pub queue: SharedQueue,
+    pub secrets: Arc<Secrets>,
+    pub clock: SharedClock,
+}
+
+/// The shared AWS SDK configuration; standard retry mode (exponential backoff with jitter) so
+/// throttling is retried by the SDK, not by us.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+        .load()
+        .await
+}
+
+impl AppState {
+    pub fn new(
+        settings: Settings,
+        store: SharedStore,
+        queue: SharedQueue,
+        secrets: Arc<Secrets>,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            store,
+            queue,
+            secrets,
+            clock,
+        }
+    }
+
+    /// Assembles the state the settings describe and runs the production lockdown.
+    pub async fn from_settings(settings: Settings, clock: SharedClock) -> Result<Self, StartupError> {
+        let problems = settings.production_problems();
+        if !problems.is_empty() {
+            return Err(StartupError(format!("refusing to start in production: {}", problems.join("; "))));
+        }
+        let needs_aws = settings.table_name.is_some() || settings.queue_url.is_some() || settings.secret_id.is_some();
+        let aws = if needs_aws { Some(aws_config().await) } else { None };
+        let db = if settings.table_name.is_none() || settings.queue_url.is_none() {
+            let path = settings.data_dir.join("rampart.db");
+            Some(Db::open(&path).map_err(|e| StartupError(format!("DATA_DIR: {e}")))?)
+        } else {
+            None
+        };
+        let store: SharedStore = match (&settings.table_name, &aws, &db) {
+            (Some(t), Some(cfg), _) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(cfg), t, clock.clone())),
+            (_, _, Some(db)) => Arc::new(SqliteStore::new(db.clone(), clock.clone())),
+            _ => unreachable!("either a table or the embedded database is configured"),
+        };
+        let queue: SharedQueue = match (&settings.queue_url, &aws, &db) {
+            (Some(u), Some(cfg), _) => Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(cfg), u)),
+            (_, _, Some(db)) => Arc::new(SqliteQueue::new(
+                db.clone(),
+                clock.clone(),
+                LOCAL_QUEUE,
+                settings.queue_max_receives,
+            )),
+            _ => unreachable!("either a queue URL or the embedded database is configured"),
+        };
+        let source: Box<dyn SecretSource> = match (&settings.secret_id, &aws) {
+            (Some(id), Some(cfg)) => Box::new(secrets::aws::SecretsManagerSource::new(
+                aws_sdk_secretsmanager::Client::new(cfg),
+                id,
+            )),
+            _ => {
+                // Never generate secrets in production: they must be provided.
+                let dev_file = (!settings.is_production()).then(|| settings.data_dir.join("dev-secrets.json"));
+                Box::new(LocalSource::from_env(dev_file))
+            }
+        };
+        let secrets = Arc::new(Secrets::new(source, clock.clone(), settings.secrets_ttl));
+        if settings.is_production() {
+            check_secrets(&secrets).await?;
+        }
+        Ok(Self::new(settings, store, queue, secrets, clock))
+    }
+
+    /// The key of the keyed hashes that keep raw emails and IPs out of the table.
+    pub async fn hash_pepper(&self) -> Result<Vec<u8>, crate::ApiError> {
+        self.secrets
+            .require(secrets::HASH_PEPPER)
+            .await
+            .map(String::into_bytes)
+            .map_err(|e| crate::ApiError::Unavailable(e.to_string()))
+    }
+}
+
+/// Production refuses a missing, malformed or weak secret and names it.
+pub async fn check_secrets(secrets: &Secrets) -> Result<(), StartupError> {
+    let snap = secrets
+        .snapshot()
+        .await
+        .map_err(|e| StartupError(format!("cannot load secrets: {e}")))?;
+    let mut problems = Vec::new();
+    for name in secrets::REQUIRED {
+        let Some(value) = snap.current.get(*name) else {
+            problems.push(format!("secret {name} is missing"));
+            continue;
+        };
+        if *name == secrets::JWT_SIGNING_KEYS {
+            match secrets::parse_keyed_list(value) {
+                Ok(keys) if !keys.is_empty() => {
+                    for (kid, key) in keys {
+                        if let Some(why) = secrets::weakness(&key) {
+                            problems.push(format!("secret {name} key {kid} {why}"));
+                        }
+                    }
+                }
+                Ok(_) => problems.push(format!("secret {name} holds no key")),
+                Err(e) => problems.push(format!("secret {name}: {e}")),
+            }
+        } else if let Some(why) = secrets::weakness(value) {
+            problems.push(format!("secret {name} {why}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StartupError(format!("refusing to start in production: {}", problems.join("; "))))
+    }
+}
