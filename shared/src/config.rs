@@ -48,24 +48,84 @@ pub struct Settings {
 
 /// Every setting: name, default, meaning. README's configuration table mirrors this list.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
-    ("APP_ENV", "development", "development | test | production; production enables the lockdown checks"),
+    (
+        "APP_ENV",
+        "development",
+        "development | test | production; production enables the lockdown checks",
+    ),
     ("BIND_ADDR", "127.0.0.1:3000", "local stack listen address"),
-    ("DATA_DIR", "./.data", "embedded store file and generated dev secrets (local only)"),
-    ("TABLE_NAME", "(unset: embedded store)", "DynamoDB table; required in production"),
-    ("QUEUE_URL", "(unset: embedded queue)", "SQS queue URL; required in production"),
-    ("SECRET_ID", "(unset: environment + dev file)", "Secrets Manager secret id or ARN"),
-    ("SECRETS_TTL_SECS", "300", "how long secret values are cached"),
-    ("CORS_ALLOWED_ORIGINS", "(empty: no cross-origin access)", "comma-separated exact origins; `*` is refused"),
-    ("TRUSTED_PROXIES", "(empty)", "comma-separated CIDRs whose X-Forwarded-For is believed (local stack)"),
-    ("COOKIE_SECURE", "true in production, else false", "Secure attribute on cookies; must be true in production"),
+    (
+        "DATA_DIR",
+        "./.data",
+        "embedded store file and generated dev secrets (local only)",
+    ),
+    (
+        "TABLE_NAME",
+        "(unset: embedded store)",
+        "DynamoDB table; required in production",
+    ),
+    (
+        "QUEUE_URL",
+        "(unset: embedded queue)",
+        "SQS queue URL; required in production",
+    ),
+    (
+        "SECRET_ID",
+        "(unset: environment + dev file)",
+        "Secrets Manager secret id or ARN",
+    ),
+    (
+        "SECRETS_TTL_SECS",
+        "300",
+        "how long secret values are cached",
+    ),
+    (
+        "CORS_ALLOWED_ORIGINS",
+        "(empty: no cross-origin access)",
+        "comma-separated exact origins; `*` is refused",
+    ),
+    (
+        "TRUSTED_PROXIES",
+        "(empty)",
+        "comma-separated CIDRs whose X-Forwarded-For is believed (local stack)",
+    ),
+    (
+        "COOKIE_SECURE",
+        "true in production, else false",
+        "Secure attribute on cookies; must be true in production",
+    ),
     ("BODY_LIMIT_BYTES", "1048576", "default request body limit"),
     ("LOG_FORMAT", "json", "json | pretty"),
-    ("RUST_LOG", "info", "log filter; debug/trace are refused in production"),
-    ("QUEUE_MAX_RECEIVES", "5", "deliveries before a message is dead-lettered (embedded queue)"),
-    ("QUEUE_VISIBILITY_SECS", "180", "worker lease on a received message (local worker)"),
-    ("CRON_INTERVAL_SECS", "300", "how often the local stack runs the retention job"),
-    ("IDEMPOTENCY_TTL_SECS", "86400", "how long idempotency keys and their responses are kept"),
-    ("AWS_ENDPOINT_URL", "(unset)", "standard AWS SDK endpoint override (tests use moto server)"),
+    (
+        "RUST_LOG",
+        "info",
+        "log filter; debug/trace are refused in production",
+    ),
+    (
+        "QUEUE_MAX_RECEIVES",
+        "5",
+        "deliveries before a message is dead-lettered (embedded queue)",
+    ),
+    (
+        "QUEUE_VISIBILITY_SECS",
+        "180",
+        "worker lease on a received message (local worker)",
+    ),
+    (
+        "CRON_INTERVAL_SECS",
+        "300",
+        "how often the local stack runs the retention job",
+    ),
+    (
+        "IDEMPOTENCY_TTL_SECS",
+        "86400",
+        "how long idempotency keys and their responses are kept",
+    ),
+    (
+        "AWS_ENDPOINT_URL",
+        "(unset)",
+        "standard AWS SDK endpoint override (tests use moto server)",
+    ),
 ];
 
 fn parse<T: FromStr>(name: &str, raw: Option<String>, default: T) -> Result<T, StartupError> {
@@ -79,17 +139,29 @@ fn parse<T: FromStr>(name: &str, raw: Option<String>, default: T) -> Result<T, S
 }
 
 fn parse_bool(name: &str, raw: Option<String>, default: bool) -> Result<bool, StartupError> {
-    match raw.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+    match raw
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("") => Ok(default),
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some("0" | "false" | "no" | "off") => Ok(false),
-        Some(other) => Err(StartupError(format!("{name} must be true or false, got {other:?}"))),
+        Some(other) => Err(StartupError(format!(
+            "{name} must be true or false, got {other:?}"
+        ))),
     }
 }
 
 fn parse_origins(raw: Option<String>) -> Result<Vec<String>, StartupError> {
     let mut out = Vec::new();
-    for o in raw.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for o in raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if o.contains('*') {
             return Err(StartupError(
                 "CORS_ALLOWED_ORIGINS must list exact origins; a wildcard is refused".into(),
@@ -98,7 +170,11 @@ fn parse_origins(raw: Option<String>) -> Result<Vec<String>, StartupError> {
         let rest = o
             .strip_prefix("https://")
             .or_else(|| o.strip_prefix("http://"))
-            .ok_or_else(|| StartupError(format!("CORS_ALLOWED_ORIGINS entry {o:?} is not an http(s) origin")))?;
+            .ok_or_else(|| {
+                StartupError(format!(
+                    "CORS_ALLOWED_ORIGINS entry {o:?} is not an http(s) origin"
+                ))
+            })?;
         if rest.is_empty() || rest.contains('/') {
             return Err(StartupError(format!(
                 "CORS_ALLOWED_ORIGINS entry {o:?} must be scheme://host[:port] with no path"
@@ -117,7 +193,9 @@ fn parse_cidrs(raw: Option<String>) -> Result<Vec<IpNet>, StartupError> {
         .map(|s| {
             s.parse::<IpNet>()
                 .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| StartupError(format!("TRUSTED_PROXIES entry {s:?} is not a CIDR or IP")))
+                .map_err(|_| {
+                    StartupError(format!("TRUSTED_PROXIES entry {s:?} is not a CIDR or IP"))
+                })
         })
         .collect()
 }
@@ -139,11 +217,19 @@ impl Settings {
             }
         };
         let prod = app_env == AppEnv::Production;
-        let nonempty = |k: &str| get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let nonempty = |k: &str| {
+            get(k)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
         let log_format = match nonempty("LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
-            Some(other) => return Err(StartupError(format!("LOG_FORMAT must be json or pretty, got {other:?}"))),
+            Some(other) => {
+                return Err(StartupError(format!(
+                    "LOG_FORMAT must be json or pretty, got {other:?}"
+                )));
+            }
         };
         let body_limit_bytes = parse("BODY_LIMIT_BYTES", get("BODY_LIMIT_BYTES"), 1024 * 1024)?;
         if body_limit_bytes == 0 {
@@ -151,12 +237,20 @@ impl Settings {
         }
         Ok(Self {
             app_env,
-            bind_addr: parse("BIND_ADDR", get("BIND_ADDR"), SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            bind_addr: parse(
+                "BIND_ADDR",
+                get("BIND_ADDR"),
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+            )?,
             data_dir: nonempty("DATA_DIR").map_or_else(|| PathBuf::from("./.data"), PathBuf::from),
             table_name: nonempty("TABLE_NAME"),
             queue_url: nonempty("QUEUE_URL"),
             secret_id: nonempty("SECRET_ID"),
-            secrets_ttl: Duration::from_secs(parse("SECRETS_TTL_SECS", get("SECRETS_TTL_SECS"), 300)?),
+            secrets_ttl: Duration::from_secs(parse(
+                "SECRETS_TTL_SECS",
+                get("SECRETS_TTL_SECS"),
+                300,
+            )?),
             cors_allowed_origins: parse_origins(get("CORS_ALLOWED_ORIGINS"))?,
             trusted_proxies: parse_cidrs(get("TRUSTED_PROXIES"))?,
             cookie_secure: parse_bool("COOKIE_SECURE", get("COOKIE_SECURE"), prod)?,
@@ -164,9 +258,19 @@ impl Settings {
             log_format,
             log_filter: nonempty("RUST_LOG").unwrap_or_else(|| "info".into()),
             queue_max_receives: parse("QUEUE_MAX_RECEIVES", get("QUEUE_MAX_RECEIVES"), 5)?,
-            queue_visibility: Duration::from_secs(parse("QUEUE_VISIBILITY_SECS", get("QUEUE_VISIBILITY_SECS"), 180)?),
-            cron_interval: Duration::from_secs(parse("CRON_INTERVAL_SECS", get("CRON_INTERVAL_SECS"), 300)?.max(1)),
-            idempotency_ttl: Duration::from_secs(parse("IDEMPOTENCY_TTL_SECS", get("IDEMPOTENCY_TTL_SECS"), 86_400)?),
+            queue_visibility: Duration::from_secs(parse(
+                "QUEUE_VISIBILITY_SECS",
+                get("QUEUE_VISIBILITY_SECS"),
+                180,
+            )?),
+            cron_interval: Duration::from_secs(
+                parse("CRON_INTERVAL_SECS", get("CRON_INTERVAL_SECS"), 300)?.max(1),
+            ),
+            idempotency_ttl: Duration::from_secs(parse(
+                "IDEMPOTENCY_TTL_SECS",
+                get("IDEMPOTENCY_TTL_SECS"),
+                86_400,
+            )?),
             in_lambda: nonempty("AWS_LAMBDA_FUNCTION_NAME").is_some(),
         })
     }
@@ -183,16 +287,29 @@ impl Settings {
         }
         let mut out = Vec::new();
         if !self.cookie_secure {
-            out.push("COOKIE_SECURE must be true in production (cookies would travel over plain HTTP)".into());
+            out.push(
+                "COOKIE_SECURE must be true in production (cookies would travel over plain HTTP)"
+                    .into(),
+            );
         }
         if self.table_name.is_none() {
-            out.push("TABLE_NAME must be set in production (the embedded store is for local use)".into());
+            out.push(
+                "TABLE_NAME must be set in production (the embedded store is for local use)".into(),
+            );
         }
         if self.queue_url.is_none() {
-            out.push("QUEUE_URL must be set in production (the embedded queue is for local use)".into());
+            out.push(
+                "QUEUE_URL must be set in production (the embedded queue is for local use)".into(),
+            );
         }
-        if let Some(o) = self.cors_allowed_origins.iter().find(|o| o.starts_with("http://")) {
-            out.push(format!("CORS_ALLOWED_ORIGINS must use https in production, got {o}"));
+        if let Some(o) = self
+            .cors_allowed_origins
+            .iter()
+            .find(|o| o.starts_with("http://"))
+        {
+            out.push(format!(
+                "CORS_ALLOWED_ORIGINS must use https in production, got {o}"
+            ));
         }
         let filter = self.log_filter.to_ascii_lowercase();
         if filter.contains("debug") || filter.contains("trace") {
@@ -209,7 +326,10 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, StartupError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -225,12 +345,22 @@ mod tests {
 
     #[test]
     fn production_names_each_unsafe_setting() {
-        let s = settings(&[("APP_ENV", "production"), ("COOKIE_SECURE", "false"), ("RUST_LOG", "debug")]).unwrap();
+        let s = settings(&[
+            ("APP_ENV", "production"),
+            ("COOKIE_SECURE", "false"),
+            ("RUST_LOG", "debug"),
+        ])
+        .unwrap();
         let p = s.production_problems().join("\n");
         for name in ["COOKIE_SECURE", "TABLE_NAME", "QUEUE_URL", "RUST_LOG"] {
             assert!(p.contains(name), "{name} missing from {p}");
         }
-        let ok = settings(&[("APP_ENV", "production"), ("TABLE_NAME", "t"), ("QUEUE_URL", "q")]).unwrap();
+        let ok = settings(&[
+            ("APP_ENV", "production"),
+            ("TABLE_NAME", "t"),
+            ("QUEUE_URL", "q"),
+        ])
+        .unwrap();
         assert!(ok.cookie_secure, "Secure cookies by default in production");
         assert!(ok.production_problems().is_empty());
     }
@@ -240,14 +370,36 @@ mod tests {
         let e = settings(&[("CORS_ALLOWED_ORIGINS", "*")]).unwrap_err();
         assert!(e.0.contains("CORS_ALLOWED_ORIGINS"));
         assert!(settings(&[("CORS_ALLOWED_ORIGINS", "https://a.example/path")]).is_err());
-        let s = settings(&[("CORS_ALLOWED_ORIGINS", "https://A.example, http://localhost:5173")]).unwrap();
-        assert_eq!(s.cors_allowed_origins, vec!["https://a.example", "http://localhost:5173"]);
+        let s = settings(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://A.example, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.cors_allowed_origins,
+            vec!["https://a.example", "http://localhost:5173"]
+        );
     }
 
     #[test]
     fn bad_values_name_the_setting() {
-        assert!(settings(&[("BIND_ADDR", "nope")]).unwrap_err().0.contains("BIND_ADDR"));
-        assert!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err().0.contains("TRUSTED_PROXIES"));
-        assert!(settings(&[("APP_ENV", "staging")]).unwrap_err().0.contains("APP_ENV"));
+        assert!(
+            settings(&[("BIND_ADDR", "nope")])
+                .unwrap_err()
+                .0
+                .contains("BIND_ADDR")
+        );
+        assert!(
+            settings(&[("TRUSTED_PROXIES", "10.0.0.0/33")])
+                .unwrap_err()
+                .0
+                .contains("TRUSTED_PROXIES")
+        );
+        assert!(
+            settings(&[("APP_ENV", "staging")])
+                .unwrap_err()
+                .0
+                .contains("APP_ENV")
+        );
     }
 }

@@ -95,8 +95,12 @@ impl ApiError {
             | Self::Unprocessable(d) => Some(d.clone()),
             Self::Validation(_) => Some("The request body has invalid fields.".into()),
             Self::MethodNotAllowed => Some("This route does not accept that method.".into()),
-            Self::PayloadTooLarge => Some("The request body is larger than this route accepts.".into()),
-            Self::TooManyRequests { retry_after_secs, .. } => Some(format!(
+            Self::PayloadTooLarge => {
+                Some("The request body is larger than this route accepts.".into())
+            }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(format!(
                 "Too many requests; retry after {retry_after_secs} seconds."
             )),
             Self::Unavailable(_) => Some("A dependency is unavailable; retry later.".into()),
@@ -139,7 +143,11 @@ pub fn problem_type(status: StatusCode) -> String {
     format!("urn:rampart:problem:{slug}")
 }
 
-pub fn problem_response(status: StatusCode, detail: Option<String>, errors: Option<Vec<FieldError>>) -> Response {
+pub fn problem_response(
+    status: StatusCode,
+    detail: Option<String>,
+    errors: Option<Vec<FieldError>>,
+) -> Response {
     let problem = Problem {
         type_: problem_type(status),
         title: status.canonical_reason().unwrap_or("Error").to_string(),
@@ -170,14 +178,19 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            Self::Internal(e) => tracing::error!(error = %cause_chain(e.as_ref()), "internal error"),
+            Self::Internal(e) => {
+                tracing::error!(error = %cause_chain(e.as_ref()), "internal error")
+            }
             Self::Unavailable(why) => tracing::warn!(error = %why, "dependency unavailable"),
             _ => {}
         }
         let detail = self.detail();
         match self {
             Self::Validation(errors) => problem_response(status, detail, Some(errors)),
-            Self::TooManyRequests { retry_after_secs, headers } => {
+            Self::TooManyRequests {
+                retry_after_secs,
+                headers,
+            } => {
                 let mut resp = problem_response(status, detail, None);
                 resp.headers_mut().extend(headers);
                 resp.headers_mut()

@@ -51,7 +51,11 @@ pub async fn report(state: &AppState, deps: &[Dep]) -> Response {
         };
         checks.insert(name.into(), json!(if ok { "ok" } else { "down" }));
     }
-    let status = if all_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if all_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({ "status": if all_ok { "ok" } else { "degraded" }, "checks": checks });
     (status, axum::Json(body)).into_response()
 }

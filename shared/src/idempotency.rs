@@ -24,7 +24,9 @@ use crate::crypto::{random_id, sha256_hex};
 use crate::error::ApiError;
 use crate::http::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 use crate::state::AppState;
-use crate::store::{Condition, EXPIRES_AT, Item, SharedStore, StoreError, Update, Value, Write, keys};
+use crate::store::{
+    Condition, EXPIRES_AT, Item, SharedStore, StoreError, Update, Value, Write, keys,
+};
 
 /// How long a holder may run before its claim can be taken over.
 pub const IN_PROGRESS_DEADLINE: Duration = Duration::from_secs(60);
@@ -57,7 +59,8 @@ impl StoredResponse {
                 resp.headers_mut().insert(k, v);
             }
         }
-        resp.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+        resp.headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
         resp
     }
 
@@ -137,7 +140,10 @@ pub async fn claim(
         .with("status", IN_PROGRESS)
         .with("req_hash", hash)
         .with("owner", owner.as_str())
-        .with("locked_until", now_secs + IN_PROGRESS_DEADLINE.as_secs() as i64)
+        .with(
+            "locked_until",
+            now_secs + IN_PROGRESS_DEADLINE.as_secs() as i64,
+        )
         .with("created_at", now_secs)
         .with(EXPIRES_AT, expires_at);
     let guard = Guard {
@@ -150,7 +156,9 @@ pub async fn claim(
         Ok(()) => return Ok(Claim::Acquired(guard)),
         Err(StoreError::ConditionFailed { existing: Some(e) }) => e,
         Err(StoreError::ConditionFailed { existing: None }) => {
-            return Err(ApiError::Conflict("The Idempotency-Key is being processed; retry shortly.".into()));
+            return Err(ApiError::Conflict(
+                "The Idempotency-Key is being processed; retry shortly.".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -200,20 +208,32 @@ pub fn completion_write(guard: &Guard, resp: &StoredResponse) -> Write {
             .set("resp_body", resp.body.clone())
             .set(EXPIRES_AT, guard.expires_at)
             .remove("locked_until"),
-        cond: Some(Condition::eq("owner", guard.owner.as_str()).and(Condition::eq("status", IN_PROGRESS))),
+        cond: Some(
+            Condition::eq("owner", guard.owner.as_str()).and(Condition::eq("status", IN_PROGRESS)),
+        ),
     }
 }
 
-pub async fn complete(store: &SharedStore, guard: &Guard, resp: &StoredResponse) -> Result<(), StoreError> {
+pub async fn complete(
+    store: &SharedStore,
+    guard: &Guard,
+    resp: &StoredResponse,
+) -> Result<(), StoreError> {
     match completion_write(guard, resp) {
-        Write::Update { pk, sk, update, cond } => store.update(&pk, &sk, update, cond).await.map(|_| ()),
+        Write::Update {
+            pk,
+            sk,
+            update,
+            cond,
+        } => store.update(&pk, &sk, update, cond).await.map(|_| ()),
         _ => unreachable!("completion is an update"),
     }
 }
 
 /// Gives the key back (the handler failed with a 5xx, so a retry must run again).
 pub async fn release(store: &SharedStore, guard: &Guard) -> Result<(), StoreError> {
-    let cond = Condition::eq("owner", guard.owner.as_str()).and(Condition::eq("status", IN_PROGRESS));
+    let cond =
+        Condition::eq("owner", guard.owner.as_str()).and(Condition::eq("status", IN_PROGRESS));
     match store.delete(&guard.pk, &guard.sk, Some(cond)).await {
         Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
         Err(e) => Err(e),
@@ -225,7 +245,12 @@ fn stored(status: StatusCode, headers: &HeaderMap, body: &Bytes) -> StoredRespon
         status: status.as_u16(),
         headers: REPLAYED_HEADERS
             .iter()
-            .filter_map(|h| Some((h.as_str().to_string(), headers.get(h)?.to_str().ok()?.to_string())))
+            .filter_map(|h| {
+                Some((
+                    h.as_str().to_string(),
+                    headers.get(h)?.to_str().ok()?.to_string(),
+                ))
+            })
             .collect(),
         body: body.to_vec(),
     }
@@ -249,7 +274,9 @@ pub async fn middleware(State(cfg): State<Layer>, req: Request, next: Next) -> R
 async fn run(cfg: Layer, req: Request, next: Next) -> Result<Response, ApiError> {
     let Some(raw) = req.headers().get(&IDEMPOTENCY_KEY) else {
         if cfg.required {
-            return Err(ApiError::BadRequest("This route requires an Idempotency-Key header.".into()));
+            return Err(ApiError::BadRequest(
+                "This route requires an Idempotency-Key header.".into(),
+            ));
         }
         return Ok(next.run(req).await);
     };
@@ -283,7 +310,9 @@ async fn run(cfg: Layer, req: Request, next: Next) -> Result<Response, ApiError>
         Claim::Replay(r) => return Ok(r.into_response()),
         Claim::Acquired(g) => g,
     };
-    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let (rparts, rbody) = resp.into_parts();
     let rbytes = match axum::body::to_bytes(rbody, usize::MAX).await {
         Ok(b) => b,
@@ -296,7 +325,13 @@ async fn run(cfg: Layer, req: Request, next: Next) -> Result<Response, ApiError>
         if let Err(e) = release(&store, &guard).await {
             tracing::warn!(error = %e, "could not release idempotency claim; it expires at its deadline");
         }
-    } else if let Err(e) = complete(&store, &guard, &stored(rparts.status, &rparts.headers, &rbytes)).await {
+    } else if let Err(e) = complete(
+        &store,
+        &guard,
+        &stored(rparts.status, &rparts.headers, &rbytes),
+    )
+    .await
+    {
         tracing::warn!(error = %e, "could not store idempotent response");
     }
     Ok(Response::from_parts(rparts, Body::from(rbytes)))

@@ -48,7 +48,12 @@ pub enum JobError {
 
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
-    async fn handle(&self, state: &AppState, payload: &serde_json::Value, meta: &JobMeta) -> Result<(), JobError>;
+    async fn handle(
+        &self,
+        state: &AppState,
+        payload: &serde_json::Value,
+        meta: &JobMeta,
+    ) -> Result<(), JobError>;
 }
 
 #[derive(Clone, Default)]
@@ -72,8 +77,14 @@ impl Dispatcher {
         k
     }
 
-    pub async fn dispatch(&self, state: &AppState, body: &str, meta: &JobMeta) -> Result<(), JobError> {
-        let env: Envelope = serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))?;
+    pub async fn dispatch(
+        &self,
+        state: &AppState,
+        body: &str,
+        meta: &JobMeta,
+    ) -> Result<(), JobError> {
+        let env: Envelope =
+            serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))?;
         let handler = self
             .handlers
             .get(&env.kind)
@@ -85,7 +96,11 @@ impl Dispatcher {
 /// Local worker: receives, dispatches, acks what succeeded; a failure is retried after a short
 /// backoff and dead-lettered by the queue after its maximum receives. Stops when `shutdown`
 /// flips to true, after finishing the batch in hand.
-pub async fn worker_loop(state: AppState, dispatcher: Dispatcher, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn worker_loop(
+    state: AppState,
+    dispatcher: Dispatcher,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let lease = state.settings.queue_visibility;
     loop {
         if *shutdown.borrow() {

@@ -24,9 +24,50 @@ pub fn source_ip(req: &Request) -> Option<IpAddr> {
     }
 }
 
+/// API Gateway puts a named stage in front of the path (`/prod/auth/me`); routes are declared
+/// without it, so it is removed before routing. The `$default` stage and function URLs have none.
+pub fn strip_stage<B>(mut req: http::Request<B>) -> http::Request<B> {
+    let stage = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage.filter(|s| !s.is_empty() && s != "$default") else {
+        return req;
+    };
+    let prefix = format!("/{stage}");
+    let path = req.uri().path();
+    let rest = match path.strip_prefix(&prefix) {
+        Some("") => "/".to_string(),
+        Some(r) if r.starts_with('/') => r.to_string(),
+        _ => return req,
+    };
+    let pq = match req.uri().query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(p) = pq.parse() {
+        parts.path_and_query = Some(p);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+/// The service Lambda runs for an HTTP function: the router behind stage stripping.
+pub fn handler(
+    router: Router,
+) -> tower::util::MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request> {
+    tower::ServiceExt::map_request(
+        router,
+        strip_stage as fn(lambda_http::Request) -> lambda_http::Request,
+    )
+}
+
 /// Serves a function's router on the Lambda runtime.
 pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(router).await
+    lambda_http::run(handler(router)).await
 }
 
 /// Reads the settings, starts logging and assembles the state. A configuration the production

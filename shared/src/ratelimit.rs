@@ -64,7 +64,11 @@ impl Rule {
         let per = per.trim();
         let unit_at = per.find(|c: char| !c.is_ascii_digit()).unwrap_or(per.len());
         let (count, unit) = per.split_at(unit_at);
-        let count: u64 = if count.is_empty() { 1 } else { count.parse().ok().filter(|c| *c > 0)? };
+        let count: u64 = if count.is_empty() {
+            1
+        } else {
+            count.parse().ok().filter(|c| *c > 0)?
+        };
         let secs = match unit {
             "s" => 1,
             "m" => 60,
@@ -148,18 +152,26 @@ impl IntoResponseParts for RateLimitHeaders {
 pub async fn check(state: &AppState, rule: &Rule, subject: &Subject) -> Result<Decision, ApiError> {
     let mut parts = Vec::with_capacity(rule.key.len());
     for p in &rule.key {
-        let v = subject
-            .part(*p)
-            .ok_or_else(|| ApiError::internal(format!("rate limit rule {} needs {p:?}", rule.name)))?;
+        let v = subject.part(*p).ok_or_else(|| {
+            ApiError::internal(format!("rate limit rule {} needs {p:?}", rule.name))
+        })?;
         parts.push(v);
     }
     // Keyed hash: no raw email or IP sits in the table.
     let pepper = state.hash_pepper().await?;
-    let subject_hash = crate::crypto::keyed_hash(&pepper, &format!("ratelimit:{}", rule.name), &parts.join("\u{1f}"));
+    let subject_hash = crate::crypto::keyed_hash(
+        &pepper,
+        &format!("ratelimit:{}", rule.name),
+        &parts.join("\u{1f}"),
+    );
     check_hashed(state, rule, &subject_hash).await
 }
 
-pub(crate) async fn check_hashed(state: &AppState, rule: &Rule, subject_hash: &str) -> Result<Decision, ApiError> {
+pub(crate) async fn check_hashed(
+    state: &AppState,
+    rule: &Rule,
+    subject_hash: &str,
+) -> Result<Decision, ApiError> {
     let w = rule.window.as_secs().max(1) as i64;
     let now_ms = state.clock.now_ms();
     let now = now_ms.div_euclid(1000);
@@ -169,7 +181,12 @@ pub(crate) async fn check_hashed(state: &AppState, rule: &Rule, subject_hash: &s
     let mut limit = i64::from(rule.limit);
     if rule.sliding {
         let (ppk, psk) = keys::rate_limit(&rule.name, subject_hash, start - w);
-        let prev = state.store.get(&ppk, &psk).await?.and_then(|i| i.n("count")).unwrap_or(0);
+        let prev = state
+            .store
+            .get(&ppk, &psk)
+            .await?
+            .and_then(|i| i.n("count"))
+            .unwrap_or(0);
         let elapsed_ms = now_ms - start * 1000;
         let weight_left = (w * 1000 - elapsed_ms).max(0);
         let carried = prev * weight_left / (w * 1000);
@@ -202,7 +219,11 @@ pub(crate) async fn check_hashed(state: &AppState, rule: &Rule, subject_hash: &s
 
 /// Checks rules in order, stopping at the first one exceeded (later ones are not charged).
 /// `Ok` carries the headers for the response; `Err` is the 429 with its headers.
-pub async fn enforce(state: &AppState, rules: &[Rule], subject: &Subject) -> Result<RateLimitHeaders, ApiError> {
+pub async fn enforce(
+    state: &AppState,
+    rules: &[Rule],
+    subject: &Subject,
+) -> Result<RateLimitHeaders, ApiError> {
     let mut seen = RateLimitHeaders::default();
     for rule in rules {
         let d = check(state, rule, subject).await?;
@@ -223,13 +244,18 @@ pub async fn enforce(state: &AppState, rules: &[Rule], subject: &Subject) -> Res
 }
 
 /// Middleware for rules keyed by client IP only: 429 before the handler runs, headers after.
-pub async fn by_ip(State((state, rules)): State<(AppState, Arc<Vec<Rule>>)>, req: Request, next: Next) -> Response {
+pub async fn by_ip(
+    State((state, rules)): State<(AppState, Arc<Vec<Rule>>)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let subject = Subject {
         ip: req.extensions().get::<ClientIp>().map(|c| c.0),
         ..Subject::default()
     };
     if subject.ip.is_none() {
-        return ApiError::BadRequest("The client address could not be determined.".into()).into_response();
+        return ApiError::BadRequest("The client address could not be determined.".into())
+            .into_response();
     }
     match enforce(&state, &rules, &subject).await {
         Ok(headers) => {
@@ -243,8 +269,15 @@ pub async fn by_ip(State((state, rules)): State<(AppState, Arc<Vec<Rule>>)>, req
 
 /// Puts IP-keyed rules in front of every route of `router` (as a route layer, so unknown
 /// paths are not counted).
-pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>, state: &AppState, rules: Vec<Rule>) -> axum::Router<S> {
-    router.route_layer(axum::middleware::from_fn_with_state((state.clone(), Arc::new(rules)), by_ip))
+pub fn protect<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    state: &AppState,
+    rules: Vec<Rule>,
+) -> axum::Router<S> {
+    router.route_layer(axum::middleware::from_fn_with_state(
+        (state.clone(), Arc::new(rules)),
+        by_ip,
+    ))
 }
 
 #[cfg(test)]
@@ -253,9 +286,18 @@ mod tests {
 
     #[test]
     fn rates_parse() {
-        assert_eq!(Rule::parse_rate("100/m"), Some((100, Duration::from_secs(60))));
-        assert_eq!(Rule::parse_rate("5/24h"), Some((5, Duration::from_secs(86_400))));
-        assert_eq!(Rule::parse_rate("1/60s"), Some((1, Duration::from_secs(60))));
+        assert_eq!(
+            Rule::parse_rate("100/m"),
+            Some((100, Duration::from_secs(60)))
+        );
+        assert_eq!(
+            Rule::parse_rate("5/24h"),
+            Some((5, Duration::from_secs(86_400)))
+        );
+        assert_eq!(
+            Rule::parse_rate("1/60s"),
+            Some((1, Duration::from_secs(60)))
+        );
         assert_eq!(Rule::parse_rate("0/m"), None);
         assert_eq!(Rule::parse_rate("5/w"), None);
     }

@@ -54,13 +54,25 @@ impl AppState {
     }
 
     /// Assembles the state the settings describe and runs the production lockdown.
-    pub async fn from_settings(settings: Settings, clock: SharedClock) -> Result<Self, StartupError> {
+    pub async fn from_settings(
+        settings: Settings,
+        clock: SharedClock,
+    ) -> Result<Self, StartupError> {
         let problems = settings.production_problems();
         if !problems.is_empty() {
-            return Err(StartupError(format!("refusing to start in production: {}", problems.join("; "))));
+            return Err(StartupError(format!(
+                "refusing to start in production: {}",
+                problems.join("; ")
+            )));
         }
-        let needs_aws = settings.table_name.is_some() || settings.queue_url.is_some() || settings.secret_id.is_some();
-        let aws = if needs_aws { Some(aws_config().await) } else { None };
+        let needs_aws = settings.table_name.is_some()
+            || settings.queue_url.is_some()
+            || settings.secret_id.is_some();
+        let aws = if needs_aws {
+            Some(aws_config().await)
+        } else {
+            None
+        };
         let db = if settings.table_name.is_none() || settings.queue_url.is_none() {
             let path = settings.data_dir.join("rampart.db");
             Some(Db::open(&path).map_err(|e| StartupError(format!("DATA_DIR: {e}")))?)
@@ -68,7 +80,11 @@ impl AppState {
             None
         };
         let store: SharedStore = match (&settings.table_name, &aws, &db) {
-            (Some(t), Some(cfg), _) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(cfg), t, clock.clone())),
+            (Some(t), Some(cfg), _) => Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(cfg),
+                t,
+                clock.clone(),
+            )),
             (_, _, Some(db)) => Arc::new(SqliteStore::new(db.clone(), clock.clone())),
             _ => unreachable!("either a table or the embedded database is configured"),
         };
@@ -89,7 +105,8 @@ impl AppState {
             )),
             _ => {
                 // Never generate secrets in production: they must be provided.
-                let dev_file = (!settings.is_production()).then(|| settings.data_dir.join("dev-secrets.json"));
+                let dev_file =
+                    (!settings.is_production()).then(|| settings.data_dir.join("dev-secrets.json"));
                 Box::new(LocalSource::from_env(dev_file))
             }
         };
@@ -141,6 +158,9 @@ pub async fn check_secrets(secrets: &Secrets) -> Result<(), StartupError> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(StartupError(format!("refusing to start in production: {}", problems.join("; "))))
+        Err(StartupError(format!(
+            "refusing to start in production: {}",
+            problems.join("; ")
+        )))
     }
 }

@@ -1,1 +1,250 @@
-//! x
+//! Test support: a spawned local stack on port 0, states on either backend, and access to the
+//! AWS-compatible test server (moto) the test command starts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rampart::AppState;
+use rampart::clock::{ManualClock, SharedClock};
+use rampart::config::Settings;
+use rampart::queue::SharedQueue;
+use rampart::queue::sqlite::SqliteQueue;
+use rampart::secrets::local::LocalSource;
+use rampart::secrets::{HASH_PEPPER, JWT_SIGNING_KEYS, Secrets};
+use rampart::store::SharedStore;
+use rampart::store::dynamo::DynamoStore;
+use rampart::store::sqlite::{Db, SqliteStore};
+
+pub use rampart_local::Running;
+
+/// Settings for tests: `pairs` override the environment-free defaults.
+pub fn settings(pairs: &[(&str, &str)]) -> Settings {
+    let m: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut s = Settings::from_lookup(|k| m.get(k).cloned()).expect("test settings");
+    if !m.contains_key("APP_ENV") {
+        s.app_env = rampart::config::AppEnv::Test;
+    }
+    s
+}
+
+pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
+    let values = BTreeMap::from([
+        (HASH_PEPPER.to_string(), rampart::crypto::random_token(32)),
+        (
+            JWT_SIGNING_KEYS.to_string(),
+            format!("t1:{}", rampart::crypto::random_token(32)),
+        ),
+    ]);
+    Arc::new(Secrets::new(
+        Box::new(LocalSource::from_map(values)),
+        clock,
+        Duration::from_secs(300),
+    ))
+}
+
+/// A state on a private in-memory SQLite store and queue.
+pub fn embedded_state(settings: Settings, clock: SharedClock) -> AppState {
+    let db = Db::in_memory().expect("sqlite");
+    let store: SharedStore = Arc::new(SqliteStore::new(db.clone(), clock.clone()));
+    let queue: SharedQueue = Arc::new(SqliteQueue::new(db, clock.clone(), "payments", 3));
+    AppState::new(settings, store, queue, test_secrets(clock.clone()), clock)
+}
+
+pub fn manual_clock() -> Arc<ManualClock> {
+    // 2026-01-01T00:00:00Z, a whole minute: window arithmetic in tests stays readable.
+    ManualClock::new(1_767_225_600_000)
+}
+
+/// The local stack on a free loopback port, on a private in-memory store.
+pub async fn spawn_app_with(state: AppState) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = rampart_local::start(state.clone(), listener)
+        .await
+        .expect("start");
+    TestApp {
+        addr: running.addr,
+        state,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        running: Some(running),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(embedded_state(settings(&[]), rampart::clock::system())).await
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    running: Option<Running>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+}
+
+/// Serves any router (with whatever layers the caller put on it) on a loopback port.
+pub async fn serve_router(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    addr
+}
+
+/// The moto endpoint the test command started, or `None` (the AWS-backed tests then skip,
+/// unless `RAMPART_REQUIRE_AWS=1`, which the test command sets, makes that a failure).
+pub fn aws_endpoint() -> Option<String> {
+    let ep = std::env::var("RAMPART_TEST_AWS_ENDPOINT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if ep.is_none() && std::env::var("RAMPART_REQUIRE_AWS").is_ok_and(|v| v == "1") {
+        panic!(
+            "RAMPART_REQUIRE_AWS=1 but RAMPART_TEST_AWS_ENDPOINT is not set: moto server is not running"
+        );
+    }
+    ep
+}
+
+pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A fresh table with the production key schema and GSI, unique to the caller.
+pub async fn dynamo_table(endpoint: &str) -> (aws_sdk_dynamodb::Client, String) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    let cfg = aws_config(endpoint).await;
+    let client = aws_sdk_dynamodb::Client::new(&cfg);
+    let name = format!("t-{}", rampart::crypto::random_id());
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attr")
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .expect("key")
+    };
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("gsi1pk"))
+        .attribute_definitions(attr("gsi1sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("gsi1")
+                .key_schema(key("gsi1pk", KeyType::Hash))
+                .key_schema(key("gsi1sk", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("gsi"),
+        )
+        .send()
+        .await
+        .expect("create table");
+    (client, name)
+}
+
+pub async fn dynamo_store(endpoint: &str, clock: SharedClock) -> SharedStore {
+    let (client, table) = dynamo_table(endpoint).await;
+    Arc::new(DynamoStore::new(client, table, clock))
+}
+
+/// A state whose store is a fresh DynamoDB (moto) table.
+pub async fn dynamo_state(endpoint: &str, clock: SharedClock) -> AppState {
+    let store = dynamo_store(endpoint, clock.clone()).await;
+    let queue: SharedQueue = Arc::new(SqliteQueue::new(
+        Db::in_memory().expect("db"),
+        clock.clone(),
+        "q",
+        3,
+    ));
+    AppState::new(
+        settings(&[]),
+        store,
+        queue,
+        test_secrets(clock.clone()),
+        clock,
+    )
+}
+
+/// One test per backend for each listed async fn: `on_backends!(local_fixture, aws_fixture; a, b)`.
+/// Fixtures are async fns in the calling module returning `Option<Fx>`; an AWS fixture returns
+/// `None` when no test endpoint is configured, and the test says it skipped.
+#[macro_export]
+macro_rules! on_backends {
+    ($local:ident, $aws:ident; $($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let fx = super::$local().await.expect("embedded fixture");
+                    super::$name(fx).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(fx) = super::$aws().await else {
+                        eprintln!("skipped: no AWS test endpoint");
+                        return;
+                    };
+                    super::$name(fx).await;
+                }
+            )*
+        }
+    };
+}

@@ -18,8 +18,6 @@ pub fn routes(state: AppState) -> Router {
 }
 
 pub fn router(state: AppState) -> Router {
-    let opts = RouterOptions {
-        body_limit: None,
-    };
+    let opts = RouterOptions { body_limit: None };
     http::finish(routes(state.clone()), &state, opts)
 }

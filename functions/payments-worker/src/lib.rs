@@ -11,7 +11,11 @@ pub fn dispatcher() -> Dispatcher {
     Dispatcher::new()
 }
 
-pub async fn handle(state: &AppState, dispatcher: &Dispatcher, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle(
+    state: &AppState,
+    dispatcher: &Dispatcher,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let Some(id) = record.message_id.clone() else {

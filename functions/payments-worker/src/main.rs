@@ -9,7 +9,9 @@ async fn main() -> Result<(), Error> {
     let dispatcher = payments_worker::dispatcher();
     let (state, dispatcher) = (&state, &dispatcher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(payments_worker::handle(state, dispatcher, event.payload).await)
+        Ok::<SqsBatchResponse, Error>(
+            payments_worker::handle(state, dispatcher, event.payload).await,
+        )
     }))
     .await
 }

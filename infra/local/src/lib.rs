@@ -71,7 +71,10 @@ pub async fn start(state: AppState, listener: TcpListener) -> std::io::Result<Ru
         let graceful = async move {
             let _ = server_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await
+        {
             tracing::error!(error = %e, "server stopped with an error");
         }
     });

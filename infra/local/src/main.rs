@@ -13,13 +13,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let running = rampart_local::start(state.clone(), listener).await?;
     let shown_dir = std::fs::canonicalize(&data_dir).unwrap_or(data_dir);
     println!("Rampart local stack listening on http://{}", running.addr);
-    println!("  store:   {} ({})", shown_dir.join("rampart.db").display(), state.store.backend());
-    println!("  secrets: {} ({})", shown_dir.join("dev-secrets.json").display(), state.secrets.backend());
+    println!(
+        "  store:   {} ({})",
+        shown_dir.join("rampart.db").display(),
+        state.store.backend()
+    );
+    println!(
+        "  secrets: {} ({})",
+        shown_dir.join("dev-secrets.json").display(),
+        state.secrets.backend()
+    );
     println!("  health:  curl http://{}/auth/health", running.addr);
     println!("Ctrl-C stops it; requests in flight finish first.");
     tokio::signal::ctrl_c().await?;
     println!("Shutting down...");
-    if tokio::time::timeout(rampart_local::SHUTDOWN_GRACE, running.shutdown()).await.is_err() {
+    if tokio::time::timeout(rampart_local::SHUTDOWN_GRACE, running.shutdown())
+        .await
+        .is_err()
+    {
         eprintln!("in-flight work did not finish within the grace period");
     }
     Ok(())

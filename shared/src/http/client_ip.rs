@@ -27,16 +27,33 @@ pub fn resolve(peer: Option<IpAddr>, xff: Option<&str>, trusted: &[IpNet]) -> Op
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
-        .filter_map(|h| h.parse::<IpAddr>().ok().or_else(|| h.parse::<SocketAddr>().ok().map(|s| s.ip())))
+        .filter_map(|h| {
+            h.parse::<IpAddr>()
+                .ok()
+                .or_else(|| h.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        })
         .collect();
     // Walk from the right past our own proxies; the first hop we do not trust is the client.
-    Some(hops.iter().rev().find(|ip| !is_trusted(ip)).copied().or(hops.first().copied()).unwrap_or(peer))
+    Some(
+        hops.iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .copied()
+            .or(hops.first().copied())
+            .unwrap_or(peer),
+    )
 }
 
 pub(super) async fn layer(trusted: Vec<IpNet>, mut req: Request, next: Next) -> Response {
     let ip = crate::lambda::source_ip(&req).or_else(|| {
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let xff = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
         resolve(peer, xff, &trusted)
     });
     if let Some(ip) = ip {
@@ -49,11 +66,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<ClientIp>()
-            .copied()
-            .ok_or_else(|| ApiError::BadRequest("The client address could not be determined.".into()))
+        parts.extensions.get::<ClientIp>().copied().ok_or_else(|| {
+            ApiError::BadRequest("The client address could not be determined.".into())
+        })
     }
 }
 
@@ -67,16 +82,30 @@ mod tests {
 
     #[test]
     fn untrusted_peer_is_the_client_and_xff_is_ignored() {
-        assert_eq!(resolve(Some(ip("203.0.113.9")), Some("1.2.3.4"), &[]), Some(ip("203.0.113.9")));
+        assert_eq!(
+            resolve(Some(ip("203.0.113.9")), Some("1.2.3.4"), &[]),
+            Some(ip("203.0.113.9"))
+        );
     }
 
     #[test]
     fn trusted_proxy_yields_rightmost_untrusted_hop() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let got = resolve(Some(ip("10.0.0.2")), Some("6.6.6.6, 198.51.100.7, 10.0.0.9"), &trusted);
-        assert_eq!(got, Some(ip("198.51.100.7")), "the forged left-most entry is not believed");
+        let got = resolve(
+            Some(ip("10.0.0.2")),
+            Some("6.6.6.6, 198.51.100.7, 10.0.0.9"),
+            &trusted,
+        );
+        assert_eq!(
+            got,
+            Some(ip("198.51.100.7")),
+            "the forged left-most entry is not believed"
+        );
         let all_trusted = resolve(Some(ip("10.0.0.2")), Some("10.1.1.1"), &trusted);
         assert_eq!(all_trusted, Some(ip("10.1.1.1")));
-        assert_eq!(resolve(Some(ip("10.0.0.2")), Some("garbage"), &trusted), Some(ip("10.0.0.2")));
+        assert_eq!(
+            resolve(Some(ip("10.0.0.2")), Some("garbage"), &trusted),
+            Some(ip("10.0.0.2"))
+        );
     }
 }

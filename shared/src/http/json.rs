@@ -3,8 +3,8 @@
 //! wrong shape (with the path of the offending member).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -17,7 +17,12 @@ pub struct Json<T>(pub T);
 
 fn is_json(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -29,12 +34,20 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let pointer = if path == "." { String::new() } else { path.replace('.', "/") };
+                let pointer = if path == "." {
+                    String::new()
+                } else {
+                    path.replace('.', "/")
+                };
                 let msg = inner.to_string();
                 // serde's message ends with " at line L column C"; the pointer says where.
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
                 ApiError::Validation(vec![FieldError {
-                    pointer: if pointer.is_empty() { String::new() } else { format!("/{pointer}") },
+                    pointer: if pointer.is_empty() {
+                        String::new()
+                    } else {
+                        format!("/{pointer}")
+                    },
                     detail: msg,
                 }])
             }
@@ -51,21 +64,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         if !is_json(ct) {
             return Err(ApiError::UnsupportedMediaType(
                 "Send the body as application/json.".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("The request body could not be read.".into())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest("The request body could not be read.".into())
+                }
+            })?;
         if bytes.is_empty() {
-            return Err(ApiError::BadRequest("Malformed JSON body: the body is empty.".into()));
+            return Err(ApiError::BadRequest(
+                "Malformed JSON body: the body is empty.".into(),
+            ));
         }
         parse(&bytes).map(Json)
     }

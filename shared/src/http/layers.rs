@@ -20,7 +20,8 @@ fn sane_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
     let ok = !s.is_empty()
         && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
     ok.then(|| s.to_string())
 }
 
@@ -71,18 +72,26 @@ pub(super) async fn access_log(req: Request, next: Next) -> Response {
 pub(super) async fn problem_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if status.as_u16() < 400 || is_problem {
+    // JSON error bodies are ours and deliberate (problem+json, a health report); only bare
+    // errors from routing and the layers get rewritten.
+    let is_json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"application/json")
+    });
+    if status.as_u16() < 400 || is_json {
         return resp;
     }
     let detail = match status {
         StatusCode::NOT_FOUND => Some("No route matches this path.".to_string()),
-        StatusCode::METHOD_NOT_ALLOWED => Some("This route does not accept that method.".to_string()),
-        StatusCode::PAYLOAD_TOO_LARGE => Some("The request body is larger than this route accepts.".to_string()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => Some("This route does not accept that content type.".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            Some("This route does not accept that method.".to_string())
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            Some("The request body is larger than this route accepts.".to_string())
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            Some("This route does not accept that content type.".to_string())
+        }
         _ => None,
     };
     let (mut parts, _) = resp.into_parts();

@@ -72,7 +72,12 @@ pub trait Queue: Send + Sync + 'static {
     async fn send(&self, msg: OutgoingMessage) -> Result<String, QueueError>;
     /// Up to `max` (1..=10) messages, hidden from other consumers for `visibility`. Waits up to
     /// `wait` for the first one (long polling).
-    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError>;
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError>;
     /// Deletes the message: it was handled.
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
     /// Changes how long the message stays hidden: zero makes it visible again now (a nack),

@@ -56,17 +56,27 @@ impl SqliteQueue {
         Ok(self
             .db
             .with(move |c| {
-                c.query_row("SELECT count(*) FROM queue_messages WHERE queue = ?1", params![name], |r| {
-                    r.get::<_, i64>(0)
-                })
+                c.query_row(
+                    "SELECT count(*) FROM queue_messages WHERE queue = ?1",
+                    params![name],
+                    |r| r.get::<_, i64>(0),
+                )
                 .map_err(unavailable)
             })
             .await? as u64)
     }
 
-    async fn receive_once(&self, max: usize, visibility: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+    async fn receive_once(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
         let now = self.clock.now_ms();
-        let (name, dlq, max_receives) = (self.name.clone(), self.dead_letter.clone(), self.max_receives);
+        let (name, dlq, max_receives) = (
+            self.name.clone(),
+            self.dead_letter.clone(),
+            self.max_receives,
+        );
         let vis_ms = visibility.as_millis() as i64;
         Ok(self
             .db
@@ -138,7 +148,9 @@ impl SqliteQueue {
 impl Queue for SqliteQueue {
     async fn send(&self, msg: OutgoingMessage) -> Result<String, QueueError> {
         if msg.body.is_empty() || msg.body.len() > 256 * 1024 {
-            return Err(QueueError::Invalid("message body must be 1 byte to 256 KiB".into()));
+            return Err(QueueError::Invalid(
+                "message body must be 1 byte to 256 KiB".into(),
+            ));
         }
         let now = self.clock.now_ms();
         let visible_at = now + msg.delay.map_or(0, |d| d.as_millis() as i64);
@@ -187,9 +199,16 @@ impl Queue for SqliteQueue {
             .await?)
     }
 
-    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
         if !(1..=10).contains(&max) {
-            return Err(QueueError::Invalid("receive between 1 and 10 messages".into()));
+            return Err(QueueError::Invalid(
+                "receive between 1 and 10 messages".into(),
+            ));
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -205,8 +224,11 @@ impl Queue for SqliteQueue {
         let receipt = receipt.to_string();
         self.db
             .with(move |c| {
-                c.execute("DELETE FROM queue_messages WHERE receipt = ?1", params![receipt])
-                    .map_err(unavailable)
+                c.execute(
+                    "DELETE FROM queue_messages WHERE receipt = ?1",
+                    params![receipt],
+                )
+                .map_err(unavailable)
             })
             .await?;
         Ok(())

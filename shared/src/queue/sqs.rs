@@ -62,9 +62,16 @@ impl Queue for SqsQueue {
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 
-    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
         if !(1..=10).contains(&max) {
-            return Err(QueueError::Invalid("receive between 1 and 10 messages".into()));
+            return Err(QueueError::Invalid(
+                "receive between 1 and 10 messages".into(),
+            ));
         }
         let out = self
             .client
@@ -86,7 +93,9 @@ impl Queue for SqsQueue {
                     .message_attributes()
                     .map(|a| {
                         a.iter()
-                            .filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_string())))
+                            .filter_map(|(k, v)| {
+                                v.string_value().map(|s| (k.clone(), s.to_string()))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -33,12 +33,16 @@ impl SecretsManagerSource {
         let out = match out {
             Ok(o) => o,
             Err(e) => {
-                if let Some(GetSecretValueError::ResourceNotFoundException(_)) = e.as_service_error()
+                if let Some(GetSecretValueError::ResourceNotFoundException(_)) =
+                    e.as_service_error()
                     && stage != "AWSCURRENT"
                 {
                     return Ok(None);
                 }
-                return Err(SecretsError::Unavailable(format!("secretsmanager: {}", DisplayErrorContext(e))));
+                return Err(SecretsError::Unavailable(format!(
+                    "secretsmanager: {}",
+                    DisplayErrorContext(e)
+                )));
             }
         };
         let text = out
@@ -50,8 +54,8 @@ impl SecretsManagerSource {
 
 /// A JSON object of names to values; numbers and booleans are taken as their text.
 pub fn parse_object(text: &str) -> Result<BTreeMap<String, String>, SecretsError> {
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|_| SecretsError::Malformed("the secret is not JSON".into()))?;
+    let json: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| SecretsError::Malformed("the secret is not JSON".into()))?;
     let obj = json
         .as_object()
         .ok_or_else(|| SecretsError::Malformed("the secret is not a JSON object".into()))?;

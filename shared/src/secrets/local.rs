@@ -32,19 +32,30 @@ impl LocalSource {
     pub fn from_env(dev_file: Option<PathBuf>) -> Self {
         let env = NAMES
             .iter()
-            .filter_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()).map(|v| (n.to_string(), v)))
+            .filter_map(|n| {
+                std::env::var(n)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (n.to_string(), v))
+            })
             .collect();
         Self { env, dev_file }
     }
 
     pub fn from_map(env: BTreeMap<String, String>) -> Self {
-        Self { env, dev_file: None }
+        Self {
+            env,
+            dev_file: None,
+        }
     }
 }
 
 fn generated() -> BTreeMap<String, String> {
     BTreeMap::from([
-        (JWT_SIGNING_KEYS.to_string(), format!("dev1:{}", random_token(32))),
+        (
+            JWT_SIGNING_KEYS.to_string(),
+            format!("dev1:{}", random_token(32)),
+        ),
         (HASH_PEPPER.to_string(), random_token(32)),
     ])
 }
@@ -55,11 +66,13 @@ fn dev_values(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
         return super::aws::parse_object(&text);
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| SecretsError::Unavailable(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| SecretsError::Unavailable(format!("{}: {e}", dir.display())))?;
     }
     let values = generated();
     let text = serde_json::to_string_pretty(&values).unwrap_or_default();
-    write_private(path, text.as_bytes()).map_err(|e| SecretsError::Unavailable(format!("{}: {e}", path.display())))?;
+    write_private(path, text.as_bytes())
+        .map_err(|e| SecretsError::Unavailable(format!("{}: {e}", path.display())))?;
     Ok(values)
 }
 
@@ -105,7 +118,8 @@ mod tests {
 
     #[tokio::test]
     async fn dev_file_is_generated_once_private_and_env_wins() {
-        let dir = std::env::temp_dir().join(format!("rampart-secrets-{}", crate::crypto::random_id()));
+        let dir =
+            std::env::temp_dir().join(format!("rampart-secrets-{}", crate::crypto::random_id()));
         let path = dir.join("dev-secrets.json");
         let src = LocalSource {
             env: BTreeMap::from([(HASH_PEPPER.to_string(), "from-env".to_string())]),

@@ -124,7 +124,9 @@ impl Secrets {
     }
 
     pub async fn require(&self, name: &str) -> Result<String, SecretsError> {
-        self.get(name).await?.ok_or_else(|| SecretsError::Missing(name.into()))
+        self.get(name)
+            .await?
+            .ok_or_else(|| SecretsError::Missing(name.into()))
     }
 
     /// The current value, then the previous one if it differs: verifiers try both so a value
@@ -166,7 +168,18 @@ pub fn weakness(value: &str) -> Option<String> {
         return Some("is empty".into());
     }
     let lower = v.to_ascii_lowercase();
-    for bad in ["changeme", "change-me", "change_me", "secret", "password", "example", "default", "insecure", "dev-only", "test"] {
+    for bad in [
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "password",
+        "example",
+        "default",
+        "insecure",
+        "dev-only",
+        "test",
+    ] {
         if lower.contains(bad) {
             return Some(format!("looks like a placeholder (contains {bad:?})"));
         }
@@ -187,7 +200,10 @@ pub fn weakness(value: &str) -> Option<String> {
     };
     let bits = v.chars().count() as f64 * per_char;
     if bits < 256.0 {
-        return Some(format!("has about {} bits of entropy; at least 256 are required", bits as u32));
+        return Some(format!(
+            "has about {} bits of entropy; at least 256 are required",
+            bits as u32
+        ));
     }
     if distinct < 16 {
         return Some("repeats too few distinct characters to be random".into());
@@ -246,8 +262,12 @@ mod tests {
     #[tokio::test]
     async fn cache_honours_ttl_and_rotation_refresh() {
         let clock = ManualClock::new(1_000_000);
-        let s = Secrets::new(Box::new(Counting(0.into())), clock.clone(), Duration::from_secs(300))
-            .with_min_forced_refresh(Duration::from_secs(10));
+        let s = Secrets::new(
+            Box::new(Counting(0.into())),
+            clock.clone(),
+            Duration::from_secs(300),
+        )
+        .with_min_forced_refresh(Duration::from_secs(10));
         assert_eq!(s.get("K").await.unwrap().as_deref(), Some("v1"));
         clock.advance(Duration::from_secs(299));
         assert_eq!(s.get("K").await.unwrap().as_deref(), Some("v1"));

@@ -10,14 +10,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update as DdbUpdate,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update as DdbUpdate,
 };
 
 use super::{
-    CmpOp, Condition, CursorKey, EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store, StoreError,
-    TxFailure, Update, Value, Write, validate_cond, validate_item, validate_query, validate_transaction,
-    validate_update,
+    CmpOp, Condition, CursorKey, EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Item, Page, Partition, Query,
+    Store, StoreError, TxFailure, Update, Value, Write, validate_cond, validate_item,
+    validate_query, validate_transaction, validate_update,
 };
 use crate::clock::SharedClock;
 
@@ -71,12 +71,20 @@ pub fn from_av(av: &AttributeValue) -> Result<Value, StoreError> {
                 .map(|(k, v)| Ok((k.clone(), from_av(v)?)))
                 .collect::<Result<_, StoreError>>()?,
         ),
-        other => return Err(StoreError::Unavailable(format!("unsupported attribute type {other:?}"))),
+        other => {
+            return Err(StoreError::Unavailable(format!(
+                "unsupported attribute type {other:?}"
+            )));
+        }
     })
 }
 
 fn item_to_av(item: &Item) -> Av {
-    let mut m: Av = item.attrs.iter().map(|(k, v)| (k.clone(), to_av(v))).collect();
+    let mut m: Av = item
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), to_av(v)))
+        .collect();
     m.insert("pk".into(), AttributeValue::S(item.pk.clone()));
     m.insert("sk".into(), AttributeValue::S(item.sk.clone()));
     m
@@ -146,7 +154,9 @@ impl Expr {
         match c {
             Condition::Exists => {
                 let (pk, exp, now) = (self.name("pk"), self.name(EXPIRES_AT), self.now());
-                format!("(attribute_exists({pk}) AND (attribute_not_exists({exp}) OR {exp} > {now}))")
+                format!(
+                    "(attribute_exists({pk}) AND (attribute_not_exists({exp}) OR {exp} > {now}))"
+                )
             }
             Condition::NotExists => {
                 let (pk, exp, now) = (self.name("pk"), self.name(EXPIRES_AT), self.now());
@@ -159,6 +169,7 @@ impl Expr {
             Condition::AttrExists(a) => format!("attribute_exists({})", self.name(a)),
             Condition::AttrNotExists(a) => format!("attribute_not_exists({})", self.name(a)),
             Condition::Cmp(a, op, v) => {
+                let v_type = v;
                 let n = self.name(a);
                 let v = self.value(to_av(v));
                 let op = match op {
@@ -169,12 +180,17 @@ impl Expr {
                     CmpOp::Gt => ">",
                     CmpOp::Ge => ">=",
                 };
-                if matches!(op, "<>") {
+                match op {
                     // DynamoDB's `<>` is true for a missing attribute; ours (like every other
                     // comparison) is false there, so both backends agree.
-                    format!("(attribute_exists({n}) AND {n} {op} {v})")
-                } else {
-                    format!("{n} {op} {v}")
+                    "<>" => format!("(attribute_exists({n}) AND {n} {op} {v})"),
+                    "=" => format!("{n} {op} {v}"),
+                    // An ordering comparison across types is false in our contract; say so
+                    // explicitly rather than rely on how a server treats the mismatch.
+                    _ => {
+                        let t = self.value(AttributeValue::S(type_code(v_type).into()));
+                        format!("(attribute_type({n}, {t}) AND {n} {op} {v})")
+                    }
                 }
             }
             Condition::And(cs) => {
@@ -227,6 +243,18 @@ impl Expr {
 
     fn values(&self) -> Option<Av> {
         (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+fn type_code(v: &Value) -> &'static str {
+    match v {
+        Value::S(_) => "S",
+        Value::N(_) => "N",
+        Value::B(_) => "B",
+        Value::Bool(_) => "BOOL",
+        Value::Null => "NULL",
+        Value::L(_) => "L",
+        Value::M(_) => "M",
     }
 }
 
@@ -295,7 +323,13 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn update(&self, pk: &str, sk: &str, update: Update, cond: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        pk: &str,
+        sk: &str,
+        update: Update,
+        cond: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         validate_update(pk, sk, &update)?;
         validate_cond(cond.as_ref())?;
         let mut expr = Expr::new(self.clock.now_secs());
@@ -331,7 +365,12 @@ impl Store for DynamoStore {
         item_from_av(attrs)
     }
 
-    async fn delete(&self, pk: &str, sk: &str, cond: Option<Condition>) -> Result<Option<Item>, StoreError> {
+    async fn delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        cond: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError> {
         validate_cond(cond.as_ref())?;
         let mut expr = Expr::new(self.clock.now_secs());
         let ce = cond.as_ref().map(|c| expr.cond(c));
@@ -383,10 +422,16 @@ impl Store for DynamoStore {
         // partition ends. The cursor is DynamoDB's own, so nothing is skipped or repeated.
         loop {
             let mut expr = Expr::new(self.clock.now_secs());
-            let (kn, kv) = (expr.name(key_attr), expr.value(AttributeValue::S(part.clone())));
+            let (kn, kv) = (
+                expr.name(key_attr),
+                expr.value(AttributeValue::S(part.clone())),
+            );
             let mut kce = format!("{kn} = {kv}");
             if let Some(p) = &q.prefix {
-                let (sn, sv) = (expr.name(sort_attr), expr.value(AttributeValue::S(p.clone())));
+                let (sn, sv) = (
+                    expr.name(sort_attr),
+                    expr.value(AttributeValue::S(p.clone())),
+                );
                 kce.push_str(&format!(" AND begins_with({sn}, {sv})"));
             }
             let (en, now) = (expr.name(EXPIRES_AT), expr.now());
@@ -429,7 +474,12 @@ impl Store for DynamoStore {
                         cursor: Some(cursor.encode()),
                     });
                 }
-                None => return Ok(Page { items, cursor: None }),
+                None => {
+                    return Ok(Page {
+                        items,
+                        cursor: None,
+                    });
+                }
             }
         }
     }

@@ -13,7 +13,10 @@ pub fn health() -> Key {
 
 /// A rate-limit counter: one per rule, hashed subject and window start.
 pub fn rate_limit(rule: &str, subject_hash: &str, window_start: i64) -> Key {
-    (format!("rl#{rule}#{subject_hash}"), format!("w#{window_start}"))
+    (
+        format!("rl#{rule}#{subject_hash}"),
+        format!("w#{window_start}"),
+    )
 }
 
 /// An idempotency record: scoped by the authenticated subject (or route family), then the key.

@@ -270,7 +270,9 @@ impl Update {
             any = true;
             validate_name(n, false)?;
             if !seen.insert(n.clone()) {
-                return Err(StoreError::Invalid(format!("attribute {n} appears twice in one update")));
+                return Err(StoreError::Invalid(format!(
+                    "attribute {n} appears twice in one update"
+                )));
             }
         }
         if !any {
@@ -292,7 +294,9 @@ impl Update {
                 None => 0,
                 Some(Value::N(x)) => *x,
                 Some(_) => {
-                    return Err(StoreError::Invalid(format!("ADD on non-numeric attribute {n}")));
+                    return Err(StoreError::Invalid(format!(
+                        "ADD on non-numeric attribute {n}"
+                    )));
                 }
             };
             let next = cur
@@ -337,15 +341,17 @@ impl Write {
     pub fn key(&self) -> (&str, &str) {
         match self {
             Write::Put { item, .. } => (&item.pk, &item.sk),
-            Write::Update { pk, sk, .. } | Write::Delete { pk, sk, .. } | Write::Check { pk, sk, .. } => {
-                (pk, sk)
-            }
+            Write::Update { pk, sk, .. }
+            | Write::Delete { pk, sk, .. }
+            | Write::Check { pk, sk, .. } => (pk, sk),
         }
     }
 
     pub fn condition(&self) -> Option<&Condition> {
         match self {
-            Write::Put { cond, .. } | Write::Update { cond, .. } | Write::Delete { cond, .. } => cond.as_ref(),
+            Write::Put { cond, .. } | Write::Update { cond, .. } | Write::Delete { cond, .. } => {
+                cond.as_ref()
+            }
             Write::Check { cond, .. } => Some(cond),
         }
     }
@@ -458,9 +464,20 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
     async fn put(&self, item: Item, cond: Option<Condition>) -> Result<(), StoreError>;
     /// Applies the update (creating the item if needed) and returns the item as written.
-    async fn update(&self, pk: &str, sk: &str, update: Update, cond: Option<Condition>) -> Result<Item, StoreError>;
+    async fn update(
+        &self,
+        pk: &str,
+        sk: &str,
+        update: Update,
+        cond: Option<Condition>,
+    ) -> Result<Item, StoreError>;
     /// Returns the item that was deleted, if there was one.
-    async fn delete(&self, pk: &str, sk: &str, cond: Option<Condition>) -> Result<Option<Item>, StoreError>;
+    async fn delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        cond: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError>;
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
     /// All writes or none. On failure says which write failed and why.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
@@ -481,7 +498,9 @@ fn validate_name(name: &str, allow_key: bool) -> Result<(), StoreError> {
         return Err(StoreError::Invalid(format!("bad attribute name {name:?}")));
     }
     if !allow_key && (name == "pk" || name == "sk") {
-        return Err(StoreError::Invalid("key attributes cannot be written as attributes".into()));
+        return Err(StoreError::Invalid(
+            "key attributes cannot be written as attributes".into(),
+        ));
     }
     Ok(())
 }
@@ -533,7 +552,12 @@ pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
                 validate_item(item)?;
                 validate_cond(cond.as_ref())?;
             }
-            Write::Update { pk, sk, update, cond } => {
+            Write::Update {
+                pk,
+                sk,
+                update,
+                cond,
+            } => {
                 validate_update(pk, sk, update)?;
                 validate_cond(cond.as_ref())?;
             }
@@ -576,7 +600,8 @@ pub(crate) struct CursorKey {
 impl CursorKey {
     pub fn encode(&self) -> String {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
     /// Decodes a cursor and checks it belongs to the partition being queried.

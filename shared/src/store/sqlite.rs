@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Condition, CursorKey, EXPIRES_AT, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store, StoreError, TxFailure,
-    Update, Value, Write, validate_cond, validate_item, validate_query, validate_transaction, validate_update,
+    Condition, CursorKey, EXPIRES_AT, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store,
+    StoreError, TxFailure, Update, Value, Write, validate_cond, validate_item, validate_query,
+    validate_transaction, validate_update,
 };
 use crate::clock::SharedClock;
 
@@ -25,8 +26,9 @@ pub struct Db {
 impl Db {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let conn = Connection::open(path).map_err(unavailable)?;
         Self::init(conn)
@@ -38,7 +40,8 @@ impl Db {
     }
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(Duration::from_secs(10)).map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(unavailable)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -132,20 +135,23 @@ impl SqliteStore {
 }
 
 fn encode_attrs(attrs: &BTreeMap<String, Value>) -> String {
-    let map: serde_json::Map<String, serde_json::Value> =
-        attrs.iter().map(|(k, v)| (k.clone(), v.to_tagged_json())).collect();
+    let map: serde_json::Map<String, serde_json::Value> = attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_tagged_json()))
+        .collect();
     serde_json::Value::Object(map).to_string()
 }
 
 fn decode_item(pk: String, sk: String, attrs: &str) -> Result<Item, StoreError> {
-    let json: serde_json::Value =
-        serde_json::from_str(attrs).map_err(|e| StoreError::Unavailable(format!("corrupt item: {e}")))?;
+    let json: serde_json::Value = serde_json::from_str(attrs)
+        .map_err(|e| StoreError::Unavailable(format!("corrupt item: {e}")))?;
     let obj = json
         .as_object()
         .ok_or_else(|| StoreError::Unavailable("corrupt item".into()))?;
     let mut out = BTreeMap::new();
     for (k, v) in obj {
-        let v = Value::from_tagged_json(v).ok_or_else(|| StoreError::Unavailable("corrupt attribute".into()))?;
+        let v = Value::from_tagged_json(v)
+            .ok_or_else(|| StoreError::Unavailable("corrupt attribute".into()))?;
         out.insert(k.clone(), v);
     }
     Ok(Item { pk, sk, attrs: out })
@@ -179,8 +185,11 @@ fn store_item(tx: &rusqlite::Transaction<'_>, item: &Item) -> Result<(), StoreEr
 }
 
 fn remove(tx: &rusqlite::Transaction<'_>, pk: &str, sk: &str) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])
-        .map_err(unavailable)?;
+    tx.execute(
+        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+        params![pk, sk],
+    )
+    .map_err(unavailable)?;
     Ok(())
 }
 
@@ -245,7 +254,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn update(&self, pk: &str, sk: &str, update: Update, cond: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        pk: &str,
+        sk: &str,
+        update: Update,
+        cond: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         validate_update(pk, sk, &update)?;
         validate_cond(cond.as_ref())?;
         let w = Write::Update {
@@ -255,12 +270,18 @@ impl Store for SqliteStore {
             cond,
         };
         self.immediate(move |tx, now| {
-            apply(tx, &w, now)?.ok_or_else(|| StoreError::Unavailable("update produced no item".into()))
+            apply(tx, &w, now)?
+                .ok_or_else(|| StoreError::Unavailable("update produced no item".into()))
         })
         .await
     }
 
-    async fn delete(&self, pk: &str, sk: &str, cond: Option<Condition>) -> Result<Option<Item>, StoreError> {
+    async fn delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        cond: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError> {
         validate_cond(cond.as_ref())?;
         let w = Write::Delete {
             pk: pk.into(),
@@ -287,12 +308,18 @@ impl Store for SqliteStore {
                 let part = match &q.partition {
                     Partition::Table(p) | Partition::Index(p) => p.clone(),
                 };
-                let (cmp, order) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
+                let (cmp, order) = if q.descending {
+                    ("<", "DESC")
+                } else {
+                    (">", "ASC")
+                };
                 // Position after the cursor: (sort, pk, sk) as a row value, so ties on the index
                 // sort key are ordered the same way every time.
                 let after = match (&q.partition, &cursor) {
                     (Partition::Table(_), Some(_)) => format!("AND sk {cmp} ?3"),
-                    (Partition::Index(_), Some(_)) => format!("AND (gsi1sk, pk, sk) {cmp} (?3, ?4, ?5)"),
+                    (Partition::Index(_), Some(_)) => {
+                        format!("AND (gsi1sk, pk, sk) {cmp} (?3, ?4, ?5)")
+                    }
                     _ => String::new(),
                 };
                 let prefix_clause = if q.prefix.is_some() {
@@ -312,7 +339,9 @@ impl Store for SqliteStore {
                 let (c_sort, c_pk, c_sk) = match &cursor {
                     Some(c) => match q.partition {
                         Partition::Table(_) => (Some(c.sk.clone()), None, None),
-                        Partition::Index(_) => (c.gsi1sk.clone(), Some(c.pk.clone()), Some(c.sk.clone())),
+                        Partition::Index(_) => {
+                            (c.gsi1sk.clone(), Some(c.pk.clone()), Some(c.sk.clone()))
+                        }
                     },
                     None => (None, None, None),
                 };
@@ -320,7 +349,13 @@ impl Store for SqliteStore {
                 let rows = stmt
                     .query_map(
                         params![part, q.prefix, c_sort, c_pk, c_sk, now, limit + 1],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                            ))
+                        },
                     )
                     .map_err(unavailable)?;
                 let mut items = Vec::new();
@@ -400,8 +435,10 @@ impl Store for SqliteStore {
     async fn health(&self) -> Result<(), StoreError> {
         self.db
             .with(|conn| {
-                conn.query_row("SELECT count(*) FROM items WHERE pk = 'health'", [], |r| r.get::<_, i64>(0))
-                    .map_err(unavailable)?;
+                conn.query_row("SELECT count(*) FROM items WHERE pk = 'health'", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(unavailable)?;
                 Ok(())
             })
             .await

@@ -28,7 +28,11 @@ impl Value {
             (Value::S(a), Value::S(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
             (Value::B(a), Value::B(b)) => Some(a.cmp(b)),
             (a, b) if std::mem::discriminant(a) == std::mem::discriminant(b) => {
-                if a == b { Some(Ordering::Equal) } else { None }
+                if a == b {
+                    Some(Ordering::Equal)
+                } else {
+                    None
+                }
             }
             _ => None,
         }
@@ -44,7 +48,10 @@ impl Value {
             Value::Null => json!({ "NULL": true }),
             Value::L(l) => json!({ "L": l.iter().map(Value::to_tagged_json).collect::<Vec<_>>() }),
             Value::M(m) => {
-                let inner: Map<String, Json> = m.iter().map(|(k, v)| (k.clone(), v.to_tagged_json())).collect();
+                let inner: Map<String, Json> = m
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_tagged_json()))
+                    .collect();
                 json!({ "M": inner })
             }
         }
@@ -59,7 +66,12 @@ impl Value {
             "B" => Value::B(STANDARD.decode(v.as_str()?).ok()?),
             "BOOL" => Value::Bool(v.as_bool()?),
             "NULL" => Value::Null,
-            "L" => Value::L(v.as_array()?.iter().map(Value::from_tagged_json).collect::<Option<_>>()?),
+            "L" => Value::L(
+                v.as_array()?
+                    .iter()
+                    .map(Value::from_tagged_json)
+                    .collect::<Option<_>>()?,
+            ),
             "M" => Value::M(
                 v.as_object()?
                     .iter()
@@ -124,7 +136,10 @@ mod tests {
     #[test]
     fn tagged_json_round_trips() {
         let v = Value::M(BTreeMap::from([
-            ("a".to_string(), Value::L(vec![Value::N(-3), Value::Null, Value::Bool(true)])),
+            (
+                "a".to_string(),
+                Value::L(vec![Value::N(-3), Value::Null, Value::Bool(true)]),
+            ),
             ("b".to_string(), Value::B(vec![0, 255])),
             ("c".to_string(), Value::S("é".into())),
         ]));
@@ -134,7 +149,10 @@ mod tests {
     #[test]
     fn ordering_is_by_type() {
         assert_eq!(Value::N(2).compare(&Value::N(10)), Some(Ordering::Less));
-        assert_eq!(Value::S("2".into()).compare(&Value::S("10".into())), Some(Ordering::Greater));
+        assert_eq!(
+            Value::S("2".into()).compare(&Value::S("10".into())),
+            Some(Ordering::Greater)
+        );
         assert_eq!(Value::S("1".into()).compare(&Value::N(1)), None);
     }
 }

@@ -1,1 +1,11 @@
-fn main(){}
+//! One integration test binary (one link step on a 2-core machine): HTTP against the spawned
+//! local stack, Lambda event fixtures, and the backend contract suites.
+
+mod api;
+mod idempotency;
+mod lambda_events;
+mod queue_contract;
+mod ratelimit;
+mod secrets_aws;
+mod store_contract;
+mod worker_cron;

@@ -1,0 +1,302 @@
+//! Idempotency keys on both backends (plain functions), and the middleware over HTTP.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use rampart::AppState;
+use rampart::clock::{Clock, ManualClock, SharedClock};
+use rampart::error::ApiError;
+use rampart::idempotency::{self, Claim, StoredResponse};
+use rampart::store::{Condition, Item, StoreError, Write};
+use rampart_tests::{aws_endpoint, dynamo_state, embedded_state, manual_clock, settings};
+
+const TTL: Duration = Duration::from_secs(86_400);
+
+pub struct Fx {
+    state: AppState,
+    clock: Arc<ManualClock>,
+}
+
+async fn embedded_fx() -> Option<Fx> {
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    Some(Fx {
+        state: embedded_state(settings(&[]), shared),
+        clock,
+    })
+}
+
+async fn aws_fx() -> Option<Fx> {
+    let ep = aws_endpoint()?;
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    Some(Fx {
+        state: dynamo_state(&ep, shared).await,
+        clock,
+    })
+}
+
+rampart_tests::on_backends!(
+    embedded_fx, aws_fx;
+    replay_conflict_and_mismatch,
+    dead_holder_is_taken_over,
+    release_allows_retry,
+    racing_claims_have_one_holder,
+    expired_key_is_reusable,
+    completion_commits_with_business_writes,
+);
+
+fn resp() -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("location".into(), "/orders/1".into()),
+        ],
+        body: br#"{"id":"1"}"#.to_vec(),
+    }
+}
+
+async fn claim(fx: &Fx, key: &str, hash: &str) -> Result<Claim, ApiError> {
+    idempotency::claim(
+        &fx.state.store,
+        fx.clock.now_secs(),
+        TTL,
+        "user:1",
+        key,
+        hash,
+    )
+    .await
+}
+
+fn acquired(c: Result<Claim, ApiError>) -> idempotency::Guard {
+    match c {
+        Ok(Claim::Acquired(g)) => g,
+        other => panic!("expected a claim, got {other:?}"),
+    }
+}
+
+fn status(c: Result<Claim, ApiError>) -> u16 {
+    match c {
+        Err(e) => e.status().as_u16(),
+        Ok(other) => panic!("expected an error, got {other:?}"),
+    }
+}
+
+async fn replay_conflict_and_mismatch(fx: Fx) {
+    let g = acquired(claim(&fx, "k1", "h1").await);
+    assert_eq!(
+        status(claim(&fx, "k1", "h1").await),
+        409,
+        "still in progress"
+    );
+    assert_eq!(
+        status(claim(&fx, "k1", "h2").await),
+        422,
+        "different payload"
+    );
+    idempotency::complete(&fx.state.store, &g, &resp())
+        .await
+        .unwrap();
+    match claim(&fx, "k1", "h1").await.unwrap() {
+        Claim::Replay(r) => assert_eq!(r, resp()),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    assert_eq!(status(claim(&fx, "k1", "h2").await), 422);
+    // Another subject's identical key is independent.
+    let other = idempotency::claim(
+        &fx.state.store,
+        fx.clock.now_secs(),
+        TTL,
+        "user:2",
+        "k1",
+        "h9",
+    )
+    .await;
+    acquired(other);
+}
+
+async fn dead_holder_is_taken_over(fx: Fx) {
+    let g1 = acquired(claim(&fx, "k2", "h").await);
+    fx.clock
+        .advance(idempotency::IN_PROGRESS_DEADLINE - Duration::from_secs(1));
+    assert_eq!(status(claim(&fx, "k2", "h").await), 409);
+    fx.clock.advance(Duration::from_secs(1));
+    let g2 = acquired(claim(&fx, "k2", "h").await);
+    let late = idempotency::complete(&fx.state.store, &g1, &resp()).await;
+    assert!(
+        matches!(late, Err(StoreError::ConditionFailed { .. })),
+        "the dead holder cannot finish"
+    );
+    idempotency::complete(&fx.state.store, &g2, &resp())
+        .await
+        .unwrap();
+    assert!(matches!(claim(&fx, "k2", "h").await, Ok(Claim::Replay(_))));
+}
+
+async fn release_allows_retry(fx: Fx) {
+    let g = acquired(claim(&fx, "k3", "h").await);
+    idempotency::release(&fx.state.store, &g).await.unwrap();
+    acquired(claim(&fx, "k3", "h").await);
+}
+
+async fn racing_claims_have_one_holder(fx: Fx) {
+    let now = fx.clock.now_secs();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = fx.state.store.clone();
+        tasks.push(tokio::spawn(async move {
+            idempotency::claim(&store, now, TTL, "user:1", "race", "h").await
+        }));
+    }
+    let (mut won, mut conflicts) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Claim::Acquired(_)) => won += 1,
+            Err(ApiError::Conflict(_)) => conflicts += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((won, conflicts), (1, 19));
+}
+
+async fn expired_key_is_reusable(fx: Fx) {
+    let g = acquired(claim(&fx, "k4", "h").await);
+    idempotency::complete(&fx.state.store, &g, &resp())
+        .await
+        .unwrap();
+    fx.clock.advance(TTL);
+    acquired(claim(&fx, "k4", "other").await);
+}
+
+async fn completion_commits_with_business_writes(fx: Fx) {
+    let g = acquired(claim(&fx, "k5", "h").await);
+    let blocked = vec![
+        Write::Put {
+            item: Item::new("order#1", "meta").with("total", 100),
+            cond: Some(Condition::Exists),
+        },
+        idempotency::completion_write(&g, &resp()),
+    ];
+    assert!(fx.state.store.transact(blocked).await.is_err());
+    assert_eq!(
+        status(claim(&fx, "k5", "h").await),
+        409,
+        "response not stored when the business write failed"
+    );
+    assert!(
+        fx.state
+            .store
+            .get("order#1", "meta")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let ok = vec![
+        Write::Put {
+            item: Item::new("order#1", "meta").with("total", 100),
+            cond: Some(Condition::NotExists),
+        },
+        idempotency::completion_write(&g, &resp()),
+    ];
+    fx.state.store.transact(ok).await.unwrap();
+    assert!(
+        fx.state
+            .store
+            .get("order#1", "meta")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(claim(&fx, "k5", "h").await, Ok(Claim::Replay(_))));
+}
+
+/// A route guarded by the middleware; `fail` makes it answer 500 once.
+async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let calls = Arc::new(AtomicU32::new(0));
+    let fail_next = Arc::new(AtomicU32::new(0));
+    let (c, f) = (calls.clone(), fail_next.clone());
+    let handler = move |rampart::http::Json(body): rampart::http::Json<serde_json::Value>| {
+        let (c, f) = (c.clone(), f.clone());
+        async move {
+            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+            if body.get("slow").is_some() {
+                tokio::time::sleep(Duration::from_millis(800)).await;
+            }
+            if f.swap(0, Ordering::SeqCst) == 1 {
+                return Err(ApiError::internal("boom"));
+            }
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(serde_json::json!({ "call": n, "echo": body })),
+            ))
+        }
+    };
+    let layer = idempotency::Layer {
+        state: state.clone(),
+        required: true,
+    };
+    let routes = Router::new().route("/things", post(handler)).route_layer(
+        axum::middleware::from_fn_with_state(layer, idempotency::middleware),
+    );
+    let router = rampart::http::finish(routes, &state, Default::default());
+    let addr = rampart_tests::serve_router(router).await;
+    (format!("http://{addr}/things"), calls, fail_next)
+}
+
+#[tokio::test]
+async fn middleware_replays_rejects_and_releases() {
+    let (url, calls, fail_next) = guarded_app().await;
+    let c = reqwest::Client::new();
+    let send = |key: Option<&str>, body: &str| {
+        let mut r = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(k) = key {
+            r = r.header("idempotency-key", k);
+        }
+        r.send()
+    };
+    let r = send(None, "{}").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Idempotency-Key"));
+    assert_eq!(send(Some("has space"), "{}").await.unwrap().status(), 400);
+
+    let first = send(Some("abc"), r#"{"a":1}"#).await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_body = first.text().await.unwrap();
+    let again = send(Some("abc"), r#"{ "a" : 1 }"#).await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["content-type"], "application/json");
+    assert_eq!(again.text().await.unwrap(), first_body);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler ran once");
+
+    let other = send(Some("abc"), r#"{"a":2}"#).await.unwrap();
+    assert_eq!(other.status(), 422);
+    assert_eq!(other.headers()["content-type"], "application/problem+json");
+
+    fail_next.store(1, Ordering::SeqCst);
+    assert_eq!(send(Some("def"), "{}").await.unwrap().status(), 500);
+    let retried = send(Some("def"), "{}").await.unwrap();
+    assert_eq!(retried.status(), 201, "a 5xx releases the key");
+    assert!(retried.headers().get("idempotent-replayed").is_none());
+
+    let slow = tokio::spawn(send(Some("slow"), r#"{"slow":true}"#));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        send(Some("slow"), r#"{"slow":true}"#)
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+    assert_eq!(slow.await.unwrap().unwrap().status(), 201);
+}

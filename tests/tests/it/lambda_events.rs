@@ -1,0 +1,158 @@
+//! Lambda adaptation: API Gateway HTTP API v2 and function URL events fed through the real
+//! `lambda_http` adapter (what `lambda_http::run` uses) around our routers.
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Context};
+use lambda_runtime::LambdaEvent;
+use rampart::http::ClientIp;
+use rampart_tests::{embedded_state, settings};
+use serde_json::Value;
+use tower::ServiceExt;
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Feeds an event through the adapter; returns the Lambda response as JSON.
+async fn invoke(router: Router, event: &str) -> Value {
+    let req: LambdaRequest = serde_json::from_str(event).unwrap();
+    let mut ctx = Context::default();
+    ctx.request_id = "lambda-req-1".into();
+    let adapter: Adapter<'_, _, _> = Adapter::from(rampart::lambda::handler(router));
+    let resp = adapter.oneshot(LambdaEvent::new(req, ctx)).await.unwrap();
+    serde_json::to_value(resp).unwrap()
+}
+
+fn body_bytes(resp: &Value) -> Vec<u8> {
+    use base64::Engine;
+    let body = resp["body"].as_str().unwrap_or_default();
+    if resp["isBase64Encoded"].as_bool().unwrap_or(false) {
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    } else {
+        body.as_bytes().to_vec()
+    }
+}
+
+/// Echoes what a handler sees: cookies, client IP, and a digest of the raw body bytes.
+fn echo_router() -> Router {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let echo = |ip: ClientIp, headers: HeaderMap, body: Bytes| async move {
+        let cookies: Vec<String> = headers
+            .get_all("cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        let json = serde_json::json!({
+            "cookies": cookies,
+            "ip": ip.0.to_string(),
+            "sha256": rampart::crypto::sha256_hex(&body),
+            "len": body.len(),
+        });
+        (
+            axum::response::AppendHeaders([
+                ("set-cookie", "a=1; Path=/; HttpOnly"),
+                ("set-cookie", "b=2; Path=/auth"),
+            ]),
+            axum::Json(json),
+        )
+    };
+    let routes = Router::new()
+        .route("/echo", post(echo))
+        .route("/ip", get(|ip: ClientIp| async move { ip.0.to_string() }));
+    rampart::http::finish(routes, &state, Default::default())
+}
+
+#[tokio::test]
+async fn http_api_v2_with_a_stage_resolves_the_route() {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let resp = invoke(
+        auth_api::router(state),
+        &fixture("apigw_v2_health_stage.json"),
+    )
+    .await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let body: Value = serde_json::from_slice(&body_bytes(&resp)).unwrap();
+    assert_eq!(body["checks"]["store"], "ok");
+    assert_eq!(
+        resp["headers"]["x-request-id"], "lambda-req-1",
+        "the Lambda request id is echoed"
+    );
+    assert_eq!(resp["headers"]["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn cookies_arrive_set_cookie_returns_and_base64_body_is_exact() {
+    let resp = invoke(echo_router(), &fixture("apigw_v2_cookies_base64.json")).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let body: Value = serde_json::from_slice(&body_bytes(&resp)).unwrap();
+    let raw = std::fs::read(format!(
+        "{}/fixtures/raw_body.bin",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(body["len"], raw.len());
+    assert_eq!(
+        body["sha256"],
+        rampart::crypto::sha256_hex(&raw),
+        "raw bytes preserved exactly"
+    );
+    assert_eq!(
+        body["cookies"],
+        serde_json::json!(["session=abc; csrf_token=def"])
+    );
+    assert_eq!(
+        body["ip"], "198.51.100.23",
+        "API Gateway's source IP, not a header"
+    );
+    let cookies = resp["cookies"]
+        .as_array()
+        .expect("v2 responses carry a cookies array");
+    assert!(cookies.contains(&Value::from("a=1; Path=/; HttpOnly")));
+    assert!(cookies.contains(&Value::from("b=2; Path=/auth")));
+}
+
+#[tokio::test]
+async fn function_url_event_keeps_raw_body_and_source_ip() {
+    let resp = invoke(echo_router(), &fixture("function_url_raw_body.json")).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let body: Value = serde_json::from_slice(&body_bytes(&resp)).unwrap();
+    let raw = std::fs::read(format!(
+        "{}/fixtures/raw_body.bin",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(body["sha256"], rampart::crypto::sha256_hex(&raw));
+    assert_eq!(body["ip"], "192.0.2.44");
+}
+
+#[tokio::test]
+async fn function_url_reaches_the_webhooks_router() {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let resp = invoke(
+        webhooks_api::router(state),
+        &fixture("function_url_webhooks_health.json"),
+    )
+    .await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let body: Value = serde_json::from_slice(&body_bytes(&resp)).unwrap();
+    assert_eq!(
+        body["checks"],
+        serde_json::json!({"store": "ok", "queue": "ok"})
+    );
+}
+
+#[tokio::test]
+async fn unknown_route_through_lambda_is_problem_json() {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let event =
+        fixture("apigw_v2_health_stage.json").replace("/prod/auth/health", "/prod/auth/nope");
+    let resp = invoke(auth_api::router(state), &event).await;
+    assert_eq!(resp["statusCode"], 404);
+    assert_eq!(resp["headers"]["content-type"], "application/problem+json");
+}

@@ -1,0 +1,253 @@
+//! Rate limits on both backends: exact admission under concurrency, windows, sliding
+//! smoothing, hashed keys; and the headers over HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use rampart::AppState;
+use rampart::clock::{Clock, ManualClock, SharedClock};
+use rampart::ratelimit::{self, KeyPart, Rule, Subject};
+use rampart::store::keys;
+use rampart_tests::{aws_endpoint, dynamo_state, embedded_state, manual_clock, settings};
+
+pub struct Fx {
+    state: AppState,
+    clock: Arc<ManualClock>,
+}
+
+async fn embedded_fx() -> Option<Fx> {
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    Some(Fx {
+        state: embedded_state(settings(&[]), shared),
+        clock,
+    })
+}
+
+async fn aws_fx() -> Option<Fx> {
+    let ep = aws_endpoint()?;
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    Some(Fx {
+        state: dynamo_state(&ep, shared).await,
+        clock,
+    })
+}
+
+rampart_tests::on_backends!(
+    embedded_fx, aws_fx;
+    two_hundred_at_once_admit_exactly_ten,
+    window_resets,
+    sliding_window_carries_the_previous_window,
+    subjects_are_hashed_and_separate,
+);
+
+fn ip_subject(ip: &str) -> Subject {
+    Subject {
+        ip: Some(ip.parse().unwrap()),
+        ..Subject::default()
+    }
+}
+
+async fn two_hundred_at_once_admit_exactly_ten(fx: Fx) {
+    let rule = Rule::new("burst", 10, Duration::from_secs(60), &[KeyPart::Ip]);
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (state, rule) = (fx.state.clone(), rule.clone());
+        tasks.push(tokio::spawn(async move {
+            ratelimit::check(&state, &rule, &ip_subject("198.51.100.1"))
+                .await
+                .unwrap()
+                .allowed
+        }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        admitted += usize::from(t.await.unwrap());
+    }
+    assert_eq!(admitted, 10);
+}
+
+async fn window_resets(fx: Fx) {
+    let rule = Rule::new("w", 2, Duration::from_secs(60), &[KeyPart::Ip]);
+    let s = ip_subject("198.51.100.2");
+    let d1 = ratelimit::check(&fx.state, &rule, &s).await.unwrap();
+    assert!(d1.allowed);
+    assert_eq!(d1.remaining, 1);
+    assert_eq!(
+        d1.reset_secs, 60,
+        "the test clock starts on a minute boundary"
+    );
+    assert!(
+        ratelimit::check(&fx.state, &rule, &s)
+            .await
+            .unwrap()
+            .allowed
+    );
+    fx.clock.advance(Duration::from_secs(59));
+    let denied = ratelimit::check(&fx.state, &rule, &s).await.unwrap();
+    assert!(!denied.allowed);
+    assert_eq!(denied.remaining, 0);
+    assert_eq!(denied.reset_secs, 1);
+    fx.clock.advance(Duration::from_secs(1));
+    assert!(
+        ratelimit::check(&fx.state, &rule, &s)
+            .await
+            .unwrap()
+            .allowed
+    );
+}
+
+async fn sliding_window_carries_the_previous_window(fx: Fx) {
+    let rule = Rule::new("slide", 10, Duration::from_secs(60), &[KeyPart::Ip]).sliding();
+    let s = ip_subject("198.51.100.3");
+    for _ in 0..10 {
+        assert!(
+            ratelimit::check(&fx.state, &rule, &s)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    assert!(
+        !ratelimit::check(&fx.state, &rule, &s)
+            .await
+            .unwrap()
+            .allowed
+    );
+    // Halfway into the next window half of the previous count still weighs: 5 slots remain.
+    fx.clock.advance(Duration::from_secs(90));
+    let mut admitted = 0;
+    for _ in 0..10 {
+        admitted += usize::from(
+            ratelimit::check(&fx.state, &rule, &s)
+                .await
+                .unwrap()
+                .allowed,
+        );
+    }
+    assert_eq!(admitted, 5);
+}
+
+async fn subjects_are_hashed_and_separate(fx: Fx) {
+    let rule = Rule::new(
+        "otp",
+        1,
+        Duration::from_secs(60),
+        &[KeyPart::Email, KeyPart::Ip],
+    );
+    let a = Subject {
+        email: Some("Alice@Example.com".into()),
+        ip: Some("198.51.100.4".parse().unwrap()),
+        ..Subject::default()
+    };
+    let a_lower = Subject {
+        email: Some("alice@example.com".into()),
+        ..a.clone()
+    };
+    let b = Subject {
+        email: Some("bob@example.com".into()),
+        ..a.clone()
+    };
+    assert!(
+        ratelimit::check(&fx.state, &rule, &a)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        !ratelimit::check(&fx.state, &rule, &a_lower)
+            .await
+            .unwrap()
+            .allowed,
+        "emails are case-folded"
+    );
+    assert!(
+        ratelimit::check(&fx.state, &rule, &b)
+            .await
+            .unwrap()
+            .allowed,
+        "another subject has its own count"
+    );
+    // The counter sits under a keyed hash, never the raw email or IP.
+    let pepper = fx.state.hash_pepper().await.unwrap();
+    let hash = rampart::crypto::keyed_hash(
+        &pepper,
+        "ratelimit:otp",
+        "alice@example.com\u{1f}198.51.100.4",
+    );
+    let now = fx.clock.now_secs();
+    let (pk, sk) = keys::rate_limit("otp", &hash, now - now % 60);
+    assert!(!pk.contains("alice") && !pk.contains("198.51"));
+    assert_eq!(
+        fx.state
+            .store
+            .get(&pk, &sk)
+            .await
+            .unwrap()
+            .unwrap()
+            .n("count"),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn limited_routes_carry_headers_and_429_has_retry_after() {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let routes = ratelimit::protect(
+        Router::new().route("/limited", get(|| async { "ok" })),
+        &state,
+        vec![Rule::new(
+            "demo",
+            3,
+            Duration::from_secs(60),
+            &[KeyPart::Ip],
+        )],
+    );
+    let addr =
+        rampart_tests::serve_router(rampart::http::finish(routes, &state, Default::default()))
+            .await;
+    let c = reqwest::Client::new();
+    for remaining in [2, 1, 0] {
+        let r = c
+            .get(format!("http://{addr}/limited"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["ratelimit-policy"], "\"demo\";q=3;w=60");
+        let rl = r.headers()["ratelimit"].to_str().unwrap().to_string();
+        assert!(
+            rl.starts_with(&format!("\"demo\";r={remaining};t=")),
+            "{rl}"
+        );
+    }
+    let r = c
+        .get(format!("http://{addr}/limited"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert!(r.headers()["ratelimit"].to_str().unwrap().contains("r=0"));
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 429);
+    assert_eq!(body["type"], "urn:rampart:problem:rate-limited");
+    // Unknown paths are not counted against the rule.
+    assert_eq!(
+        c.get(format!("http://{addr}/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}

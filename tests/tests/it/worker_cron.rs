@@ -1,0 +1,130 @@
+//! The SQS worker and the retention cron, fed JSON event fixtures.
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsEvent;
+use rampart::AppState;
+use rampart::clock::{Clock, SharedClock};
+use rampart::jobs::{Dispatcher, JobError, JobHandler, JobMeta};
+use rampart::store::{EXPIRES_AT, Item, Update};
+use rampart_tests::{embedded_state, manual_clock, settings};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Counts the payload's `n` into the store, so the test can see what ran.
+struct Ok_;
+#[async_trait]
+impl JobHandler for Ok_ {
+    async fn handle(
+        &self,
+        state: &AppState,
+        payload: &serde_json::Value,
+        meta: &JobMeta,
+    ) -> Result<(), JobError> {
+        let n = payload["n"]
+            .as_i64()
+            .ok_or_else(|| JobError::Malformed("n".into()))?;
+        state
+            .store
+            .update(
+                "jobs",
+                "seen",
+                Update::new()
+                    .add("sum", n)
+                    .set("last", meta.message_id.as_str()),
+                None,
+            )
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        Ok(())
+    }
+}
+
+struct Fail;
+#[async_trait]
+impl JobHandler for Fail {
+    async fn handle(
+        &self,
+        _: &AppState,
+        _: &serde_json::Value,
+        _: &JobMeta,
+    ) -> Result<(), JobError> {
+        Err(JobError::Failed("downstream said no".into()))
+    }
+}
+
+#[tokio::test]
+async fn sqs_batch_reports_only_the_failures() {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let dispatcher = Dispatcher::new()
+        .register("test.ok", Ok_)
+        .register("test.fail", Fail);
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
+    let resp = payments_worker::handle(&state, &dispatcher, event).await;
+    let failed: Vec<&str> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        vec!["msg-2", "msg-3", "msg-4"],
+        "failed, malformed and unknown kinds"
+    );
+    let seen = state.store.get("jobs", "seen").await.unwrap().unwrap();
+    assert_eq!(seen.n("sum"), Some(6), "both good records ran once");
+    let json = serde_json::to_value(&resp).unwrap();
+    assert_eq!(
+        json["batchItemFailures"][0]["itemIdentifier"], "msg-2",
+        "the wire shape SQS expects"
+    );
+}
+
+#[tokio::test]
+async fn production_dispatcher_fails_unknown_kinds_into_the_dlq_path() {
+    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
+    let resp = payments_worker::handle(&state, &payments_worker::dispatcher(), event).await;
+    assert_eq!(
+        resp.batch_item_failures.len(),
+        5,
+        "nothing is silently dropped"
+    );
+}
+
+#[tokio::test]
+async fn scheduled_event_sweeps_expired_items() {
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    let state = embedded_state(settings(&[]), shared);
+    let now = clock.now_secs();
+    for i in 0..1203 {
+        state
+            .store
+            .put(
+                Item::new("old", format!("{i:05}")).with(EXPIRES_AT, now - 1),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    state
+        .store
+        .put(Item::new("keep", "1").with(EXPIRES_AT, now + 60), None)
+        .await
+        .unwrap();
+    state.store.put(Item::new("keep", "2"), None).await.unwrap();
+    let event: serde_json::Value =
+        serde_json::from_str(&fixture("eventbridge_scheduled.json")).unwrap();
+    let report = cleanup_cron::handle(&state, event).await.unwrap();
+    assert_eq!(report.expired_items_removed, 1203);
+    assert!(!report.incomplete);
+    assert!(state.store.get("keep", "1").await.unwrap().is_some());
+    assert!(state.store.get("keep", "2").await.unwrap().is_some());
+    // Scheduler targets may send a bare `{}`: still a run.
+    let again = cleanup_cron::handle(&state, serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(again.expired_items_removed, 0);
+}
