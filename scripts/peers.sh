@@ -1,0 +1,40 @@
+# Sourced by scripts/test and scripts/bench: installs the test peers into ./.tools (git-ignored)
+# and starts moto server on a free loopback port, stopped again when the caller exits.
+
+TOOLS="$PWD/.tools"
+VENV="$TOOLS/venv"
+REQS="scripts/requirements-test.txt"
+
+install_peers() {
+    mkdir -p "$TOOLS"
+    # (Re)install when the venv is missing or the pinned requirements changed.
+    if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ] || ! cmp -s "$REQS" "$VENV/.requirements"; then
+        echo "==> installing test peers into $VENV"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
+        cp "$REQS" "$VENV/.requirements"
+    fi
+}
+
+start_peers() {
+    install_peers
+    PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    echo "==> starting moto server on 127.0.0.1:$PORT"
+    # scripts/moto_server.py is moto's server with DynamoDB calls serialised (see its docstring).
+    "$VENV/bin/python" scripts/moto_server.py 127.0.0.1 "$PORT" >"$TOOLS/moto.log" 2>&1 &
+    MOTO_PID=$!
+    trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT INT TERM
+    for _ in $(seq 1 150); do
+        if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/', timeout=1)" 2>/dev/null; then
+            break
+        fi
+        if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+            echo "moto server exited; log:" >&2
+            cat "$TOOLS/moto.log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    export RAMPART_TEST_AWS_ENDPOINT="http://127.0.0.1:$PORT"
+    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+}

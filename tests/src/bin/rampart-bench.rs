@@ -1,0 +1,316 @@
+//! Benchmarks with numbers in the output (`scripts/bench`):
+//! - embedded backend: conditional puts/s, rate-limit checks/s, idempotency claim+complete/s;
+//! - DynamoDB (moto, when `RAMPART_TEST_AWS_ENDPOINT` is set): SDK calls per idempotency claim,
+//!   replay and rate-limit check, counted by an SDK interceptor, and their latency against moto.
+//!
+//! Timings on a shared 2-core machine are noisy: compare ratios within one run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use rampart::AppState;
+use rampart::clock::{Clock, SharedClock};
+use rampart::idempotency::{self, Claim, StoredResponse};
+use rampart::queue::SharedQueue;
+use rampart::queue::sqlite::SqliteQueue;
+use rampart::ratelimit::{self, KeyPart, Rule, Subject};
+use rampart::store::dynamo::DynamoStore;
+use rampart::store::sqlite::{Db, SqliteStore};
+use rampart::store::{Condition, Item, SharedStore};
+use rampart_tests::{aws_config, aws_endpoint, dynamo_table, settings, test_secrets};
+
+#[derive(Debug, Clone, Default)]
+struct CallCounter(Arc<AtomicUsize>);
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn state_on(store: SharedStore, clock: SharedClock) -> AppState {
+    let queue: SharedQueue = Arc::new(SqliteQueue::new(
+        Db::in_memory().expect("db"),
+        clock.clone(),
+        "q",
+        3,
+    ));
+    AppState::new(
+        settings(&[]),
+        store,
+        queue,
+        test_secrets(clock.clone()),
+        clock,
+    )
+}
+
+fn rate(label: &str, n: usize, elapsed: Duration) {
+    let per_sec = n as f64 / elapsed.as_secs_f64();
+    let us = elapsed.as_secs_f64() * 1e6 / n as f64;
+    println!("{label:<58} {per_sec:>10.0} ops/s  {us:>9.1} µs/op  (n={n})");
+}
+
+async fn embedded(path: Option<&std::path::Path>) {
+    let clock = rampart::clock::system();
+    let db = match path {
+        Some(p) => Db::open(p).expect("db file"),
+        None => Db::in_memory().expect("db"),
+    };
+    let label = if path.is_some() {
+        "file (WAL)"
+    } else {
+        "in-memory"
+    };
+    let store: SharedStore = Arc::new(SqliteStore::new(db, clock.clone()));
+    let state = state_on(store.clone(), clock.clone());
+
+    let n = 5_000;
+    let t = Instant::now();
+    for i in 0..n {
+        store
+            .put(
+                Item::new("bench", format!("k{i}")).with("v", i as i64),
+                Some(Condition::NotExists),
+            )
+            .await
+            .expect("put");
+    }
+    rate(
+        &format!("sqlite {label}: conditional put (new key)"),
+        n,
+        t.elapsed(),
+    );
+
+    let t = Instant::now();
+    let mut failed = 0;
+    for _ in 0..n {
+        if store
+            .put(Item::new("bench", "k0"), Some(Condition::NotExists))
+            .await
+            .is_err()
+        {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, n);
+    rate(
+        &format!("sqlite {label}: conditional put (condition fails)"),
+        n,
+        t.elapsed(),
+    );
+
+    let rule = Rule::new("bench", u32::MAX, Duration::from_secs(3600), &[KeyPart::Ip]);
+    let subject = Subject {
+        ip: Some("198.51.100.1".parse().expect("ip")),
+        ..Subject::default()
+    };
+    let t = Instant::now();
+    for _ in 0..n {
+        ratelimit::check(&state, &rule, &subject)
+            .await
+            .expect("check");
+    }
+    rate(
+        &format!("sqlite {label}: rate-limit check, 1 task"),
+        n,
+        t.elapsed(),
+    );
+
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (state, rule, subject) = (state.clone(), rule.clone(), subject.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..n / 8 {
+                ratelimit::check(&state, &rule, &subject)
+                    .await
+                    .expect("check");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    rate(
+        &format!("sqlite {label}: rate-limit check, 8 tasks one key"),
+        n / 8 * 8,
+        t.elapsed(),
+    );
+
+    let resp = StoredResponse {
+        status: 201,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"id":"order_1","total":1200}"#.to_vec(),
+    };
+    let n = 2_000;
+    let t = Instant::now();
+    for i in 0..n {
+        let c = idempotency::claim(
+            &store,
+            clock.now_secs(),
+            Duration::from_secs(86_400),
+            "u",
+            &format!("k{i}"),
+            "h",
+        )
+        .await
+        .expect("claim");
+        if let Claim::Acquired(g) = c {
+            idempotency::complete(&store, &g, &resp)
+                .await
+                .expect("complete");
+        }
+    }
+    rate(
+        &format!("sqlite {label}: idempotency claim + complete"),
+        n,
+        t.elapsed(),
+    );
+    let t = Instant::now();
+    for i in 0..n {
+        let c = idempotency::claim(
+            &store,
+            clock.now_secs(),
+            Duration::from_secs(86_400),
+            "u",
+            &format!("k{i}"),
+            "h",
+        )
+        .await
+        .expect("claim");
+        assert!(matches!(c, Claim::Replay(_)));
+    }
+    rate(
+        &format!("sqlite {label}: idempotency replay"),
+        n,
+        t.elapsed(),
+    );
+}
+
+async fn dynamodb(endpoint: &str) {
+    let (_, table) = dynamo_table(endpoint).await;
+    let counter = CallCounter::default();
+    let cfg = aws_config(endpoint).await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&cfg)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let clock = rampart::clock::system();
+    let store: SharedStore = Arc::new(DynamoStore::new(client, table, clock.clone()));
+    let state = state_on(store.clone(), clock.clone());
+    let calls = || counter.0.load(Ordering::SeqCst);
+    let resp = StoredResponse {
+        status: 201,
+        headers: vec![],
+        body: b"{}".to_vec(),
+    };
+    let n = 200;
+
+    let (before, t) = (calls(), Instant::now());
+    for i in 0..n {
+        let c = idempotency::claim(
+            &store,
+            clock.now_secs(),
+            Duration::from_secs(86_400),
+            "u",
+            &format!("k{i}"),
+            "h",
+        )
+        .await
+        .expect("claim");
+        let Claim::Acquired(g) = c else {
+            panic!("fresh key")
+        };
+        idempotency::complete(&store, &g, &resp)
+            .await
+            .expect("complete");
+    }
+    let (el, used) = (t.elapsed(), calls() - before);
+    rate(
+        "dynamodb(moto): idempotency first request (claim + complete)",
+        n,
+        el,
+    );
+    println!(
+        "    SDK calls per first request: {:.2} (claim put + completion update)",
+        used as f64 / n as f64
+    );
+
+    let (before, t) = (calls(), Instant::now());
+    for i in 0..n {
+        let c = idempotency::claim(
+            &store,
+            clock.now_secs(),
+            Duration::from_secs(86_400),
+            "u",
+            &format!("k{i}"),
+            "h",
+        )
+        .await
+        .expect("claim");
+        assert!(matches!(c, Claim::Replay(_)));
+    }
+    let (el, used) = (t.elapsed(), calls() - before);
+    rate("dynamodb(moto): idempotency replay", n, el);
+    println!(
+        "    SDK calls per replay: {:.2} (the failed conditional put returns the stored response)",
+        used as f64 / n as f64
+    );
+
+    let subject = Subject {
+        ip: Some("198.51.100.1".parse().expect("ip")),
+        ..Subject::default()
+    };
+    for (label, rule) in [
+        (
+            "fixed window",
+            Rule::new("b1", u32::MAX, Duration::from_secs(3600), &[KeyPart::Ip]),
+        ),
+        (
+            "sliding window",
+            Rule::new("b2", u32::MAX, Duration::from_secs(3600), &[KeyPart::Ip]).sliding(),
+        ),
+    ] {
+        let (before, t) = (calls(), Instant::now());
+        for _ in 0..n {
+            ratelimit::check(&state, &rule, &subject)
+                .await
+                .expect("check");
+        }
+        let (el, used) = (t.elapsed(), calls() - before);
+        rate(&format!("dynamodb(moto): rate-limit check, {label}"), n, el);
+        println!("    SDK calls per check: {:.2}", used as f64 / n as f64);
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    println!("== embedded backend (SQLite) ==");
+    embedded(None).await;
+    let dir = std::env::temp_dir().join(format!("rampart-bench-{}", rampart::crypto::random_id()));
+    embedded(Some(&dir.join("bench.db"))).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    match aws_endpoint() {
+        Some(ep) => {
+            println!("== DynamoDB backend against moto at {ep} ==");
+            dynamodb(&ep).await;
+        }
+        None => println!(
+            "(DynamoDB part skipped: RAMPART_TEST_AWS_ENDPOINT is not set; scripts/bench sets it)"
+        ),
+    }
+}
