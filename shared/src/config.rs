@@ -42,6 +42,8 @@ pub struct Settings {
     pub queue_visibility: Duration,
     pub cron_interval: Duration,
     pub idempotency_ttl: Duration,
+    /// Sender of account mail (SES); unset locally, where mail goes to the outbox.
+    pub mail_from: Option<String>,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
 }
@@ -271,6 +273,7 @@ impl Settings {
                 get("IDEMPOTENCY_TTL_SECS"),
                 86_400,
             )?),
+            mail_from: nonempty("MAIL_FROM"),
             in_lambda: nonempty("AWS_LAMBDA_FUNCTION_NAME").is_some(),
         })
     }

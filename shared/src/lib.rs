@@ -1,6 +1,8 @@
 //! Rampart's shared library: configuration, errors, HTTP layers, storage, queue, secrets and
 //! the request/event primitives (idempotency, rate limits) every function is built from.
 
+pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -10,6 +12,7 @@ pub mod http;
 pub mod idempotency;
 pub mod jobs;
 pub mod lambda;
+pub mod mail;
 pub mod queue;
 pub mod ratelimit;
 pub mod retention;

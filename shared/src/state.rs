@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::error::StartupError;
+use crate::mail::{Outbox, Ses, SharedMailer};
 use crate::queue::SharedQueue;
 use crate::queue::sqlite::SqliteQueue;
 use crate::queue::sqs::SqsQueue;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub queue: SharedQueue,
     pub secrets: Arc<Secrets>,
     pub clock: SharedClock,
+    pub mailer: SharedMailer,
 }
 
 /// The shared AWS SDK configuration; standard retry mode (exponential backoff with jitter) so
@@ -44,13 +46,25 @@ impl AppState {
         secrets: Arc<Secrets>,
         clock: SharedClock,
     ) -> Self {
+        // Mail goes to the local outbox until a real mailer is configured.
+        let mailer: SharedMailer = Arc::new(Outbox::new(
+            store.clone(),
+            clock.clone(),
+            !settings.in_lambda,
+        ));
         Self {
             settings: Arc::new(settings),
             store,
             queue,
             secrets,
             clock,
+            mailer,
         }
+    }
+
+    pub fn with_mailer(mut self, mailer: SharedMailer) -> Self {
+        self.mailer = mailer;
+        self
     }
 
     /// Assembles the state the settings describe and runs the production lockdown.
@@ -114,7 +128,19 @@ impl AppState {
         if settings.is_production() {
             check_secrets(&secrets).await?;
         }
-        Ok(Self::new(settings, store, queue, secrets, clock))
+        let ses = match (&settings.mail_from, &aws) {
+            (Some(from), Some(cfg)) => Some(Ses::new(aws_sdk_sesv2::Client::new(cfg), from)),
+            (Some(from), None) => Some(Ses::new(
+                aws_sdk_sesv2::Client::new(&aws_config().await),
+                from,
+            )),
+            _ => None,
+        };
+        let state = Self::new(settings, store, queue, secrets, clock);
+        Ok(match ses {
+            Some(ses) => state.with_mailer(Arc::new(ses)),
+            None => state,
+        })
     }
 
     /// The key of the keyed hashes that keep raw emails and IPs out of the table.

@@ -2,5 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rampart::lambda::serve(auth_api::router).await
+    let state = rampart::lambda::startup().await?;
+    auth_api::check_production(&state)?;
+    rampart::lambda::run(auth_api::router(state)).await
 }

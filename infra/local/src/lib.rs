@@ -18,7 +18,8 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks_api::routes(state.clone()))
         .merge(billing_api::routes(state.clone()))
         .merge(orders_api::routes(state.clone()))
-        .merge(gdpr_api::routes(state.clone()));
+        .merge(gdpr_api::routes(state.clone()))
+        .merge(local_only(state.clone()));
     http::finish(routes, &state, RouterOptions::default())
 }
 
@@ -93,3 +94,24 @@ pub async fn start(state: AppState, listener: TcpListener) -> std::io::Result<Ru
 
 /// Upper bound on waiting for in-flight work at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+#[derive(serde::Deserialize)]
+struct OutboxQuery {
+    to: String,
+}
+
+/// `GET /_local/outbox?to=<email>`: mail the local stack "sent" to an address, newest first.
+/// Mounted only here, never in Lambda.
+async fn outbox(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<OutboxQuery>,
+) -> Result<axum::Json<Vec<rampart::mail::Mail>>, rampart::ApiError> {
+    let outbox = rampart::mail::Outbox::new(state.store.clone(), state.clock.clone(), false);
+    Ok(axum::Json(outbox.list(&q.to).await?))
+}
+
+fn local_only(state: AppState) -> Router {
+    Router::new()
+        .route("/_local/outbox", axum::routing::get(outbox))
+        .with_state(state)
+}

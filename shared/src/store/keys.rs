@@ -23,3 +23,49 @@ pub fn rate_limit(rule: &str, subject_hash: &str, window_start: i64) -> Key {
 pub fn idempotency(scope: &str, key: &str) -> Key {
     (format!("idem#{scope}"), format!("key#{key}"))
 }
+
+/// A user's profile; the user's sessions live in the same partition.
+pub fn user(user_id: &str) -> Key {
+    (format!("user#{user_id}"), "profile".into())
+}
+
+/// The unique email → user lookup (the email as a keyed hash).
+pub fn email(email_hash: &str) -> Key {
+    (format!("email#{email_hash}"), "user".into())
+}
+
+pub fn session(user_id: &str, session_id: &str) -> Key {
+    (format!("user#{user_id}"), format!("session#{session_id}"))
+}
+
+pub const SESSION_PREFIX: &str = "session#";
+
+/// A refresh token, found by its hash.
+pub fn refresh_token(token_hash: &str) -> Key {
+    (format!("refresh#{token_hash}"), "token".into())
+}
+
+/// The one live email code of an address.
+pub fn otp(email_hash: &str) -> Key {
+    (format!("otp#{email_hash}"), "code".into())
+}
+
+/// A password-reset token, found by its hash.
+pub fn password_reset(token_hash: &str) -> Key {
+    (format!("reset#{token_hash}"), "token".into())
+}
+
+/// Consecutive failed logins for an email (kept whether or not the account exists).
+pub fn login_failures(email_hash: &str) -> Key {
+    (format!("lockout#{email_hash}"), "failures".into())
+}
+
+/// An audit event of a subject (user id or keyed hash), ordered by time.
+pub fn audit(subject: &str, at_ms: i64, id: &str) -> Key {
+    (format!("audit#{subject}"), format!("{at_ms:015}#{id}"))
+}
+
+/// A mail in the local outbox, ordered by time.
+pub fn outbox(to_hash: &str, at_ms: i64, id: &str) -> Key {
+    (format!("outbox#{to_hash}"), format!("{at_ms:015}#{id}"))
+}

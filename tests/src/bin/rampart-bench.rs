@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use rampart::AppState;
-use rampart::clock::{Clock, SharedClock};
+use rampart::clock::SharedClock;
 use rampart::idempotency::{self, Claim, StoredResponse};
 use rampart::queue::SharedQueue;
 use rampart::queue::sqlite::SqliteQueue;

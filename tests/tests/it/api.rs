@@ -385,3 +385,56 @@ async fn shutdown_lets_in_flight_requests_finish() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn production_refuses_weak_or_missing_secrets_and_names_them() {
+    use rampart::secrets::local::LocalSource;
+    use rampart::secrets::{HASH_PEPPER, JWT_SIGNING_KEYS, Secrets};
+    let check = |pairs: Vec<(&'static str, String)>| async move {
+        let values = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let s = Secrets::new(
+            Box::new(LocalSource::from_map(values)),
+            rampart::clock::system(),
+            Duration::from_secs(60),
+        );
+        rampart::state::check_secrets(&s).await
+    };
+    let strong = || rampart::crypto::random_token(32);
+    assert!(
+        check(vec![
+            (HASH_PEPPER, strong()),
+            (JWT_SIGNING_KEYS, format!("k1:{}", strong()))
+        ])
+        .await
+        .is_ok()
+    );
+    let e = check(vec![(JWT_SIGNING_KEYS, format!("k1:{}", strong()))])
+        .await
+        .unwrap_err();
+    assert!(e.0.contains("HASH_PEPPER is missing"), "{e}");
+    let e = check(vec![
+        (HASH_PEPPER, "changeme".into()),
+        (JWT_SIGNING_KEYS, "k1:short".into()),
+    ])
+    .await
+    .unwrap_err();
+    assert!(
+        e.0.contains("HASH_PEPPER") && e.0.contains("JWT_SIGNING_KEYS key k1"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_with_unsafe_settings() {
+    let s = settings(&[("APP_ENV", "production"), ("COOKIE_SECURE", "false")]);
+    let err = rampart::AppState::from_settings(s, rampart::clock::system())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.0.contains("COOKIE_SECURE")
+            && err.0.contains("TABLE_NAME")
+            && err.0.contains("QUEUE_URL"),
+        "{err}"
+    );
+}

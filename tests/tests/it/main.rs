@@ -2,6 +2,7 @@
 //! local stack, Lambda event fixtures, and the backend contract suites.
 
 mod api;
+mod auth;
 mod idempotency;
 mod lambda_events;
 mod queue_contract;

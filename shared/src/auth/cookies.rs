@@ -1,0 +1,92 @@
+//! Session cookies. Web clients get `access_token` (HttpOnly), `refresh_token` (HttpOnly, path
+//! `/auth` only) and `csrf_token` (readable by scripts, for the double submit), all
+//! `SameSite=Lax`. With Secure cookies (always in production) they carry the `__Host-` prefix
+//! (Secure, no Domain, Path=/) or, for the path-limited refresh cookie, `__Secure-`.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+use super::jwt::ACCESS_TTL_SECS;
+use super::session::REFRESH_TTL_SECS;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Names {
+    pub access: &'static str,
+    pub refresh: &'static str,
+    pub csrf: &'static str,
+}
+
+pub fn names(secure: bool) -> Names {
+    if secure {
+        Names {
+            access: "__Host-access_token",
+            refresh: "__Secure-refresh_token",
+            csrf: "__Host-csrf_token",
+        }
+    } else {
+        Names {
+            access: "access_token",
+            refresh: "refresh_token",
+            csrf: "csrf_token",
+        }
+    }
+}
+
+fn cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    http_only: bool,
+    secure: bool,
+) -> String {
+    let mut c = format!("{name}={value}; Path={path}; Max-Age={max_age}; SameSite=Lax");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+fn append(headers: &mut HeaderMap, c: String) {
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        headers.append(header::SET_COOKIE, v);
+    }
+}
+
+pub fn set(headers: &mut HeaderMap, secure: bool, access: &str, refresh: &str, csrf: &str) {
+    let n = names(secure);
+    append(
+        headers,
+        cookie(n.access, access, "/", ACCESS_TTL_SECS, true, secure),
+    );
+    append(
+        headers,
+        cookie(n.refresh, refresh, "/auth", REFRESH_TTL_SECS, true, secure),
+    );
+    append(
+        headers,
+        cookie(n.csrf, csrf, "/", REFRESH_TTL_SECS, false, secure),
+    );
+}
+
+pub fn clear(headers: &mut HeaderMap, secure: bool) {
+    let n = names(secure);
+    append(headers, cookie(n.access, "", "/", 0, true, secure));
+    append(headers, cookie(n.refresh, "", "/auth", 0, true, secure));
+    append(headers, cookie(n.csrf, "", "/", 0, false, secure));
+}
+
+/// The value of a request cookie.
+pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}

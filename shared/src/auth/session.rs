@@ -1,0 +1,264 @@
+//! Sessions and refresh tokens (RFC 9700 §4.14: refresh token rotation with reuse detection).
+//!
+//! A session is one login on one device; its refresh token is an opaque 256-bit value stored
+//! only as a keyed hash, valid 7 days and replaced on every use. The replaced token is kept,
+//! marked `rotated`: presenting it again means two parties hold the family, so the session is
+//! revoked (the thief's and the victim's tokens both stop working) and an audit event is
+//! written. Access tokens name their session, and every authenticated request checks the
+//! session still stands, so logout and revocation take effect at once.
+
+use serde_json::json;
+
+use super::jwt;
+use crate::crypto::{keyed_hash, random_id, random_token};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Condition, EXPIRES_AT, Item, Query, StoreError, Update, Write, keys};
+
+/// Refresh token (and session) lifetime: 7 days, extended by each rotation.
+pub const REFRESH_TTL_SECS: i64 = 7 * 86_400;
+
+/// What a login or refresh hands back to the client.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub user_id: String,
+    pub session_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub csrf_token: String,
+    pub expires_in: i64,
+}
+
+fn refresh_hash(pepper: &[u8], token: &str) -> String {
+    keyed_hash(pepper, "refresh", token)
+}
+
+async fn issue(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    refresh_token: String,
+) -> Result<Issued, ApiError> {
+    let keys = super::signing_keys(state, None).await?;
+    let (kid, key) = &keys[0];
+    let now = state.clock.now_secs();
+    let access_token = jwt::sign(
+        &jwt::claims_for(user_id, session_id, now),
+        kid,
+        key.as_bytes(),
+    );
+    let pepper = state.hash_pepper().await?;
+    Ok(Issued {
+        user_id: user_id.into(),
+        session_id: session_id.into(),
+        access_token,
+        refresh_token,
+        csrf_token: super::csrf::token(&pepper, session_id),
+        expires_in: jwt::ACCESS_TTL_SECS,
+    })
+}
+
+/// Starts a session for a user who just proved who they are.
+pub async fn create(state: &AppState, user_id: &str) -> Result<Issued, ApiError> {
+    let pepper = state.hash_pepper().await?;
+    let session_id = random_id();
+    let token = random_token(32);
+    let hash = refresh_hash(&pepper, &token);
+    let now = state.clock.now_secs();
+    let expires = now + REFRESH_TTL_SECS;
+    let (spk, ssk) = keys::session(user_id, &session_id);
+    let (rpk, rsk) = keys::refresh_token(&hash);
+    state
+        .store
+        .transact(vec![
+            Write::Put {
+                item: Item::new(spk, ssk)
+                    .with("type", "session")
+                    .with("user_id", user_id)
+                    .with("created_at", now)
+                    .with("refresh_hash", hash.as_str())
+                    .with(EXPIRES_AT, expires),
+                cond: Some(Condition::NotExists),
+            },
+            Write::Put {
+                item: Item::new(rpk, rsk)
+                    .with("type", "refresh")
+                    .with("user_id", user_id)
+                    .with("session_id", session_id.as_str())
+                    .with("status", "current")
+                    .with(EXPIRES_AT, expires),
+                cond: Some(Condition::NotExists),
+            },
+        ])
+        .await?;
+    issue(state, user_id, &session_id, token).await
+}
+
+/// Whether the session is live (exists, not expired, not revoked).
+pub async fn is_live(state: &AppState, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
+    let (pk, sk) = keys::session(user_id, session_id);
+    Ok(state
+        .store
+        .get(&pk, &sk)
+        .await?
+        .is_some_and(|s| s.bool("revoked") != Some(true)))
+}
+
+pub async fn revoke(state: &AppState, user_id: &str, session_id: &str) -> Result<(), ApiError> {
+    let (pk, sk) = keys::session(user_id, session_id);
+    match state
+        .store
+        .update(
+            &pk,
+            &sk,
+            Update::new().set("revoked", true),
+            Some(Condition::Exists),
+        )
+        .await
+    {
+        Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Revokes every session of a user except `keep`.
+pub async fn revoke_all(
+    state: &AppState,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<usize, ApiError> {
+    let (pk, _) = keys::user(user_id);
+    let mut cursor = None;
+    let mut n = 0;
+    loop {
+        let page = state
+            .store
+            .query(
+                Query::table(pk.as_str())
+                    .prefix(keys::SESSION_PREFIX)
+                    .limit(100)
+                    .cursor(cursor),
+            )
+            .await?;
+        for s in &page.items {
+            let sid = s.sk.trim_start_matches(keys::SESSION_PREFIX);
+            if Some(sid) != keep && s.bool("revoked") != Some(true) {
+                revoke(state, user_id, sid).await?;
+                n += 1;
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(n),
+        }
+    }
+}
+
+fn invalid() -> ApiError {
+    ApiError::Unauthorized("The refresh token is invalid or expired.".into())
+}
+
+async fn reuse_detected(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    ip: Option<std::net::IpAddr>,
+) -> ApiError {
+    if let Err(e) = revoke(state, user_id, session_id).await {
+        tracing::error!(error = %e, "could not revoke a session after refresh token reuse");
+    }
+    crate::audit::record(
+        state,
+        "refresh_reuse",
+        user_id,
+        ip,
+        json!({ "session_id": session_id }),
+    )
+    .await;
+    tracing::warn!("refresh token reuse: session revoked");
+    invalid()
+}
+
+/// The (user id, session id) a refresh token belongs to, without using it: the cookie path
+/// checks CSRF against that session before rotating.
+pub async fn owner_of(state: &AppState, token: &str) -> Result<(String, String), ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    let pepper = state.hash_pepper().await?;
+    let (pk, sk) = keys::refresh_token(&refresh_hash(&pepper, token));
+    let r = state.store.get(&pk, &sk).await?.ok_or_else(invalid)?;
+    Ok((
+        r.s("user_id").unwrap_or_default().to_string(),
+        r.s("session_id").unwrap_or_default().to_string(),
+    ))
+}
+
+/// Rotates a refresh token: the presented one is retired, a new one issued in the same session.
+pub async fn refresh(
+    state: &AppState,
+    token: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Issued, ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    let pepper = state.hash_pepper().await?;
+    let hash = refresh_hash(&pepper, token);
+    let (rpk, rsk) = keys::refresh_token(&hash);
+    let record = state.store.get(&rpk, &rsk).await?.ok_or_else(invalid)?;
+    let user_id = record.s("user_id").unwrap_or_default().to_string();
+    let session_id = record.s("session_id").unwrap_or_default().to_string();
+    if record.s("status") != Some("current") {
+        return Err(reuse_detected(state, &user_id, &session_id, ip).await);
+    }
+    let now = state.clock.now_secs();
+    let expires = now + REFRESH_TTL_SECS;
+    let next = random_token(32);
+    let next_hash = refresh_hash(&pepper, &next);
+    let (npk, nsk) = keys::refresh_token(&next_hash);
+    let (spk, ssk) = keys::session(&user_id, &session_id);
+    let result = state
+        .store
+        .transact(vec![
+            Write::Update {
+                pk: rpk,
+                sk: rsk,
+                update: Update::new()
+                    .set("status", "rotated")
+                    .set("rotated_at", now),
+                cond: Some(Condition::eq("status", "current")),
+            },
+            Write::Put {
+                item: Item::new(npk, nsk)
+                    .with("type", "refresh")
+                    .with("user_id", user_id.as_str())
+                    .with("session_id", session_id.as_str())
+                    .with("status", "current")
+                    .with(EXPIRES_AT, expires),
+                cond: Some(Condition::NotExists),
+            },
+            Write::Update {
+                pk: spk,
+                sk: ssk,
+                update: Update::new()
+                    .set("refresh_hash", next_hash.as_str())
+                    .set(EXPIRES_AT, expires),
+                cond: Some(
+                    Condition::Exists
+                        .and(Condition::eq("refresh_hash", hash.as_str()))
+                        .and(Condition::AttrNotExists("revoked".into())),
+                ),
+            },
+        ])
+        .await;
+    match result {
+        Ok(()) => issue(state, &user_id, &session_id, next).await,
+        // Someone rotated this token a moment ago: a second holder.
+        Err(StoreError::TransactionCanceled { index: 0, .. }) => {
+            Err(reuse_detected(state, &user_id, &session_id, ip).await)
+        }
+        Err(StoreError::TransactionCanceled { .. }) => Err(invalid()),
+        Err(e) => Err(e.into()),
+    }
+}
