@@ -124,6 +124,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "how long idempotency keys and their responses are kept",
     ),
     (
+        "MAIL_FROM",
+        "(unset: local outbox)",
+        "SES sender for account mail; required by auth-api in production",
+    ),
+    (
         "AWS_ENDPOINT_URL",
         "(unset)",
         "standard AWS SDK endpoint override (tests use moto server)",

@@ -297,8 +297,79 @@ async fn dynamodb(endpoint: &str) {
     }
 }
 
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn latency(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label:<58} p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms  (n={})",
+        ms(percentile(&samples, 0.5)),
+        ms(percentile(&samples, 0.95)),
+        ms(*samples.last().expect("samples")),
+        samples.len()
+    );
+}
+
+/// Login (argon2id m=19 MiB, t=2) and `/auth/me` (JWT check + one session read) over loopback
+/// HTTP against the local stack on the embedded store, one request at a time.
+async fn auth_latency() {
+    let state = rampart_tests::embedded_state(
+        settings(&[("TRUSTED_PROXIES", "127.0.0.0/8")]),
+        rampart::clock::system(),
+    );
+    let app = rampart_tests::spawn_app_with(state).await;
+    let pw = "correct horse battery staple";
+    let r = app
+        .client
+        .post(app.url("/auth/register"))
+        .json(&serde_json::json!({"email": "bench@example.com", "password": pw}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(r.status(), 201);
+    let mut logins = Vec::new();
+    let mut token = String::new();
+    for i in 0..40 {
+        // A fresh client address each time keeps the 5/min login limit out of the measurement.
+        let t = Instant::now();
+        let r = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", format!("10.9.{}.{}", i / 250, i % 250 + 1))
+            .json(&serde_json::json!({"email": "bench@example.com", "password": pw, "delivery": "body"}))
+            .send()
+            .await
+            .expect("login");
+        let body: serde_json::Value = r.json().await.expect("json");
+        logins.push(t.elapsed());
+        token = body["access_token"].as_str().expect("token").to_string();
+    }
+    latency("local stack: POST /auth/login (argon2id verify)", logins);
+    let mut mes = Vec::new();
+    for _ in 0..500 {
+        let t = Instant::now();
+        let r = app
+            .client
+            .get(app.url("/auth/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes().await;
+        mes.push(t.elapsed());
+    }
+    latency("local stack: GET /auth/me (Bearer)", mes);
+    app.shutdown().await;
+}
+
 #[tokio::main]
 async fn main() {
+    println!("== auth latency (local stack, embedded store) ==");
+    auth_latency().await;
     println!("== embedded backend (SQLite) ==");
     embedded(None).await;
     let dir = std::env::temp_dir().join(format!("rampart-bench-{}", rampart::crypto::random_id()));
