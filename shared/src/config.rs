@@ -213,7 +213,10 @@ impl Settings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, StartupError> {
+        let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some_and(|v| !v.trim().is_empty());
         let app_env = match get("APP_ENV").as_deref().map(str::trim) {
+            // Inside Lambda a forgotten APP_ENV must fail closed, not open.
+            None | Some("") if in_lambda => AppEnv::Production,
             None | Some("") | Some("development") | Some("dev") => AppEnv::Development,
             Some("test") => AppEnv::Test,
             Some("production") | Some("prod") => AppEnv::Production,
@@ -242,6 +245,27 @@ impl Settings {
         if body_limit_bytes == 0 {
             return Err(StartupError("BODY_LIMIT_BYTES must be positive".into()));
         }
+        let idempotency_ttl = parse(
+            "IDEMPOTENCY_TTL_SECS",
+            get("IDEMPOTENCY_TTL_SECS"),
+            86_400u64,
+        )?;
+        if idempotency_ttl < 3600 {
+            // A key must outlive any retry of the request it guards (and the in-progress deadline).
+            return Err(StartupError(
+                "IDEMPOTENCY_TTL_SECS must be at least 3600".into(),
+            ));
+        }
+        let queue_visibility = parse(
+            "QUEUE_VISIBILITY_SECS",
+            get("QUEUE_VISIBILITY_SECS"),
+            180u64,
+        )?;
+        if queue_visibility == 0 {
+            return Err(StartupError(
+                "QUEUE_VISIBILITY_SECS must be at least 1".into(),
+            ));
+        }
         Ok(Self {
             app_env,
             bind_addr: parse(
@@ -265,21 +289,13 @@ impl Settings {
             log_format,
             log_filter: nonempty("RUST_LOG").unwrap_or_else(|| "info".into()),
             queue_max_receives: parse("QUEUE_MAX_RECEIVES", get("QUEUE_MAX_RECEIVES"), 5)?,
-            queue_visibility: Duration::from_secs(parse(
-                "QUEUE_VISIBILITY_SECS",
-                get("QUEUE_VISIBILITY_SECS"),
-                180,
-            )?),
+            queue_visibility: Duration::from_secs(queue_visibility),
             cron_interval: Duration::from_secs(
                 parse("CRON_INTERVAL_SECS", get("CRON_INTERVAL_SECS"), 300)?.max(1),
             ),
-            idempotency_ttl: Duration::from_secs(parse(
-                "IDEMPOTENCY_TTL_SECS",
-                get("IDEMPOTENCY_TTL_SECS"),
-                86_400,
-            )?),
+            idempotency_ttl: Duration::from_secs(idempotency_ttl),
             mail_from: nonempty("MAIL_FROM"),
-            in_lambda: nonempty("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+            in_lambda,
         })
     }
 

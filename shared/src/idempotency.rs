@@ -38,8 +38,10 @@ const REPLAYED_HEADERS: &[HeaderName] = &[header::CONTENT_TYPE, header::LOCATION
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
 
-/// Who the key belongs to: set by authentication (user id, API key id) so two callers' keys
-/// never collide. Without it the key is scoped to the route alone.
+/// Who the key belongs to, so two callers' keys never collide. Set it in a layer outside the
+/// idempotency layer (an API-key layer, say); when it is absent the middleware authenticates the
+/// caller itself (`AuthUser`) and scopes by user, refusing unauthenticated requests: a key is
+/// never shared between callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyScope(pub String);
 
@@ -240,6 +242,13 @@ pub async fn release(store: &SharedStore, guard: &Guard) -> Result<(), StoreErro
     }
 }
 
+/// Responses a retry must be allowed to redo: server errors, and client errors that say "not
+/// now" rather than "never" (auth, timeouts, conflicts, rate limits), as Stripe and Powertools
+/// do.
+fn must_release(status: StatusCode) -> bool {
+    status.is_server_error() || matches!(status.as_u16(), 401 | 403 | 408 | 409 | 425 | 429)
+}
+
 fn stored(status: StatusCode, headers: &HeaderMap, body: &Bytes) -> StoredResponse {
     StoredResponse {
         status: status.as_u16(),
@@ -292,10 +301,15 @@ async fn run(cfg: Layer, req: Request, next: Next) -> Result<Response, ApiError>
         .map_err(|_| ApiError::PayloadTooLarge)?;
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let hash = request_hash(parts.method.as_str(), path, &bytes);
-    let scope = parts
-        .extensions
-        .get::<IdempotencyScope>()
-        .map_or_else(|| format!("route:{}", parts.uri.path()), |s| s.0.clone());
+    let mut parts = parts;
+    let scope = match parts.extensions.get::<IdempotencyScope>() {
+        Some(s) => s.0.clone(),
+        None => {
+            use axum::extract::FromRequestParts;
+            let user = crate::auth::AuthUser::from_request_parts(&mut parts, &cfg.state).await?;
+            format!("user:{}", user.user_id)
+        }
+    };
     let store = cfg.state.store.clone();
     let guard = match claim(
         &store,
@@ -321,18 +335,30 @@ async fn run(cfg: Layer, req: Request, next: Next) -> Result<Response, ApiError>
             return Err(ApiError::internal(e));
         }
     };
-    if rparts.status.is_server_error() || rbytes.len() > MAX_STORED_BODY {
+    if must_release(rparts.status) {
         if let Err(e) = release(&store, &guard).await {
             tracing::warn!(error = %e, "could not release idempotency claim; it expires at its deadline");
         }
-    } else if let Err(e) = complete(
-        &store,
-        &guard,
-        &stored(rparts.status, &rparts.headers, &rbytes),
-    )
-    .await
-    {
-        tracing::warn!(error = %e, "could not store idempotent response");
+    } else {
+        let mut record = stored(rparts.status, &rparts.headers, &rbytes);
+        if record.body.len() > MAX_STORED_BODY {
+            // The effect happened: never let a retry run it again. Replay the status and
+            // headers; the body is too large to keep.
+            record.body.clear();
+            tracing::warn!(
+                len = rbytes.len(),
+                "idempotent response too large to store; replays carry no body"
+            );
+        }
+        let mut attempt = 0;
+        while let Err(e) = complete(&store, &guard, &record).await {
+            attempt += 1;
+            if attempt >= 3 || matches!(e, StoreError::ConditionFailed { .. }) {
+                tracing::error!(error = %e, "could not store idempotent response");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
     }
     Ok(Response::from_parts(rparts, Body::from(rbytes)))
 }

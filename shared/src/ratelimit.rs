@@ -92,7 +92,14 @@ pub struct Subject {
 impl Subject {
     fn part(&self, p: KeyPart) -> Option<String> {
         match p {
-            KeyPart::Ip => self.ip.map(|ip| ip.to_string()),
+            // One IPv6 client usually holds a whole /64: count the prefix, not the address.
+            KeyPart::Ip => self.ip.map(|ip| match ip.to_canonical() {
+                IpAddr::V6(v6) => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    format!("{}/64", std::net::Ipv6Addr::from(prefix))
+                }
+                v4 => v4.to_string(),
+            }),
             KeyPart::User => self.user.clone(),
             KeyPart::Email => self.email.as_deref().map(|e| e.trim().to_lowercase()),
             KeyPart::ApiKey => self.api_key.clone(),
@@ -189,7 +196,8 @@ pub(crate) async fn check_hashed(
             .unwrap_or(0);
         let elapsed_ms = now_ms - start * 1000;
         let weight_left = (w * 1000 - elapsed_ms).max(0);
-        let carried = prev * weight_left / (w * 1000);
+        // Rounded up: the estimate never admits more than the limit.
+        let carried = (prev * weight_left + w * 1000 - 1) / (w * 1000);
         limit = (limit - carried).max(0);
     }
     let decision = |allowed: bool, count: i64| Decision {

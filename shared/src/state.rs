@@ -181,6 +181,15 @@ pub async fn check_secrets(secrets: &Secrets) -> Result<(), StartupError> {
             problems.push(format!("secret {name} {why}"));
         }
     }
+    // Every other secret present must at least not be a placeholder (provider-issued values
+    // have their own formats, so no entropy bar for them).
+    for (name, value) in &snap.current {
+        if !secrets::REQUIRED.contains(&name.as_str())
+            && let Some(why) = secrets::placeholder(value)
+        {
+            problems.push(format!("secret {name} {why}"));
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {

@@ -18,7 +18,8 @@ use crate::error::ApiError;
 pub struct ClientIp(pub IpAddr);
 
 pub fn resolve(peer: Option<IpAddr>, xff: Option<&str>, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = peer?;
+    // An IPv4 peer seen through an IPv6 socket (`::ffff:a.b.c.d`) is matched as IPv4.
+    let peer = peer?.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
@@ -32,6 +33,7 @@ pub fn resolve(peer: Option<IpAddr>, xff: Option<&str>, trusted: &[IpNet]) -> Op
                 .ok()
                 .or_else(|| h.parse::<SocketAddr>().ok().map(|s| s.ip()))
         })
+        .map(|ip| ip.to_canonical())
         .collect();
     // Walk from the right past our own proxies; the first hop we do not trust is the client.
     Some(
@@ -50,11 +52,15 @@ pub(super) async fn layer(trusted: Vec<IpNet>, mut req: Request, next: Next) -> 
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let xff = req
+        // Every X-Forwarded-For line, in order: a proxy may add its own line instead of
+        // extending the client's.
+        let xff: Vec<&str> = req
             .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        resolve(peer, xff, &trusted)
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        resolve(peer, Some(xff.join(",").as_str()), &trusted)
     });
     if let Some(ip) = ip {
         req.extensions_mut().insert(ClientIp(ip));

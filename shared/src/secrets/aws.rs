@@ -22,7 +22,10 @@ impl SecretsManagerSource {
         }
     }
 
-    async fn stage(&self, stage: &str) -> Result<Option<BTreeMap<String, String>>, SecretsError> {
+    async fn stage(
+        &self,
+        stage: &str,
+    ) -> Result<Option<(BTreeMap<String, String>, Option<i64>)>, SecretsError> {
         let out = self
             .client
             .get_secret_value()
@@ -48,7 +51,8 @@ impl SecretsManagerSource {
         let text = out
             .secret_string()
             .ok_or_else(|| SecretsError::Malformed("the secret has no string value".into()))?;
-        parse_object(text).map(Some)
+        let created = out.created_date().and_then(|d| d.to_millis().ok());
+        parse_object(text).map(|m| Some((m, created)))
     }
 }
 
@@ -76,12 +80,20 @@ pub fn parse_object(text: &str) -> Result<BTreeMap<String, String>, SecretsError
 #[async_trait]
 impl SecretSource for SecretsManagerSource {
     async fn load(&self) -> Result<SecretSnapshot, SecretsError> {
-        let current = self
+        let (current, current_since_ms) = self
             .stage("AWSCURRENT")
             .await?
             .ok_or_else(|| SecretsError::Unavailable("no current secret version".into()))?;
-        let previous = self.stage("AWSPREVIOUS").await?.unwrap_or_default();
-        Ok(SecretSnapshot { current, previous })
+        let previous = self
+            .stage("AWSPREVIOUS")
+            .await?
+            .map(|(m, _)| m)
+            .unwrap_or_default();
+        Ok(SecretSnapshot {
+            current,
+            previous,
+            current_since_ms,
+        })
     }
 
     fn backend(&self) -> &'static str {

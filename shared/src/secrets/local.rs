@@ -104,6 +104,7 @@ impl SecretSource for LocalSource {
         Ok(SecretSnapshot {
             current,
             previous: BTreeMap::new(),
+            current_since_ms: None,
         })
     }
 

@@ -27,6 +27,10 @@ pub struct SecretSnapshot {
     pub current: BTreeMap<String, String>,
     /// The version before the current one (Secrets Manager's AWSPREVIOUS), if any.
     pub previous: BTreeMap<String, String>,
+    /// When the current version was created (epoch ms): the previous one is accepted only for
+    /// `previous_overlap` after it, so a leaked value stops verifying one overlap after its
+    /// replacement rather than at the next rotation.
+    pub current_since_ms: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +62,16 @@ pub struct Secrets {
     /// Lower bound between refreshes forced by an unknown key id, so a flood of requests
     /// naming made-up key ids cannot turn into a flood of Secrets Manager calls.
     min_forced_refresh: Duration,
+    previous_overlap: Duration,
     cache: RwLock<Option<Cached>>,
     refreshing: Mutex<()>,
 }
+
+/// How long a replaced value keeps verifying: longer than any access token (15 min) and than a
+/// provider's retry of a webhook signed just before a rotation.
+pub const PREVIOUS_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+/// After a failed reload the stale values are served and the reload retried this much later.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
 impl Secrets {
     pub fn new(source: Box<dyn SecretSource>, clock: SharedClock, ttl: Duration) -> Self {
@@ -69,6 +80,7 @@ impl Secrets {
             clock,
             ttl,
             min_forced_refresh: Duration::from_secs(10),
+            previous_overlap: PREVIOUS_OVERLAP,
             cache: RwLock::new(None),
             refreshing: Mutex::new(()),
         }
@@ -76,6 +88,11 @@ impl Secrets {
 
     pub fn with_min_forced_refresh(mut self, d: Duration) -> Self {
         self.min_forced_refresh = d;
+        self
+    }
+
+    pub fn with_previous_overlap(mut self, d: Duration) -> Self {
+        self.previous_overlap = d;
         self
     }
 
@@ -105,7 +122,21 @@ impl Secrets {
         {
             return Ok(c.snapshot.clone());
         }
-        let snapshot = Arc::new(self.source.load().await?);
+        let snapshot = match self.source.load().await {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                // Keep serving what we had (an outage of the secret store must not take every
+                // request down with it), and try again shortly.
+                let mut cache = self.cache.write().await;
+                let Some(c) = cache.as_mut() else {
+                    return Err(e);
+                };
+                tracing::warn!(error = %e, "secret reload failed; serving the cached values");
+                let retry = RETRY_AFTER_FAILURE.min(self.ttl).as_millis() as i64;
+                c.loaded_at_ms = self.clock.now_ms() - self.ttl.as_millis() as i64 + retry;
+                return Ok(c.snapshot.clone());
+            }
+        };
         *self.cache.write().await = Some(Cached {
             loaded_at_ms: self.clock.now_ms(),
             snapshot: snapshot.clone(),
@@ -134,7 +165,11 @@ impl Secrets {
     pub async fn versions(&self, name: &str) -> Result<Vec<String>, SecretsError> {
         let snap = self.snapshot().await?;
         let mut out: Vec<String> = snap.current.get(name).cloned().into_iter().collect();
+        let overlap_open = snap.current_since_ms.is_none_or(|since| {
+            self.clock.now_ms() < since + self.previous_overlap.as_millis() as i64
+        });
         if let Some(prev) = snap.previous.get(name)
+            && overlap_open
             && !out.contains(prev)
         {
             out.push(prev.clone());
@@ -162,13 +197,17 @@ impl Secrets {
 ///
 /// The bar is 32 bytes (256 bits) of entropy, estimated generously from the alphabet the value
 /// draws on, and values that are visibly patterned or placeholders are refused outright.
-pub fn weakness(value: &str) -> Option<String> {
+/// Why a value is obviously not a real secret (empty or a placeholder), if it is. Applied to
+/// every secret in production, including provider-issued ones whose format we do not control.
+pub fn placeholder(value: &str) -> Option<String> {
     let v = value.trim();
     if v.is_empty() {
         return Some("is empty".into());
     }
     let lower = v.to_ascii_lowercase();
     for bad in [
+        // Six characters or more: a random value contains one of these by chance with odds
+        // around 1e-7, so a generated secret is never refused.
         "changeme",
         "change-me",
         "change_me",
@@ -178,12 +217,21 @@ pub fn weakness(value: &str) -> Option<String> {
         "default",
         "insecure",
         "dev-only",
-        "test",
+        "placeholder",
+        "xxxxxx",
     ] {
         if lower.contains(bad) {
             return Some(format!("looks like a placeholder (contains {bad:?})"));
         }
     }
+    None
+}
+
+pub fn weakness(value: &str) -> Option<String> {
+    if let Some(p) = placeholder(value) {
+        return Some(p);
+    }
+    let v = value.trim();
     let distinct = {
         let mut c: Vec<char> = v.chars().collect();
         c.sort_unstable();
@@ -234,6 +282,76 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
+    struct Rotated(i64);
+
+    #[async_trait]
+    impl SecretSource for Rotated {
+        async fn load(&self) -> Result<SecretSnapshot, SecretsError> {
+            Ok(SecretSnapshot {
+                current: BTreeMap::from([("K".to_string(), "new".to_string())]),
+                previous: BTreeMap::from([("K".to_string(), "leaked".to_string())]),
+                current_since_ms: Some(self.0),
+            })
+        }
+        fn backend(&self) -> &'static str {
+            "rotated"
+        }
+    }
+
+    #[tokio::test]
+    async fn previous_value_expires_after_the_overlap() {
+        let clock = ManualClock::new(1_000_000);
+        let s = Secrets::new(
+            Box::new(Rotated(1_000_000)),
+            clock.clone(),
+            Duration::from_secs(60),
+        )
+        .with_previous_overlap(Duration::from_secs(3600));
+        assert_eq!(s.versions("K").await.unwrap(), vec!["new", "leaked"]);
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(
+            s.versions("K").await.unwrap(),
+            vec!["new"],
+            "the replaced value no longer verifies"
+        );
+    }
+
+    struct Flaky(std::sync::atomic::AtomicU32);
+
+    #[async_trait]
+    impl SecretSource for Flaky {
+        async fn load(&self) -> Result<SecretSnapshot, SecretsError> {
+            if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                Ok(SecretSnapshot {
+                    current: BTreeMap::from([("K".to_string(), "v".to_string())]),
+                    ..SecretSnapshot::default()
+                })
+            } else {
+                Err(SecretsError::Unavailable("outage".into()))
+            }
+        }
+        fn backend(&self) -> &'static str {
+            "flaky"
+        }
+    }
+
+    #[tokio::test]
+    async fn an_outage_serves_the_cached_values() {
+        let clock = ManualClock::new(0);
+        let s = Secrets::new(
+            Box::new(Flaky(0.into())),
+            clock.clone(),
+            Duration::from_secs(60),
+        );
+        assert_eq!(s.get("K").await.unwrap().as_deref(), Some("v"));
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(
+            s.get("K").await.unwrap().as_deref(),
+            Some("v"),
+            "stale beats down"
+        );
+    }
+
     #[test]
     fn weak_values_are_named() {
         assert!(weakness("changeme-changeme-changeme-changeme-changeme").is_some());
@@ -252,6 +370,7 @@ mod tests {
             Ok(SecretSnapshot {
                 current: BTreeMap::from([("K".to_string(), format!("v{n}"))]),
                 previous: BTreeMap::from([("K".to_string(), format!("v{}", n - 1))]),
+                current_since_ms: None,
             })
         }
         fn backend(&self) -> &'static str {

@@ -181,6 +181,9 @@ impl Condition {
             Self::Expired => item.is_some_and(|i| i.is_expired(now_secs)),
             Self::AttrExists(a) => item.is_some_and(|i| i.attr(a).is_some()),
             Self::AttrNotExists(a) => item.is_none_or(|i| i.attr(a).is_none()),
+            // Not-equal holds for any present attribute that differs, whatever its type
+            // (DynamoDB's `<>`, guarded by `attribute_exists`).
+            Self::Cmp(a, CmpOp::Ne, v) => item.and_then(|i| i.attr(a)).is_some_and(|cur| cur != *v),
             Self::Cmp(a, op, v) => item
                 .and_then(|i| i.attr(a))
                 .and_then(|cur| cur.compare(v))

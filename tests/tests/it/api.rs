@@ -365,6 +365,18 @@ async fn client_ip_trusts_forwarded_for_only_from_trusted_proxies() {
         .await
         .unwrap();
     assert_eq!(ip, "203.0.113.5", "the right-most untrusted hop");
+    // A proxy that appends its own header line instead of extending the client's.
+    let ip = c
+        .get(format!("{trusted}/ip"))
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ip, "203.0.113.9", "every header line counts, in order");
 }
 
 #[tokio::test]

@@ -241,9 +241,25 @@ async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
         state: state.clone(),
         required: true,
     };
-    let routes = Router::new().route("/things", post(handler)).route_layer(
-        axum::middleware::from_fn_with_state(layer, idempotency::middleware),
-    );
+    // Stands in for an API-key layer: names the caller from a header, outside idempotency.
+    let scope = |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+        if let Some(u) = req
+            .headers()
+            .get("x-test-user")
+            .and_then(|v| v.to_str().ok())
+        {
+            let scope = idempotency::IdempotencyScope(format!("test:{u}"));
+            req.extensions_mut().insert(scope);
+        }
+        next.run(req).await
+    };
+    let routes = Router::new()
+        .route("/things", post(handler))
+        .route_layer(axum::middleware::from_fn_with_state(
+            layer,
+            idempotency::middleware,
+        ))
+        .route_layer(axum::middleware::from_fn(scope));
     let router = rampart::http::finish(routes, &state, Default::default());
     let addr = rampart_tests::serve_router(router).await;
     (format!("http://{addr}/things"), calls, fail_next)
@@ -253,16 +269,18 @@ async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
 async fn middleware_replays_rejects_and_releases() {
     let (url, calls, fail_next) = guarded_app().await;
     let c = reqwest::Client::new();
-    let send = |key: Option<&str>, body: &str| {
+    let send_as = |user: &str, key: Option<&str>, body: &str| {
         let mut r = c
             .post(&url)
             .header("content-type", "application/json")
+            .header("x-test-user", user)
             .body(body.to_string());
         if let Some(k) = key {
             r = r.header("idempotency-key", k);
         }
         r.send()
     };
+    let send = |key: Option<&str>, body: &str| send_as("alice", key, body);
     let r = send(None, "{}").await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("Idempotency-Key"));
@@ -288,6 +306,22 @@ async fn middleware_replays_rejects_and_releases() {
     let retried = send(Some("def"), "{}").await.unwrap();
     assert_eq!(retried.status(), 201, "a 5xx releases the key");
     assert!(retried.headers().get("idempotent-replayed").is_none());
+
+    // The same key and body from another caller is that caller's own request: no replay.
+    let bob = send_as("bob", Some("abc"), r#"{"a":1}"#).await.unwrap();
+    assert_eq!(bob.status(), 201);
+    assert!(bob.headers().get("idempotent-replayed").is_none());
+    assert_ne!(bob.text().await.unwrap(), first_body);
+    // No caller identity and no authentication: refused, never a shared key.
+    let anon = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", "abc")
+        .body(r#"{"a":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
 
     let slow = tokio::spawn(send(Some("slow"), r#"{"slow":true}"#));
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -83,7 +83,10 @@ async fn round_trips_every_value_type(fx: Fx) {
 async fn each_condition_true_and_false(fx: Fx) {
     let s = &fx.store;
     let now = fx.now();
-    let base = Item::new("c", "1").with("n", 5).with("s", "m");
+    let base = Item::new("c", "1")
+        .with("n", 5)
+        .with("s", "m")
+        .with("flag", true);
     s.put(base.clone(), None).await.unwrap();
     let expired = Item::new("c", "exp").with(EXPIRES_AT, now - 1);
     s.put(expired.clone(), None).await.unwrap();
@@ -117,6 +120,11 @@ async fn each_condition_true_and_false(fx: Fx) {
         (Condition::eq("n", 9).or(Condition::eq("s", "x")), false),
         (Condition::eq("n", 9).not(), true),
         (Condition::eq("n", 5).not(), false),
+        (Condition::ne("flag", false), true),
+        (Condition::ne("flag", true), false),
+        (Condition::ne("n", "5"), true),
+        (Condition::eq("n", "5"), false),
+        (Condition::eq("flag", true), true),
     ];
     for (i, (cond, holds)) in cases.into_iter().enumerate() {
         let r = s
