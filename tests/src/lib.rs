@@ -201,9 +201,8 @@ pub async fn dynamo_store(endpoint: &str, clock: SharedClock) -> SharedStore {
     Arc::new(DynamoStore::new(client, table, clock))
 }
 
-/// A state whose store is a fresh DynamoDB (moto) table.
-pub async fn dynamo_state(endpoint: &str, clock: SharedClock) -> AppState {
-    let store = dynamo_store(endpoint, clock.clone()).await;
+/// A state around any store, with an in-memory queue and test secrets.
+pub fn state_on(store: SharedStore, clock: SharedClock) -> AppState {
     let queue: SharedQueue = Arc::new(SqliteQueue::new(
         Db::in_memory().expect("db"),
         clock.clone(),
@@ -217,6 +216,36 @@ pub async fn dynamo_state(endpoint: &str, clock: SharedClock) -> AppState {
         test_secrets(clock.clone()),
         clock,
     )
+}
+
+/// A state whose store is a fresh DynamoDB (moto) table.
+pub async fn dynamo_state(endpoint: &str, clock: SharedClock) -> AppState {
+    state_on(dynamo_store(endpoint, clock.clone()).await, clock)
+}
+
+/// A state on a manual clock, for suites that run on both backends.
+pub struct StateFx {
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+}
+
+pub async fn embedded_state_fx() -> Option<StateFx> {
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    Some(StateFx {
+        state: embedded_state(settings(&[]), shared),
+        clock,
+    })
+}
+
+pub async fn dynamo_state_fx() -> Option<StateFx> {
+    let ep = aws_endpoint()?;
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    Some(StateFx {
+        state: dynamo_state(&ep, shared).await,
+        clock,
+    })
 }
 
 /// One test per backend for each listed async fn: `on_backends!(local_fixture, aws_fixture; a, b)`.

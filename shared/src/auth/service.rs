@@ -258,13 +258,23 @@ pub async fn login(
             )
             .await?;
     }
-    let issued = session::create(state, &user_id).await?;
+    signed_in(state, &user_id, ip, "password").await
+}
+
+/// Starts the session of a user who just proved who they are, and audits it.
+async fn signed_in(
+    state: &AppState,
+    user_id: &str,
+    ip: Option<IpAddr>,
+    method: &str,
+) -> Result<Issued, ApiError> {
+    let issued = session::create(state, user_id).await?;
     crate::audit::record(
         state,
         "login_success",
-        &user_id,
+        user_id,
         ip,
-        json!({ "method": "password" }),
+        json!({ "method": method }),
     )
     .await;
     Ok(issued)
@@ -397,16 +407,7 @@ pub async fn verify_code(
             }
         }
     };
-    let issued = session::create(state, &user_id).await?;
-    crate::audit::record(
-        state,
-        "login_success",
-        &user_id,
-        ip,
-        json!({ "method": "email_code" }),
-    )
-    .await;
-    Ok(issued)
+    signed_in(state, &user_id, ip, "email_code").await
 }
 
 /// Mails a reset token when the account exists; the caller answers the same either way.

@@ -11,16 +11,12 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use rampart::AppState;
-use rampart::clock::SharedClock;
 use rampart::idempotency::{self, Claim, StoredResponse};
-use rampart::queue::SharedQueue;
-use rampart::queue::sqlite::SqliteQueue;
 use rampart::ratelimit::{self, KeyPart, Rule, Subject};
 use rampart::store::dynamo::DynamoStore;
 use rampart::store::sqlite::{Db, SqliteStore};
 use rampart::store::{Condition, Item, SharedStore};
-use rampart_tests::{aws_config, aws_endpoint, dynamo_table, settings, test_secrets};
+use rampart_tests::{aws_config, aws_endpoint, dynamo_table, settings, state_on};
 
 #[derive(Debug, Clone, Default)]
 struct CallCounter(Arc<AtomicUsize>);
@@ -39,22 +35,6 @@ impl Intercept for CallCounter {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-}
-
-fn state_on(store: SharedStore, clock: SharedClock) -> AppState {
-    let queue: SharedQueue = Arc::new(SqliteQueue::new(
-        Db::in_memory().expect("db"),
-        clock.clone(),
-        "q",
-        3,
-    ));
-    AppState::new(
-        settings(&[]),
-        store,
-        queue,
-        test_secrets(clock.clone()),
-        clock,
-    )
 }
 
 fn rate(label: &str, n: usize, elapsed: Duration) {

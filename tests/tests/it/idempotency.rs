@@ -7,37 +7,22 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use rampart::AppState;
-use rampart::clock::{Clock, ManualClock, SharedClock};
+use rampart::clock::Clock;
 use rampart::error::ApiError;
 use rampart::idempotency::{self, Claim, StoredResponse};
 use rampart::store::{Condition, Item, StoreError, Write};
-use rampart_tests::{aws_endpoint, dynamo_state, embedded_state, manual_clock, settings};
+use rampart_tests::{embedded_state, settings};
 
 const TTL: Duration = Duration::from_secs(86_400);
 
-pub struct Fx {
-    state: AppState,
-    clock: Arc<ManualClock>,
-}
+use rampart_tests::StateFx as Fx;
 
 async fn embedded_fx() -> Option<Fx> {
-    let clock = manual_clock();
-    let shared: SharedClock = clock.clone();
-    Some(Fx {
-        state: embedded_state(settings(&[]), shared),
-        clock,
-    })
+    rampart_tests::embedded_state_fx().await
 }
 
 async fn aws_fx() -> Option<Fx> {
-    let ep = aws_endpoint()?;
-    let clock = manual_clock();
-    let shared: SharedClock = clock.clone();
-    Some(Fx {
-        state: dynamo_state(&ep, shared).await,
-        clock,
-    })
+    rampart_tests::dynamo_state_fx().await
 }
 
 rampart_tests::on_backends!(

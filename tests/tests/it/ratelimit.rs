@@ -1,39 +1,23 @@
 //! Rate limits on both backends: exact admission under concurrency, windows, sliding
 //! smoothing, hashed keys; and the headers over HTTP.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use rampart::AppState;
-use rampart::clock::{Clock, ManualClock, SharedClock};
+use rampart::clock::Clock;
 use rampart::ratelimit::{self, KeyPart, Rule, Subject};
 use rampart::store::keys;
-use rampart_tests::{aws_endpoint, dynamo_state, embedded_state, manual_clock, settings};
+use rampart_tests::{embedded_state, settings};
 
-pub struct Fx {
-    state: AppState,
-    clock: Arc<ManualClock>,
-}
+use rampart_tests::StateFx as Fx;
 
 async fn embedded_fx() -> Option<Fx> {
-    let clock = manual_clock();
-    let shared: SharedClock = clock.clone();
-    Some(Fx {
-        state: embedded_state(settings(&[]), shared),
-        clock,
-    })
+    rampart_tests::embedded_state_fx().await
 }
 
 async fn aws_fx() -> Option<Fx> {
-    let ep = aws_endpoint()?;
-    let clock = manual_clock();
-    let shared: SharedClock = clock.clone();
-    Some(Fx {
-        state: dynamo_state(&ep, shared).await,
-        clock,
-    })
+    rampart_tests::dynamo_state_fx().await
 }
 
 rampart_tests::on_backends!(
