@@ -129,11 +129,12 @@ impl Mailer for Ses {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
+            // SES error texts can quote the recipient: keep only the error code.
             .map_err(|e| {
-                ApiError::Unavailable(format!(
-                    "ses: {}",
-                    aws_sdk_sesv2::error::DisplayErrorContext(e)
-                ))
+                let code = aws_sdk_sesv2::error::ProvideErrorMetadata::code(&e)
+                    .unwrap_or("unknown")
+                    .to_string();
+                ApiError::Unavailable(format!("mail provider error {code}"))
             })?;
         Ok(())
     }

@@ -49,7 +49,12 @@ pub fn rules() -> Rules {
             ),
             Rule::new("otp_email_ip_day", 5, DAY, &[KeyPart::Email, KeyPart::Ip]),
             Rule::new("otp_ip_day", 25, DAY, &[KeyPart::Ip]),
+            // Whatever the IP: an attacker with many addresses gets no more codes (and so no
+            // more guesses) for one account. Our choice, on top of the seed's numbers.
+            Rule::new("otp_email_day", 10, DAY, &[KeyPart::Email]),
         ],
+        otp_verify: vec![Rule::new("otp_verify_ip", 30, MINUTE, &[KeyPart::Ip])],
+        forgot_email: vec![Rule::new("forgot_email_day", 5, DAY, &[KeyPart::Email])],
     }
 }
 
@@ -60,6 +65,8 @@ pub struct Rules {
     pub forgot: Vec<Rule>,
     pub reset: Vec<Rule>,
     pub otp: Vec<Rule>,
+    pub otp_verify: Vec<Rule>,
+    pub forgot_email: Vec<Rule>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -216,15 +223,40 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     ip: ClientIp,
-    user: AuthUser,
+    headers: HeaderMap,
+    user: Result<AuthUser, ApiError>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    session::revoke(&state, &user.user_id, &user.session_id).await?;
+    // An idle web session outlives its 15-minute access token: logout must still end it, from
+    // the refresh cookie (same Origin and CSRF rules) or a refresh token in the body.
+    let (user_id, session_id, via) = match user {
+        Ok(u) => (u.user_id, u.session_id, format!("{:?}", u.via)),
+        Err(denied) => {
+            let names = cookies::names(state.settings.cookie_secure);
+            let from_body = if body.is_empty() {
+                None
+            } else {
+                Some(http::json::parse::<RefreshBody>(&body)?.refresh_token)
+            };
+            let (token, via) = match (from_body, cookies::get(&headers, names.refresh)) {
+                (Some(t), _) => (t, "RefreshBody"),
+                (None, Some(t)) => (t, "RefreshCookie"),
+                (None, None) => return Err(denied),
+            };
+            let (user_id, session_id) = session::owner_of(&state, &token).await?;
+            if via == "RefreshCookie" {
+                extract::check_cookie_request(&state, &headers, &session_id).await?;
+            }
+            (user_id, session_id, via.to_string())
+        }
+    };
+    session::revoke(&state, &user_id, &session_id).await?;
     rampart::audit::record(
         &state,
         "logout",
-        &user.user_id,
+        &user_id,
         Some(ip.0),
-        json!({ "via": format!("{:?}", user.via) }),
+        json!({ "via": via }),
     )
     .await;
     let mut headers = HeaderMap::new();
@@ -239,11 +271,22 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Response, A
 
 async fn forgot(
     State(state): State<AppState>,
+    ip: ClientIp,
     Json(b): Json<EmailOnly>,
 ) -> Result<Response, ApiError> {
     let email = email_field(&b.email)?;
+    let subject = Subject {
+        ip: Some(ip.0),
+        email: Some(email.clone()),
+        ..Subject::default()
+    };
+    ratelimit::enforce(&state, &rules().forgot_email, &subject).await?;
     let started = Instant::now();
-    service::forgot_password(&state, &email).await?;
+    // Only the account-exists path writes and mails, so its failures must not show: the
+    // answer is the same 202 either way, and the cause goes to the log (no address in it).
+    if let Err(e) = service::forgot_password(&state, &email).await {
+        tracing::error!(error = %e, "password reset mail not sent");
+    }
     // Known and unknown emails answer after the same floor, so timing does not tell them apart.
     if let Some(rest) = UNIFORM_RESPONSE_FLOOR.checked_sub(started.elapsed()) {
         tokio::time::sleep(rest).await;
@@ -313,7 +356,10 @@ pub fn routes(state: AppState) -> Router {
             r.reset,
         ))
         .route("/auth/otp/request", post(otp_request))
-        .route("/auth/otp/verify", post(otp_verify))
+        .merge(limited(
+            Router::new().route("/auth/otp/verify", post(otp_verify)),
+            r.otp_verify,
+        ))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
         .route("/auth/password/change", post(change))

@@ -26,11 +26,25 @@ pub fn normalize_email(field: &str, raw: &str) -> Result<String, FieldError> {
     if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
-    let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
-    if local.is_empty() || local.len() > 64 || local.contains('@') {
+    // A conservative plain address (RFC 5321 dot-atom local part, LDH domain labels): no
+    // display names, comments or quoting that a mail provider might fold into one mailbox
+    // while each spelling got its own account and its own rate-limit bucket.
+    let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let dot_atom = |s: &str, ok: &dyn Fn(char) -> bool| {
+        !s.is_empty()
+            && s.split('.')
+                .all(|part| !part.is_empty() && part.chars().all(ok))
+    };
+    if local.len() > 64 || !dot_atom(local, &atext) {
         return Err(bad());
     }
-    if domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.')
+    let label = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    if !domain.contains('.')
+        || !dot_atom(domain, &label)
+        || domain
+            .split('.')
+            .any(|l| l.starts_with('-') || l.ends_with('-') || l.len() > 63)
     {
         return Err(bad());
     }
@@ -89,6 +103,12 @@ mod tests {
             "alice@localhost",
             "a b@example.com",
             "a@.com",
+            "x<victim@example.com>",
+            "victim@example.com(1)",
+            "\"v\"@example.com",
+            "a@b@example.com",
+            "ü@example.com",
+            "a..b@example.com",
         ] {
             assert!(normalize_email("email", bad).is_err(), "{bad}");
         }

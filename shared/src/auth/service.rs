@@ -22,6 +22,9 @@ pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 /// Email codes: valid 10 minutes, dead after 5 wrong tries.
 pub const OTP_TTL_SECS: i64 = 10 * 60;
 pub const OTP_MAX_ATTEMPTS: i64 = 5;
+/// Code guesses per account per day, across codes (NIST SP 800-63B §5.2.2 caps consecutive
+/// failures per account at 100; we stop at 10).
+pub const OTP_MAX_FAILURES_PER_DAY: i64 = 10;
 /// Password-reset tokens: single use, 30 minutes.
 pub const RESET_TTL_SECS: i64 = 30 * 60;
 
@@ -153,65 +156,68 @@ fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("Invalid email or password.".into())
 }
 
-/// 429 while an account (or an unknown email: same answer) is locked out.
-async fn check_lockout(state: &AppState, eh: &str) -> Result<(), ApiError> {
-    let (pk, sk) = keys::login_failures(eh);
-    if let Some(f) = state.store.get(&pk, &sk).await?
-        && f.n("count").unwrap_or(0) >= MAX_LOGIN_FAILURES
+/// Counts one attempt against a throttle before the secret is checked: an atomic conditional
+/// increment, so concurrent guesses cannot all slip in under the limit (a read-then-check
+/// would let N parallel requests each see a count below it). A lapsed window starts over; a
+/// success deletes the counter. Past `max` the caller gets 429 until the window ends.
+async fn claim_attempt(
+    state: &AppState,
+    key: (String, String),
+    max: i64,
+    window_secs: i64,
+) -> Result<i64, ApiError> {
+    let (pk, sk) = key;
+    let now = state.clock.now_secs();
+    let restart = Update::new()
+        .set("count", 1)
+        .set("type", "throttle")
+        .set(EXPIRES_AT, now + window_secs);
+    match state
+        .store
+        .update(&pk, &sk, restart, Some(Condition::Expired))
+        .await
     {
-        let retry = (f.expires_at().unwrap_or(0) - state.clock.now_secs()).max(1) as u64;
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: retry,
-            headers: Default::default(),
-        });
+        Ok(_) => return Ok(1),
+        Err(StoreError::ConditionFailed { .. }) => {}
+        Err(e) => return Err(e.into()),
     }
+    let bump = Update::new()
+        .add("count", 1)
+        .set("type", "throttle")
+        .set_if_absent(EXPIRES_AT, now + window_secs);
+    let room = Condition::AttrNotExists("count".into()).or(Condition::lt("count", max));
+    match state.store.update(&pk, &sk, bump, Some(room)).await {
+        Ok(item) => Ok(item.n("count").unwrap_or(1)),
+        Err(StoreError::ConditionFailed { existing }) => {
+            let until = existing
+                .and_then(|e| e.expires_at())
+                .unwrap_or(now + window_secs);
+            Err(ApiError::TooManyRequests {
+                retry_after_secs: (until - now).max(1) as u64,
+                headers: Default::default(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn clear_attempts(state: &AppState, key: (String, String)) -> Result<(), ApiError> {
+    state.store.delete(&key.0, &key.1, None).await?;
     Ok(())
 }
 
-async fn record_failure(
-    state: &AppState,
-    eh: &str,
-    subject: &str,
-    ip: Option<IpAddr>,
-) -> Result<(), ApiError> {
-    let (pk, sk) = keys::login_failures(eh);
-    let now = state.clock.now_secs();
-    // A lapsed window starts over; otherwise count within it.
-    let lapsed = Condition::Expired;
-    let reset = state
-        .store
-        .update(
-            &pk,
-            &sk,
-            Update::new()
-                .set("count", 1)
-                .set(EXPIRES_AT, now + FAILURE_WINDOW_SECS),
-            Some(lapsed),
+async fn audit_failure(state: &AppState, subject: &str, attempt: i64, ip: Option<IpAddr>) {
+    crate::audit::record(state, "login_failure", subject, ip, json!({})).await;
+    if attempt == MAX_LOGIN_FAILURES {
+        crate::audit::record(
+            state,
+            "lockout",
+            subject,
+            ip,
+            json!({ "failures": attempt }),
         )
         .await;
-    let count = match reset {
-        Ok(item) => item.n("count").unwrap_or(1),
-        Err(StoreError::ConditionFailed { .. }) => state
-            .store
-            .update(
-                &pk,
-                &sk,
-                Update::new()
-                    .add("count", 1)
-                    .set("type", "lockout")
-                    .set_if_absent(EXPIRES_AT, now + FAILURE_WINDOW_SECS),
-                None,
-            )
-            .await?
-            .n("count")
-            .unwrap_or(1),
-        Err(e) => return Err(e.into()),
-    };
-    crate::audit::record(state, "login_failure", subject, ip, json!({})).await;
-    if count == MAX_LOGIN_FAILURES {
-        crate::audit::record(state, "lockout", subject, ip, json!({ "failures": count })).await;
     }
-    Ok(())
 }
 
 pub async fn login(
@@ -225,7 +231,14 @@ pub async fn login(
         return Err(bad_credentials());
     }
     let eh = email_hash(state, &email).await?;
-    check_lockout(state, &eh).await?;
+    // The per-account throttle runs whether or not the account exists: a lockout reveals nothing.
+    let attempt = claim_attempt(
+        state,
+        keys::login_failures(&eh),
+        MAX_LOGIN_FAILURES,
+        FAILURE_WINDOW_SECS,
+    )
+    .await?;
     let user = find_user(state, &eh).await?;
     let stored = user
         .as_ref()
@@ -238,13 +251,12 @@ pub async fn login(
             let subject = other
                 .as_ref()
                 .map_or_else(|| format!("email:{eh}"), user_id_of);
-            record_failure(state, &eh, &subject, ip).await?;
+            audit_failure(state, &subject, attempt, ip).await;
             return Err(bad_credentials());
         }
     };
     let user_id = user_id_of(&user);
-    let (fpk, fsk) = keys::login_failures(&eh);
-    state.store.delete(&fpk, &fsk, None).await?;
+    clear_attempts(state, keys::login_failures(&eh)).await?;
     if password::needs_rehash(&stored) {
         let fresh = hash_password(pw.to_string()).await?;
         let (pk, sk) = keys::user(&user_id);
@@ -338,6 +350,14 @@ pub async fn verify_code(
     let email = normalize_email("email", email).map_err(|e| validation(vec![e]))?;
     let pepper = state.hash_pepper().await?;
     let eh = email_hash(state, &email).await?;
+    // Per account, across codes: requesting a fresh code does not buy fresh guesses.
+    claim_attempt(
+        state,
+        keys::otp_failures(&eh),
+        OTP_MAX_FAILURES_PER_DAY,
+        86_400,
+    )
+    .await?;
     let (pk, sk) = keys::otp(&eh);
     // Count the attempt first, atomically: a sixth guess is refused even when many race.
     let bumped = state
@@ -353,8 +373,13 @@ pub async fn verify_code(
         Ok(i) => i,
         Err(StoreError::ConditionFailed { existing }) => {
             if existing.is_some() {
-                // Dead after too many tries: gone for good.
-                state.store.delete(&pk, &sk, None).await?;
+                // Dead after too many tries: gone for good (but never a newer code that
+                // replaced it a moment ago).
+                let dead = Condition::ge("attempts", OTP_MAX_ATTEMPTS).or(Condition::Expired);
+                match state.store.delete(&pk, &sk, Some(dead)).await {
+                    Ok(_) | Err(StoreError::ConditionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             return Err(bad_code());
         }
@@ -377,7 +402,7 @@ pub async fn verify_code(
         )
         .await
     {
-        Ok(Some(_)) => {}
+        Ok(Some(_)) => clear_attempts(state, keys::otp_failures(&eh)).await?,
         Ok(None) | Err(StoreError::ConditionFailed { .. }) => return Err(bad_code()),
         Err(e) => return Err(e.into()),
     }
@@ -385,11 +410,14 @@ pub async fn verify_code(
         Some(u) => {
             let id = user_id_of(&u);
             if u.bool("email_verified") != Some(true) {
+                // Whoever registered this address before its owner proved it may hold a password
+                // and sessions: the owner's first code login takes the account back from them.
                 let (upk, usk) = keys::user(&id);
-                state
-                    .store
-                    .update(&upk, &usk, Update::new().set("email_verified", true), None)
-                    .await?;
+                let reclaim = Update::new()
+                    .set("email_verified", true)
+                    .remove("password_hash");
+                state.store.update(&upk, &usk, reclaim, None).await?;
+                session::revoke_all(state, &id, None).await?;
             }
             id
         }
@@ -501,7 +529,14 @@ pub async fn change_password(
 ) -> Result<(), ApiError> {
     let profile = profile(state, user_id).await?;
     let eh = email_hash(state, &profile.email).await?;
-    check_lockout(state, &eh).await?;
+    // Shares the login throttle: a stolen session cannot guess the password here instead.
+    let attempt = claim_attempt(
+        state,
+        keys::login_failures(&eh),
+        MAX_LOGIN_FAILURES,
+        FAILURE_WINDOW_SECS,
+    )
+    .await?;
     let (pk, sk) = keys::user(user_id);
     let user = state
         .store
@@ -514,9 +549,10 @@ pub async fn change_password(
     let ok =
         verify_password(current.to_string(), stored).await? && user.s("password_hash").is_some();
     if !ok {
-        record_failure(state, &eh, user_id, ip).await?;
+        audit_failure(state, user_id, attempt, ip).await;
         return Err(ApiError::Forbidden("The current password is wrong.".into()));
     }
+    clear_attempts(state, keys::login_failures(&eh)).await?;
     password::check_policy("new_password", new_pw, &profile.email)
         .map_err(|e| validation(vec![e]))?;
     let hash = hash_password(new_pw.to_string()).await?;

@@ -255,9 +255,11 @@ pub async fn refresh(
     match result {
         Ok(()) => issue(state, &user_id, &session_id, next).await,
         // Someone rotated this token a moment ago: a second holder.
-        Err(StoreError::TransactionCanceled { index: 0, .. }) => {
-            Err(reuse_detected(state, &user_id, &session_id, ip).await)
-        }
+        Err(StoreError::TransactionCanceled {
+            index: 0,
+            reason: crate::store::TxFailure::ConditionFailed,
+            ..
+        }) => Err(reuse_detected(state, &user_id, &session_id, ip).await),
         Err(StoreError::TransactionCanceled { .. }) => Err(invalid()),
         Err(e) => Err(e.into()),
     }

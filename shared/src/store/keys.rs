@@ -69,3 +69,8 @@ pub fn audit(subject: &str, at_ms: i64, id: &str) -> Key {
 pub fn outbox(to_hash: &str, at_ms: i64, id: &str) -> Key {
     (format!("outbox#{to_hash}"), format!("{at_ms:015}#{id}"))
 }
+
+/// Email-code attempts for an email, across codes.
+pub fn otp_failures(email_hash: &str) -> Key {
+    (format!("otpfail#{email_hash}"), "failures".into())
+}

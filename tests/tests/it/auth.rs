@@ -1059,3 +1059,160 @@ async fn password_reset_is_single_use_and_revokes_everything() {
     assert_eq!(reset("too late passphrase 3", late).await.status(), 400);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_owner_takes_back_an_address_someone_registered_first() {
+    let (app, _) = app_with(&[]).await;
+    register(&app, "victim@example.com").await;
+    let (squatter, squatter_refresh) = login_body(&app, "victim@example.com", "203.0.113.20").await;
+    post(
+        &app,
+        "/auth/otp/request",
+        json!({"email": "victim@example.com"}),
+        "198.51.100.20",
+    )
+    .await;
+    let code = code_in(&outbox(&app, "victim@example.com").await[0]);
+    let r = post(
+        &app,
+        "/auth/otp/verify",
+        json!({"email": "victim@example.com", "code": code, "delivery": "body"}),
+        "198.51.100.20",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        me_bearer(&app, &squatter).await.status(),
+        401,
+        "the squatter's session is gone"
+    );
+    let again = post(
+        &app,
+        "/auth/refresh",
+        json!({"refresh_token": squatter_refresh}),
+        "203.0.113.20",
+    )
+    .await;
+    assert_eq!(again.status(), 401);
+    let pw = post(
+        &app,
+        "/auth/login",
+        json!({"email": "victim@example.com", "password": PW}),
+        "203.0.113.21",
+    )
+    .await;
+    assert_eq!(pw.status(), 401, "and so is the password they set");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn fresh_codes_do_not_buy_fresh_guesses() {
+    let (app, clock) = app_with(&[]).await;
+    let mut refused = None;
+    for round in 0..3 {
+        clock.advance(Duration::from_secs(61));
+        let ip = format!("198.51.100.{}", 30 + round);
+        post(
+            &app,
+            "/auth/otp/request",
+            json!({"email": "quinn@example.com"}),
+            &ip,
+        )
+        .await;
+        for _ in 0..5 {
+            let r = post(
+                &app,
+                "/auth/otp/verify",
+                json!({"email": "quinn@example.com", "code": "999999x"}),
+                &ip,
+            )
+            .await;
+            if r.status() == 429 {
+                refused.get_or_insert(round);
+            }
+        }
+    }
+    assert_eq!(
+        refused,
+        Some(2),
+        "the eleventh guess across codes is refused"
+    );
+    let code = code_in(&outbox(&app, "quinn@example.com").await[0]);
+    let r = post(
+        &app,
+        "/auth/otp/verify",
+        json!({"email": "quinn@example.com", "code": code}),
+        "198.51.100.40",
+    )
+    .await;
+    assert_eq!(r.status(), 429, "even the right code waits out the day");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_lockout() {
+    let (app, _) = app_with(&[]).await;
+    register(&app, "rae@example.com").await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let (client, url) = (app.client.clone(), app.url("/auth/login"));
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .header("x-forwarded-for", format!("192.0.2.{}", 10 + i))
+                .json(&json!({"email": "rae@example.com", "password": "a wrong guess"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut guesses = 0;
+    for t in tasks {
+        if t.await.unwrap() == 401 {
+            guesses += 1;
+        }
+    }
+    assert_eq!(guesses, 10, "exactly ten guesses were checked");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn logout_works_after_the_access_token_expired() {
+    let (app, clock) = app_with(&[]).await;
+    register(&app, "sam@example.com").await;
+    let jar = login_cookie(&app, "sam@example.com").await;
+    clock.advance(Duration::from_secs(16 * 60));
+    let no_csrf = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        no_csrf.status(),
+        403,
+        "the refresh cookie obeys the CSRF rule too"
+    );
+    let r = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("cookie", jar.header())
+        .header("x-csrf-token", jar.get("csrf_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let refresh = app
+        .client
+        .post(app.url("/auth/refresh"))
+        .header("cookie", jar.header())
+        .header("x-csrf-token", jar.get("csrf_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 401, "the session is over");
+    app.shutdown().await;
+}

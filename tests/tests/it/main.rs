@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod idempotency;
 mod lambda_events;
+mod mail;
 mod queue_contract;
 mod ratelimit;
 mod secrets_aws;

@@ -1,0 +1,60 @@
+//! The SES v2 mailer against moto, and the local outbox.
+
+use rampart::mail::{Mail, Mailer, Outbox, Ses};
+use rampart_tests::{aws_config, aws_endpoint};
+
+fn mail(to: &str) -> Mail {
+    Mail {
+        to: to.into(),
+        subject: "Your sign-in code".into(),
+        body: "Your sign-in code is 123456.".into(),
+    }
+}
+
+#[tokio::test]
+async fn ses_sends_from_a_verified_sender_and_reports_failure_otherwise() {
+    let Some(ep) = aws_endpoint() else {
+        eprintln!("skipped: no AWS test endpoint");
+        return;
+    };
+    let client = aws_sdk_sesv2::Client::new(&aws_config(&ep).await);
+    let from = format!("no-reply-{}@rampart.example", rampart::crypto::random_id());
+    let unverified = Ses::new(client.clone(), &from);
+    let err = unverified.send(mail("user@example.com")).await.unwrap_err();
+    assert_eq!(
+        err.status(),
+        503,
+        "an SES refusal is a dependency failure: {err:?}"
+    );
+    client
+        .create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
+    Ses::new(client, &from)
+        .send(mail("user@example.com"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn outbox_keeps_mail_per_address_newest_first() {
+    let clock = rampart_tests::manual_clock();
+    let state = rampart_tests::embedded_state(rampart_tests::settings(&[]), clock.clone());
+    let outbox = Outbox::new(state.store.clone(), clock.clone(), false);
+    outbox.send(mail("a@example.com")).await.unwrap();
+    clock.advance(std::time::Duration::from_secs(1));
+    let mut second = mail("A@Example.com");
+    second.subject = "second".into();
+    outbox.send(second).await.unwrap();
+    outbox.send(mail("b@example.com")).await.unwrap();
+    let got = outbox.list("a@example.com").await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].subject, "second");
+    clock.advance(std::time::Duration::from_secs(86_400));
+    assert!(
+        outbox.list("a@example.com").await.unwrap().is_empty(),
+        "kept a day"
+    );
+}
