@@ -44,6 +44,16 @@ pub struct Settings {
     pub idempotency_ttl: Duration,
     /// Sender of account mail (SES); unset locally, where mail goes to the outbox.
     pub mail_from: Option<String>,
+    /// The public base URL providers call (Twilio signs the full URL).
+    pub public_base_url: String,
+    /// The Square notification URL exactly as registered with Square.
+    pub square_webhook_url: String,
+    /// Per-IP limit on webhook intake, `<n>/<window>`.
+    pub webhook_rate_limit: (u32, Duration),
+    /// Stripe price id -> plan tier.
+    pub stripe_prices: Vec<(String, String)>,
+    /// Owner and test accounts: user ids or emails no upgrade or charge may touch.
+    pub owner_account_ids: Vec<String>,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
 }
@@ -122,6 +132,31 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "IDEMPOTENCY_TTL_SECS",
         "86400",
         "how long idempotency keys and their responses are kept",
+    ),
+    (
+        "PUBLIC_BASE_URL",
+        "http://127.0.0.1:3000",
+        "public base URL providers call (Twilio signs the full URL)",
+    ),
+    (
+        "SQUARE_WEBHOOK_URL",
+        "PUBLIC_BASE_URL + /webhooks/square",
+        "Square notification URL exactly as registered",
+    ),
+    (
+        "WEBHOOK_RATE_LIMIT",
+        "100/m",
+        "per-IP limit on webhook intake",
+    ),
+    (
+        "STRIPE_PRICES",
+        "(empty)",
+        "price id to tier, e.g. starter=price_123,pro=price_456",
+    ),
+    (
+        "OWNER_ACCOUNT_IDS",
+        "(empty)",
+        "comma-separated user ids or emails never upgraded or charged by provider events",
     ),
     (
         "MAIL_FROM",
@@ -266,6 +301,30 @@ impl Settings {
                 "QUEUE_VISIBILITY_SECS must be at least 1".into(),
             ));
         }
+        let public_base_url =
+            nonempty("PUBLIC_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into());
+        let webhook_rate_limit = match nonempty("WEBHOOK_RATE_LIMIT") {
+            None => (100, Duration::from_secs(60)),
+            Some(v) => crate::ratelimit::Rule::parse_rate(&v).ok_or_else(|| {
+                StartupError(format!(
+                    "WEBHOOK_RATE_LIMIT must look like 100/m, got {v:?}"
+                ))
+            })?,
+        };
+        let mut stripe_prices = Vec::new();
+        for entry in nonempty("STRIPE_PRICES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let (tier, price) = entry.split_once('=').ok_or_else(|| {
+                StartupError(format!(
+                    "STRIPE_PRICES entry {entry:?} must be tier=price_id"
+                ))
+            })?;
+            stripe_prices.push((price.trim().to_string(), tier.trim().to_string()));
+        }
         Ok(Self {
             app_env,
             bind_addr: parse(
@@ -295,6 +354,20 @@ impl Settings {
             ),
             idempotency_ttl: Duration::from_secs(idempotency_ttl),
             mail_from: nonempty("MAIL_FROM"),
+            square_webhook_url: nonempty("SQUARE_WEBHOOK_URL").unwrap_or_else(|| {
+                format!("{}/webhooks/square", public_base_url.trim_end_matches('/'))
+            }),
+            public_base_url,
+            webhook_rate_limit,
+            stripe_prices,
+            owner_account_ids: nonempty("OWNER_ACCOUNT_IDS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|x| x.trim().to_lowercase())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             in_lambda,
         })
     }

@@ -32,12 +32,39 @@ pub fn settings(pairs: &[(&str, &str)]) -> Settings {
     s
 }
 
+/// Provider secrets the test state holds (two Stripe and DocuSign values: a rotation).
+pub const STRIPE_OLD: &str = "whsec_old_stripe_secret";
+pub const STRIPE_NEW: &str = "whsec_new_stripe_secret";
+pub const SQUARE_KEY: &str = "sq_signature_key_123";
+pub const DOCUSIGN_OLD: &str = "docusign-old-key";
+pub const DOCUSIGN_NEW: &str = "docusign-new-key";
+pub const TWILIO_TOKEN: &str = "twilio_auth_token_abc";
+/// `whsec_` + base64 of 32 bytes.
+pub const STANDARD_SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
 pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
     let values = BTreeMap::from([
         (HASH_PEPPER.to_string(), rampart::crypto::random_token(32)),
         (
             JWT_SIGNING_KEYS.to_string(),
             format!("t1:{}", rampart::crypto::random_token(32)),
+        ),
+        (
+            "STRIPE_WEBHOOK_SECRET".to_string(),
+            format!("{},{}", STRIPE_OLD, STRIPE_NEW),
+        ),
+        (
+            "SQUARE_WEBHOOK_SIGNATURE_KEY".to_string(),
+            SQUARE_KEY.to_string(),
+        ),
+        (
+            "DOCUSIGN_CONNECT_HMAC_KEYS".to_string(),
+            format!("{DOCUSIGN_OLD},{DOCUSIGN_NEW}"),
+        ),
+        ("TWILIO_AUTH_TOKEN".to_string(), TWILIO_TOKEN.to_string()),
+        (
+            "STANDARD_WEBHOOK_SECRETS".to_string(),
+            format!("acme={STANDARD_SECRET}"),
         ),
     ]);
     Arc::new(Secrets::new(

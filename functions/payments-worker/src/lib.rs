@@ -6,9 +6,12 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use rampart::AppState;
 use rampart::jobs::{Dispatcher, JobMeta};
 
-/// The message kinds this worker handles. Webhook processing registers here.
+/// The message kinds this worker handles.
 pub fn dispatcher() -> Dispatcher {
-    Dispatcher::new()
+    Dispatcher::new().register(
+        rampart::webhooks::intake::JOB_KIND,
+        rampart::webhooks::process::ProcessWebhook,
+    )
 }
 
 pub async fn handle(

@@ -74,3 +74,11 @@ pub fn outbox(to_hash: &str, at_ms: i64, id: &str) -> Key {
 pub fn otp_failures(email_hash: &str) -> Key {
     (format!("otpfail#{email_hash}"), "failures".into())
 }
+
+/// A received provider event, keyed by provider and the provider's own event id.
+pub fn webhook_event(provider: &str, event_id: &str) -> Key {
+    (format!("whevt#{provider}"), format!("evt#{event_id}"))
+}
+
+/// The time index partition of webhook events (newest first listing).
+pub const WEBHOOK_EVENTS_INDEX: &str = "whevt";

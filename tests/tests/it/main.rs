@@ -10,4 +10,5 @@ mod queue_contract;
 mod ratelimit;
 mod secrets_aws;
 mod store_contract;
+mod webhooks;
 mod worker_cron;
