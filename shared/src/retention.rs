@@ -14,7 +14,8 @@ const MAX_BATCHES: usize = 200;
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub expired_items_removed: usize,
-    /// Webhook events recorded but never queued (a crash between the two writes), queued now.
+    /// Webhook events recorded but never queued (a crash between the two writes), or queued
+    /// but never claimed, queued (again) now.
     pub webhooks_requeued: usize,
     /// True when the run stopped at its bound with more left to do.
     pub incomplete: bool,
@@ -22,6 +23,8 @@ pub struct Report {
 
 /// Events younger than this may still be on their way to the queue.
 const UNQUEUED_GRACE_MS: i64 = 60_000;
+/// Longer than the queue's whole retry cycle (5 receives x 180 s visibility).
+const STUCK_QUEUED_MS: i64 = 30 * 60_000;
 /// How far back the sweep looks for unqueued events.
 const SWEEP_WINDOW_MS: i64 = 7 * 86_400_000;
 
@@ -46,7 +49,15 @@ async fn requeue_unqueued(state: &AppState) -> Result<usize, StoreError> {
             if now - at > SWEEP_WINDOW_MS {
                 return Ok(n);
             }
-            if item.s("status") == Some("received") && now - at > UNQUEUED_GRACE_MS {
+            let queued_at = item.n("queued_at").unwrap_or(at);
+            let stuck = match item.s("status") {
+                Some("received") => now - at > UNQUEUED_GRACE_MS,
+                // Queued long ago and never claimed: its message was lost or dead-lettered
+                // before any worker saw it. A second message is safe: the claim dedupes.
+                Some("queued") => now - queued_at > STUCK_QUEUED_MS,
+                _ => false,
+            };
+            if stuck {
                 let (provider, id) = (
                     item.s("provider").unwrap_or_default(),
                     item.s("event_id").unwrap_or_default(),

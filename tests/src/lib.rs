@@ -38,6 +38,7 @@ pub const STRIPE_NEW: &str = "whsec_new_stripe_secret";
 pub const SQUARE_KEY: &str = "sq_signature_key_123";
 pub const DOCUSIGN_OLD: &str = "docusign-old-key";
 pub const DOCUSIGN_NEW: &str = "docusign-new-key";
+pub const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789abcdef";
 pub const TWILIO_TOKEN: &str = "twilio_auth_token_abc";
 /// `whsec_` + base64 of 32 bytes.
 pub const STANDARD_SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -66,6 +67,7 @@ pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
             "STANDARD_WEBHOOK_SECRETS".to_string(),
             format!("acme={STANDARD_SECRET}"),
         ),
+        ("ADMIN_API_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
     ]);
     Arc::new(Secrets::new(
         Box::new(LocalSource::from_map(values)),

@@ -236,6 +236,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
         .merge(intake)
+        .merge(admin::routes(&state))
         // Provider payloads are small; refuse anything bigger before reading it.
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .with_state(state)
@@ -246,4 +247,189 @@ pub fn router(state: AppState) -> Router {
         body_limit: Some(BODY_LIMIT),
     };
     http::finish(routes(state.clone()), &state, opts)
+}
+
+/// Operator routes: `Authorization: Bearer <ADMIN_API_TOKEN>`.
+pub mod admin {
+    use axum::Router;
+    use axum::extract::{FromRequestParts, Path, Query, State};
+    use axum::http::header;
+    use axum::http::request::Parts;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    use base64::Engine;
+    use rampart::AppState;
+    use rampart::crypto::{constant_time_eq, sha256};
+    use rampart::error::ApiError;
+    use rampart::ratelimit::{self, KeyPart, Rule};
+    use rampart::store::{Item, Query as StoreQuery, keys};
+    use rampart::webhooks::intake;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    /// Proof the caller holds the operator token.
+    pub struct Admin;
+
+    impl FromRequestParts<AppState> for Admin {
+        type Rejection = ApiError;
+
+        async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+            let denied = || ApiError::Unauthorized("Operator authentication is required.".into());
+            let given = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(denied)?;
+            let tokens = state
+                .secrets
+                .versions("ADMIN_API_TOKEN")
+                .await
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            // Compare digests: constant time and independent of the token's length.
+            let given = sha256(given.trim().as_bytes());
+            let ok = tokens
+                .iter()
+                .filter(|t| !t.is_empty())
+                .fold(false, |acc, t| {
+                    acc | constant_time_eq(&sha256(t.as_bytes()), &given)
+                });
+            if ok {
+                Ok(Admin)
+            } else {
+                tracing::warn!("operator authentication failed");
+                Err(denied())
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct ListQuery {
+        provider: Option<String>,
+        status: Option<String>,
+        cursor: Option<String>,
+        limit: Option<usize>,
+    }
+
+    #[derive(Deserialize)]
+    struct OneQuery {
+        #[serde(default)]
+        include_payload: bool,
+    }
+
+    fn view(i: &Item, payload: bool) -> Value {
+        let mut v = json!({
+            "provider": i.s("provider"),
+            "event_id": i.s("event_id"),
+            "event_type": i.s("event_type"),
+            "status": i.s("status"),
+            "outcome": i.s("outcome"),
+            "attempts": i.n("attempts"),
+            "received_at": i.n("received_at"),
+            "queued_at": i.n("queued_at"),
+            "processed_at": i.n("processed_at"),
+            "last_error": i.s("last_error"),
+        });
+        if payload {
+            let raw = i.b("payload").unwrap_or_default();
+            v["payload"] = match std::str::from_utf8(raw) {
+                Ok(text) => Value::String(text.to_string()),
+                Err(_) => Value::String(base64::engine::general_purpose::STANDARD.encode(raw)),
+            };
+        }
+        v
+    }
+
+    async fn list(
+        State(state): State<AppState>,
+        _: Admin,
+        Query(q): Query<ListQuery>,
+    ) -> Result<Response, ApiError> {
+        let limit = q.limit.unwrap_or(50).clamp(1, 200);
+        let mut cursor = q.cursor;
+        let mut events = Vec::new();
+        // Filters apply after the time index is read; keep paging until the page is full.
+        loop {
+            let page = state
+                .store
+                .query(
+                    StoreQuery::index(keys::WEBHOOK_EVENTS_INDEX)
+                        .descending()
+                        .limit(limit)
+                        .cursor(cursor.take()),
+                )
+                .await
+                .map_err(|e| match e {
+                    rampart::store::StoreError::Invalid(_) => {
+                        ApiError::BadRequest("Invalid cursor.".into())
+                    }
+                    other => other.into(),
+                })?;
+            for i in &page.items {
+                let keep = q
+                    .provider
+                    .as_deref()
+                    .is_none_or(|p| i.s("provider") == Some(p))
+                    && q.status.as_deref().is_none_or(|s| i.s("status") == Some(s));
+                if keep {
+                    events.push(view(i, false));
+                }
+            }
+            cursor = page.cursor;
+            if events.len() >= limit || cursor.is_none() {
+                break;
+            }
+        }
+        Ok(axum::Json(json!({ "events": events, "cursor": cursor })).into_response())
+    }
+
+    async fn one(
+        State(state): State<AppState>,
+        _: Admin,
+        Path((provider, event_id)): Path<(String, String)>,
+        Query(q): Query<OneQuery>,
+    ) -> Result<Response, ApiError> {
+        let (pk, sk) = keys::webhook_event(&provider, &event_id);
+        let item = state
+            .store
+            .get(&pk, &sk)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("No such event.".into()))?;
+        Ok(axum::Json(view(&item, q.include_payload)).into_response())
+    }
+
+    /// Re-enqueues an event. The worker's claim keeps the effect exactly once: a processed
+    /// event is not applied again; a failed one is retried.
+    async fn replay(
+        State(state): State<AppState>,
+        _: Admin,
+        Path((provider, event_id)): Path<(String, String)>,
+    ) -> Result<Response, ApiError> {
+        let (pk, sk) = keys::webhook_event(&provider, &event_id);
+        let item = state
+            .store
+            .get(&pk, &sk)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("No such event.".into()))?;
+        state.queue.send(intake::job(&provider, &event_id)).await?;
+        tracing::info!(provider = %provider, "webhook event replayed by an operator");
+        let body = json!({ "replayed": true, "status": item.s("status") });
+        Ok((axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response())
+    }
+
+    pub fn routes(state: &AppState) -> Router<AppState> {
+        let r = Router::new()
+            .route("/admin/webhook-events", get(list))
+            .route("/admin/webhook-events/{provider}/{event_id}", get(one))
+            .route(
+                "/admin/webhook-events/{provider}/{event_id}/replay",
+                post(replay),
+            );
+        let minute = std::time::Duration::from_secs(60);
+        ratelimit::protect(
+            r,
+            state,
+            vec![Rule::new("admin_ip", 60, minute, &[KeyPart::Ip])],
+        )
+    }
 }

@@ -1,9 +1,16 @@
 //! `cargo run -p rampart-local`: the whole product on one port, on the embedded store.
+//! `cargo run -p rampart-local -- send stripe <event-type> --user <id>`: a signed test event.
 
 use rampart::config::Settings;
 
+mod send;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("send") {
+        return send::run(&args[1..]).await;
+    }
     let settings = Settings::from_env()?;
     rampart::telemetry::init(&settings);
     let data_dir = settings.data_dir.clone();

@@ -51,19 +51,54 @@ impl LocalSource {
 }
 
 fn generated() -> BTreeMap<String, String> {
+    use base64::Engine;
+    let whsec = || {
+        format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(crate::crypto::random_bytes(32))
+        )
+    };
     BTreeMap::from([
         (
             JWT_SIGNING_KEYS.to_string(),
             format!("dev1:{}", random_token(32)),
         ),
         (HASH_PEPPER.to_string(), random_token(32)),
+        ("ADMIN_API_TOKEN".to_string(), random_token(32)),
+        ("STRIPE_WEBHOOK_SECRET".to_string(), whsec()),
+        ("SQUARE_WEBHOOK_SIGNATURE_KEY".to_string(), random_token(24)),
+        ("DOCUSIGN_CONNECT_HMAC_KEYS".to_string(), random_token(32)),
+        (
+            "TWILIO_AUTH_TOKEN".to_string(),
+            hex::encode(crate::crypto::random_bytes(16)),
+        ),
+        (
+            "STANDARD_WEBHOOK_SECRETS".to_string(),
+            format!("local={}", whsec()),
+        ),
     ])
 }
 
 /// Reads the dev file, creating it (0600) with fresh random values the first time.
 fn dev_values(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
     if let Ok(text) = std::fs::read_to_string(path) {
-        return super::aws::parse_object(&text);
+        let mut values = super::aws::parse_object(&text)?;
+        let missing: Vec<(String, String)> = generated()
+            .into_iter()
+            .filter(|(k, _)| !values.contains_key(k))
+            .collect();
+        if missing.is_empty() {
+            return Ok(values);
+        }
+        // A dev file from an older version lacks newer secrets: add them, keep the rest.
+        values.extend(missing);
+        let text = serde_json::to_string_pretty(&values).unwrap_or_default();
+        let tmp = path.with_extension("json.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        write_private(&tmp, text.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| SecretsError::Unavailable(format!("{}: {e}", path.display())))?;
+        return Ok(values);
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)

@@ -346,8 +346,130 @@ async fn auth_latency() {
     app.shutdown().await;
 }
 
+/// Webhook intake over loopback HTTP on the local stack: distinct signed Stripe events,
+/// 16 requests in flight.
+async fn intake_throughput() {
+    let state = rampart_tests::embedded_state(
+        settings(&[("WEBHOOK_RATE_LIMIT", "1000000/m")]),
+        rampart::clock::system(),
+    );
+    let app = rampart_tests::spawn_app_with(state).await;
+    let n = 2000;
+    let sem = Arc::new(tokio::sync::Semaphore::new(16));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (client, url, sem) = (app.client.clone(), app.url("/webhooks/stripe"), sem.clone());
+        tasks.push(tokio::spawn(async move {
+            let _p = sem.acquire().await.expect("permit");
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+            let body = format!(r#"{{"id":"evt_bench_{i}","type":"bench.event","created":{now},"data":{{"object":{{}}}}}}"#);
+            let sig = hex::encode(rampart::crypto::hmac_sha256(
+                rampart_tests::STRIPE_NEW.as_bytes(),
+                format!("{now}.{body}").as_bytes(),
+            ));
+            let r = client
+                .post(url)
+                .header("stripe-signature", format!("t={now},v1={sig}"))
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status(), 200);
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    rate(
+        "local stack: POST /webhooks/stripe (verify+record+enqueue), 16 in flight",
+        n,
+        t.elapsed(),
+    );
+    app.shutdown().await;
+}
+
+/// SDK calls one intake makes against DynamoDB and SQS (moto).
+async fn intake_calls(endpoint: &str) {
+    let (_, table) = dynamo_table(endpoint).await;
+    let ddb_calls = CallCounter::default();
+    let sqs_calls = CallCounter::default();
+    let cfg = aws_config(endpoint).await;
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&cfg)
+            .interceptor(ddb_calls.clone())
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&cfg)
+            .interceptor(sqs_calls.clone())
+            .build(),
+    );
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("bench-{}", rampart::crypto::random_id()))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let clock = rampart::clock::system();
+    let store: SharedStore = Arc::new(DynamoStore::new(ddb, table, clock.clone()));
+    let mut state = state_on(store, clock);
+    state.queue = Arc::new(rampart::queue::sqs::SqsQueue::new(sqs, url));
+    let (d0, s0) = (
+        ddb_calls.0.load(Ordering::SeqCst),
+        sqs_calls.0.load(Ordering::SeqCst),
+    );
+    let n = 100;
+    let t = Instant::now();
+    for i in 0..n {
+        let v = rampart::webhooks::intake::Verified {
+            provider: "stripe".into(),
+            event_id: format!("evt_calls_{i}"),
+            event_type: "bench.event".into(),
+            payload: b"{}".to_vec(),
+        };
+        rampart::webhooks::intake::record(&state, v)
+            .await
+            .expect("intake");
+    }
+    rate(
+        "dynamodb+sqs (moto): webhook intake record+enqueue",
+        n,
+        t.elapsed(),
+    );
+    println!(
+        "    SDK calls per new event: {:.2} DynamoDB (conditional put, mark queued) + {:.2} SQS (send)",
+        (ddb_calls.0.load(Ordering::SeqCst) - d0) as f64 / n as f64,
+        (sqs_calls.0.load(Ordering::SeqCst) - s0) as f64 / n as f64
+    );
+    let (d0, s0) = (
+        ddb_calls.0.load(Ordering::SeqCst),
+        sqs_calls.0.load(Ordering::SeqCst),
+    );
+    for i in 0..n {
+        let v = rampart::webhooks::intake::Verified {
+            provider: "stripe".into(),
+            event_id: format!("evt_calls_{i}"),
+            event_type: "bench.event".into(),
+            payload: b"{}".to_vec(),
+        };
+        rampart::webhooks::intake::record(&state, v)
+            .await
+            .expect("intake");
+    }
+    println!(
+        "    SDK calls per duplicate: {:.2} DynamoDB + {:.2} SQS",
+        (ddb_calls.0.load(Ordering::SeqCst) - d0) as f64 / n as f64,
+        (sqs_calls.0.load(Ordering::SeqCst) - s0) as f64 / n as f64
+    );
+}
+
 #[tokio::main]
 async fn main() {
+    println!("== webhook intake (local stack, embedded store) ==");
+    intake_throughput().await;
     println!("== auth latency (local stack, embedded store) ==");
     auth_latency().await;
     println!("== embedded backend (SQLite) ==");
@@ -359,6 +481,7 @@ async fn main() {
         Some(ep) => {
             println!("== DynamoDB backend against moto at {ep} ==");
             dynamodb(&ep).await;
+            intake_calls(&ep).await;
         }
         None => println!(
             "(DynamoDB part skipped: RAMPART_TEST_AWS_ENDPOINT is not set; scripts/bench sets it)"
