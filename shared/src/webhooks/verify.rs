@@ -278,6 +278,10 @@ mod tests {
         );
         assert_eq!(stripe(None, BODY, &secrets, T), Err(VerifyError::Missing));
         assert_eq!(
+            stripe(Some(&good), BODY, &[], T),
+            Err(VerifyError::NoSecret)
+        );
+        assert_eq!(
             stripe(Some(&good), BODY, &secrets, T + 301),
             Err(VerifyError::Stale)
         );
@@ -373,6 +377,32 @@ mod tests {
             twilio_form(None, url, &params, &tokens),
             Err(VerifyError::Missing)
         );
+        let sig = Some("bNXUi+JLOTAHX777dIr6RMkux/k=");
+        assert_eq!(
+            twilio_form(sig, url, &params, &s(&["wrong_token"])),
+            Err(VerifyError::Mismatch),
+            "wrong token"
+        );
+        assert_eq!(
+            twilio_form(
+                sig,
+                url,
+                &params,
+                &s(&["new_token", "twilio_auth_token_abc"])
+            ),
+            Ok(()),
+            "rotation"
+        );
+        assert_eq!(
+            twilio_form(
+                sig,
+                "https://api.example.com/webhooks/twilio/inbound",
+                &params,
+                &tokens
+            ),
+            Err(VerifyError::Mismatch),
+            "the URL is signed"
+        );
     }
 
     #[test]
@@ -425,6 +455,25 @@ mod tests {
         assert_eq!(
             standard(Some("msg_2Lx"), None, Some(sig), BODY, &secret, T),
             Err(VerifyError::Missing)
+        );
+        let rotated = s(&[
+            "whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldy1zZWNyZXQ=",
+            &secret[0],
+        ]);
+        assert_eq!(
+            standard(Some("msg_2Lx"), Some(&ts), Some(sig), BODY, &rotated, T),
+            Ok(T),
+            "rotation"
+        );
+        let wrong = s(&["whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldy1zZWNyZXQ="]);
+        assert_eq!(
+            standard(Some("msg_2Lx"), Some(&ts), Some(sig), BODY, &wrong, T),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            standard(Some("msg_2Lx"), Some(&ts), Some(sig), b"{}", &secret, T),
+            Err(VerifyError::Mismatch),
+            "tampered"
         );
     }
 }

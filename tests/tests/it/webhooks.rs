@@ -831,3 +831,13 @@ async fn a_failing_event_is_marked_failed_with_its_last_error() {
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn oversized_deliveries_are_refused_before_reading() {
+    let app = app(&[]).await;
+    let big = "x".repeat(300 * 1024);
+    let r = send_stripe(&app, &big, Some(stripe_header(&big, STRIPE_NEW, now()))).await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    app.shutdown().await;
+}
