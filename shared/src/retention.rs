@@ -30,7 +30,7 @@ const SWEEP_WINDOW_MS: i64 = 7 * 86_400_000;
 
 /// Queues webhook events a crash left recorded but unqueued, newest first, within the window.
 async fn requeue_unqueued(state: &AppState) -> Result<usize, StoreError> {
-    use crate::store::{Query, keys};
+    use crate::store::{Condition, Query, Update, keys};
     let now = state.clock.now_ms();
     let mut cursor = None;
     let mut n = 0;
@@ -50,22 +50,49 @@ async fn requeue_unqueued(state: &AppState) -> Result<usize, StoreError> {
                 return Ok(n);
             }
             let queued_at = item.n("queued_at").unwrap_or(at);
+            let claimed_at = item.n("claimed_at").unwrap_or(at);
+            // (what makes it stuck, the condition that it is still exactly as read)
             let stuck = match item.s("status") {
-                Some("received") => now - at > UNQUEUED_GRACE_MS,
+                Some("received") if now - at > UNQUEUED_GRACE_MS => Some(
+                    Condition::eq("status", "received")
+                        .and(Condition::AttrNotExists("queued_at".into())),
+                ),
                 // Queued long ago and never claimed: its message was lost or dead-lettered
-                // before any worker saw it. A second message is safe: the claim dedupes.
-                Some("queued") => now - queued_at > STUCK_QUEUED_MS,
-                _ => false,
+                // before any worker saw it.
+                Some("queued") if now - queued_at > STUCK_QUEUED_MS => Some(
+                    Condition::eq("status", "queued").and(Condition::eq("queued_at", queued_at)),
+                ),
+                // Claimed by a worker that died after its lease (and whose message is gone).
+                Some("processing") if now - claimed_at > STUCK_QUEUED_MS => Some(
+                    Condition::eq("status", "processing")
+                        .and(Condition::eq("claimed_at", claimed_at)),
+                ),
+                _ => None,
             };
-            if stuck {
-                let (provider, id) = (
-                    item.s("provider").unwrap_or_default(),
-                    item.s("event_id").unwrap_or_default(),
-                );
-                match crate::webhooks::intake::enqueue(state, provider, id).await {
-                    Ok(()) => n += 1,
-                    Err(e) => tracing::warn!(error = %e, "could not requeue a webhook event"),
-                }
+            let Some(still) = stuck else { continue };
+            let (provider, id) = (
+                item.s("provider").unwrap_or_default(),
+                item.s("event_id").unwrap_or_default(),
+            );
+            // Mark first, conditionally: of two cron runs only one sends, and the next sweep
+            // sees a fresh `queued_at`. A second message is harmless anyway: the claim dedupes.
+            let mark = Update::new().set("status", "queued").set("queued_at", now);
+            match state
+                .store
+                .update(&item.pk, &item.sk, mark, Some(still))
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+            match state
+                .queue
+                .send(crate::webhooks::intake::job(provider, id))
+                .await
+            {
+                Ok(_) => n += 1,
+                Err(e) => tracing::warn!(error = %e, "could not requeue a webhook event"),
             }
         }
         match page.cursor {

@@ -6,6 +6,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let state = rampart::lambda::startup().await?;
+    // The worker mails users (dunning): in production that must be a real mailer.
+    if state.settings.is_production() && state.settings.mail_from.is_none() {
+        return Err("MAIL_FROM must be set for payments-worker in production".into());
+    }
     let dispatcher = payments_worker::dispatcher();
     let (state, dispatcher) = (&state, &dispatcher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -203,7 +203,8 @@ async fn standard(
         })
         .collect();
     if secrets.is_empty() {
-        return Err(ApiError::NotFound("No such webhook source.".into()));
+        // The same answer as a bad signature: callers cannot probe which sources exist.
+        return Err(reject("standard", VerifyError::Mismatch));
     }
     let id = header(&headers, "webhook-id");
     verify::standard(
@@ -266,6 +267,9 @@ pub mod admin {
     use rampart::webhooks::intake;
     use serde::Deserialize;
     use serde_json::{Value, json};
+
+    /// Index pages one list request may read.
+    const MAX_INDEX_PAGES: usize = 5;
 
     /// Proof the caller holds the operator token.
     pub struct Admin;
@@ -348,8 +352,9 @@ pub mod admin {
         let limit = q.limit.unwrap_or(50).clamp(1, 200);
         let mut cursor = q.cursor;
         let mut events = Vec::new();
-        // Filters apply after the time index is read; keep paging until the page is full.
-        loop {
+        // Filters apply after the time index is read: read a bounded number of index pages per
+        // request and hand back the cursor, so one request cannot walk 180 days of events.
+        for _ in 0..MAX_INDEX_PAGES {
             let page = state
                 .store
                 .query(
@@ -380,6 +385,7 @@ pub mod admin {
                 break;
             }
         }
+        events.truncate(limit);
         Ok(axum::Json(json!({ "events": events, "cursor": cursor })).into_response())
     }
 

@@ -88,6 +88,9 @@ impl JobHandler for ProcessWebhook {
             }
             Err(e) => return Err(failed(e)),
         };
+        // Only this claim may write the result: a worker that outlived its lease must not
+        // overwrite what a newer claim recorded.
+        let mine = Condition::eq("status", "processing").and(Condition::eq("claimed_at", now_ms));
         match apply(state, provider, &record).await {
             Ok(outcome) => {
                 let done = Update::new()
@@ -95,12 +98,14 @@ impl JobHandler for ProcessWebhook {
                     .set("outcome", outcome.as_str())
                     .set("processed_at", state.clock.now_ms())
                     .remove("last_error");
-                state
-                    .store
-                    .update(&pk, &sk, done, None)
-                    .await
-                    .map_err(failed)?;
-                Ok(())
+                match state.store.update(&pk, &sk, done, Some(mine)).await {
+                    Ok(_) => Ok(()),
+                    Err(StoreError::ConditionFailed { .. }) => {
+                        tracing::warn!(provider, "claim taken over before the result was written");
+                        Ok(())
+                    }
+                    Err(e) => Err(failed(e)),
+                }
             }
             Err(e) => {
                 // Visible on the record; after the last receive the queue dead-letters it.
@@ -108,8 +113,13 @@ impl JobHandler for ProcessWebhook {
                 let status = if last { "failed" } else { "queued" };
                 let note = Update::new()
                     .set("status", status)
+                    .set("queued_at", state.clock.now_ms())
                     .set("last_error", e.to_string());
-                let _ = state.store.update(&pk, &sk, note, None).await;
+                if let Err(w) = state.store.update(&pk, &sk, note, Some(mine)).await
+                    && !w.is_condition_failed()
+                {
+                    tracing::error!(provider, error = %w, "could not record a webhook failure");
+                }
                 Err(e)
             }
         }
@@ -177,21 +187,22 @@ fn payment_rank(status: &str) -> Option<(&'static str, i64)> {
     })
 }
 
-async fn is_owner(state: &AppState, user_id: &str) -> bool {
+/// Whether a user is an owner or test account. A store error fails the job (retried): owner
+/// protection must never fail open.
+async fn is_owner(state: &AppState, user_id: &str) -> Result<bool, JobError> {
     let owners = &state.settings.owner_account_ids;
     if owners.is_empty() {
-        return false;
+        return Ok(false);
     }
     if owners.iter().any(|o| o == &user_id.to_lowercase()) {
-        return true;
+        return Ok(true);
     }
     let (pk, sk) = keys::user(user_id);
-    match state.store.get(&pk, &sk).await {
-        Ok(Some(u)) => u
-            .s("email")
-            .is_some_and(|e| owners.iter().any(|o| o == &e.to_lowercase())),
-        _ => false,
-    }
+    let user = state.store.get(&pk, &sk).await.map_err(failed)?;
+    Ok(user.is_some_and(|u| {
+        u.s("email")
+            .is_some_and(|e| owners.iter().any(|o| o == &e.to_lowercase()))
+    }))
 }
 
 async fn owner_blocked(state: &AppState, user_id: &str, event_type: &str) -> Outcome {
@@ -225,21 +236,28 @@ fn stripe_customer_key(customer: &str) -> (String, String) {
     (format!("stripe_customer#{customer}"), "user".into())
 }
 
-/// Updates billing fields of a user only if this event is newer than the last one applied.
+/// Updates a user's billing fields only when this event is newer than the last one applied to
+/// the same fields (`version_attr`: subscription and invoice events keep separate versions, so
+/// a late invoice never blocks a plan change). `tie_wins`: an event of the same second still
+/// applies (a deletion outranks an update sent in the same second).
 async fn newer_user_update(
     state: &AppState,
     user_id: &str,
+    version_attr: &str,
     created: i64,
+    tie_wins: bool,
     update: Update,
 ) -> Result<Outcome, JobError> {
     let (pk, sk) = keys::user(user_id);
-    let cond = Condition::Exists.and(
-        Condition::AttrNotExists("stripe_event_at".into())
-            .or(Condition::lt("stripe_event_at", created)),
-    );
+    let newer = if tie_wins {
+        Condition::le(version_attr, created)
+    } else {
+        Condition::lt(version_attr, created)
+    };
+    let cond = Condition::Exists.and(Condition::AttrNotExists(version_attr.into()).or(newer));
     match state
         .store
-        .update(&pk, &sk, update.set("stripe_event_at", created), Some(cond))
+        .update(&pk, &sk, update.set(version_attr, created), Some(cond))
         .await
     {
         Ok(_) => Ok(Outcome::Applied),
@@ -250,9 +268,30 @@ async fn newer_user_update(
     }
 }
 
+/// The user a Stripe object belongs to. Subscription and invoice events often arrive before
+/// `checkout.session.completed` links the customer: that is a retryable failure (the queue
+/// retries, then dead-letters where an operator can replay), never a silent `ignored`.
+async fn stripe_user(state: &AppState, obj: &Json) -> Result<String, JobError> {
+    if let Some(customer) = s(obj, &["customer"])
+        && let Some(u) = user_for_customer(state, customer).await?
+    {
+        return Ok(u);
+    }
+    if let Some(u) = s(obj, &["metadata", "user_id"]) {
+        return Ok(u.to_string());
+    }
+    Err(JobError::Failed(
+        "Stripe customer not linked to a user yet".into(),
+    ))
+}
+
 async fn stripe(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
     let ty = s(ev, &["type"]).unwrap_or_default();
-    let created = ev["created"].as_i64().unwrap_or(0);
+    let event_id = s(ev, &["id"]).unwrap_or_default();
+    // `created` orders events; without it an event cannot be placed, so it is not guessed.
+    let created = ev["created"]
+        .as_i64()
+        .ok_or_else(|| JobError::Malformed("Stripe event without created".into()))?;
     let obj = &ev["data"]["object"];
     match ty {
         "checkout.session.completed" => {
@@ -261,7 +300,7 @@ async fn stripe(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
             else {
                 return Ok(Outcome::Ignored);
             };
-            if is_owner(state, user_id).await {
+            if is_owner(state, user_id).await? {
                 return Ok(owner_blocked(state, user_id, ty).await);
             }
             let (cpk, csk) = stripe_customer_key(customer);
@@ -279,30 +318,12 @@ async fn stripe(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
             if let Some(sub) = s(obj, &["subscription"]) {
                 update = update.set("stripe_subscription_id", sub);
             }
-            let (pk, sk) = keys::user(user_id);
-            match state
-                .store
-                .update(&pk, &sk, update, Some(Condition::Exists))
-                .await
-            {
-                Ok(_) => Ok(Outcome::Applied),
-                Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Ignored),
-                Err(e) => Err(failed(e)),
-            }
+            newer_user_update(state, user_id, "checkout_event_at", created, true, update).await
         }
         "customer.subscription.created"
         | "customer.subscription.updated"
         | "customer.subscription.deleted" => {
-            let Some(customer) = s(obj, &["customer"]) else {
-                return Ok(Outcome::Ignored);
-            };
-            let user_id = match user_for_customer(state, customer).await? {
-                Some(u) => u,
-                None => match s(obj, &["metadata", "user_id"]) {
-                    Some(u) => u.to_string(),
-                    None => return Ok(Outcome::Ignored),
-                },
-            };
+            let user_id = stripe_user(state, obj).await?;
             let deleted = ty.ends_with("deleted");
             let price_id = obj["items"]["data"][0]["price"]["id"]
                 .as_str()
@@ -318,7 +339,7 @@ async fn stripe(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
             } else {
                 (tier, s(obj, &["status"]).unwrap_or("unknown"))
             };
-            if !deleted && is_owner(state, &user_id).await {
+            if !deleted && is_owner(state, &user_id).await? {
                 return Ok(owner_blocked(state, &user_id, ty).await);
             }
             let period_end = obj["current_period_end"]
@@ -333,36 +354,22 @@ async fn stripe(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
                     "cancel_at_period_end",
                     obj["cancel_at_period_end"].as_bool().unwrap_or(false),
                 );
-            newer_user_update(state, &user_id, created, update).await
+            newer_user_update(state, &user_id, "sub_event_at", created, deleted, update).await
         }
         "invoice.payment_failed" | "invoice.paid" => {
-            let Some(customer) = s(obj, &["customer"]) else {
-                return Ok(Outcome::Ignored);
-            };
-            let Some(user_id) = user_for_customer(state, customer).await? else {
-                return Ok(Outcome::Ignored);
-            };
+            let user_id = stripe_user(state, obj).await?;
+            // A charge touching an owner account is not applied either.
+            if is_owner(state, &user_id).await? {
+                return Ok(owner_blocked(state, &user_id, ty).await);
+            }
             let failed_payment = ty == "invoice.payment_failed";
             let status = if failed_payment { "past_due" } else { "active" };
-            let outcome = newer_user_update(
-                state,
-                &user_id,
-                created,
-                Update::new().set("subscription_status", status),
-            )
-            .await?;
-            if failed_payment && outcome == Outcome::Applied {
-                let (pk, sk) = keys::user(&user_id);
-                if let Ok(Some(u)) = state.store.get(&pk, &sk).await
-                    && let Some(email) = u.s("email")
-                {
-                    let mail = Mail {
-                        to: email.into(),
-                        subject: "Your payment did not go through".into(),
-                        body: "We could not charge your card for your subscription. Please update your payment method to keep your plan.".into(),
-                    };
-                    state.mailer.send(mail).await.map_err(failed)?;
-                }
+            let update = Update::new().set("subscription_status", status);
+            let outcome =
+                newer_user_update(state, &user_id, "invoice_event_at", created, false, update)
+                    .await?;
+            if failed_payment {
+                dunning_mail(state, &user_id, event_id, created).await?;
             }
             Ok(outcome)
         }
@@ -373,8 +380,14 @@ async fn stripe(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
             let Some((status, rank)) = payment_rank(status) else {
                 return Ok(Outcome::Ignored);
             };
-            if let Some(user_id) = s(obj, &["metadata", "user_id"])
-                && is_owner(state, user_id).await
+            let mut owner = None;
+            if let Some(customer) = s(obj, &["customer"]) {
+                owner = user_for_customer(state, customer).await?;
+            }
+            if let Some(user_id) = owner
+                .as_deref()
+                .or_else(|| s(obj, &["metadata", "user_id"]))
+                && is_owner(state, user_id).await?
             {
                 return Ok(owner_blocked(state, user_id, ty).await);
             }
@@ -389,6 +402,39 @@ async fn stripe(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
         }
         _ => Ok(Outcome::Ignored),
     }
+}
+
+/// The dunning mail of one `invoice.payment_failed` event, sent once: the user item remembers
+/// the last event mailed, so a retry after a failed send mails, and a duplicate does not. Only
+/// the newest failure is mailed about.
+async fn dunning_mail(
+    state: &AppState,
+    user_id: &str,
+    event_id: &str,
+    created: i64,
+) -> Result<(), JobError> {
+    let (pk, sk) = keys::user(user_id);
+    let Some(user) = state.store.get(&pk, &sk).await.map_err(failed)? else {
+        return Ok(());
+    };
+    if user.n("invoice_event_at") != Some(created) || user.s("dunning_event") == Some(event_id) {
+        return Ok(());
+    }
+    let Some(email) = user.s("email") else {
+        return Ok(());
+    };
+    let mail = Mail {
+        to: email.into(),
+        subject: "Your payment did not go through".into(),
+        body: "We could not charge your card for your subscription. Please update your payment method to keep your plan.".into(),
+    };
+    state.mailer.send(mail).await.map_err(failed)?;
+    state
+        .store
+        .update(&pk, &sk, Update::new().set("dunning_event", event_id), None)
+        .await
+        .map_err(failed)?;
+    Ok(())
 }
 
 async fn square(state: &AppState, ev: &Json) -> Result<Outcome, JobError> {
@@ -445,20 +491,28 @@ fn opt_keyword(body: &str) -> Option<bool> {
     }
 }
 
+/// Twilio parameters from a stored delivery. JSON first: form decoding "succeeds" on a JSON body
+/// (as one key with an empty value), so trying it first would lose every JSON callback.
+pub fn twilio_params(raw: &[u8]) -> Vec<(String, String)> {
+    if let Ok(j) = serde_json::from_slice::<Json>(raw)
+        && let Some(o) = j.as_object()
+    {
+        return o
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect();
+    }
+    serde_urlencoded::from_bytes(raw).unwrap_or_default()
+}
+
 async fn twilio(state: &AppState, record: &Item) -> Result<Outcome, JobError> {
     let raw = record.b("payload").unwrap_or_default();
-    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
-        .ok()
-        .or_else(|| {
-            serde_json::from_slice::<Json>(raw).ok().and_then(|j| {
-                j.as_object().map(|o| {
-                    o.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                        .collect()
-                })
-            })
-        })
-        .unwrap_or_default();
+    let params = twilio_params(raw);
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let Some(sid) = get("MessageSid").or_else(|| get("SmsSid")) else {
         return Ok(Outcome::Ignored);

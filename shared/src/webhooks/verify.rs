@@ -39,7 +39,7 @@ pub enum VerifyError {
 }
 
 fn fresh(ts: i64, now: i64, tolerance: i64) -> Result<(), VerifyError> {
-    if (now - ts).abs() > tolerance {
+    if now.abs_diff(ts) > tolerance.unsigned_abs() {
         Err(VerifyError::Stale)
     } else {
         Ok(())

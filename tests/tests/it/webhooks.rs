@@ -323,8 +323,8 @@ async fn square_docusign_twilio_and_standard_webhooks() {
     .await;
     assert_eq!(
         send_std("nobody", ts).await.unwrap().status(),
-        404,
-        "unknown source"
+        400,
+        "unknown source: same answer as a bad signature"
     );
     assert_eq!(
         processed(&app, "standard:acme", "msg_1").await.s("outcome"),
@@ -839,5 +839,147 @@ async fn oversized_deliveries_are_refused_before_reading() {
     let r = send_stripe(&app, &big, Some(stripe_header(&big, STRIPE_NEW, now()))).await;
     assert_eq!(r.status(), 413);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn early_subscription_events_wait_for_checkout_and_same_second_deletes_win() {
+    let app = app(&[("STRIPE_PRICES", "pro=price_p")]).await;
+    let user = me(&app, "early@example.com").await;
+    let uid = user["id"].as_str().unwrap().to_string();
+    let sub = json!({"customer": "cus_early", "status": "active",
+        "items": {"data": [{"price": {"id": "price_p"}}]}});
+    // Stripe sends the subscription before the checkout that links the customer.
+    stripe_event(
+        &app,
+        "evt_sub_first",
+        "customer.subscription.created",
+        100,
+        sub.clone(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = record(&app, "stripe", "evt_sub_first").await.unwrap();
+    assert_ne!(
+        waiting.s("status"),
+        Some("processed"),
+        "not silently ignored"
+    );
+    stripe_event(
+        &app,
+        "evt_co_late",
+        "checkout.session.completed",
+        101,
+        json!({"client_reference_id": uid, "customer": "cus_early"}),
+    )
+    .await;
+    let r = processed(&app, "stripe", "evt_sub_first").await;
+    assert_eq!(
+        r.s("outcome"),
+        Some("applied"),
+        "applied on a retry once the customer is linked"
+    );
+    assert!(r.n("attempts").unwrap() >= 2);
+    assert_eq!(me(&app, "early@example.com").await["plan"], "pro");
+    // An update and a deletion in the same second: the deletion wins.
+    stripe_event(
+        &app,
+        "evt_upd_same",
+        "customer.subscription.updated",
+        500,
+        sub.clone(),
+    )
+    .await;
+    processed(&app, "stripe", "evt_upd_same").await;
+    stripe_event(
+        &app,
+        "evt_del_same",
+        "customer.subscription.deleted",
+        500,
+        sub,
+    )
+    .await;
+    assert_eq!(
+        processed(&app, "stripe", "evt_del_same").await.s("outcome"),
+        Some("applied")
+    );
+    assert_eq!(me(&app, "early@example.com").await["plan"], "free");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn twilio_json_callbacks_and_stop_keywords_apply() {
+    let app = app(&[]).await;
+    let twilio_sig = |url: &str| {
+        use hmac::{Hmac, Mac};
+        let mut m = Hmac::<sha1::Sha1>::new_from_slice(TWILIO_TOKEN.as_bytes()).unwrap();
+        m.update(url.as_bytes());
+        B64.encode(m.finalize().into_bytes())
+    };
+    let body = json!({"MessageSid": "SMJ", "MessageStatus": "sent"}).to_string();
+    let path = format!(
+        "/webhooks/twilio/status?bodySHA256={}",
+        sha256_hex(body.as_bytes())
+    );
+    let r = app
+        .client
+        .post(app.url(&path))
+        .header("content-type", "application/json")
+        .header(
+            "x-twilio-signature",
+            twilio_sig(&format!("https://hooks.example.com{path}")),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        processed(&app, "twilio", "SMJ:sent").await.s("outcome"),
+        Some("applied")
+    );
+    let sms = app
+        .state
+        .store
+        .get("sms#SMJ", "status")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sms.s("status"), Some("sent"));
+
+    // Inbound STOP from a number: opted out, stored under a hash of the number.
+    let form = [
+        ("MessageSid", "SMIN"),
+        ("From", "+15551234567"),
+        ("Body", "stop "),
+    ];
+    let mut sorted = form.to_vec();
+    sorted.sort();
+    let mut signed = "https://hooks.example.com/webhooks/twilio/inbound".to_string();
+    for (k, v) in &sorted {
+        signed.push_str(k);
+        signed.push_str(v);
+    }
+    let r = app
+        .client
+        .post(app.url("/webhooks/twilio/inbound"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", twilio_sig(&signed))
+        .body(serde_urlencoded::to_string(form).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        processed(&app, "twilio", "SMIN:inbound").await.s("outcome"),
+        Some("applied")
+    );
+    let pepper = app.state.hash_pepper().await.unwrap();
+    let key = format!(
+        "sms_optout#{}",
+        rampart::crypto::keyed_hash(&pepper, "phone", "+15551234567")
+    );
+    let state = app.state.store.get(&key, "state").await.unwrap().unwrap();
+    assert_eq!(state.bool("opted_out"), Some(true));
     app.shutdown().await;
 }
