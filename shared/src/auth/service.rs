@@ -257,20 +257,29 @@ pub async fn login(
     };
     let user_id = user_id_of(&user);
     clear_attempts(state, keys::login_failures(&eh)).await?;
+    let mut verified = stored.clone();
     if password::needs_rehash(&stored) {
         let fresh = hash_password(pw.to_string()).await?;
         let (pk, sk) = keys::user(&user_id);
-        state
+        let same = Condition::eq("password_hash", stored.as_str());
+        match state
             .store
             .update(
                 &pk,
                 &sk,
-                Update::new().set("password_hash", fresh),
-                Some(Condition::Exists),
+                Update::new().set("password_hash", fresh.as_str()),
+                Some(same),
             )
-            .await?;
+            .await
+        {
+            Ok(_) => verified = fresh,
+            Err(StoreError::ConditionFailed { .. }) => return Err(bad_credentials()),
+            Err(e) => return Err(e.into()),
+        }
     }
-    signed_in(state, &user_id, ip, "password").await
+    // The session only starts if the password just verified is still the account's.
+    let still = Condition::eq("password_hash", verified.as_str());
+    signed_in(state, &user_id, ip, "password", Some(still)).await
 }
 
 /// Starts the session of a user who just proved who they are, and audits it.
@@ -279,8 +288,9 @@ async fn signed_in(
     user_id: &str,
     ip: Option<IpAddr>,
     method: &str,
+    user_cond: Option<Condition>,
 ) -> Result<Issued, ApiError> {
-    let issued = session::create(state, user_id).await?;
+    let issued = session::create_checked(state, user_id, user_cond).await?;
     crate::audit::record(
         state,
         "login_success",
@@ -290,6 +300,14 @@ async fn signed_in(
     )
     .await;
     Ok(issued)
+}
+
+/// Marks old sessions revoked. The generation bump already ended them; this only tidies up, so
+/// a failure is logged, not returned.
+async fn cleanup_sessions(state: &AppState, user_id: &str, keep: Option<&str>) {
+    if let Err(e) = session::revoke_all(state, user_id, keep).await {
+        tracing::warn!(error = %e, "could not mark old sessions revoked (they are already dead)");
+    }
 }
 
 /// A uniformly random 6-digit code (rejection sampling: no modulo bias).
@@ -415,9 +433,10 @@ pub async fn verify_code(
                 let (upk, usk) = keys::user(&id);
                 let reclaim = Update::new()
                     .set("email_verified", true)
-                    .remove("password_hash");
+                    .remove("password_hash")
+                    .add(session::GEN, 1);
                 state.store.update(&upk, &usk, reclaim, None).await?;
-                session::revoke_all(state, &id, None).await?;
+                cleanup_sessions(state, &id, None).await;
             }
             id
         }
@@ -435,7 +454,7 @@ pub async fn verify_code(
             }
         }
     };
-    signed_in(state, &user_id, ip, "email_code").await
+    signed_in(state, &user_id, ip, "email_code", None).await
 }
 
 /// Mails a reset token when the account exists; the caller answers the same either way.
@@ -454,6 +473,9 @@ pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), ApiErr
             Item::new(pk, sk)
                 .with("type", "password_reset")
                 .with("user_id", user_id_of(&user))
+                // Valid only while the account's session generation stays the same: a password
+                // change or another reset retires every older token.
+                .with(session::GEN, user.n(session::GEN).unwrap_or(0))
                 .with(EXPIRES_AT, now + RESET_TTL_SECS),
             Some(Condition::NotExists),
         )
@@ -489,7 +511,9 @@ pub async fn reset_password(
         .map_err(|e| validation(vec![e]))?;
     let hash = hash_password(new_pw.to_string()).await?;
     let (upk, usk) = keys::user(&user_id);
-    // Consuming the token and setting the password commit together, or neither does.
+    let token_gen = record.n(session::GEN).unwrap_or(0);
+    // Consuming the token, setting the password and ending every session (a new generation)
+    // commit together, or nothing does.
     match state
         .store
         .transact(vec![
@@ -501,8 +525,10 @@ pub async fn reset_password(
             Write::Update {
                 pk: upk,
                 sk: usk,
-                update: Update::new().set("password_hash", hash),
-                cond: Some(Condition::Exists),
+                update: Update::new()
+                    .set("password_hash", hash)
+                    .set(session::GEN, token_gen + 1),
+                cond: Some(Condition::Exists.and(session::generation_is(token_gen))),
             },
         ])
         .await
@@ -511,7 +537,7 @@ pub async fn reset_password(
         Err(StoreError::TransactionCanceled { .. }) => return Err(invalid()),
         Err(e) => return Err(e.into()),
     }
-    session::revoke_all(state, &user_id, None).await?;
+    cleanup_sessions(state, &user_id, None).await;
     let eh = email_hash(state, &profile.email).await?;
     let (fpk, fsk) = keys::login_failures(&eh);
     state.store.delete(&fpk, &fsk, None).await?;
@@ -556,16 +582,36 @@ pub async fn change_password(
     password::check_policy("new_password", new_pw, &profile.email)
         .map_err(|e| validation(vec![e]))?;
     let hash = hash_password(new_pw.to_string()).await?;
+    let current_gen = user.n(session::GEN).unwrap_or(0);
+    let (spk, ssk) = keys::session(user_id, session_id);
+    // The new password and a new generation commit together, and this session moves to the new
+    // generation in the same transaction: every other session ends, this one stays.
     state
         .store
-        .update(
-            &pk,
-            &sk,
-            Update::new().set("password_hash", hash),
-            Some(Condition::Exists),
-        )
-        .await?;
-    session::revoke_all(state, user_id, Some(session_id)).await?;
+        .transact(vec![
+            Write::Update {
+                pk: pk.clone(),
+                sk: sk.clone(),
+                update: Update::new()
+                    .set("password_hash", hash)
+                    .set(session::GEN, current_gen + 1),
+                cond: Some(Condition::Exists.and(session::generation_is(current_gen))),
+            },
+            Write::Update {
+                pk: spk,
+                sk: ssk,
+                update: Update::new().set(session::GEN, current_gen + 1),
+                cond: Some(Condition::Exists),
+            },
+        ])
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCanceled { .. } => {
+                ApiError::Conflict("The account changed meanwhile; try again.".into())
+            }
+            other => other.into(),
+        })?;
+    cleanup_sessions(state, user_id, Some(session_id)).await;
     crate::audit::record(state, "password_change", user_id, ip, json!({})).await;
     Ok(())
 }

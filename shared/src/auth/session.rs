@@ -58,8 +58,44 @@ async fn issue(
     })
 }
 
+/// The user's session generation: bumped in the same transaction as a password change or
+/// reset, so every session of an older generation is dead at once, even if the per-session
+/// revocation that follows is interrupted.
+pub async fn generation(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
+    let (pk, sk) = keys::user(user_id);
+    Ok(state
+        .store
+        .get(&pk, &sk)
+        .await?
+        .and_then(|u| u.n(GEN))
+        .unwrap_or(0))
+}
+
+pub const GEN: &str = "session_gen";
+
+/// The condition "the user's generation is still `g`".
+pub fn generation_is(g: i64) -> Condition {
+    if g == 0 {
+        Condition::AttrNotExists(GEN.into()).or(Condition::eq(GEN, 0))
+    } else {
+        Condition::eq(GEN, g)
+    }
+}
+
 /// Starts a session for a user who just proved who they are.
 pub async fn create(state: &AppState, user_id: &str) -> Result<Issued, ApiError> {
+    create_checked(state, user_id, None).await
+}
+
+/// Starts a session only if the user is still as the caller saw it: the generation read now,
+/// and `user_cond` (a login passes "the password hash it verified is still the stored one", so
+/// a login racing a password reset cannot create a session that outlives the reset).
+pub async fn create_checked(
+    state: &AppState,
+    user_id: &str,
+    user_cond: Option<Condition>,
+) -> Result<Issued, ApiError> {
+    let generation_now = generation(state, user_id).await?;
     let pepper = state.hash_pepper().await?;
     let session_id = random_id();
     let token = random_token(32);
@@ -76,9 +112,18 @@ pub async fn create(state: &AppState, user_id: &str) -> Result<Issued, ApiError>
                     .with("type", "session")
                     .with("user_id", user_id)
                     .with("created_at", now)
+                    .with(GEN, generation_now)
                     .with("refresh_hash", hash.as_str())
                     .with(EXPIRES_AT, expires),
                 cond: Some(Condition::NotExists),
+            },
+            Write::Check {
+                pk: keys::user(user_id).0,
+                sk: keys::user(user_id).1,
+                cond: match user_cond {
+                    Some(c) => Condition::Exists.and(generation_is(generation_now)).and(c),
+                    None => Condition::Exists.and(generation_is(generation_now)),
+                },
             },
             Write::Put {
                 item: Item::new(rpk, rsk)
@@ -90,18 +135,26 @@ pub async fn create(state: &AppState, user_id: &str) -> Result<Issued, ApiError>
                 cond: Some(Condition::NotExists),
             },
         ])
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCanceled { index: 2, .. } => {
+                ApiError::Unauthorized("The account changed while signing in; try again.".into())
+            }
+            other => other.into(),
+        })?;
     issue(state, user_id, &session_id, token).await
 }
 
 /// Whether the session is live (exists, not expired, not revoked).
 pub async fn is_live(state: &AppState, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
     let (pk, sk) = keys::session(user_id, session_id);
-    Ok(state
-        .store
-        .get(&pk, &sk)
-        .await?
-        .is_some_and(|s| s.bool("revoked") != Some(true)))
+    let Some(session) = state.store.get(&pk, &sk).await? else {
+        return Ok(false);
+    };
+    if session.bool("revoked") == Some(true) {
+        return Ok(false);
+    }
+    Ok(session.n(GEN).unwrap_or(0) == generation(state, user_id).await?)
 }
 
 pub async fn revoke(state: &AppState, user_id: &str, session_id: &str) -> Result<(), ApiError> {
@@ -218,6 +271,13 @@ pub async fn refresh(
     let next_hash = refresh_hash(&pepper, &next);
     let (npk, nsk) = keys::refresh_token(&next_hash);
     let (spk, ssk) = keys::session(&user_id, &session_id);
+    let session_gen = state
+        .store
+        .get(&spk, &ssk)
+        .await?
+        .and_then(|s| s.n(GEN))
+        .unwrap_or(0);
+    let (upk, usk) = keys::user(&user_id);
     let result = state
         .store
         .transact(vec![
@@ -249,6 +309,12 @@ pub async fn refresh(
                         .and(Condition::eq("refresh_hash", hash.as_str()))
                         .and(Condition::AttrNotExists("revoked".into())),
                 ),
+            },
+            // A password change or reset since this session began ends it.
+            Write::Check {
+                pk: upk,
+                sk: usk,
+                cond: Condition::Exists.and(generation_is(session_gen)),
             },
         ])
         .await;

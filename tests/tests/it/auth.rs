@@ -1216,3 +1216,60 @@ async fn logout_works_after_the_access_token_expired() {
     assert_eq!(refresh.status(), 401, "the session is over");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_password_change_retires_older_reset_tokens() {
+    let (app, _) = app_with(&[]).await;
+    register(&app, "uma@example.com").await;
+    post(
+        &app,
+        "/auth/password/forgot",
+        json!({"email": "uma@example.com"}),
+        "198.51.100.50",
+    )
+    .await;
+    let old_token = token_in(&outbox(&app, "uma@example.com").await[0]);
+    let (access, _) = login_body(&app, "uma@example.com", "198.51.100.51").await;
+    let r = app
+        .client
+        .post(app.url("/auth/password/change"))
+        .bearer_auth(&access)
+        .json(&json!({"current_password": PW, "new_password": "a changed passphrase 7"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        me_bearer(&app, &access).await.status(),
+        200,
+        "the changing session survives"
+    );
+    let r = post(
+        &app,
+        "/auth/password/reset",
+        json!({"token": old_token, "new_password": "attacker passphrase 99"}),
+        "203.0.113.9",
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        400,
+        "a reset link mailed before the change no longer works"
+    );
+    // And the session generation is what ends sessions, not only the per-session flags.
+    let r = post(&app, "/auth/login", json!({"email": "uma@example.com", "password": "a changed passphrase 7", "delivery": "body"}), "198.51.100.52").await;
+    assert_eq!(r.status(), 200);
+    let other = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user_id = me_bearer(&app, &other).await.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (pk, sk) = rampart::store::keys::user(&user_id);
+    let bump = rampart::store::Update::new().add(rampart::auth::session::GEN, 1);
+    app.state.store.update(&pk, &sk, bump, None).await.unwrap();
+    assert_eq!(me_bearer(&app, &other).await.status(), 401);
+    app.shutdown().await;
+}
