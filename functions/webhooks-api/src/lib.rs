@@ -439,3 +439,15 @@ pub mod admin {
         )
     }
 }
+
+/// Twilio signs the public URL it called and Square the registered one: in production both
+/// must be configured, or every delivery from them would be refused.
+pub fn check_production(state: &AppState) -> Result<(), rampart::error::StartupError> {
+    let s = &state.settings;
+    if s.is_production() && !s.public_base_url.starts_with("https://") {
+        return Err(rampart::error::StartupError(
+            "PUBLIC_BASE_URL must be the https URL providers call (webhooks-api in production)".into(),
+        ));
+    }
+    Ok(())
+}

@@ -2,5 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rampart::lambda::serve(webhooks_api::router).await
+    let state = rampart::lambda::startup().await?;
+    webhooks_api::check_production(&state)?;
+    rampart::lambda::run(webhooks_api::router(state)).await
 }
