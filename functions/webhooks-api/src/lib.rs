@@ -446,7 +446,8 @@ pub fn check_production(state: &AppState) -> Result<(), rampart::error::StartupE
     let s = &state.settings;
     if s.is_production() && !s.public_base_url.starts_with("https://") {
         return Err(rampart::error::StartupError(
-            "PUBLIC_BASE_URL must be the https URL providers call (webhooks-api in production)".into(),
+            "PUBLIC_BASE_URL must be the https URL providers call (webhooks-api in production)"
+                .into(),
         ));
     }
     Ok(())

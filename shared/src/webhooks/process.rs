@@ -93,11 +93,15 @@ impl JobHandler for ProcessWebhook {
         let mine = Condition::eq("status", "processing").and(Condition::eq("claimed_at", now_ms));
         match apply(state, provider, &record).await {
             Ok(outcome) => {
-                let done = Update::new()
+                let mut done = Update::new()
                     .set("status", "processed")
                     .set("outcome", outcome.as_str())
                     .set("processed_at", state.clock.now_ms())
                     .remove("last_error");
+                if provider == "twilio" {
+                    // Phone numbers and message text: not kept once the effect is applied.
+                    done = done.remove("payload").set("payload_redacted", true);
+                }
                 match state.store.update(&pk, &sk, done, Some(mine)).await {
                     Ok(_) => Ok(()),
                     Err(StoreError::ConditionFailed { .. }) => {

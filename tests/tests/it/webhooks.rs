@@ -946,6 +946,11 @@ async fn twilio_json_callbacks_and_stop_keywords_apply() {
         .unwrap()
         .unwrap();
     assert_eq!(sms.s("status"), Some("sent"));
+    let rec = record(&app, "twilio", "SMJ:sent").await.unwrap();
+    assert!(
+        rec.b("payload").is_none(),
+        "Twilio payloads (numbers, texts) are dropped after processing"
+    );
 
     // Inbound STOP from a number: opted out, stored under a hash of the number.
     let form = [
