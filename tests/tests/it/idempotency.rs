@@ -211,7 +211,7 @@ async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
         async move {
             let n = c.fetch_add(1, Ordering::SeqCst) + 1;
             if body.get("slow").is_some() {
-                tokio::time::sleep(Duration::from_millis(800)).await;
+                tokio::time::sleep(Duration::from_millis(2000)).await;
             }
             if f.swap(0, Ordering::SeqCst) == 1 {
                 return Err(ApiError::internal("boom"));
