@@ -174,7 +174,8 @@ pub async fn check(state: &AppState, rule: &Rule, subject: &Subject) -> Result<D
     check_hashed(state, rule, &subject_hash).await
 }
 
-pub(crate) async fn check_hashed(
+/// Counts one hit for a subject the caller already hashed (say, an email's keyed hash).
+pub async fn check_hashed(
     state: &AppState,
     rule: &Rule,
     subject_hash: &str,
@@ -223,6 +224,19 @@ pub(crate) async fn check_hashed(
         Err(StoreError::ConditionFailed { .. }) => Ok(decision(false, limit)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Forgets the current window's count (a success clears a failure throttle).
+pub async fn clear_hashed(
+    state: &AppState,
+    rule: &Rule,
+    subject_hash: &str,
+) -> Result<(), ApiError> {
+    let w = rule.window.as_secs().max(1) as i64;
+    let now = state.clock.now_secs();
+    let (pk, sk) = keys::rate_limit(&rule.name, subject_hash, now - now.rem_euclid(w));
+    state.store.delete(&pk, &sk, None).await?;
+    Ok(())
 }
 
 /// Checks rules in order, stopping at the first one exceeded (later ones are not charged).

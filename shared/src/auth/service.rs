@@ -12,6 +12,7 @@ use super::{email_hash, normalize_email, password};
 use crate::crypto::{constant_time_eq, keyed_hash, random_bytes, random_id, random_token};
 use crate::error::{ApiError, FieldError};
 use crate::mail::Mail;
+use crate::ratelimit::{self, KeyPart, Rule};
 use crate::state::AppState;
 use crate::store::{Condition, EXPIRES_AT, Item, StoreError, Update, Write, keys};
 
@@ -156,54 +157,38 @@ fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("Invalid email or password.".into())
 }
 
-/// Counts one attempt against a throttle before the secret is checked: an atomic conditional
-/// increment, so concurrent guesses cannot all slip in under the limit (a read-then-check
-/// would let N parallel requests each see a count below it). A lapsed window starts over; a
-/// success deletes the counter. Past `max` the caller gets 429 until the window ends.
-async fn claim_attempt(
-    state: &AppState,
-    key: (String, String),
-    max: i64,
-    window_secs: i64,
-) -> Result<i64, ApiError> {
-    let (pk, sk) = key;
-    let now = state.clock.now_secs();
-    let restart = Update::new()
-        .set("count", 1)
-        .set("type", "throttle")
-        .set(EXPIRES_AT, now + window_secs);
-    match state
-        .store
-        .update(&pk, &sk, restart, Some(Condition::Expired))
-        .await
-    {
-        Ok(_) => return Ok(1),
-        Err(StoreError::ConditionFailed { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let bump = Update::new()
-        .add("count", 1)
-        .set("type", "throttle")
-        .set_if_absent(EXPIRES_AT, now + window_secs);
-    let room = Condition::AttrNotExists("count".into()).or(Condition::lt("count", max));
-    match state.store.update(&pk, &sk, bump, Some(room)).await {
-        Ok(item) => Ok(item.n("count").unwrap_or(1)),
-        Err(StoreError::ConditionFailed { existing }) => {
-            let until = existing
-                .and_then(|e| e.expires_at())
-                .unwrap_or(now + window_secs);
-            Err(ApiError::TooManyRequests {
-                retry_after_secs: (until - now).max(1) as u64,
-                headers: Default::default(),
-            })
-        }
-        Err(e) => Err(e.into()),
-    }
+/// The per-account attempt throttles: the shared rate limiter (one conditional ADD per attempt,
+/// so concurrent guesses cannot all slip in under the limit), keyed by the email's keyed hash.
+/// A success clears the window.
+fn login_throttle() -> Rule {
+    Rule::new(
+        "login_account",
+        MAX_LOGIN_FAILURES as u32,
+        Duration::from_secs(FAILURE_WINDOW_SECS as u64),
+        &[KeyPart::Email],
+    )
 }
 
-async fn clear_attempts(state: &AppState, key: (String, String)) -> Result<(), ApiError> {
-    state.store.delete(&key.0, &key.1, None).await?;
-    Ok(())
+fn code_throttle() -> Rule {
+    Rule::new(
+        "otp_account",
+        OTP_MAX_FAILURES_PER_DAY as u32,
+        Duration::from_secs(86_400),
+        &[KeyPart::Email],
+    )
+}
+
+/// Counts one attempt before the secret is checked; past the limit, 429 until the window ends.
+/// Returns which attempt of the window this is.
+async fn claim_attempt(state: &AppState, rule: &Rule, email_hash: &str) -> Result<i64, ApiError> {
+    let d = ratelimit::check_hashed(state, rule, email_hash).await?;
+    if !d.allowed {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: d.reset_secs,
+            headers: Default::default(),
+        });
+    }
+    Ok(i64::from(d.limit - d.remaining))
 }
 
 async fn audit_failure(state: &AppState, subject: &str, attempt: i64, ip: Option<IpAddr>) {
@@ -232,13 +217,7 @@ pub async fn login(
     }
     let eh = email_hash(state, &email).await?;
     // The per-account throttle runs whether or not the account exists: a lockout reveals nothing.
-    let attempt = claim_attempt(
-        state,
-        keys::login_failures(&eh),
-        MAX_LOGIN_FAILURES,
-        FAILURE_WINDOW_SECS,
-    )
-    .await?;
+    let attempt = claim_attempt(state, &login_throttle(), &eh).await?;
     let user = find_user(state, &eh).await?;
     let stored = user
         .as_ref()
@@ -256,7 +235,7 @@ pub async fn login(
         }
     };
     let user_id = user_id_of(&user);
-    clear_attempts(state, keys::login_failures(&eh)).await?;
+    ratelimit::clear_hashed(state, &login_throttle(), &eh).await?;
     let mut verified = stored.clone();
     if password::needs_rehash(&stored) {
         let fresh = hash_password(pw.to_string()).await?;
@@ -369,13 +348,7 @@ pub async fn verify_code(
     let pepper = state.hash_pepper().await?;
     let eh = email_hash(state, &email).await?;
     // Per account, across codes: requesting a fresh code does not buy fresh guesses.
-    claim_attempt(
-        state,
-        keys::otp_failures(&eh),
-        OTP_MAX_FAILURES_PER_DAY,
-        86_400,
-    )
-    .await?;
+    claim_attempt(state, &code_throttle(), &eh).await?;
     let (pk, sk) = keys::otp(&eh);
     // Count the attempt first, atomically: a sixth guess is refused even when many race.
     let bumped = state
@@ -420,7 +393,7 @@ pub async fn verify_code(
         )
         .await
     {
-        Ok(Some(_)) => clear_attempts(state, keys::otp_failures(&eh)).await?,
+        Ok(Some(_)) => ratelimit::clear_hashed(state, &code_throttle(), &eh).await?,
         Ok(None) | Err(StoreError::ConditionFailed { .. }) => return Err(bad_code()),
         Err(e) => return Err(e.into()),
     }
@@ -539,8 +512,7 @@ pub async fn reset_password(
     }
     cleanup_sessions(state, &user_id, None).await;
     let eh = email_hash(state, &profile.email).await?;
-    let (fpk, fsk) = keys::login_failures(&eh);
-    state.store.delete(&fpk, &fsk, None).await?;
+    ratelimit::clear_hashed(state, &login_throttle(), &eh).await?;
     crate::audit::record(state, "password_reset", &user_id, ip, json!({})).await;
     Ok(())
 }
@@ -556,13 +528,7 @@ pub async fn change_password(
     let profile = profile(state, user_id).await?;
     let eh = email_hash(state, &profile.email).await?;
     // Shares the login throttle: a stolen session cannot guess the password here instead.
-    let attempt = claim_attempt(
-        state,
-        keys::login_failures(&eh),
-        MAX_LOGIN_FAILURES,
-        FAILURE_WINDOW_SECS,
-    )
-    .await?;
+    let attempt = claim_attempt(state, &login_throttle(), &eh).await?;
     let (pk, sk) = keys::user(user_id);
     let user = state
         .store
@@ -578,7 +544,7 @@ pub async fn change_password(
         audit_failure(state, user_id, attempt, ip).await;
         return Err(ApiError::Forbidden("The current password is wrong.".into()));
     }
-    clear_attempts(state, keys::login_failures(&eh)).await?;
+    ratelimit::clear_hashed(state, &login_throttle(), &eh).await?;
     password::check_policy("new_password", new_pw, &profile.email)
         .map_err(|e| validation(vec![e]))?;
     let hash = hash_password(new_pw.to_string()).await?;

@@ -55,11 +55,6 @@ pub fn password_reset(token_hash: &str) -> Key {
     (format!("reset#{token_hash}"), "token".into())
 }
 
-/// Consecutive failed logins for an email (kept whether or not the account exists).
-pub fn login_failures(email_hash: &str) -> Key {
-    (format!("lockout#{email_hash}"), "failures".into())
-}
-
 /// An audit event of a subject (user id or keyed hash), ordered by time.
 pub fn audit(subject: &str, at_ms: i64, id: &str) -> Key {
     (format!("audit#{subject}"), format!("{at_ms:015}#{id}"))
@@ -68,11 +63,6 @@ pub fn audit(subject: &str, at_ms: i64, id: &str) -> Key {
 /// A mail in the local outbox, ordered by time.
 pub fn outbox(to_hash: &str, at_ms: i64, id: &str) -> Key {
     (format!("outbox#{to_hash}"), format!("{at_ms:015}#{id}"))
-}
-
-/// Email-code attempts for an email, across codes.
-pub fn otp_failures(email_hash: &str) -> Key {
-    (format!("otpfail#{email_hash}"), "failures".into())
 }
 
 /// A received provider event, keyed by provider and the provider's own event id.
