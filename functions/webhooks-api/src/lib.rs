@@ -36,20 +36,13 @@ fn reject(provider: &str, e: VerifyError) -> ApiError {
     ApiError::BadRequest("The webhook could not be verified.".into())
 }
 
-/// Every accepted value of a comma-separated secret, current and previous versions.
+/// Every accepted value of a provider secret (comma-separated; several during a rotation).
 async fn secret_list(state: &AppState, name: &str) -> Result<Vec<String>, ApiError> {
-    let versions = state
+    state
         .secrets
-        .versions(name)
+        .entries(name)
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok(versions
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect())
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -149,15 +142,7 @@ async fn twilio(
         .is_some_and(|c| c.starts_with("application/json"));
     let params: Vec<(String, String)> = if is_json {
         verify::twilio_json(signature, &url, &body, &tokens).map_err(|e| reject("twilio", e))?;
-        let j: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|_| ApiError::BadRequest("The event could not be read.".into()))?;
-        j.as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        intake::twilio_params(&body)
     } else {
         let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
             .map_err(|_| ApiError::BadRequest("The event could not be read.".into()))?;
@@ -253,59 +238,17 @@ pub fn router(state: AppState) -> Router {
 /// Operator routes: `Authorization: Bearer <ADMIN_API_TOKEN>`.
 pub mod admin {
     use axum::Router;
-    use axum::extract::{FromRequestParts, Path, Query, State};
-    use axum::http::header;
-    use axum::http::request::Parts;
+    use axum::extract::{Path, Query, State};
+    use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};
     use axum::routing::{get, post};
-    use base64::Engine;
     use rampart::AppState;
-    use rampart::crypto::{constant_time_eq, sha256};
+    use rampart::auth::operator::Operator;
     use rampart::error::ApiError;
     use rampart::ratelimit::{self, KeyPart, Rule};
-    use rampart::store::{Item, Query as StoreQuery, keys};
-    use rampart::webhooks::intake;
+    use rampart::webhooks::admin::{self, Filter};
     use serde::Deserialize;
-    use serde_json::{Value, json};
-
-    /// Index pages one list request may read.
-    const MAX_INDEX_PAGES: usize = 5;
-
-    /// Proof the caller holds the operator token.
-    pub struct Admin;
-
-    impl FromRequestParts<AppState> for Admin {
-        type Rejection = ApiError;
-
-        async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-            let denied = || ApiError::Unauthorized("Operator authentication is required.".into());
-            let given = parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or_else(denied)?;
-            let tokens = state
-                .secrets
-                .versions("ADMIN_API_TOKEN")
-                .await
-                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-            // Compare digests: constant time and independent of the token's length.
-            let given = sha256(given.trim().as_bytes());
-            let ok = tokens
-                .iter()
-                .filter(|t| !t.is_empty())
-                .fold(false, |acc, t| {
-                    acc | constant_time_eq(&sha256(t.as_bytes()), &given)
-                });
-            if ok {
-                Ok(Admin)
-            } else {
-                tracing::warn!("operator authentication failed");
-                Err(denied())
-            }
-        }
-    }
+    use serde_json::json;
 
     #[derive(Deserialize)]
     struct ListQuery {
@@ -321,106 +264,38 @@ pub mod admin {
         include_payload: bool,
     }
 
-    fn view(i: &Item, payload: bool) -> Value {
-        let mut v = json!({
-            "provider": i.s("provider"),
-            "event_id": i.s("event_id"),
-            "event_type": i.s("event_type"),
-            "status": i.s("status"),
-            "outcome": i.s("outcome"),
-            "attempts": i.n("attempts"),
-            "received_at": i.n("received_at"),
-            "queued_at": i.n("queued_at"),
-            "processed_at": i.n("processed_at"),
-            "last_error": i.s("last_error"),
-        });
-        if payload {
-            let raw = i.b("payload").unwrap_or_default();
-            v["payload"] = match std::str::from_utf8(raw) {
-                Ok(text) => Value::String(text.to_string()),
-                Err(_) => Value::String(base64::engine::general_purpose::STANDARD.encode(raw)),
-            };
-        }
-        v
-    }
-
     async fn list(
         State(state): State<AppState>,
-        _: Admin,
+        _: Operator,
         Query(q): Query<ListQuery>,
     ) -> Result<Response, ApiError> {
-        let limit = q.limit.unwrap_or(50).clamp(1, 200);
-        let mut cursor = q.cursor;
-        let mut events = Vec::new();
-        // Filters apply after the time index is read: read a bounded number of index pages per
-        // request and hand back the cursor, so one request cannot walk 180 days of events.
-        for _ in 0..MAX_INDEX_PAGES {
-            let page = state
-                .store
-                .query(
-                    StoreQuery::index(keys::WEBHOOK_EVENTS_INDEX)
-                        .descending()
-                        .limit(limit)
-                        .cursor(cursor.take()),
-                )
-                .await
-                .map_err(|e| match e {
-                    rampart::store::StoreError::Invalid(_) => {
-                        ApiError::BadRequest("Invalid cursor.".into())
-                    }
-                    other => other.into(),
-                })?;
-            for i in &page.items {
-                let keep = q
-                    .provider
-                    .as_deref()
-                    .is_none_or(|p| i.s("provider") == Some(p))
-                    && q.status.as_deref().is_none_or(|s| i.s("status") == Some(s));
-                if keep {
-                    events.push(view(i, false));
-                }
-            }
-            cursor = page.cursor;
-            if events.len() >= limit || cursor.is_none() {
-                break;
-            }
-        }
-        events.truncate(limit);
+        let filter = Filter {
+            provider: q.provider,
+            status: q.status,
+        };
+        let (events, cursor) =
+            admin::list(&state, &filter, q.cursor, q.limit.unwrap_or(50)).await?;
         Ok(axum::Json(json!({ "events": events, "cursor": cursor })).into_response())
     }
 
     async fn one(
         State(state): State<AppState>,
-        _: Admin,
+        _: Operator,
         Path((provider, event_id)): Path<(String, String)>,
         Query(q): Query<OneQuery>,
     ) -> Result<Response, ApiError> {
-        let (pk, sk) = keys::webhook_event(&provider, &event_id);
-        let item = state
-            .store
-            .get(&pk, &sk)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("No such event.".into()))?;
-        Ok(axum::Json(view(&item, q.include_payload)).into_response())
+        let item = admin::get(&state, &provider, &event_id).await?;
+        Ok(axum::Json(admin::view(&item, q.include_payload)).into_response())
     }
 
-    /// Re-enqueues an event. The worker's claim keeps the effect exactly once: a processed
-    /// event is not applied again; a failed one is retried.
     async fn replay(
         State(state): State<AppState>,
-        _: Admin,
+        _: Operator,
         Path((provider, event_id)): Path<(String, String)>,
     ) -> Result<Response, ApiError> {
-        let (pk, sk) = keys::webhook_event(&provider, &event_id);
-        let item = state
-            .store
-            .get(&pk, &sk)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("No such event.".into()))?;
-        state.queue.send(intake::job(&provider, &event_id)).await?;
-        tracing::info!(provider = %provider, "webhook event replayed by an operator");
-        let body = json!({ "replayed": true, "status": item.s("status") });
-        Ok((axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response())
+        let status = admin::replay(&state, &provider, &event_id).await?;
+        let body = json!({ "replayed": true, "status": status });
+        Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
     }
 
     pub fn routes(state: &AppState) -> Router<AppState> {

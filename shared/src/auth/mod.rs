@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod extract;
 pub mod jwt;
+pub mod operator;
 pub mod password;
 pub mod service;
 pub mod session;

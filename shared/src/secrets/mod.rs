@@ -177,6 +177,20 @@ impl Secrets {
         Ok(out)
     }
 
+    /// Every entry of a comma-separated secret across the accepted versions (a list of keys or
+    /// tokens, several of them during a rotation).
+    pub async fn entries(&self, name: &str) -> Result<Vec<String>, SecretsError> {
+        Ok(self
+            .versions(name)
+            .await?
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
     /// The versions of `name`; if none satisfies `wanted` (say, a token names a key id this
     /// process has not seen), the secret was probably rotated: reload early and look again.
     pub async fn versions_matching(

@@ -589,6 +589,18 @@ pub(crate) fn validate_query(q: &Query) -> Result<(), StoreError> {
     }
 }
 
+/// A cursor that resumes a query right after `item` (for callers that stop part-way through a
+/// page, e.g. after filtering).
+pub fn cursor_after(item: &Item) -> String {
+    CursorKey {
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        gsi1pk: item.s(GSI1PK).map(str::to_string),
+        gsi1sk: item.s(GSI1SK).map(str::to_string),
+    }
+    .encode()
+}
+
 /// The position a page ended at. Opaque to callers: base64url of JSON.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CursorKey {

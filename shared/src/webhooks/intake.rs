@@ -141,6 +141,25 @@ pub fn docusign_event(body: &[u8]) -> Result<(String, String), ApiError> {
     Ok((format!("{envelope}:{kind}:{at}"), kind))
 }
 
+/// Twilio parameters from a delivery body. JSON first: form decoding "succeeds" on a JSON body
+/// (as one key with an empty value), so trying it first would lose every JSON callback.
+pub fn twilio_params(raw: &[u8]) -> Vec<(String, String)> {
+    if let Ok(j) = serde_json::from_slice::<Json>(raw)
+        && let Some(o) = j.as_object()
+    {
+        return o
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect();
+    }
+    serde_urlencoded::from_bytes(raw).unwrap_or_default()
+}
+
 /// Twilio: `MessageSid` + status (status callbacks) or `MessageSid` (inbound messages).
 pub fn twilio_event(
     params: &[(String, String)],

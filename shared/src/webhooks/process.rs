@@ -495,28 +495,9 @@ fn opt_keyword(body: &str) -> Option<bool> {
     }
 }
 
-/// Twilio parameters from a stored delivery. JSON first: form decoding "succeeds" on a JSON body
-/// (as one key with an empty value), so trying it first would lose every JSON callback.
-pub fn twilio_params(raw: &[u8]) -> Vec<(String, String)> {
-    if let Ok(j) = serde_json::from_slice::<Json>(raw)
-        && let Some(o) = j.as_object()
-    {
-        return o
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                )
-            })
-            .collect();
-    }
-    serde_urlencoded::from_bytes(raw).unwrap_or_default()
-}
-
 async fn twilio(state: &AppState, record: &Item) -> Result<Outcome, JobError> {
     let raw = record.b("payload").unwrap_or_default();
-    let params = twilio_params(raw);
+    let params = super::intake::twilio_params(raw);
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let Some(sid) = get("MessageSid").or_else(|| get("SmsSid")) else {
         return Ok(Outcome::Ignored);

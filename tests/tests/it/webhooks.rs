@@ -988,3 +988,45 @@ async fn twilio_json_callbacks_and_stop_keywords_apply() {
     assert_eq!(state.bool("opted_out"), Some(true));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn filtered_operator_listing_pages_through_everything_once() {
+    let clock = rampart_tests::manual_clock();
+    let state = embedded_state(settings(&[]), clock.clone());
+    for i in 0..9 {
+        let provider = if i % 3 == 0 { "square" } else { "stripe" };
+        let v = rampart::webhooks::intake::Verified {
+            provider: provider.into(),
+            event_id: format!("e{i}"),
+            event_type: "t".into(),
+            payload: b"{}".to_vec(),
+        };
+        rampart::webhooks::intake::record(&state, v).await.unwrap();
+        clock.advance(Duration::from_millis(10));
+    }
+    let filter = rampart::webhooks::admin::Filter {
+        provider: Some("stripe".into()),
+        status: None,
+    };
+    let (mut seen, mut cursor) = (Vec::new(), None);
+    loop {
+        let (events, next) = rampart::webhooks::admin::list(&state, &filter, cursor, 2)
+            .await
+            .unwrap();
+        assert!(events.len() <= 2);
+        seen.extend(
+            events
+                .iter()
+                .map(|e| e["event_id"].as_str().unwrap().to_string()),
+        );
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        vec!["e8", "e7", "e5", "e4", "e2", "e1"],
+        "newest first, none skipped or repeated"
+    );
+}
