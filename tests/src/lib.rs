@@ -278,16 +278,17 @@ pub async fn dynamo_state_fx() -> Option<StateFx> {
 }
 
 /// One test per backend for each listed async fn: `on_backends!(local_fixture, aws_fixture; a, b)`.
-/// Fixtures are async fns in the calling module returning `Option<Fx>`; an AWS fixture returns
+/// Fixtures are paths to async fns returning `Option<Fx>` (from the tests' own modules use
+/// `super::name`; the generated modules sit one level down); an AWS fixture returns
 /// `None` when no test endpoint is configured, and the test says it skipped.
 #[macro_export]
 macro_rules! on_backends {
-    ($local:ident, $aws:ident; $($name:ident),* $(,)?) => {
+    ($local:path, $aws:path; $($name:ident),* $(,)?) => {
         mod embedded {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let fx = super::$local().await.expect("embedded fixture");
+                    let fx = $local().await.expect("embedded fixture");
                     super::$name(fx).await;
                 }
             )*
@@ -296,7 +297,7 @@ macro_rules! on_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let Some(fx) = super::$aws().await else {
+                    let Some(fx) = $aws().await else {
                         eprintln!("skipped: no AWS test endpoint");
                         return;
                     };

@@ -17,16 +17,8 @@ const TTL: Duration = Duration::from_secs(86_400);
 
 use rampart_tests::StateFx as Fx;
 
-async fn embedded_fx() -> Option<Fx> {
-    rampart_tests::embedded_state_fx().await
-}
-
-async fn aws_fx() -> Option<Fx> {
-    rampart_tests::dynamo_state_fx().await
-}
-
 rampart_tests::on_backends!(
-    embedded_fx, aws_fx;
+    rampart_tests::embedded_state_fx, rampart_tests::dynamo_state_fx;
     replay_conflict_and_mismatch,
     dead_holder_is_taken_over,
     release_allows_retry,

@@ -78,7 +78,7 @@ pub async fn sqs_fx() -> Option<QFx> {
 }
 
 rampart_tests::on_backends!(
-    sqlite_fx, sqs_fx;
+    super::sqlite_fx, super::sqs_fx;
     ack_removes_and_attributes_round_trip,
     redelivered_after_visibility_timeout,
     dead_lettered_after_max_receives,

@@ -12,16 +12,8 @@ use rampart_tests::{embedded_state, settings};
 
 use rampart_tests::StateFx as Fx;
 
-async fn embedded_fx() -> Option<Fx> {
-    rampart_tests::embedded_state_fx().await
-}
-
-async fn aws_fx() -> Option<Fx> {
-    rampart_tests::dynamo_state_fx().await
-}
-
 rampart_tests::on_backends!(
-    embedded_fx, aws_fx;
+    rampart_tests::embedded_state_fx, rampart_tests::dynamo_state_fx;
     two_hundred_at_once_admit_exactly_ten,
     window_resets,
     sliding_window_carries_the_previous_window,

@@ -44,7 +44,7 @@ pub async fn dynamo_fx() -> Option<Fx> {
 }
 
 rampart_tests::on_backends!(
-    sqlite_fx, dynamo_fx;
+    super::sqlite_fx, super::dynamo_fx;
     round_trips_every_value_type,
     each_condition_true_and_false,
     failed_condition_returns_existing_item,

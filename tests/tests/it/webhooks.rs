@@ -31,6 +31,22 @@ async fn app(extra: &[(&str, &str)]) -> TestApp {
     spawn_app_with(embedded_state(settings(&pairs), rampart::clock::system())).await
 }
 
+/// Twilio's signature: base64 HMAC-SHA1 of the URL followed by the form parameters sorted by
+/// name (none for JSON bodies, whose URL carries `bodySHA256`).
+fn twilio_signature(url: &str, form: &[(&str, &str)]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut sorted = form.to_vec();
+    sorted.sort();
+    let mut signed = url.to_string();
+    for (k, v) in &sorted {
+        signed.push_str(k);
+        signed.push_str(v);
+    }
+    let mut m = Hmac::<sha1::Sha1>::new_from_slice(TWILIO_TOKEN.as_bytes()).unwrap();
+    m.update(signed.as_bytes());
+    B64.encode(m.finalize().into_bytes())
+}
+
 fn stripe_header(body: &str, secret: &str, t: i64) -> String {
     let sig = hex::encode(hmac_sha256(
         secret.as_bytes(),
@@ -247,19 +263,7 @@ async fn square_docusign_twilio_and_standard_webhooks() {
         ("MessageStatus", "delivered"),
         ("To", "+15550001111"),
     ];
-    let mut sorted = form.to_vec();
-    sorted.sort();
-    let mut signed = "https://hooks.example.com/webhooks/twilio/status".to_string();
-    for (k, v) in &sorted {
-        signed.push_str(k);
-        signed.push_str(v);
-    }
-    let tsig = {
-        use hmac::{Hmac, Mac};
-        let mut m = Hmac::<sha1::Sha1>::new_from_slice(TWILIO_TOKEN.as_bytes()).unwrap();
-        m.update(signed.as_bytes());
-        B64.encode(m.finalize().into_bytes())
-    };
+    let tsig = twilio_signature("https://hooks.example.com/webhooks/twilio/status", &form);
     let encoded = serde_urlencoded::to_string(form).unwrap();
     let r = app
         .client
@@ -910,12 +914,6 @@ async fn early_subscription_events_wait_for_checkout_and_same_second_deletes_win
 #[tokio::test]
 async fn twilio_json_callbacks_and_stop_keywords_apply() {
     let app = app(&[]).await;
-    let twilio_sig = |url: &str| {
-        use hmac::{Hmac, Mac};
-        let mut m = Hmac::<sha1::Sha1>::new_from_slice(TWILIO_TOKEN.as_bytes()).unwrap();
-        m.update(url.as_bytes());
-        B64.encode(m.finalize().into_bytes())
-    };
     let body = json!({"MessageSid": "SMJ", "MessageStatus": "sent"}).to_string();
     let path = format!(
         "/webhooks/twilio/status?bodySHA256={}",
@@ -927,7 +925,7 @@ async fn twilio_json_callbacks_and_stop_keywords_apply() {
         .header("content-type", "application/json")
         .header(
             "x-twilio-signature",
-            twilio_sig(&format!("https://hooks.example.com{path}")),
+            twilio_signature(&format!("https://hooks.example.com{path}"), &[]),
         )
         .body(body)
         .send()
@@ -958,18 +956,14 @@ async fn twilio_json_callbacks_and_stop_keywords_apply() {
         ("From", "+15551234567"),
         ("Body", "stop "),
     ];
-    let mut sorted = form.to_vec();
-    sorted.sort();
-    let mut signed = "https://hooks.example.com/webhooks/twilio/inbound".to_string();
-    for (k, v) in &sorted {
-        signed.push_str(k);
-        signed.push_str(v);
-    }
     let r = app
         .client
         .post(app.url("/webhooks/twilio/inbound"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-twilio-signature", twilio_sig(&signed))
+        .header(
+            "x-twilio-signature",
+            twilio_signature("https://hooks.example.com/webhooks/twilio/inbound", &form),
+        )
         .body(serde_urlencoded::to_string(form).unwrap())
         .send()
         .await
