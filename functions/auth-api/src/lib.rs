@@ -264,9 +264,9 @@ async fn logout(
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
-async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    let p = service::profile(&state, &user.user_id).await?;
-    Ok(axum::Json(p).into_response())
+async fn me(user: AuthUser) -> Result<Response, ApiError> {
+    // The session check already read the user item.
+    Ok(axum::Json(service::profile_of(&user.user_id, &user.user)).into_response())
 }
 
 async fn forgot(

@@ -38,11 +38,6 @@ impl Running {
             let _ = t.await;
         }
     }
-
-    /// Resolves when a shutdown was requested (Ctrl-C in the binary).
-    pub fn stopper(&self) -> watch::Sender<bool> {
-        self.stop.clone()
-    }
 }
 
 async fn cron_loop(state: AppState, mut stop: watch::Receiver<bool>) {

@@ -12,6 +12,7 @@ use super::{cookies, csrf, jwt, session, signing_keys};
 use crate::error::ApiError;
 use crate::http::X_CSRF_TOKEN;
 use crate::state::AppState;
+use crate::store::Item;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthVia {
@@ -19,11 +20,13 @@ pub enum AuthVia {
     Cookie,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuthUser {
     pub user_id: String,
     pub session_id: String,
     pub via: AuthVia,
+    /// The user's item as read while checking the session.
+    pub user: Item,
 }
 
 fn unauthorized() -> ApiError {
@@ -111,13 +114,14 @@ impl FromRequestParts<AppState> for AuthUser {
                 return Err(ApiError::Forbidden("Missing or invalid CSRF token.".into()));
             }
         }
-        if !session::is_live(state, &user_id, &session_id).await? {
+        let Some(user) = session::live_user(state, &user_id, &session_id).await? else {
             return Err(unauthorized());
-        }
+        };
         let user = AuthUser {
             user_id,
             session_id,
             via,
+            user,
         };
         parts.extensions.insert(user.clone());
         Ok(user)

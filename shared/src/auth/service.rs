@@ -108,14 +108,19 @@ pub async fn profile(state: &AppState, user_id: &str) -> Result<Profile, ApiErro
         .get(&pk, &sk)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("The account no longer exists.".into()))?;
-    Ok(Profile {
+    Ok(profile_of(user_id, &u))
+}
+
+/// The profile of a user item already in hand.
+pub fn profile_of(user_id: &str, u: &Item) -> Profile {
+    Profile {
         id: user_id.into(),
         email: u.s("email").unwrap_or_default().into(),
         email_verified: u.bool("email_verified").unwrap_or(false),
         plan: u.s("plan").unwrap_or("free").into(),
         subscription_status: u.s("subscription_status").unwrap_or("none").into(),
         created_at: u.n("created_at").unwrap_or_default(),
-    })
+    }
 }
 
 /// argon2 is CPU-bound: keep it off the async workers.

@@ -145,16 +145,26 @@ pub async fn create_checked(
     issue(state, user_id, &session_id, token).await
 }
 
-/// Whether the session is live (exists, not expired, not revoked).
-pub async fn is_live(state: &AppState, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
+/// The user's item when the session is live (exists, not expired, not revoked, of the user's
+/// current generation); `None` otherwise. Handlers reuse the item instead of reading it again.
+pub async fn live_user(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+) -> Result<Option<Item>, ApiError> {
     let (pk, sk) = keys::session(user_id, session_id);
     let Some(session) = state.store.get(&pk, &sk).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     if session.bool("revoked") == Some(true) {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(session.n(GEN).unwrap_or(0) == generation(state, user_id).await?)
+    let (upk, usk) = keys::user(user_id);
+    let Some(user) = state.store.get(&upk, &usk).await? else {
+        return Ok(None);
+    };
+    let current = user.n(GEN).unwrap_or(0);
+    Ok((session.n(GEN).unwrap_or(0) == current).then_some(user))
 }
 
 pub async fn revoke(state: &AppState, user_id: &str, session_id: &str) -> Result<(), ApiError> {
