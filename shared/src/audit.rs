@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::store::{EXPIRES_AT, GSI1PK, GSI1SK, Item, keys};
 
 /// Audit retention: one year online (seeds: `AUDIT_LOG_ARCHIVE_DAYS=365`).
-pub const RETENTION_SECS: i64 = 365 * 86_400;
+pub const RETENTION_SECS: i64 = crate::lifetimes::AUDIT_SECS;
 
 /// Records an event about `subject` (a user id, or a keyed hash for unknown accounts).
 /// `ip` is stored only as a keyed hash. Failure to record is logged, never fatal to the request.

@@ -11,6 +11,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;
+pub mod lifetimes;
 pub mod lambda;
 pub mod mail;
 pub mod queue;

@@ -34,7 +34,7 @@ pub struct Outbox {
 }
 
 /// Outbox mails are kept a day.
-const OUTBOX_TTL_SECS: i64 = 86_400;
+const OUTBOX_TTL_SECS: i64 = crate::lifetimes::OUTBOX_SECS;
 
 impl Outbox {
     pub fn new(store: SharedStore, clock: crate::clock::SharedClock, print: bool) -> Self {

@@ -217,7 +217,10 @@ pub async fn check_hashed(
     let update = Update::new()
         .add("count", 1)
         .set("type", "ratelimit")
-        .set(crate::store::EXPIRES_AT, start + 2 * w);
+        .set(
+            crate::store::EXPIRES_AT,
+            start + crate::lifetimes::RATE_WINDOWS_KEPT * w,
+        );
     let cond = Condition::AttrNotExists("count".into()).or(Condition::lt("count", limit));
     match state.store.update(&pk, &sk, update, Some(cond)).await {
         Ok(item) => Ok(decision(true, item.n("count").unwrap_or(limit))),

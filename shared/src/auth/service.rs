@@ -21,13 +21,13 @@ use crate::store::{Condition, EXPIRES_AT, Item, StoreError, Update, Write, keys}
 pub const MAX_LOGIN_FAILURES: i64 = 10;
 pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 /// Email codes: valid 10 minutes, dead after 5 wrong tries.
-pub const OTP_TTL_SECS: i64 = 10 * 60;
+pub const OTP_TTL_SECS: i64 = crate::lifetimes::OTP_SECS;
 pub const OTP_MAX_ATTEMPTS: i64 = 5;
 /// Code guesses per account per day, across codes (NIST SP 800-63B §5.2.2 caps consecutive
 /// failures per account at 100; we stop at 10).
 pub const OTP_MAX_FAILURES_PER_DAY: i64 = 10;
 /// Password-reset tokens: single use, 30 minutes.
-pub const RESET_TTL_SECS: i64 = 30 * 60;
+pub const RESET_TTL_SECS: i64 = crate::lifetimes::RESET_SECS;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Profile {

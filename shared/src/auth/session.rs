@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::store::{Condition, EXPIRES_AT, Item, Query, StoreError, Update, Write, keys};
 
 /// Refresh token (and session) lifetime: 7 days, extended by each rotation.
-pub const REFRESH_TTL_SECS: i64 = 7 * 86_400;
+pub const REFRESH_TTL_SECS: i64 = crate::lifetimes::REFRESH_SECS;
 
 /// What a login or refresh hands back to the client.
 #[derive(Debug, Clone)]

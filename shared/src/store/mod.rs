@@ -7,13 +7,18 @@
 
 pub mod dynamo;
 pub mod keys;
+pub mod record;
 pub mod sqlite;
+pub mod tx;
 mod value;
 
 use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 
+pub use keys::Key;
+pub use record::{Record, load};
+pub use tx::{Tx, TxError};
 pub use value::Value;
 
 /// Attribute DynamoDB's TTL is configured on (epoch seconds).

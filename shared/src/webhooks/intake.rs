@@ -13,7 +13,7 @@ use crate::store::{Condition, EXPIRES_AT, GSI1PK, GSI1SK, Item, StoreError, Upda
 /// Message kind the worker dispatches webhook events on.
 pub const JOB_KIND: &str = "webhook.process";
 /// Payloads are kept 180 days (the retention for webhook records).
-pub const RETENTION_SECS: i64 = 180 * 86_400;
+pub const RETENTION_SECS: i64 = crate::lifetimes::WEBHOOK_EVENT_SECS;
 
 /// What a verified delivery is about.
 #[derive(Debug, Clone, PartialEq, Eq)]

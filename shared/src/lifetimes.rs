@@ -1,0 +1,33 @@
+//! How long each kind of stored item lives, in one table. Writers set `expires_at` from these
+//! (DynamoDB's TTL then deletes lazily; every read already treats a passed `expires_at` as
+//! absent) and the retention cron reads the same numbers, so a lifetime changes in one place.
+
+const MINUTE: i64 = 60;
+const DAY: i64 = 86_400;
+
+/// Received provider events, the deduplication record: 180 days, longer than any provider's
+/// retry schedule (Stripe retries for up to 3 days, Square and DocuSign for days too).
+pub const WEBHOOK_EVENT_SECS: i64 = 180 * DAY;
+/// Audit events: one year online (seeds: `AUDIT_LOG_ARCHIVE_DAYS=365`).
+pub const AUDIT_SECS: i64 = 365 * DAY;
+/// Mails in the local outbox.
+pub const OUTBOX_SECS: i64 = DAY;
+/// A session and its refresh token, extended by each rotation (RFC 9700 §4.14).
+pub const REFRESH_SECS: i64 = 7 * DAY;
+/// Email sign-in codes (OWASP Authentication Cheat Sheet: short-lived, single use).
+pub const OTP_SECS: i64 = 10 * MINUTE;
+/// Password-reset tokens (OWASP Forgot Password Cheat Sheet: short-lived, single use).
+pub const RESET_SECS: i64 = 30 * MINUTE;
+/// A rate-limit window counter is kept for two windows (the sliding window reads the previous).
+pub const RATE_WINDOWS_KEPT: i64 = 2;
+
+/// Every stored kind with a fixed lifetime, for the retention cron and the docs.
+pub const TABLE: &[(&str, i64)] = &[
+    ("webhook_event", WEBHOOK_EVENT_SECS),
+    ("audit", AUDIT_SECS),
+    ("outbox", OUTBOX_SECS),
+    ("session", REFRESH_SECS),
+    ("refresh", REFRESH_SECS),
+    ("otp", OTP_SECS),
+    ("password_reset", RESET_SECS),
+];

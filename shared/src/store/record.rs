@@ -1,0 +1,54 @@
+//! Typed records: each stored kind is a struct with exactly one mapping to and from its item,
+//! written next to the struct (`impl TryFrom<&Item> for T` and `impl From<&T> for Item`), with
+//! its attribute names as constants there too. Flows work with the struct and name attributes
+//! only through those constants (in conditions and partial updates), never as string literals.
+
+use super::{Item, Key, Store, StoreError, Value};
+
+/// A stored kind with its one mapping. Implemented through the two conversions so a record
+/// module reads like serverless-rust-demo's single `Product` mapping.
+pub trait Record: for<'a> TryFrom<&'a Item, Error = StoreError> + Sized {
+    /// The item's `type` attribute.
+    const KIND: &'static str;
+}
+
+/// The attribute every item carries naming its kind.
+pub const TYPE: &str = "type";
+
+/// Reads the record at `key`, `None` when absent or expired.
+pub async fn load<T: Record>(store: &dyn Store, (pk, sk): &Key) -> Result<Option<T>, StoreError> {
+    match store.get(pk, sk).await? {
+        Some(item) => T::try_from(&item).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A malformed stored item: names the kind and the attribute, never a value.
+pub fn malformed(kind: &str, attr: &str) -> StoreError {
+    StoreError::Invalid(format!("stored {kind} has a missing or mistyped {attr}"))
+}
+
+impl Item {
+    /// A required string attribute of a record of `kind`.
+    pub fn req_s(&self, kind: &str, name: &str) -> Result<&str, StoreError> {
+        self.s(name).ok_or_else(|| malformed(kind, name))
+    }
+
+    /// A required number attribute of a record of `kind`.
+    pub fn req_n(&self, kind: &str, name: &str) -> Result<i64, StoreError> {
+        self.n(name).ok_or_else(|| malformed(kind, name))
+    }
+
+    /// A string attribute as an owned value, if present.
+    pub fn opt_s(&self, name: &str) -> Option<String> {
+        self.s(name).map(str::to_string)
+    }
+
+    /// Sets an attribute only when there is a value (absent stays absent).
+    pub fn with_opt(self, name: &str, value: Option<impl Into<Value>>) -> Self {
+        match value {
+            Some(v) => self.with(name, v),
+            None => self,
+        }
+    }
+}
