@@ -214,13 +214,10 @@ pub async fn check_hashed(
     }
     let (pk, sk) = keys::rate_limit(&rule.name, subject_hash, start);
     // Kept one extra window so the sliding estimate can read it.
-    let update = Update::new()
-        .add("count", 1)
-        .set("type", "ratelimit")
-        .set(
-            crate::store::EXPIRES_AT,
-            start + crate::lifetimes::RATE_WINDOWS_KEPT * w,
-        );
+    let update = Update::new().add("count", 1).set("type", "ratelimit").set(
+        crate::store::EXPIRES_AT,
+        start + crate::lifetimes::RATE_WINDOWS_KEPT * w,
+    );
     let cond = Condition::AttrNotExists("count".into()).or(Condition::lt("count", limit));
     match state.store.update(&pk, &sk, update, Some(cond)).await {
         Ok(item) => Ok(decision(true, item.n("count").unwrap_or(limit))),

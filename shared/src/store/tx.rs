@@ -47,7 +47,7 @@ impl<P: std::fmt::Debug> From<TxError<P>> for crate::error::ApiError {
                 reason: TxFailure::Conflict,
                 ..
             } => StoreError::Unavailable("transaction conflict".into()).into(),
-            other => crate::error::ApiError::internal(other),
+            other => crate::error::ApiError::internal(other.to_string()),
         }
     }
 }
@@ -84,12 +84,15 @@ impl<P: Copy + std::fmt::Debug> Tx<P> {
         update: Update,
         cond: Option<Condition>,
     ) -> Self {
-        self.write(part, Write::Update {
-            pk,
-            sk,
-            update,
-            cond,
-        })
+        self.write(
+            part,
+            Write::Update {
+                pk,
+                sk,
+                update,
+                cond,
+            },
+        )
     }
 
     pub fn delete(self, part: P, (pk, sk): (String, String), cond: Option<Condition>) -> Self {

@@ -9,6 +9,7 @@ mod mail;
 mod queue_contract;
 mod ratelimit;
 mod secrets_aws;
+mod shape;
 mod store_contract;
 mod webhooks;
 mod worker_cron;
