@@ -109,6 +109,9 @@ impl ApiError {
     }
 }
 
+/// `Retry-After` on a 503 from a dependency fault.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// The body of a problem response.
 #[derive(Debug, Serialize)]
 pub struct Problem {
@@ -195,6 +198,14 @@ impl IntoResponse for ApiError {
                 resp.headers_mut().extend(headers);
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                resp
+            }
+            Self::Unavailable(_) => {
+                // A dependency hiccup (throttling, a timeout): worth retrying soon (RFC 9110
+                // §10.2.3), and providers and SDKs honour it.
+                let mut resp = problem_response(status, detail, None);
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
                 resp
             }
             _ => problem_response(status, detail, None),

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod faults;
 pub mod health;
 pub mod http;
 pub mod idempotency;

@@ -1,6 +1,7 @@
 //! The `Queue` trait: at-least-once delivery with visibility timeouts and a dead-letter queue,
 //! over SQS in AWS and an embedded SQLite twin locally.
 
+pub mod faulty;
 pub mod sqlite;
 pub mod sqs;
 

@@ -7,6 +7,7 @@
 
 mod condition;
 pub mod dynamo;
+pub mod faulty;
 mod item;
 pub mod keys;
 mod query;

@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod faults;
 mod idempotency;
 mod lambda_events;
 mod mail;

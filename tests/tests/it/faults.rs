@@ -1,0 +1,97 @@
+//! Injected dependency faults (throttles, timeouts before and after the write) on both
+//! backends: limits still never admit more than they allow, and a failed dependency reaches a
+//! client as 503 problem+json with `Retry-After`, never as a 500.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use rampart::AppState;
+use rampart::faults::Faults;
+use rampart::queue::faulty::FaultyQueue;
+use rampart::ratelimit::{self, KeyPart, Rule, Subject};
+use rampart::store::faulty::FaultyStore;
+use rampart_tests::StateFx as Fx;
+
+rampart_tests::on_backends!(
+    rampart_tests::embedded_state_fx, rampart_tests::dynamo_state_fx;
+    limits_never_admit_more_than_allowed_under_faults,
+    a_failed_dependency_answers_503_with_retry_after,
+);
+
+/// The fixture's state with every store and queue call going through the dice.
+pub fn faulty(state: &AppState, rate: f64, seed: u64) -> (AppState, Arc<Faults>) {
+    let faults = Arc::new(Faults::new(rate, seed, Duration::ZERO));
+    let mut s = state.clone();
+    s.store = Arc::new(FaultyStore::new(state.store.clone(), faults.clone()));
+    s.queue = Arc::new(FaultyQueue::new(state.queue.clone(), faults.clone()));
+    (s, faults)
+}
+
+async fn limits_never_admit_more_than_allowed_under_faults(fx: Fx) {
+    let (state, faults) = faulty(&fx.state, 0.1, 42);
+    let rule = Rule::new("faulty", 10, Duration::from_secs(60), &[KeyPart::Ip]);
+    let subject = Subject {
+        ip: Some("198.51.100.9".parse().unwrap()),
+        ..Subject::default()
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (state, rule, subject) = (state.clone(), rule.clone(), subject.clone());
+        tasks.push(tokio::spawn(async move {
+            ratelimit::check(&state, &rule, &subject).await
+        }));
+    }
+    let (mut admitted, mut failed) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(d) => admitted += usize::from(d.allowed),
+            Err(_) => failed += 1,
+        }
+    }
+    assert!(faults.injected() > 0, "the dice never rolled a fault");
+    assert!(failed > 0, "no call failed although faults were injected");
+    assert!(admitted <= 10, "{admitted} admitted past a limit of 10");
+    // A fault after the counter moved spends an admission the caller never saw: the limit
+    // errs on the safe side, it never lets more through.
+    assert!(admitted >= 1, "faults at 10% should not block every request");
+}
+
+async fn a_failed_dependency_answers_503_with_retry_after(fx: Fx) {
+    let (state, _faults) = faulty(&fx.state, 1.0, 7);
+    let rule = Rule::new("always", 100, Duration::from_secs(60), &[KeyPart::Ip]);
+    let app = Router::new().route(
+        "/limited",
+        get(move |axum::extract::State(st): axum::extract::State<AppState>| {
+            let rule = rule.clone();
+            async move {
+                let subject = Subject {
+                    ip: Some("198.51.100.10".parse().unwrap()),
+                    ..Subject::default()
+                };
+                ratelimit::check(&st, &rule, &subject).await.map(|_| "ok")
+            }
+        }),
+    );
+    let addr = rampart_tests::serve_router(app.with_state(state)).await;
+    let resp = reqwest::get(format!("http://{addr}/limited")).await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/problem+json",
+        "a dependency failure is a problem document"
+    );
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry));
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["type"], "urn:rampart:problem:unavailable");
+    assert!(
+        !body.to_string().contains("injected"),
+        "no internal detail in the body: {body}"
+    );
+}
