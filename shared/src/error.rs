@@ -204,8 +204,10 @@ impl IntoResponse for ApiError {
                 // A dependency hiccup (throttling, a timeout): worth retrying soon (RFC 9110
                 // §10.2.3), and providers and SDKs honour it.
                 let mut resp = problem_response(status, detail, None);
-                resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                );
                 resp
             }
             _ => problem_response(status, detail, None),

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lambda;
 pub mod lifetimes;
 pub mod mail;
+pub mod metrics;
 pub mod queue;
 pub mod ratelimit;
 pub mod retention;

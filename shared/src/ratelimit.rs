@@ -201,13 +201,18 @@ pub async fn check_hashed(
         let carried = (prev * weight_left + w * 1000 - 1) / (w * 1000);
         limit = (limit - carried).max(0);
     }
-    let decision = |allowed: bool, count: i64| Decision {
-        rule: rule.name.clone(),
-        allowed,
-        limit: rule.limit,
-        remaining: (limit - count).clamp(0, i64::from(rule.limit)) as u32,
-        window_secs: w as u64,
-        reset_secs,
+    let decision = |allowed: bool, count: i64| {
+        if !allowed {
+            crate::metrics::count(crate::metrics::Metric::RateLimited, &[("rule", &rule.name)]);
+        }
+        Decision {
+            rule: rule.name.clone(),
+            allowed,
+            limit: rule.limit,
+            remaining: (limit - count).clamp(0, i64::from(rule.limit)) as u32,
+            window_secs: w as u64,
+            reset_secs,
+        }
     };
     if limit == 0 {
         return Ok(decision(false, 0));

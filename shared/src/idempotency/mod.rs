@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use crate::crypto::{random_id, sha256_hex};
 use crate::error::ApiError;
 use crate::http::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
+use crate::metrics::{self, Metric};
 use crate::state::AppState;
 use crate::store::{Condition, EXPIRES_AT, Item, SharedStore, StoreError, Update, Write, keys};
 
@@ -140,8 +141,8 @@ pub async fn claim(
         Ok(()) => return Ok(Claim::Acquired(guard)),
         Err(StoreError::ConditionFailed { existing: Some(e) }) => e,
         Err(StoreError::ConditionFailed { existing: None }) => {
-            return Err(ApiError::Conflict(
-                "The Idempotency-Key is being processed; retry shortly.".into(),
+            return Err(conflict(
+                "The Idempotency-Key is being processed; retry shortly.",
             ));
         }
         Err(e) => return Err(e.into()),
@@ -154,21 +155,24 @@ pub async fn claim(
         ));
     }
     match existing.state {
-        ClaimState::Completed(resp) => Ok(Claim::Replay(resp)),
+        ClaimState::Completed(resp) => {
+            metrics::count(Metric::IdempotentReplay, &[]);
+            Ok(Claim::Replay(resp))
+        }
         ClaimState::InProgress { locked_until } if locked_until <= now_secs => {
             // The holder died: take over, but only from that exact holder so two takers
             // cannot both win.
             let cond = Condition::eq(OWNER, existing.owner).and(Condition::eq(STATUS, IN_PROGRESS));
             match store.put(fresh, Some(cond)).await {
                 Ok(()) => Ok(Claim::Acquired(guard)),
-                Err(StoreError::ConditionFailed { .. }) => Err(ApiError::Conflict(
-                    "A request with this Idempotency-Key is still in progress.".into(),
+                Err(StoreError::ConditionFailed { .. }) => Err(conflict(
+                    "A request with this Idempotency-Key is still in progress.",
                 )),
                 Err(e) => Err(e.into()),
             }
         }
-        _ => Err(ApiError::Conflict(
-            "A request with this Idempotency-Key is still in progress.".into(),
+        _ => Err(conflict(
+            "A request with this Idempotency-Key is still in progress.",
         )),
     }
 }
@@ -204,6 +208,12 @@ pub async fn complete(
         } => store.update(&pk, &sk, update, cond).await.map(|_| ()),
         _ => unreachable!("completion is an update"),
     }
+}
+
+/// A 409 for a key still in progress, counted.
+fn conflict(detail: &str) -> ApiError {
+    metrics::count(Metric::IdempotencyConflict, &[]);
+    ApiError::Conflict(detail.into())
 }
 
 /// The claim is still the guard's own, in progress.

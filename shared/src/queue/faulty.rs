@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
 use crate::faults::{Fault, Faults};
+use crate::metrics::Metric;
 
 pub struct FaultyQueue {
     inner: SharedQueue,
@@ -33,10 +34,14 @@ where
     match faults.before_call(writes).await {
         None => call.await,
         Some(Fault::TimeoutAfter) => {
+            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
             let _ = call.await;
             Err(injected(Fault::TimeoutAfter))
         }
-        Some(f) => Err(injected(f)),
+        Some(f) => {
+            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
+            Err(injected(f))
+        }
     }
 }
 
@@ -53,7 +58,12 @@ impl Queue for FaultyQueue {
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
         // A lost receive answer leaves the messages hidden until their lease ends: the same as
         // a consumer that died holding them.
-        faulty(&self.faults, true, self.inner.receive(max, visibility, wait)).await
+        faulty(
+            &self.faults,
+            true,
+            self.inner.receive(max, visibility, wait),
+        )
+        .await
     }
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
         faulty(&self.faults, true, self.inner.ack(receipt)).await

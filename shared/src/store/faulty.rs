@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use super::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
 use crate::faults::{Fault, Faults};
+use crate::metrics::Metric;
 
 pub struct FaultyStore {
     inner: SharedStore,
@@ -32,10 +33,14 @@ where
     match faults.before_call(writes).await {
         None => call.await,
         Some(Fault::TimeoutAfter) => {
+            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
             let _ = call.await;
             Err(injected(Fault::TimeoutAfter))
         }
-        Some(f) => Err(injected(f)),
+        Some(f) => {
+            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
+            Err(injected(f))
+        }
     }
 }
 

@@ -231,6 +231,7 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    crate::metrics::count(crate::metrics::Metric::StoreFault, &[("kind", "dynamodb")]);
     StoreError::Unavailable(format!("dynamodb: {}", DisplayErrorContext(e)))
 }
 
