@@ -7,6 +7,7 @@ mod faults;
 mod idempotency;
 mod lambda_events;
 mod mail;
+mod props;
 mod queue_contract;
 mod ratelimit;
 mod secrets_aws;
