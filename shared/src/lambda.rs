@@ -75,6 +75,9 @@ pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
 pub async fn startup() -> Result<crate::AppState, lambda_http::Error> {
     let settings = crate::config::Settings::from_env()?;
     crate::telemetry::init(&settings);
+    // Metrics carry the function's own name, the dimension template.yaml's alarms select on.
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lambda".into());
+    crate::metrics::install(&function, true);
     match crate::AppState::from_settings(settings, crate::clock::system()).await {
         Ok(s) => Ok(s),
         Err(e) => {

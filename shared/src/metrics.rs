@@ -281,12 +281,17 @@ pub fn emf_line(
 ) -> String {
     let mut dims = vec!["function".to_string()];
     dims.extend(labels.iter().map(|(k, _)| k.clone()));
+    // Also the function-only rollup, so one alarm per function covers every provider/rule.
+    let mut sets = vec![serde_json::json!(dims)];
+    if dims.len() > 1 {
+        sets.push(serde_json::json!(["function"]));
+    }
     let mut doc = serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [dims],
+                "Dimensions": sets,
                 "Metrics": [{ "Name": name, "Unit": "Count" }],
             }],
         },
