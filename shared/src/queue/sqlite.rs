@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 use crate::clock::SharedClock;
@@ -55,7 +55,7 @@ impl SqliteQueue {
         let name = self.name.clone();
         Ok(self
             .db
-            .with(move |c| {
+            .read(move |c| {
                 c.query_row(
                     "SELECT count(*) FROM queue_messages WHERE queue = ?1",
                     params![name],
@@ -80,10 +80,7 @@ impl SqliteQueue {
         let vis_ms = visibility.as_millis() as i64;
         Ok(self
             .db
-            .with(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(unavailable)?;
+            .write(move |tx| {
                 let mut out = Vec::new();
                 {
                     let mut stmt = tx
@@ -137,7 +134,6 @@ impl SqliteQueue {
                         });
                     }
                 }
-                tx.commit().map_err(unavailable)?;
                 Ok(out)
             })
             .await?)
@@ -158,10 +154,7 @@ impl Queue for SqliteQueue {
         let attrs = serde_json::to_string(&msg.attributes).unwrap_or_else(|_| "{}".into());
         Ok(self
             .db
-            .with(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(unavailable)?;
+            .write(move |tx| {
                 // Expired de-duplication ids are forgotten as new messages arrive.
                 tx.execute("DELETE FROM queue_dedup WHERE expires_at <= ?1", params![now])
                     .map_err(unavailable)?;
@@ -193,7 +186,6 @@ impl Queue for SqliteQueue {
                     )
                     .map_err(unavailable)?;
                 }
-                tx.commit().map_err(unavailable)?;
                 Ok(id)
             })
             .await?)
@@ -223,7 +215,7 @@ impl Queue for SqliteQueue {
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
         let receipt = receipt.to_string();
         self.db
-            .with(move |c| {
+            .write(move |c| {
                 c.execute(
                     "DELETE FROM queue_messages WHERE receipt = ?1",
                     params![receipt],
@@ -239,7 +231,7 @@ impl Queue for SqliteQueue {
         let at = self.clock.now_ms() + visibility.as_millis() as i64;
         let changed = self
             .db
-            .with(move |c| {
+            .write(move |c| {
                 c.execute(
                     "UPDATE queue_messages SET visible_at = ?1 WHERE receipt = ?2",
                     params![at, receipt],

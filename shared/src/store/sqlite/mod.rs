@@ -1,14 +1,12 @@
 //! Embedded backend: the single table in one SQLite file (WAL), so several local processes can
-//! share it. Every conditional operation is one `BEGIN IMMEDIATE` transaction, which makes the
-//! read-evaluate-write atomic across threads and processes alike.
+//! share it. Every conditional operation runs on the one writer thread inside a `BEGIN
+//! IMMEDIATE` transaction (see `db`), which makes the read-evaluate-write atomic across threads
+//! and processes alike.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     Condition, CursorKey, EXPIRES_AT, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store,
@@ -17,93 +15,11 @@ use super::{
 };
 use crate::clock::SharedClock;
 
-/// One SQLite connection shared by the embedded store and queue of a process.
-#[derive(Clone)]
-pub struct Db {
-    conn: Arc<Mutex<Connection>>,
-}
+mod db;
+mod schema;
 
-impl Db {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-            })?;
-        }
-        let conn = Connection::open(path).map_err(unavailable)?;
-        Self::init(conn)
-    }
-
-    /// A private in-memory database (unit tests and benchmarks).
-    pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(unavailable)?)
-    }
-
-    fn init(conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(unavailable)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             CREATE TABLE IF NOT EXISTS items (
-                 pk TEXT NOT NULL,
-                 sk TEXT NOT NULL,
-                 attrs TEXT NOT NULL,
-                 expires_at INTEGER,
-                 gsi1pk TEXT,
-                 gsi1sk TEXT,
-                 PRIMARY KEY (pk, sk)
-             ) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
-             CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
-             CREATE TABLE IF NOT EXISTS queue_messages (
-                 id TEXT PRIMARY KEY,
-                 queue TEXT NOT NULL,
-                 body TEXT NOT NULL,
-                 attrs TEXT NOT NULL,
-                 sent_at INTEGER NOT NULL,
-                 visible_at INTEGER NOT NULL,
-                 receive_count INTEGER NOT NULL DEFAULT 0,
-                 receipt TEXT,
-                 dedup_id TEXT
-             );
-             CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages (queue, visible_at, sent_at);
-             CREATE INDEX IF NOT EXISTS queue_receipt ON queue_messages (receipt);
-             CREATE TABLE IF NOT EXISTS queue_dedup (
-                 queue TEXT NOT NULL,
-                 dedup_id TEXT NOT NULL,
-                 message_id TEXT NOT NULL,
-                 expires_at INTEGER NOT NULL,
-                 PRIMARY KEY (queue, dedup_id)
-             );",
-        )
-        .map_err(unavailable)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
-    }
-
-    /// Runs `f` on the connection off the async runtime.
-    pub async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Unavailable("sqlite connection poisoned".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("sqlite task failed: {e}")))?
-    }
-}
-
-pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(format!("sqlite: {e}"))
-}
+pub use db::Db;
+pub(crate) use db::unavailable;
 
 pub struct SqliteStore {
     db: Db,
@@ -115,22 +31,14 @@ impl SqliteStore {
         Self { db, clock }
     }
 
+    /// One conditional operation: read, evaluate, write, atomically (the writer's savepoint).
     async fn immediate<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>, i64) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection, i64) -> Result<T, StoreError> + Send + 'static,
     {
         let now = self.clock.now_secs();
-        self.db
-            .with(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(unavailable)?;
-                let out = f(&tx, now)?;
-                tx.commit().map_err(unavailable)?;
-                Ok(out)
-            })
-            .await
+        self.db.write(move |conn| f(conn, now)).await
     }
 }
 
@@ -157,39 +65,38 @@ fn decode_item(pk: String, sk: String, attrs: &str) -> Result<Item, StoreError> 
     Ok(Item { pk, sk, attrs: out })
 }
 
-fn load(tx: &rusqlite::Transaction<'_>, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+fn load(tx: &Connection, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
     let row: Option<(String, String, String)> = tx
-        .query_row(
-            "SELECT pk, sk, attrs FROM items WHERE pk = ?1 AND sk = ?2",
-            params![pk, sk],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT pk, sk, attrs FROM items WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut st| {
+            st.query_row(params![pk, sk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
         .map_err(unavailable)?;
     row.map(|(pk, sk, a)| decode_item(pk, sk, &a)).transpose()
 }
 
-fn store_item(tx: &rusqlite::Transaction<'_>, item: &Item) -> Result<(), StoreError> {
+fn store_item(tx: &Connection, item: &Item) -> Result<(), StoreError> {
     let (g1, g2) = match (item.s(GSI1PK), item.s(GSI1SK)) {
         (Some(a), Some(b)) => (Some(a), Some(b)),
         _ => (None, None),
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO items (pk, sk, attrs, expires_at, gsi1pk, gsi1sk) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (pk, sk) DO UPDATE SET attrs = excluded.attrs, expires_at = excluded.expires_at,
              gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk",
-        params![item.pk, item.sk, encode_attrs(&item.attrs), item.n(EXPIRES_AT), g1, g2],
     )
+    .and_then(|mut st| {
+        st.execute(params![item.pk, item.sk, encode_attrs(&item.attrs), item.n(EXPIRES_AT), g1, g2])
+    })
     .map_err(unavailable)?;
     Ok(())
 }
 
-fn remove(tx: &rusqlite::Transaction<'_>, pk: &str, sk: &str) -> Result<(), StoreError> {
-    tx.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        params![pk, sk],
-    )
-    .map_err(unavailable)?;
+fn remove(tx: &Connection, pk: &str, sk: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut st| st.execute(params![pk, sk]))
+        .map_err(unavailable)?;
     Ok(())
 }
 
@@ -203,7 +110,7 @@ fn check(cond: Option<&Condition>, existing: &Option<Item>, now: i64) -> Result<
 }
 
 /// Applies one write inside an open transaction; returns the item as it ends up.
-fn apply(tx: &rusqlite::Transaction<'_>, w: &Write, now: i64) -> Result<Option<Item>, StoreError> {
+fn apply(tx: &Connection, w: &Write, now: i64) -> Result<Option<Item>, StoreError> {
     let (pk, sk) = w.key();
     let existing = load(tx, pk, sk)?;
     check(w.condition(), &existing, now)?;
@@ -232,18 +139,7 @@ impl Store for SqliteStore {
         let (pk, sk) = (pk.to_string(), sk.to_string());
         let now = self.clock.now_secs();
         self.db
-            .with(move |conn| {
-                let row: Option<(String, String, String)> = conn
-                    .query_row(
-                        "SELECT pk, sk, attrs FROM items WHERE pk = ?1 AND sk = ?2",
-                        params![pk, sk],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()
-                    .map_err(unavailable)?;
-                let item = row.map(|(pk, sk, a)| decode_item(pk, sk, &a)).transpose()?;
-                Ok(item.filter(|i| !i.is_expired(now)))
-            })
+            .read(move |conn| Ok(load(conn, &pk, &sk)?.filter(|i| !i.is_expired(now))))
             .await
     }
 
@@ -300,7 +196,7 @@ impl Store for SqliteStore {
             .transpose()?;
         let now = self.clock.now_secs();
         self.db
-            .with(move |conn| {
+            .read(move |conn| {
                 let (key_col, sort_col) = match q.partition {
                     Partition::Table(_) => ("pk", "sk"),
                     Partition::Index(_) => ("gsi1pk", "gsi1sk"),
@@ -385,16 +281,13 @@ impl Store for SqliteStore {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         let now = self.clock.now_secs();
+        // The writer's savepoint makes the writes all-or-nothing: an error undoes them all.
         self.db
-            .with(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(unavailable)?;
+            .write(move |tx| {
                 for (index, w) in writes.iter().enumerate() {
-                    match apply(&tx, w, now) {
+                    match apply(tx, w, now) {
                         Ok(_) => {}
                         Err(StoreError::ConditionFailed { existing }) => {
-                            // Dropping `tx` rolls back every earlier write.
                             return Err(StoreError::TransactionCanceled {
                                 index,
                                 reason: TxFailure::ConditionFailed,
@@ -411,7 +304,7 @@ impl Store for SqliteStore {
                         Err(e) => return Err(e),
                     }
                 }
-                tx.commit().map_err(unavailable)
+                Ok(())
             })
             .await
     }
@@ -419,7 +312,7 @@ impl Store for SqliteStore {
     async fn sweep_expired(&self, limit: usize) -> Result<usize, StoreError> {
         let now = self.clock.now_secs();
         self.db
-            .with(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute(
                         "DELETE FROM items WHERE (pk, sk) IN
@@ -434,7 +327,7 @@ impl Store for SqliteStore {
 
     async fn health(&self) -> Result<(), StoreError> {
         self.db
-            .with(|conn| {
+            .read(|conn| {
                 conn.query_row("SELECT count(*) FROM items WHERE pk = 'health'", [], |r| {
                     r.get::<_, i64>(0)
                 })

@@ -1,0 +1,248 @@
+//! The embedded database's connections: one owned writer thread and a few readers.
+//!
+//! Every write runs on the writer thread, which takes whatever writes are waiting (up to
+//! `MAX_BATCH`), runs each inside its own SAVEPOINT of one `BEGIN IMMEDIATE` transaction, and
+//! commits once: a failed write rolls back only its own savepoint, and nobody hears back before
+//! the commit (so a reply always describes durable state). Reads of a file database run on
+//! separate connections (WAL lets them proceed while the writer works) and see only committed
+//! data; an in-memory database has one connection, so its reads queue with the writes.
+//! Statements are prepared once per connection (`prepare_cached`).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::store::StoreError;
+
+/// Writes committed together at most (bounds the latency one commit adds to the first).
+const MAX_BATCH: usize = 128;
+/// Read connections of a file database.
+const READERS: usize = 2;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
+type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+type WriteJob = Box<dyn WriteTask>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// One caller's write: run it (saying whether it succeeded and how to answer once the batch
+/// is committed or not), or answer at once without running it.
+trait WriteTask: Send {
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Reply);
+    fn fail(self: Box<Self>, err: StoreError);
+}
+
+struct Task<T, F> {
+    f: F,
+    reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> WriteTask for Task<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Reply) {
+        let Task { f, reply } = *self;
+        let out = f(conn);
+        let ok = out.is_ok();
+        let answer: Reply = Box::new(move |commit_err| {
+            let _ = reply.send(match commit_err {
+                Some(e) => Err(StoreError::Unavailable(e.to_string())),
+                None => out,
+            });
+        });
+        (ok, answer)
+    }
+
+    fn fail(self: Box<Self>, err: StoreError) {
+        let _ = self.reply.send(Err(err));
+    }
+}
+
+enum Job {
+    Write(WriteJob),
+    Read(ReadJob),
+}
+
+/// The embedded store's and queue's database, shared by both within a process.
+#[derive(Clone)]
+pub struct Db {
+    writer: Sender<Job>,
+    /// `None` for an in-memory database: its one connection also serves the reads.
+    readers: Option<Sender<ReadJob>>,
+}
+
+pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {e}"))
+}
+
+fn gone() -> StoreError {
+    StoreError::Unavailable("sqlite worker stopped".into())
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let writer = configure(Connection::open(path).map_err(unavailable)?)?;
+        super::schema::create(&writer)?;
+        let (rtx, rrx) = channel::<ReadJob>();
+        let rrx = Arc::new(Mutex::new(rrx));
+        for i in 0..READERS {
+            let conn = configure(Connection::open(path).map_err(unavailable)?)?;
+            let rrx = rrx.clone();
+            std::thread::Builder::new()
+                .name(format!("sqlite-read-{i}"))
+                .spawn(move || read_loop(conn, rrx))
+                .map_err(|e| StoreError::Unavailable(format!("cannot start reader: {e}")))?;
+        }
+        Ok(Self {
+            writer: spawn_writer(writer)?,
+            readers: Some(rtx),
+        })
+    }
+
+    /// A private in-memory database (tests and benchmarks).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = configure(Connection::open_in_memory().map_err(unavailable)?)?;
+        super::schema::create(&conn)?;
+        Ok(Self {
+            writer: spawn_writer(conn)?,
+            readers: None,
+        })
+    }
+
+    /// Runs `f` in the writer's transaction, under its own savepoint: an `Err` undoes exactly
+    /// what `f` wrote. Answers after the commit.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: WriteJob = Box::new(Task { f, reply: tx });
+        self.writer.send(Job::Write(job)).map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Runs `f` on a read connection: it sees committed data only.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        match &self.readers {
+            Some(r) => r.send(job).map_err(|_| gone())?,
+            None => self.writer.send(Job::Read(job)).map_err(|_| gone())?,
+        }
+        rx.await.map_err(|_| gone())?
+    }
+}
+
+fn configure(conn: Connection) -> Result<Connection, StoreError> {
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(unavailable)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        .map_err(unavailable)?;
+    Ok(conn)
+}
+
+fn spawn_writer(conn: Connection) -> Result<Sender<Job>, StoreError> {
+    let (tx, rx) = channel::<Job>();
+    std::thread::Builder::new()
+        .name("sqlite-write".into())
+        .spawn(move || write_loop(conn, rx))
+        .map_err(|e| StoreError::Unavailable(format!("cannot start writer: {e}")))?;
+    Ok(tx)
+}
+
+fn read_loop(conn: Connection, jobs: Arc<Mutex<Receiver<ReadJob>>>) {
+    loop {
+        let job = {
+            let Ok(rx) = jobs.lock() else { return };
+            match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            }
+        };
+        // A panicking job drops its reply sender: its caller sees the store as unavailable.
+        let _ = catch_unwind(AssertUnwindSafe(|| job(&conn)));
+    }
+}
+
+fn write_loop(conn: Connection, jobs: Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        run_batch(&conn, batch);
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let err = unavailable(e);
+        for job in batch {
+            match job {
+                // The job never runs; its reply carries the error.
+                Job::Write(w) => w.fail(StoreError::Unavailable(err.to_string())),
+                Job::Read(r) => {
+                    let _ = catch_unwind(AssertUnwindSafe(|| r(conn)));
+                }
+            }
+        }
+        return;
+    }
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        match job {
+            Job::Read(r) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| r(conn)));
+            }
+            Job::Write(w) => {
+                if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                    w.fail(unavailable(e));
+                    continue;
+                }
+                match catch_unwind(AssertUnwindSafe(|| w.run(conn))) {
+                    Ok((true, reply)) => {
+                        let _ = conn.execute_batch("RELEASE job");
+                        replies.push(reply);
+                    }
+                    Ok((false, reply)) => {
+                        let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                        replies.push(reply);
+                    }
+                    // Its reply sender is gone with the panic; undo what it wrote.
+                    Err(_) => {
+                        let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    }
+                }
+            }
+        }
+    }
+    let committed = conn.execute_batch("COMMIT").map_err(unavailable);
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for reply in replies {
+        reply(committed.as_ref().err());
+    }
+}
