@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::event::{Status, WebhookEvent};
-use super::providers::{AnyProvider, Delivery, Rejected, Verified};
+pub use super::providers::Verified;
+use super::providers::{AnyProvider, Delivery, Rejected};
 use super::signature::VerifyError;
 use crate::error::ApiError;
 use crate::http::ClientIp;
