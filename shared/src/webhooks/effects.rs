@@ -56,10 +56,14 @@ impl TryFrom<&Item> for StatusRecord {
 
     fn try_from(i: &Item) -> Result<Self, StoreError> {
         let kind = "status record";
-        let tracked = [Tracked::ProviderPayment, Tracked::Envelope, Tracked::SmsMessage]
-            .into_iter()
-            .find(|t| i.s(TYPE) == Some(t.as_str()))
-            .ok_or_else(|| malformed(kind, TYPE))?;
+        let tracked = [
+            Tracked::ProviderPayment,
+            Tracked::Envelope,
+            Tracked::SmsMessage,
+        ]
+        .into_iter()
+        .find(|t| i.s(TYPE) == Some(t.as_str()))
+        .ok_or_else(|| malformed(kind, TYPE))?;
         Ok(Self {
             key: (i.pk.clone(), i.sk.clone()),
             tracked,

@@ -120,7 +120,12 @@ pub async fn receive(
 
 /// A refused delivery counts against the caller's per-IP limit (one conditional ADD), then
 /// answers 400 (or 429 once over the limit). The log says which check failed; the answer never.
-async fn refuse(state: &AppState, provider: &str, why: Rejected, caller: Option<IpAddr>) -> ApiError {
+async fn refuse(
+    state: &AppState,
+    provider: &str,
+    why: Rejected,
+    caller: Option<IpAddr>,
+) -> ApiError {
     let answer = match why {
         Rejected::Signature(VerifyError::NoSecret) => {
             // Our misconfiguration, not the caller's: not counted.

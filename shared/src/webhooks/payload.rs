@@ -74,9 +74,18 @@ mod tests {
     #[test]
     fn rfc3339_times_read_as_epoch_seconds() {
         assert_eq!(rfc3339_secs("2026-01-01T00:00:00Z"), Some(1_767_225_600));
-        assert_eq!(rfc3339_secs("2020-02-06T21:27:34.308Z"), Some(1_581_024_454));
-        assert_eq!(rfc3339_secs("2026-01-01T01:30:00+01:30"), Some(1_767_225_600));
-        assert_eq!(rfc3339_secs("2025-12-31T23:00:00-01:00"), Some(1_767_225_600));
+        assert_eq!(
+            rfc3339_secs("2020-02-06T21:27:34.308Z"),
+            Some(1_581_024_454)
+        );
+        assert_eq!(
+            rfc3339_secs("2026-01-01T01:30:00+01:30"),
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            rfc3339_secs("2025-12-31T23:00:00-01:00"),
+            Some(1_767_225_600)
+        );
         assert_eq!(rfc3339_secs("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(rfc3339_secs("2024-02-29T12:00:00Z"), Some(1_709_208_000));
         assert_eq!(rfc3339_secs("2026-13-01T00:00:00Z"), None);

@@ -96,7 +96,11 @@ async fn requeue(
         Err(StoreError::ConditionFailed { .. }) => return Ok(false),
         Err(e) => return Err(e),
     }
-    match state.queue.send(job(&event.provider, &event.event_id)).await {
+    match state
+        .queue
+        .send(job(&event.provider, &event.event_id))
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) => {
             tracing::warn!(error = %e, "could not requeue a webhook event");

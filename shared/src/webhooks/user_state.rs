@@ -65,10 +65,9 @@ impl TryFrom<&Item> for CustomerLink {
     type Error = StoreError;
 
     fn try_from(i: &Item) -> Result<Self, StoreError> {
-        let customer_id = i
-            .pk
-            .strip_prefix("stripe_customer#")
-            .ok_or_else(|| malformed(Self::KIND, "pk"))?;
+        let customer_id =
+            i.pk.strip_prefix("stripe_customer#")
+                .ok_or_else(|| malformed(Self::KIND, "pk"))?;
         Ok(Self {
             customer_id: customer_id.into(),
             user_id: i.req_s(Self::KIND, USER_ID)?.into(),

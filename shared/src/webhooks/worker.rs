@@ -28,7 +28,11 @@ impl ProcessWebhook {
 
     /// Parses and applies a claimed event with its provider; an event of a provider this
     /// deployment does not know is recorded as ignored.
-    async fn apply(&self, state: &AppState, event: &WebhookEvent) -> Result<super::Outcome, JobError> {
+    async fn apply(
+        &self,
+        state: &AppState,
+        event: &WebhookEvent,
+    ) -> Result<super::Outcome, JobError> {
         match self.registry.get(&event.provider) {
             Some(p) => p.process(state, event).await,
             None => Ok(super::Outcome::Ignored),
@@ -112,9 +116,7 @@ impl JobHandler for ProcessWebhook {
                     .is_some_and(|p| !p.keeps_payload())
                 {
                     // Personal data (phone numbers, texts): not kept once the effect is applied.
-                    done = done
-                        .remove(attr::PAYLOAD)
-                        .set(attr::PAYLOAD_REDACTED, true);
+                    done = done.remove(attr::PAYLOAD).set(attr::PAYLOAD_REDACTED, true);
                 }
                 match state.store.update(&pk, &sk, done, Some(mine)).await {
                     Ok(_) => Ok(()),

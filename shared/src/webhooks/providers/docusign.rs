@@ -106,12 +106,18 @@ mod tests {
     #[test]
     fn any_docusign_signature_header_may_match_any_key() {
         let sig = "tqcUdeNmLawtHFugiRAGbZdr1dXzszMutSbtEX5RujY=";
-        let keys = vec!["other-key".to_string(), "docusign-connect-key-1".to_string()];
+        let keys = vec![
+            "other-key".to_string(),
+            "docusign-connect-key-1".to_string(),
+        ];
         assert_eq!(verify_signature(&["bm90IGl0", sig], BODY, &keys), Ok(()));
         let wrong = vec!["wrong".to_string()];
         let mismatch = Err(VerifyError::Mismatch);
         assert_eq!(verify_signature(&[sig], BODY, &wrong), mismatch);
         assert_eq!(verify_signature(&[sig], b"tampered", &keys), mismatch);
-        assert_eq!(verify_signature(&[], BODY, &keys), Err(VerifyError::Missing));
+        assert_eq!(
+            verify_signature(&[], BODY, &keys),
+            Err(VerifyError::Missing)
+        );
     }
 }

@@ -1,8 +1,14 @@
 //! Webhook providers: one file each, every one implementing `Provider` (verify a delivery over
 //! its raw bytes, name its event, parse the payload into typed events, apply their effects), and
 //! the registry the intake routes and the worker are built from. Adding a provider is one file
-//! in this folder and one line in `providers!` below; a registry can also be assembled outside
-//! this crate (`Registry::builtin().with(MyProvider)`).
+//! in this folder and one line in `Registry::builtin` (plus its `pub mod` line); a registry can
+//! also be assembled outside this crate (`Registry::builtin().with(MyProvider)`).
+
+pub mod docusign;
+pub mod square;
+pub mod standard;
+pub mod stripe;
+pub mod twilio;
 
 use std::sync::Arc;
 
@@ -161,8 +167,8 @@ impl Registry {
     }
 
     /// Adds a provider; one registered under the same name is replaced.
-    pub fn with(mut self, provider: impl Provider) -> Self {
-        self.0.retain(|p| p.name() != provider.name());
+    pub fn with<P: Provider>(mut self, provider: P) -> Self {
+        self.0.retain(|p| p.name() != P::NAME);
         self.0.push(Arc::new(provider));
         self
     }
@@ -178,24 +184,15 @@ impl Registry {
     }
 }
 
-/// Declares the provider modules and `Registry::builtin` from one list.
-macro_rules! providers {
-    ($($module:ident :: $provider:ident),* $(,)?) => {
-        $(pub mod $module;)*
-
-        impl Registry {
-            /// Every provider this product receives from.
-            pub fn builtin() -> Self {
-                Self::empty()$(.with($module::$provider))*
-            }
-        }
-    };
-}
-
-providers! {
-    stripe::Stripe,
-    square::Square,
-    docusign::DocuSign,
-    twilio::Twilio,
-    standard::StandardWebhooks,
+impl Registry {
+    /// Every provider this product receives from: the registry. A new provider is a file in
+    /// this folder, its `pub mod` line at the top of this file, and one line here.
+    pub fn builtin() -> Self {
+        Self::empty()
+            .with(stripe::Stripe)
+            .with(square::Square)
+            .with(docusign::DocuSign)
+            .with(twilio::Twilio)
+            .with(standard::StandardWebhooks)
+    }
 }

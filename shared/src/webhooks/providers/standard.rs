@@ -56,7 +56,11 @@ pub fn verify_signature(
         let mac = hmac_sha256(k, &signed);
         given.iter().any(|g| b64_eq(&mac, g))
     });
-    if ok { Ok(ts) } else { Err(VerifyError::Mismatch) }
+    if ok {
+        Ok(ts)
+    } else {
+        Err(VerifyError::Mismatch)
+    }
 }
 
 #[async_trait]
@@ -117,7 +121,13 @@ mod tests {
     const SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
     const OTHER: &str = "whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldy1zZWNyZXQ=";
 
-    fn check(id: &str, sig: &str, body: &[u8], secrets: &[&str], now: i64) -> Result<i64, VerifyError> {
+    fn check(
+        id: &str,
+        sig: &str,
+        body: &[u8],
+        secrets: &[&str],
+        now: i64,
+    ) -> Result<i64, VerifyError> {
         let secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
         let ts = T.to_string();
         verify_signature(Some(id), Some(&ts), Some(sig), body, &secrets, now)
@@ -139,6 +149,10 @@ mod tests {
         let rotated = check("msg_2Lx", SIG, BODY, &[OTHER, SECRET], T);
         assert_eq!(rotated, Ok(T), "rotation");
         assert_eq!(check("msg_2Lx", SIG, BODY, &[OTHER], T), mismatch);
-        assert_eq!(check("msg_2Lx", SIG, b"{}", &[SECRET], T), mismatch, "tampered");
+        assert_eq!(
+            check("msg_2Lx", SIG, b"{}", &[SECRET], T),
+            mismatch,
+            "tampered"
+        );
     }
 }

@@ -53,7 +53,11 @@ pub fn verify_signature(
         let mac = hmac_sha256(s.as_bytes(), &signed);
         v1.iter().any(|sig| constant_time_eq(&mac, sig))
     });
-    if ok { Ok(ts) } else { Err(VerifyError::Mismatch) }
+    if ok {
+        Ok(ts)
+    } else {
+        Err(VerifyError::Mismatch)
+    }
 }
 
 /// Who a Stripe object belongs to: its customer, or the user id we put in its metadata.
@@ -101,7 +105,8 @@ pub struct StripeEvent {
 
 impl StripeEvent {
     pub fn parse(raw: &[u8]) -> Result<Self, JobError> {
-        let ev: Json = serde_json::from_slice(raw).map_err(|e| JobError::Malformed(e.to_string()))?;
+        let ev: Json =
+            serde_json::from_slice(raw).map_err(|e| JobError::Malformed(e.to_string()))?;
         let kind = str_at(&ev, &["type"]).unwrap_or_default().to_string();
         let created = ev["created"]
             .as_i64()
@@ -190,7 +195,11 @@ impl Provider for Stripe {
                     customer_id: customer.clone(),
                     user_id: user_id.clone(),
                 };
-                state.store.put((&link).into(), None).await.map_err(failed)?;
+                state
+                    .store
+                    .put((&link).into(), None)
+                    .await
+                    .map_err(failed)?;
                 let mut update = Update::new().set(user::STRIPE_CUSTOMER_ID, customer);
                 if let Some(sub) = subscription {
                     update = update.set(user::STRIPE_SUBSCRIPTION_ID, sub);
@@ -364,7 +373,10 @@ mod tests {
         let missing = verify_signature(None, BODY, &secrets, T);
         assert_eq!(missing, Err(VerifyError::Missing));
         assert_eq!(check(&good, BODY, &[], T), Err(VerifyError::NoSecret));
-        assert_eq!(check(&good, BODY, &secrets, T + 301), Err(VerifyError::Stale));
+        assert_eq!(
+            check(&good, BODY, &secrets, T + 301),
+            Err(VerifyError::Stale)
+        );
         let future = check(&good, BODY, &secrets, T - 301);
         assert_eq!(future, Err(VerifyError::Stale), "future");
         // A v0 signature (or any other scheme) never substitutes for v1.

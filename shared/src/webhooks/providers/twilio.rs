@@ -235,8 +235,14 @@ impl TryFrom<&Item> for SmsOptOut {
     fn try_from(i: &Item) -> Result<Self, StoreError> {
         let malformed = |a| crate::store::record::malformed(Self::KIND, a);
         Ok(Self {
-            phone_hash: i.pk.strip_prefix("sms_optout#").ok_or(malformed("pk"))?.into(),
-            opted_out: i.bool(optout::OPTED_OUT).ok_or(malformed(optout::OPTED_OUT))?,
+            phone_hash: i
+                .pk
+                .strip_prefix("sms_optout#")
+                .ok_or(malformed("pk"))?
+                .into(),
+            opted_out: i
+                .bool(optout::OPTED_OUT)
+                .ok_or(malformed(optout::OPTED_OUT))?,
             changed_at: i.req_n(Self::KIND, optout::CHANGED_AT)?,
         })
     }
@@ -284,7 +290,11 @@ mod tests {
         let missing = verify_form(None, URL, &params, &tokens);
         assert_eq!(missing, Err(VerifyError::Missing));
         let wrong = s(&["wrong_token"]);
-        assert_eq!(verify_form(SIG, URL, &params, &wrong), mismatch, "wrong token");
+        assert_eq!(
+            verify_form(SIG, URL, &params, &wrong),
+            mismatch,
+            "wrong token"
+        );
         let rotated = s(&["new_token", "twilio_auth_token_abc"]);
         assert_eq!(verify_form(SIG, URL, &params, &rotated), Ok(()), "rotation");
         let inbound = "https://api.example.com/webhooks/twilio/inbound";

@@ -99,7 +99,10 @@ async fn a_provider_defined_outside_the_crate_is_received_verified_and_applied_o
     let shared: SharedClock = clock;
     state.secrets = Arc::new(Secrets::new(
         Box::new(LocalSource::from_map(BTreeMap::from([
-            (HASH_PEPPER.to_string(), "a-pepper-for-this-test-only-0123456789".into()),
+            (
+                HASH_PEPPER.to_string(),
+                "a-pepper-for-this-test-only-0123456789".into(),
+            ),
             ("ACME_WEBHOOK_SECRET".to_string(), ACME_SECRET.to_string()),
         ]))),
         shared,
@@ -123,35 +126,62 @@ async fn a_provider_defined_outside_the_crate_is_received_verified_and_applied_o
         }
         r.send()
     };
-    let body = json!({"id": "acme_1", "kind": "credit", "account": "a1", "cents": 250, "at": now()})
-        .to_string();
+    let body =
+        json!({"id": "acme_1", "kind": "credit", "account": "a1", "cents": 250, "at": now()})
+            .to_string();
     for _ in 0..2 {
-        let r = post("/webhooks/acme", &body, Some(sign(&body))).await.unwrap();
+        let r = post("/webhooks/acme", &body, Some(sign(&body)))
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<Value>().await.unwrap(), json!({"received": true}));
     }
-    let forged = post("/webhooks/acme", &body, Some(sign("{}"))).await.unwrap();
-    assert_eq!(forged.status(), 400, "verified by the provider's own scheme");
+    let forged = post("/webhooks/acme", &body, Some(sign("{}")))
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        400,
+        "verified by the provider's own scheme"
+    );
     let builtin = post("/webhooks/stripe", "{}", None).await.unwrap();
-    assert_eq!(builtin.status(), 400, "the built-in providers are still served");
+    assert_eq!(
+        builtin.status(),
+        400,
+        "the built-in providers are still served"
+    );
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let event = loop {
-        let e: Option<WebhookEvent> =
-            rampart::store::load(&*state.store, &rampart::store::keys::webhook_event("acme", "acme_1"))
-                .await
-                .unwrap();
+        let e: Option<WebhookEvent> = rampart::store::load(
+            &*state.store,
+            &rampart::store::keys::webhook_event("acme", "acme_1"),
+        )
+        .await
+        .unwrap();
         if let Some(e) = e.filter(|e| e.status == rampart::webhooks::Status::Processed) {
             break e;
         }
-        assert!(std::time::Instant::now() < deadline, "acme_1 was not processed in time");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "acme_1 was not processed in time"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(event.outcome, Some(Outcome::Applied));
     assert_eq!(event.event_type.as_deref(), Some("credit"));
     assert_eq!(event.attempts, 1);
-    let balance = state.store.get("acme#a1", "balance").await.unwrap().unwrap();
-    assert_eq!(balance.n("cents"), Some(250), "credited once for two deliveries");
+    let balance = state
+        .store
+        .get("acme#a1", "balance")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        balance.n("cents"),
+        Some(250),
+        "credited once for two deliveries"
+    );
     let _ = stop.send(true);
     worker.await.unwrap();
 }

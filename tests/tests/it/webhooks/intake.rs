@@ -322,7 +322,11 @@ async fn verified_deliveries_are_never_rate_limited_and_garbage_still_is() {
     assert!(r.headers().contains_key("retry-after"));
     let (body, header) = signed("evt_after_garbage");
     let r = send_stripe(&app, &body, Some(header)).await;
-    assert_eq!(r.status(), 200, "a verified delivery from that address still passes");
+    assert_eq!(
+        r.status(),
+        200,
+        "a verified delivery from that address still passes"
+    );
     app.shutdown().await;
 }
 

@@ -41,7 +41,7 @@ impl DyingSends {
 impl Queue for DyingSends {
     async fn send(&self, msg: OutgoingMessage) -> Result<String, QueueError> {
         let n = self.sends.fetch_add(1, Ordering::SeqCst);
-        if self.dying.load(Ordering::SeqCst) && n % Self::EVERY == 0 {
+        if self.dying.load(Ordering::SeqCst) && n.is_multiple_of(Self::EVERY) {
             let body: serde_json::Value = serde_json::from_str(&msg.body).unwrap();
             let id = body["payload"]["event_id"].as_str().unwrap().to_string();
             self.lost.lock().unwrap().insert(id);
@@ -307,7 +307,10 @@ async fn waiting(queue: &SharedQueue) -> usize {
         .await
         .unwrap();
     for m in &msgs {
-        queue.set_visibility(&m.receipt, Duration::ZERO).await.unwrap();
+        queue
+            .set_visibility(&m.receipt, Duration::ZERO)
+            .await
+            .unwrap();
     }
     msgs.len()
 }
@@ -337,7 +340,9 @@ async fn a_fresh_event_is_queued_once_and_neither_duplicates_nor_the_cron_queue_
 async fn a_redelivery_of_an_event_left_unqueued_past_the_grace_period_queues_it() {
     let clock = manual_clock();
     let state = embedded_state(settings(&[]), clock.clone());
-    intake::record(&state, verified("evt_crashed")).await.unwrap();
+    intake::record(&state, verified("evt_crashed"))
+        .await
+        .unwrap();
     // The process died before the send: the message never existed.
     let lost = state
         .queue
@@ -347,7 +352,9 @@ async fn a_redelivery_of_an_event_left_unqueued_past_the_grace_period_queues_it(
     state.queue.ack(&lost[0].receipt).await.unwrap();
     clock.advance(Duration::from_secs(61));
     assert_eq!(
-        intake::record(&state, verified("evt_crashed")).await.unwrap(),
+        intake::record(&state, verified("evt_crashed"))
+            .await
+            .unwrap(),
         Intake::Requeued
     );
     assert_eq!(waiting(&state.queue).await, 1);
