@@ -38,6 +38,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order an event moves through them.
+    pub const ALL: [Status; 5] = [
+        Self::Received,
+        Self::Queued,
+        Self::Processing,
+        Self::Processed,
+        Self::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
@@ -49,15 +58,7 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Received,
-            Self::Queued,
-            Self::Processing,
-            Self::Processed,
-            Self::Failed,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

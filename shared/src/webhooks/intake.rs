@@ -23,6 +23,7 @@ use super::signature::VerifyError;
 use crate::error::ApiError;
 use crate::http::ClientIp;
 use crate::jobs::Envelope;
+use crate::metrics::{self, Metric};
 use crate::ratelimit::{self, KeyPart, Rule, Subject};
 use crate::state::AppState;
 use crate::store::{Condition, Item, StoreError};
@@ -111,6 +112,11 @@ pub async fn receive(
     match provider.check(&delivery, &secrets) {
         Ok(verified) => {
             let outcome = record(state, verified).await?;
+            let metric = match outcome {
+                Intake::New => Metric::WebhookReceived,
+                Intake::Duplicate | Intake::Requeued => Metric::WebhookDuplicate,
+            };
+            metrics::count(metric, &[("provider", provider.name())]);
             tracing::info!(provider = provider.name(), outcome = ?outcome, "webhook accepted");
             Ok(outcome)
         }
@@ -133,10 +139,12 @@ async fn refuse(
             return ApiError::Unavailable(format!("{provider} webhook secret not configured"));
         }
         Rejected::Signature(e) => {
+            metrics::count(Metric::WebhookInvalidSignature, &[("provider", provider)]);
             tracing::info!(provider, reason = %e, "webhook rejected");
             ApiError::BadRequest("The webhook could not be verified.".into())
         }
         Rejected::Malformed => {
+            metrics::count(Metric::WebhookInvalidSignature, &[("provider", provider)]);
             tracing::info!(provider, "webhook event unreadable");
             ApiError::BadRequest("The event could not be read.".into())
         }

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use super::effects::failed;
-use super::event::{Status, WebhookEvent, attr};
+use super::event::{Outcome, Status, WebhookEvent, attr};
 use super::providers::Registry;
 use crate::jobs::{JobError, JobHandler, JobMeta};
+use crate::metrics::{self, Metric};
 use crate::state::AppState;
 use crate::store::{Condition, StoreError, Update, keys};
 
@@ -28,14 +29,10 @@ impl ProcessWebhook {
 
     /// Parses and applies a claimed event with its provider; an event of a provider this
     /// deployment does not know is recorded as ignored.
-    async fn apply(
-        &self,
-        state: &AppState,
-        event: &WebhookEvent,
-    ) -> Result<super::Outcome, JobError> {
+    async fn apply(&self, state: &AppState, event: &WebhookEvent) -> Result<Outcome, JobError> {
         match self.registry.get(&event.provider) {
             Some(p) => p.process(state, event).await,
-            None => Ok(super::Outcome::Ignored),
+            None => Ok(Outcome::Ignored),
         }
     }
 }
@@ -103,8 +100,15 @@ impl JobHandler for ProcessWebhook {
             Ok(event) => self.apply(state, &event).await,
             Err(e) => Err(JobError::Malformed(e.to_string())),
         };
+        // One label per provider, not per source: a bounded dimension.
+        let label = [("provider", provider.split(':').next().unwrap_or_default())];
         match result {
             Ok(outcome) => {
+                match outcome {
+                    Outcome::OwnerBlocked => metrics::count(Metric::WebhookOwnerBlocked, &label),
+                    Outcome::Superseded => metrics::count(Metric::WebhookSuperseded, &label),
+                    Outcome::Applied | Outcome::Ignored => {}
+                }
                 let mut done = Update::new()
                     .set(attr::STATUS, Status::Processed)
                     .set(attr::OUTCOME, outcome)
@@ -128,6 +132,7 @@ impl JobHandler for ProcessWebhook {
                 }
             }
             Err(e) => {
+                metrics::count(Metric::WebhookFailed, &label);
                 // Visible on the record; after the last receive the queue dead-letters it.
                 let last = meta.receive_count >= state.settings.queue_max_receives;
                 let status = if last { Status::Failed } else { Status::Queued };
