@@ -5,13 +5,18 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use rampart::AppState;
 use rampart::jobs::{Dispatcher, JobMeta};
+use rampart::webhooks::Registry;
+use rampart::webhooks::intake::JOB_KIND;
+use rampart::webhooks::worker::ProcessWebhook;
 
 /// The message kinds this worker handles.
 pub fn dispatcher() -> Dispatcher {
-    Dispatcher::new().register(
-        rampart::webhooks::intake::JOB_KIND,
-        rampart::webhooks::process::ProcessWebhook,
-    )
+    dispatcher_with(Registry::builtin())
+}
+
+/// The same, applying webhook events with the providers of `registry`.
+pub fn dispatcher_with(registry: Registry) -> Dispatcher {
+    Dispatcher::new().register(JOB_KIND, ProcessWebhook::new(registry))
 }
 
 pub async fn handle(

@@ -5,6 +5,8 @@
 use rampart::config::Settings;
 use rampart::secrets::SecretSource;
 use rampart::secrets::local::LocalSource;
+use rampart::webhooks::Provider;
+use rampart::webhooks::providers::stripe::Stripe;
 use serde_json::{Value, json};
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -76,9 +78,9 @@ pub async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error + Send
         .await?;
     let secret = secrets
         .current
-        .get("STRIPE_WEBHOOK_SECRET")
+        .get(Stripe::SECRET)
         .and_then(|v| v.split(',').next().map(str::to_string))
-        .ok_or("STRIPE_WEBHOOK_SECRET is not set")?;
+        .ok_or_else(|| format!("{} is not set", Stripe::SECRET))?;
     let user = flag(args, "--user").unwrap_or_else(|| "local-user".into());
     let price = flag(args, "--price")
         .or_else(|| settings.stripe_prices.first().map(|(p, _)| p.clone()))
@@ -93,7 +95,7 @@ pub async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error + Send
         format!("{now}.{body}").as_bytes(),
     ));
     let resp = reqwest::Client::new()
-        .post(format!("{base}/webhooks/stripe"))
+        .post(format!("{base}{}", Stripe::PATHS[0]))
         .header("content-type", "application/json")
         .header("stripe-signature", format!("t={now},v1={sig}"))
         .body(body.clone())

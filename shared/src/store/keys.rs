@@ -72,3 +72,33 @@ pub fn webhook_event(provider: &str, event_id: &str) -> Key {
 
 /// The time index partition of webhook events (newest first listing).
 pub const WEBHOOK_EVENTS_INDEX: &str = "whevt";
+
+/// The time-index sort key of a webhook event: received time, then provider and event id.
+pub fn webhook_event_time(received_at_ms: i64, provider: &str, event_id: &str) -> String {
+    format!("{received_at_ms:015}#{provider}#{event_id}")
+}
+
+/// The user a Stripe customer belongs to (written by `checkout.session.completed`).
+pub fn stripe_customer(customer_id: &str) -> Key {
+    (format!("stripe_customer#{customer_id}"), "user".into())
+}
+
+/// A provider payment's forward-only status (`provider`: `stripe`, `square`).
+pub fn provider_payment_status(provider: &str, payment_id: &str) -> Key {
+    (format!("payment#{provider}#{payment_id}"), "status".into())
+}
+
+/// A DocuSign envelope's forward-only status.
+pub fn envelope_status(envelope_id: &str) -> Key {
+    (format!("envelope#{envelope_id}"), "status".into())
+}
+
+/// An outgoing SMS's forward-only delivery status, by Twilio message SID.
+pub fn sms_status(message_sid: &str) -> Key {
+    (format!("sms#{message_sid}"), "status".into())
+}
+
+/// A phone number's SMS opt-out state (the number as a keyed hash).
+pub fn sms_optout(phone_hash: &str) -> Key {
+    (format!("sms_optout#{phone_hash}"), "state".into())
+}

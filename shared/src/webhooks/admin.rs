@@ -3,9 +3,10 @@
 use base64::Engine;
 use serde_json::{Value as Json, json};
 
+use super::event::{Outcome, Status, WebhookEvent};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Item, Query, StoreError, cursor_after, keys};
+use crate::store::{Query, StoreError, cursor_after, keys, load};
 
 /// Index pages one list call may read: filters apply after the time index is read, so the work
 /// per request is bounded and the cursor handed back instead.
@@ -18,21 +19,21 @@ pub struct Filter {
     pub status: Option<String>,
 }
 
-pub fn view(i: &Item, payload: bool) -> Json {
+pub fn view(e: &WebhookEvent, payload: bool) -> Json {
     let mut v = json!({
-        "provider": i.s("provider"),
-        "event_id": i.s("event_id"),
-        "event_type": i.s("event_type"),
-        "status": i.s("status"),
-        "outcome": i.s("outcome"),
-        "attempts": i.n("attempts"),
-        "received_at": i.n("received_at"),
-        "queued_at": i.n("queued_at"),
-        "processed_at": i.n("processed_at"),
-        "last_error": i.s("last_error"),
+        "provider": e.provider,
+        "event_id": e.event_id,
+        "event_type": e.event_type,
+        "status": e.status.as_str(),
+        "outcome": e.outcome.map(Outcome::as_str),
+        "attempts": e.attempts,
+        "received_at": e.received_at,
+        "queued_at": e.queued_at,
+        "processed_at": e.processed_at,
+        "last_error": e.last_error,
     });
     if payload {
-        let raw = i.b("payload").unwrap_or_default();
+        let raw = e.payload();
         v["payload"] = match std::str::from_utf8(raw) {
             Ok(text) => Json::String(text.to_string()),
             Err(_) => Json::String(base64::engine::general_purpose::STANDARD.encode(raw)),
@@ -61,16 +62,16 @@ pub async fn list(
             other => other.into(),
         })?;
         for i in &page.items {
-            let keep = filter
-                .provider
-                .as_deref()
-                .is_none_or(|p| i.s("provider") == Some(p))
+            let Ok(e) = WebhookEvent::try_from(i) else {
+                continue;
+            };
+            let keep = filter.provider.as_deref().is_none_or(|p| e.provider == p)
                 && filter
                     .status
                     .as_deref()
-                    .is_none_or(|s| i.s("status") == Some(s));
+                    .is_none_or(|s| e.status.as_str() == s);
             if keep {
-                events.push(view(i, false));
+                events.push(view(&e, false));
                 if events.len() == limit {
                     return Ok((events, Some(cursor_after(i))));
                 }
@@ -84,27 +85,21 @@ pub async fn list(
     Ok((events, cursor))
 }
 
-pub async fn get(state: &AppState, provider: &str, event_id: &str) -> Result<Item, ApiError> {
-    let (pk, sk) = keys::webhook_event(provider, event_id);
-    state
-        .store
-        .get(&pk, &sk)
+pub async fn get(
+    state: &AppState,
+    provider: &str,
+    event_id: &str,
+) -> Result<WebhookEvent, ApiError> {
+    load(&*state.store, &keys::webhook_event(provider, event_id))
         .await?
         .ok_or_else(|| ApiError::NotFound("No such event.".into()))
 }
 
 /// Re-enqueues an event. The worker's claim keeps the effect exactly once: a processed event is
 /// not applied again; a failed one is retried. Returns the event's status at replay time.
-pub async fn replay(
-    state: &AppState,
-    provider: &str,
-    event_id: &str,
-) -> Result<Option<String>, ApiError> {
-    let item = get(state, provider, event_id).await?;
-    state
-        .queue
-        .send(super::intake::job(provider, event_id))
-        .await?;
+pub async fn replay(state: &AppState, provider: &str, event_id: &str) -> Result<Status, ApiError> {
+    let event = get(state, provider, event_id).await?;
+    super::intake::enqueue(state, provider, event_id).await?;
     tracing::info!(provider, "webhook event replayed by an operator");
-    Ok(item.s("status").map(str::to_string))
+    Ok(event.status)
 }

@@ -1,37 +1,166 @@
-//! Intake: a verified event is recorded once (conditional put keyed by provider + the event id
-//! taken from signed content), a reference is enqueued, and the record is marked queued. A
-//! duplicate changes nothing; a record a crash left unqueued is queued by the next delivery of
-//! the same event (and by the cron's sweep).
+//! Intake: a delivery is verified first (CPU only), then recorded once (a conditional put keyed
+//! by provider + the event id taken from signed content) and a reference enqueued: two AWS calls
+//! for a new event, one failed conditional put for a duplicate. Only deliveries that fail
+//! verification (or are malformed) count against the per-IP webhook limit, so a provider's
+//! legitimate burst is never answered 429 and its counter item is never a hot key.
+//!
+//! There is no "mark queued" write: a record stays `received` until the worker claims it. If the
+//! process dies between the put and the send, the cron's sweep queues the record once it is
+//! older than `UNQUEUED_GRACE_MS`, and so does a later delivery of the same event.
 
-use serde_json::{Value as Json, json};
+use std::net::IpAddr;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::event::{Status, WebhookEvent};
+pub use super::providers::Verified;
+use super::providers::{AnyProvider, Delivery, Rejected};
+use super::signature::VerifyError;
 use crate::error::ApiError;
+use crate::http::ClientIp;
 use crate::jobs::Envelope;
+use crate::metrics::{self, Metric};
+use crate::ratelimit::{self, KeyPart, Rule, Subject};
 use crate::state::AppState;
-use crate::store::{Condition, EXPIRES_AT, GSI1PK, GSI1SK, Item, StoreError, Update, keys};
+use crate::store::{Condition, Item, StoreError};
 
 /// Message kind the worker dispatches webhook events on.
 pub const JOB_KIND: &str = "webhook.process";
-/// Payloads are kept 180 days (the retention for webhook records).
-pub const RETENTION_SECS: i64 = crate::lifetimes::WEBHOOK_EVENT_SECS;
-
-/// What a verified delivery is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    pub provider: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub payload: Vec<u8>,
-}
+/// A `received` record younger than this may still have its message on the way (or waiting in
+/// the queue); older, it is treated as never queued.
+pub const UNQUEUED_GRACE_MS: i64 = 60_000;
+/// The per-IP rule that failed deliveries count against (`WEBHOOK_RATE_LIMIT`).
+pub const RATE_RULE: &str = "webhook_ip";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intake {
     /// First delivery: recorded and queued.
     New,
-    /// Already queued or processed: nothing changed.
+    /// Already recorded and (as far as anyone can tell) queued or processed: nothing changed.
     Duplicate,
-    /// Recorded earlier but never queued (a crash in between): queued now.
+    /// Recorded earlier, still `received` past the grace period (a crash between put and
+    /// send): queued now. A second message is harmless: the worker's claim dedupes.
     Requeued,
+}
+
+/// One delivery as the intake route received it.
+pub struct Inbound {
+    pub headers: HeaderMap,
+    pub path_and_query: String,
+    pub params: Vec<(String, String)>,
+    pub caller: Option<IpAddr>,
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for Inbound {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let params = RawPathParams::from_request_parts(&mut parts, state)
+            .await
+            .map(|p| p.iter().map(|(k, v)| (k.into(), v.into())).collect())
+            .unwrap_or_default();
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        let caller = parts.extensions.get::<ClientIp>().map(|c| c.0);
+        let headers = std::mem::take(&mut parts.headers);
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            headers,
+            path_and_query,
+            params,
+            caller,
+            body,
+        })
+    }
+}
+
+/// The answer to an accepted delivery (new or duplicate alike).
+pub fn received() -> Response {
+    axum::Json(json!({ "received": true })).into_response()
+}
+
+/// Verifies, records and enqueues one delivery for `provider`.
+pub async fn receive(
+    state: &AppState,
+    provider: &dyn AnyProvider,
+    inbound: Inbound,
+) -> Result<Intake, ApiError> {
+    let secrets = state
+        .secrets
+        .entries(provider.secret())
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let delivery = Delivery {
+        headers: &inbound.headers,
+        body: &inbound.body,
+        path_and_query: &inbound.path_and_query,
+        params: &inbound.params,
+        settings: &state.settings,
+        now: state.clock.now_secs(),
+    };
+    match provider.check(&delivery, &secrets) {
+        Ok(verified) => {
+            let outcome = record(state, verified).await?;
+            let metric = match outcome {
+                Intake::New => Metric::WebhookReceived,
+                Intake::Duplicate | Intake::Requeued => Metric::WebhookDuplicate,
+            };
+            metrics::count(metric, &[("provider", provider.name())]);
+            tracing::info!(provider = provider.name(), outcome = ?outcome, "webhook accepted");
+            Ok(outcome)
+        }
+        Err(why) => Err(refuse(state, provider.name(), why, inbound.caller).await),
+    }
+}
+
+/// A refused delivery counts against the caller's per-IP limit (one conditional ADD), then
+/// answers 400 (or 429 once over the limit). The log says which check failed; the answer never.
+async fn refuse(
+    state: &AppState,
+    provider: &str,
+    why: Rejected,
+    caller: Option<IpAddr>,
+) -> ApiError {
+    let answer = match why {
+        Rejected::Signature(VerifyError::NoSecret) => {
+            // Our misconfiguration, not the caller's: not counted.
+            tracing::error!(provider, "webhook secret not configured");
+            return ApiError::Unavailable(format!("{provider} webhook secret not configured"));
+        }
+        Rejected::Signature(e) => {
+            metrics::count(Metric::WebhookInvalidSignature, &[("provider", provider)]);
+            tracing::info!(provider, reason = %e, "webhook rejected");
+            ApiError::BadRequest("The webhook could not be verified.".into())
+        }
+        Rejected::Malformed => {
+            metrics::count(Metric::WebhookInvalidSignature, &[("provider", provider)]);
+            tracing::info!(provider, "webhook event unreadable");
+            ApiError::BadRequest("The event could not be read.".into())
+        }
+    };
+    let (limit, window) = state.settings.webhook_rate_limit;
+    let rule = Rule::new(RATE_RULE, limit, window, &[KeyPart::Ip]);
+    let subject = Subject {
+        ip: caller,
+        ..Subject::default()
+    };
+    if caller.is_some()
+        && let Err(e) = ratelimit::enforce(state, &[rule], &subject).await
+    {
+        return e;
+    }
+    answer
 }
 
 /// The job message for an event: a reference, never the payload.
@@ -42,50 +171,42 @@ pub fn job(provider: &str, event_id: &str) -> crate::queue::OutgoingMessage {
     )
 }
 
-/// Enqueues the event and marks its record queued (only if it is still `received`).
+/// Sends the event's job message (no store write: the record says `received` until claimed).
 pub async fn enqueue(state: &AppState, provider: &str, event_id: &str) -> Result<(), ApiError> {
     state.queue.send(job(provider, event_id)).await?;
-    let (pk, sk) = keys::webhook_event(provider, event_id);
-    let mark = Update::new()
-        .set("status", "queued")
-        .set("queued_at", state.clock.now_ms());
-    match state
-        .store
-        .update(&pk, &sk, mark, Some(Condition::eq("status", "received")))
-        .await
-    {
-        // Already moved on (the worker was faster than this write): fine.
-        Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(())
 }
 
+/// Records a verified event once and enqueues it.
 pub async fn record(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
     let now_ms = state.clock.now_ms();
-    let (pk, sk) = keys::webhook_event(&v.provider, &v.event_id);
-    let item = Item::new(&pk, &sk)
-        .with("type", "webhook_event")
-        .with("provider", v.provider.as_str())
-        .with("event_id", v.event_id.as_str())
-        .with("event_type", v.event_type.as_str())
-        .with("status", "received")
-        .with("attempts", 0)
-        .with("payload", v.payload)
-        .with("received_at", now_ms)
-        .with(GSI1PK, keys::WEBHOOK_EVENTS_INDEX)
-        .with(
-            GSI1SK,
-            format!("{now_ms:015}#{}#{}", v.provider, v.event_id),
-        )
-        .with(EXPIRES_AT, now_ms / 1000 + RETENTION_SECS);
-    match state.store.put(item, Some(Condition::NotExists)).await {
+    let event = WebhookEvent::received(
+        v.provider,
+        v.event_id,
+        v.event_type,
+        v.occurred_at,
+        v.payload,
+        now_ms,
+    );
+    match state
+        .store
+        .put(Item::from(&event), Some(Condition::NotExists))
+        .await
+    {
         Ok(()) => {
-            enqueue(state, &v.provider, &v.event_id).await?;
+            enqueue(state, &event.provider, &event.event_id).await?;
             Ok(Intake::New)
         }
         Err(StoreError::ConditionFailed { existing }) => {
-            if existing.as_ref().and_then(|e| e.s("status")) == Some("received") {
-                enqueue(state, &v.provider, &v.event_id).await?;
+            // The failed put hands back the stored record: no second read.
+            let unqueued = existing
+                .as_deref()
+                .and_then(|i| WebhookEvent::try_from(i).ok())
+                .is_some_and(|e| {
+                    e.status == Status::Received && now_ms - e.received_at > UNQUEUED_GRACE_MS
+                });
+            if unqueued {
+                enqueue(state, &event.provider, &event.event_id).await?;
                 Ok(Intake::Requeued)
             } else {
                 Ok(Intake::Duplicate)
@@ -93,101 +214,4 @@ pub async fn record(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn json_of(body: &[u8]) -> Option<Json> {
-    serde_json::from_slice(body).ok()
-}
-
-fn str_at<'a>(j: &'a Json, path: &[&str]) -> Option<&'a str> {
-    let mut cur = j;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    cur.as_str().filter(|s| !s.is_empty())
-}
-
-fn bad_event() -> ApiError {
-    ApiError::BadRequest("The event could not be read.".into())
-}
-
-/// Stripe: `id` and `type` of the signed JSON body.
-pub fn stripe_event(body: &[u8]) -> Result<(String, String), ApiError> {
-    let j = json_of(body).ok_or_else(bad_event)?;
-    Ok((
-        str_at(&j, &["id"]).ok_or_else(bad_event)?.into(),
-        str_at(&j, &["type"]).unwrap_or("unknown").into(),
-    ))
-}
-
-/// Square: `event_id` and `type`.
-pub fn square_event(body: &[u8]) -> Result<(String, String), ApiError> {
-    let j = json_of(body).ok_or_else(bad_event)?;
-    Ok((
-        str_at(&j, &["event_id"]).ok_or_else(bad_event)?.into(),
-        str_at(&j, &["type"]).unwrap_or("unknown").into(),
-    ))
-}
-
-/// DocuSign Connect: `eventId` when present, else envelope + status event + generation time.
-pub fn docusign_event(body: &[u8]) -> Result<(String, String), ApiError> {
-    let j = json_of(body).ok_or_else(bad_event)?;
-    let kind = str_at(&j, &["event"]).unwrap_or("unknown").to_string();
-    if let Some(id) = str_at(&j, &["eventId"]) {
-        return Ok((id.into(), kind));
-    }
-    let envelope = str_at(&j, &["data", "envelopeId"]).ok_or_else(bad_event)?;
-    let at = str_at(&j, &["generatedDateTime"]).ok_or_else(bad_event)?;
-    Ok((format!("{envelope}:{kind}:{at}"), kind))
-}
-
-/// Twilio parameters from a delivery body. JSON first: form decoding "succeeds" on a JSON body
-/// (as one key with an empty value), so trying it first would lose every JSON callback.
-pub fn twilio_params(raw: &[u8]) -> Vec<(String, String)> {
-    if let Ok(j) = serde_json::from_slice::<Json>(raw)
-        && let Some(o) = j.as_object()
-    {
-        return o
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                )
-            })
-            .collect();
-    }
-    serde_urlencoded::from_bytes(raw).unwrap_or_default()
-}
-
-/// Twilio: `MessageSid` + status (status callbacks) or `MessageSid` (inbound messages).
-pub fn twilio_event(
-    params: &[(String, String)],
-    inbound: bool,
-) -> Result<(String, String), ApiError> {
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let sid = get("MessageSid")
-        .or_else(|| get("SmsSid"))
-        .ok_or_else(bad_event)?;
-    if inbound {
-        return Ok((format!("{sid}:inbound"), "message.inbound".into()));
-    }
-    let status = get("MessageStatus")
-        .or_else(|| get("SmsStatus"))
-        .ok_or_else(bad_event)?;
-    Ok((format!("{sid}:{status}"), "message.status".into()))
-}
-
-/// Standard Webhooks: the signed `webhook-id`, and `type` from the body when it is JSON.
-pub fn standard_event(webhook_id: &str, body: &[u8]) -> (String, String) {
-    let kind = json_of(body)
-        .and_then(|j| str_at(&j, &["type"]).map(str::to_string))
-        .unwrap_or_else(|| "unknown".into());
-    (webhook_id.to_string(), kind)
 }

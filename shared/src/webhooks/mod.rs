@@ -1,7 +1,17 @@
-//! Provider webhook intake. `verify` checks each provider's signature scheme over the exact raw
-//! body; intake, recording and processing build on it.
+//! Provider webhooks: intake (verify over the exact raw body, record once, enqueue), the worker
+//! that applies each event once, the cron's recovery sweep, and operator views. Each provider is
+//! one file under `providers/`; everything else here is provider-agnostic.
 
 pub mod admin;
+pub mod effects;
+pub mod event;
 pub mod intake;
-pub mod process;
-pub mod verify;
+pub mod payload;
+pub mod providers;
+pub mod signature;
+pub mod sweep;
+pub mod user_state;
+pub mod worker;
+
+pub use event::{Outcome, Status, WebhookEvent};
+pub use providers::{Provider, Registry};

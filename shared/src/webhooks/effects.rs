@@ -1,0 +1,193 @@
+//! Effects several providers share: forward-only status records (a payment, an envelope, an
+//! SMS only ever move forward; an older event never overwrites newer state), the payment status
+//! ladder, and owner protection (provider events never change owner or test accounts).
+
+use serde_json::json;
+
+use super::event::Outcome;
+use super::user_state::UserBilling;
+use crate::jobs::JobError;
+use crate::state::AppState;
+use crate::store::record::{TYPE, malformed};
+use crate::store::{Condition, EXPIRES_AT, Item, Key, StoreError, Update, keys, load};
+
+pub fn failed(e: impl std::fmt::Display) -> JobError {
+    JobError::Failed(e.to_string())
+}
+
+/// Attribute names of a forward-only status record.
+pub mod attr {
+    pub const STATUS: &str = "status";
+    /// Position on the status ladder: a write with a lower or equal rank is superseded.
+    pub const RANK: &str = "rank";
+    pub const UPDATED_AT: &str = "updated_at";
+}
+
+/// What a forward-only status record tracks (its stored `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracked {
+    ProviderPayment,
+    Envelope,
+    SmsMessage,
+}
+
+impl Tracked {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProviderPayment => "provider_payment",
+            Self::Envelope => "envelope",
+            Self::SmsMessage => "sms_message",
+        }
+    }
+}
+
+/// A forward-only status record. Written only by `forward_only`; read by operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRecord {
+    pub key: Key,
+    pub tracked: Tracked,
+    pub status: String,
+    pub rank: i64,
+    pub updated_at: i64,
+}
+
+impl TryFrom<&Item> for StatusRecord {
+    type Error = StoreError;
+
+    fn try_from(i: &Item) -> Result<Self, StoreError> {
+        let kind = "status record";
+        let tracked = [
+            Tracked::ProviderPayment,
+            Tracked::Envelope,
+            Tracked::SmsMessage,
+        ]
+        .into_iter()
+        .find(|t| i.s(TYPE) == Some(t.as_str()))
+        .ok_or_else(|| malformed(kind, TYPE))?;
+        Ok(Self {
+            key: (i.pk.clone(), i.sk.clone()),
+            tracked,
+            status: i.req_s(kind, attr::STATUS)?.into(),
+            rank: i.req_n(kind, attr::RANK)?,
+            updated_at: i.req_n(kind, attr::UPDATED_AT)?,
+        })
+    }
+}
+
+impl From<&StatusRecord> for Item {
+    fn from(r: &StatusRecord) -> Item {
+        Item::new(&r.key.0, &r.key.1)
+            .with(TYPE, r.tracked.as_str())
+            .with(attr::STATUS, r.status.as_str())
+            .with(attr::RANK, r.rank)
+            .with(attr::UPDATED_AT, r.updated_at)
+    }
+}
+
+/// Moves a status record forward only: a write with a lower or equal rank is `Superseded`.
+pub async fn forward_only(
+    state: &AppState,
+    (pk, sk): Key,
+    tracked: Tracked,
+    status: &str,
+    rank: i64,
+) -> Result<Outcome, JobError> {
+    let update = Update::new()
+        .set(TYPE, tracked.as_str())
+        .set(attr::STATUS, status)
+        .set(attr::RANK, rank)
+        .set(attr::UPDATED_AT, state.clock.now_ms())
+        .set(
+            EXPIRES_AT,
+            state.clock.now_secs() + crate::lifetimes::WEBHOOK_EVENT_SECS,
+        );
+    let cond = Condition::AttrNotExists(attr::RANK.into()).or(Condition::lt(attr::RANK, rank));
+    match state.store.update(&pk, &sk, update, Some(cond)).await {
+        Ok(_) => Ok(Outcome::Applied),
+        Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Superseded),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// A provider's payment status on one ladder (Stripe's and Square's words), with its rank.
+pub fn payment_rank(status: &str) -> Option<(&'static str, i64)> {
+    Some(match status {
+        "requires_payment_method" | "requires_confirmation" | "requires_action" => {
+            ("requires_action", 1)
+        }
+        "processing" | "requires_capture" | "PENDING" | "APPROVED" => ("processing", 2),
+        "succeeded" | "COMPLETED" => ("succeeded", 3),
+        "failed" | "FAILED" => ("failed", 3),
+        "canceled" | "CANCELED" => ("canceled", 3),
+        _ => return None,
+    })
+}
+
+/// Whether a user is an owner or test account. A store error fails the job (retried): owner
+/// protection must never fail open.
+pub async fn is_owner(state: &AppState, user_id: &str) -> Result<bool, JobError> {
+    let owners = &state.settings.owner_account_ids;
+    if owners.is_empty() {
+        return Ok(false);
+    }
+    if owners.iter().any(|o| o == &user_id.to_lowercase()) {
+        return Ok(true);
+    }
+    let user: Option<UserBilling> = load(&*state.store, &keys::user(user_id))
+        .await
+        .map_err(failed)?;
+    Ok(user.and_then(|u| u.email).is_some_and(|e| {
+        let e = e.to_lowercase();
+        owners.iter().any(|o| o == &e)
+    }))
+}
+
+/// Records (and alerts on) an event that would have touched an owner account.
+pub async fn owner_blocked(state: &AppState, user_id: &str, event_type: &str) -> Outcome {
+    tracing::error!(
+        critical = true,
+        event_type,
+        "provider event touching an owner account was not applied"
+    );
+    crate::audit::record(
+        state,
+        "owner_blocked",
+        user_id,
+        None,
+        json!({ "event_type": event_type }),
+    )
+    .await;
+    Outcome::OwnerBlocked
+}
+
+/// Updates a user's billing fields only when this event is newer than the last one applied to
+/// the same fields (`version_attr`: subscription and invoice events keep separate versions, so
+/// a late invoice never blocks a plan change). `tie_wins`: an event of the same second still
+/// applies (a deletion outranks an update sent in the same second).
+pub async fn newer_user_update(
+    state: &AppState,
+    user_id: &str,
+    version_attr: &str,
+    created: i64,
+    tie_wins: bool,
+    update: Update,
+) -> Result<Outcome, JobError> {
+    let (pk, sk) = keys::user(user_id);
+    let newer = if tie_wins {
+        Condition::le(version_attr, created)
+    } else {
+        Condition::lt(version_attr, created)
+    };
+    let cond = Condition::Exists.and(Condition::AttrNotExists(version_attr.into()).or(newer));
+    match state
+        .store
+        .update(&pk, &sk, update.set(version_attr, created), Some(cond))
+        .await
+    {
+        Ok(_) => Ok(Outcome::Applied),
+        Err(StoreError::ConditionFailed { existing: Some(_) }) => Ok(Outcome::Superseded),
+        // No such user: nothing of ours to change.
+        Err(StoreError::ConditionFailed { existing: None }) => Ok(Outcome::Ignored),
+        Err(e) => Err(failed(e)),
+    }
+}
