@@ -1,5 +1,6 @@
 //! Outgoing mail: SES v2 in AWS; locally an outbox in the store, printed to the console and
-//! readable at `GET /_local/outbox?to=` (mounted by the local stack only).
+//! readable at `GET /_local/outbox?to=` (mounted by the local stack only). The outbox's stored
+//! kind (`OutboxMail`) and its one mapping live here too.
 
 use std::sync::Arc;
 
@@ -8,7 +9,8 @@ use serde::Serialize;
 
 use crate::crypto::{keyed_hash, random_id};
 use crate::error::ApiError;
-use crate::store::{EXPIRES_AT, Item, Query, SharedStore, keys};
+use crate::store::record::{Record, TYPE, malformed};
+use crate::store::{EXPIRES_AT, Item, Key, Query, SharedStore, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mail {
@@ -23,6 +25,76 @@ pub trait Mailer: Send + Sync + 'static {
 }
 
 pub type SharedMailer = Arc<dyn Mailer>;
+
+/// A mail in the local outbox, in its recipient's partition, ordered by time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    /// The partition: a hash of the normalized recipient (from the key).
+    pub to_hash: String,
+    pub at_ms: i64,
+    /// From the sort key (`<at_ms>#<id>`).
+    pub id: String,
+    pub mail: Mail,
+    pub expires_at: i64,
+}
+
+impl OutboxMail {
+    pub const TO: &str = "to";
+    pub const SUBJECT: &str = "subject";
+    pub const BODY: &str = "body";
+
+    pub fn key(&self) -> Key {
+        keys::outbox(&self.to_hash, self.at_ms, &self.id)
+    }
+}
+
+impl Record for OutboxMail {
+    const KIND: &'static str = "outbox";
+}
+
+impl TryFrom<&Item> for OutboxMail {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        let kind = Self::KIND;
+        if item.req_s(kind, TYPE)? != kind {
+            return Err(malformed(kind, TYPE));
+        }
+        // The inverses of `keys::outbox`: `outbox#<hash>` and `<zero-padded ms>#<id>`.
+        let to_hash = item
+            .pk
+            .strip_prefix(keys::outbox("", 0, "").0.as_str())
+            .ok_or_else(|| malformed(kind, "key"))?;
+        let (at_ms, id) = item
+            .sk
+            .split_once('#')
+            .and_then(|(t, id)| Some((t.parse().ok()?, id)))
+            .ok_or_else(|| malformed(kind, "key"))?;
+        Ok(Self {
+            to_hash: to_hash.to_string(),
+            at_ms,
+            id: id.to_string(),
+            mail: Mail {
+                to: item.req_s(kind, Self::TO)?.into(),
+                subject: item.req_s(kind, Self::SUBJECT)?.into(),
+                body: item.req_s(kind, Self::BODY)?.into(),
+            },
+            expires_at: item.req_n(kind, EXPIRES_AT)?,
+        })
+    }
+}
+
+impl From<&OutboxMail> for Item {
+    fn from(m: &OutboxMail) -> Self {
+        let (pk, sk) = m.key();
+        Item::new(pk, sk)
+            .with(TYPE, OutboxMail::KIND)
+            .with(OutboxMail::TO, m.mail.to.as_str())
+            .with(OutboxMail::SUBJECT, m.mail.subject.as_str())
+            .with(OutboxMail::BODY, m.mail.body.as_str())
+            .with(EXPIRES_AT, m.expires_at)
+    }
+}
 
 /// Local development outbox. Holds raw addresses and codes: that is its purpose, and it never
 /// runs in AWS.
@@ -58,15 +130,10 @@ impl Outbox {
             .store
             .query(Query::table(pk).descending().limit(50))
             .await?;
-        Ok(page
-            .items
+        page.items
             .iter()
-            .map(|i| Mail {
-                to: i.s("to").unwrap_or_default().into(),
-                subject: i.s("subject").unwrap_or_default().into(),
-                body: i.s("body").unwrap_or_default().into(),
-            })
-            .collect())
+            .map(|i| Ok(OutboxMail::try_from(i)?.mail))
+            .collect()
     }
 }
 
@@ -74,20 +141,20 @@ impl Outbox {
 impl Mailer for Outbox {
     async fn send(&self, mail: Mail) -> Result<(), ApiError> {
         let now_ms = self.clock.now_ms();
-        let (pk, sk) = keys::outbox(&self.partition(&mail.to), now_ms, &random_id());
         if self.print {
             println!(
                 "--- mail to {} ---\nSubject: {}\n\n{}\n---",
                 mail.to, mail.subject, mail.body
             );
         }
-        let item = Item::new(pk, sk)
-            .with("type", "outbox")
-            .with("to", mail.to.as_str())
-            .with("subject", mail.subject.as_str())
-            .with("body", mail.body.as_str())
-            .with(EXPIRES_AT, now_ms / 1000 + OUTBOX_TTL_SECS);
-        self.store.put(item, None).await?;
+        let stored = OutboxMail {
+            to_hash: self.partition(&mail.to),
+            at_ms: now_ms,
+            id: random_id(),
+            mail,
+            expires_at: now_ms / 1000 + OUTBOX_TTL_SECS,
+        };
+        self.store.put((&stored).into(), None).await?;
         Ok(())
     }
 }
@@ -137,5 +204,26 @@ impl Mailer for Ses {
                 ApiError::Unavailable(format!("mail provider error {code}"))
             })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbox_mails_round_trip() {
+        let m = OutboxMail {
+            to_hash: "th".into(),
+            at_ms: 1_767_225_600_123,
+            id: "id1".into(),
+            mail: Mail {
+                to: "a@example.com".into(),
+                subject: "s".into(),
+                body: "b".into(),
+            },
+            expires_at: 9,
+        };
+        assert_eq!(OutboxMail::try_from(&Item::from(&m)).unwrap(), m);
     }
 }

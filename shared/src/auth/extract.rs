@@ -8,11 +8,11 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 
+use super::records::User;
 use super::{cookies, csrf, jwt, session, signing_keys};
 use crate::error::ApiError;
 use crate::http::X_CSRF_TOKEN;
 use crate::state::AppState;
-use crate::store::Item;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthVia {
@@ -25,8 +25,8 @@ pub struct AuthUser {
     pub user_id: String,
     pub session_id: String,
     pub via: AuthVia,
-    /// The user's item as read while checking the session.
-    pub user: Item,
+    /// The user as read while checking the session.
+    pub user: User,
 }
 
 fn unauthorized() -> ApiError {

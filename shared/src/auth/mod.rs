@@ -1,20 +1,33 @@
 //! Authentication: passwords, email codes, sessions with rotating refresh tokens, access tokens,
 //! cookies with CSRF protection, and the extractor every function uses to know who is calling.
 //!
+//! Layout: `records` (the stored kinds, each mapped once), `account` (registration and lookup),
+//! `login` (password sign-in and change), `codes` (email codes), `reset` (password reset),
+//! `session` (sessions and refresh rotation), `limits` (every auth rate limit), `http` (the
+//! route handlers `auth-api` mounts), and the building blocks (`password`, `jwt`, `cookies`,
+//! `csrf`, `extract`, `operator`).
+//!
 //! Standards: OWASP ASVS L2 (V2 authentication, V3 session management), the OWASP Password
 //! Storage, Session Management and CSRF cheat sheets, RFC 8725 (JWT), RFC 9700 (refresh token
 //! rotation and reuse detection), NIST SP 800-63B (throttling).
 
+pub mod account;
+pub mod codes;
 pub mod cookies;
 pub mod csrf;
 pub mod extract;
+pub mod http;
 pub mod jwt;
+pub mod limits;
+pub mod login;
 pub mod operator;
 pub mod password;
-pub mod service;
+pub mod records;
+pub mod reset;
 pub mod session;
 
 pub use extract::{AuthUser, AuthVia};
+pub use records::{EmailLink, Otp, PasswordReset, RefreshStatus, RefreshToken, Session, User};
 
 use crate::error::{ApiError, FieldError};
 use crate::secrets::{JWT_SIGNING_KEYS, parse_keyed_list};

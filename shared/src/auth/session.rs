@@ -7,13 +7,16 @@
 //! written. Access tokens name their session, and every authenticated request checks the
 //! session still stands, so logout and revocation take effect at once.
 
+use std::net::IpAddr;
+
 use serde_json::json;
 
 use super::jwt;
+use super::records::{RefreshStatus, RefreshToken, Session, User};
 use crate::crypto::{keyed_hash, random_id, random_token};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Condition, EXPIRES_AT, Item, Query, StoreError, Update, Write, keys};
+use crate::store::{Condition, EXPIRES_AT, Query, StoreError, Tx, TxError, Update, keys, load};
 
 /// Refresh token (and session) lifetime: 7 days, extended by each rotation.
 pub const REFRESH_TTL_SECS: i64 = crate::lifetimes::REFRESH_SECS;
@@ -62,24 +65,26 @@ async fn issue(
 /// reset, so every session of an older generation is dead at once, even if the per-session
 /// revocation that follows is interrupted.
 pub async fn generation(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
-    let (pk, sk) = keys::user(user_id);
-    Ok(state
-        .store
-        .get(&pk, &sk)
-        .await?
-        .and_then(|u| u.n(GEN))
-        .unwrap_or(0))
+    let user: Option<User> = load(&*state.store, &keys::user(user_id)).await?;
+    Ok(user.map_or(0, |u| u.session_gen))
 }
-
-pub const GEN: &str = "session_gen";
 
 /// The condition "the user's generation is still `g`".
 pub fn generation_is(g: i64) -> Condition {
     if g == 0 {
-        Condition::AttrNotExists(GEN.into()).or(Condition::eq(GEN, 0))
+        Condition::AttrNotExists(User::SESSION_GEN.into()).or(Condition::eq(User::SESSION_GEN, 0))
     } else {
-        Condition::eq(GEN, g)
+        Condition::eq(User::SESSION_GEN, g)
     }
+}
+
+/// The parts of the transaction that starts a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewSession {
+    Session,
+    /// The user still exists, of the generation read, and as the caller saw it.
+    UserUnchanged,
+    RefreshToken,
 }
 
 /// Starts a session for a user who just proved who they are.
@@ -97,74 +102,95 @@ pub async fn create_checked(
 ) -> Result<Issued, ApiError> {
     let generation_now = generation(state, user_id).await?;
     let pepper = state.hash_pepper().await?;
-    let session_id = random_id();
     let token = random_token(32);
-    let hash = refresh_hash(&pepper, &token);
     let now = state.clock.now_secs();
-    let expires = now + REFRESH_TTL_SECS;
-    let (spk, ssk) = keys::session(user_id, &session_id);
-    let (rpk, rsk) = keys::refresh_token(&hash);
-    state
-        .store
-        .transact(vec![
-            Write::Put {
-                item: Item::new(spk, ssk)
-                    .with("type", "session")
-                    .with("user_id", user_id)
-                    .with("created_at", now)
-                    .with(GEN, generation_now)
-                    .with("refresh_hash", hash.as_str())
-                    .with(EXPIRES_AT, expires),
-                cond: Some(Condition::NotExists),
+    let session = Session {
+        user_id: user_id.into(),
+        session_id: random_id(),
+        created_at: now,
+        session_gen: generation_now,
+        refresh_hash: refresh_hash(&pepper, &token),
+        expires_at: now + REFRESH_TTL_SECS,
+        revoked: false,
+    };
+    let refresh = RefreshToken {
+        token_hash: session.refresh_hash.clone(),
+        user_id: user_id.into(),
+        session_id: session.session_id.clone(),
+        status: RefreshStatus::Current,
+        rotated_at: None,
+        expires_at: session.expires_at,
+    };
+    let unchanged = Condition::Exists.and(generation_is(generation_now));
+    let result = Tx::new()
+        .put(
+            NewSession::Session,
+            (&session).into(),
+            Some(Condition::NotExists),
+        )
+        .check(
+            NewSession::UserUnchanged,
+            keys::user(user_id),
+            match user_cond {
+                Some(c) => unchanged.and(c),
+                None => unchanged,
             },
-            Write::Check {
-                pk: keys::user(user_id).0,
-                sk: keys::user(user_id).1,
-                cond: match user_cond {
-                    Some(c) => Condition::Exists.and(generation_is(generation_now)).and(c),
-                    None => Condition::Exists.and(generation_is(generation_now)),
-                },
-            },
-            Write::Put {
-                item: Item::new(rpk, rsk)
-                    .with("type", "refresh")
-                    .with("user_id", user_id)
-                    .with("session_id", session_id.as_str())
-                    .with("status", "current")
-                    .with(EXPIRES_AT, expires),
-                cond: Some(Condition::NotExists),
-            },
-        ])
-        .await
-        .map_err(|e| match e {
-            StoreError::TransactionCanceled { index: 2, .. } => {
-                ApiError::Unauthorized("The account changed while signing in; try again.".into())
-            }
-            other => other.into(),
-        })?;
-    issue(state, user_id, &session_id, token).await
+        )
+        .put(
+            NewSession::RefreshToken,
+            (&refresh).into(),
+            Some(Condition::NotExists),
+        )
+        .commit(&*state.store)
+        .await;
+    match result {
+        Ok(()) => issue(state, user_id, &session.session_id, token).await,
+        // A password change or reset (or the owner taking the address back) got in between.
+        Err(e) if e.condition_failed() == Some(&NewSession::UserUnchanged) => Err(
+            ApiError::Unauthorized("The account changed while signing in; try again.".into()),
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// The user's item when the session is live (exists, not expired, not revoked, of the user's
-/// current generation); `None` otherwise. Handlers reuse the item instead of reading it again.
+/// Starts the session of a user who just proved who they are (`method`: how), and audits it.
+pub async fn signed_in(
+    state: &AppState,
+    user_id: &str,
+    ip: Option<IpAddr>,
+    method: &str,
+    user_cond: Option<Condition>,
+) -> Result<Issued, ApiError> {
+    let issued = create_checked(state, user_id, user_cond).await?;
+    crate::audit::record(
+        state,
+        "login_success",
+        user_id,
+        ip,
+        json!({ "method": method }),
+    )
+    .await;
+    Ok(issued)
+}
+
+/// The user when the session is live (exists, not expired, not revoked, of the user's current
+/// generation); `None` otherwise. Handlers reuse the user instead of reading it again.
 pub async fn live_user(
     state: &AppState,
     user_id: &str,
     session_id: &str,
-) -> Result<Option<Item>, ApiError> {
-    let (pk, sk) = keys::session(user_id, session_id);
-    let Some(session) = state.store.get(&pk, &sk).await? else {
+) -> Result<Option<User>, ApiError> {
+    let store = &*state.store;
+    let Some(session) = load::<Session>(store, &keys::session(user_id, session_id)).await? else {
         return Ok(None);
     };
-    if session.bool("revoked") == Some(true) {
+    if session.revoked {
         return Ok(None);
     }
-    let (upk, usk) = keys::user(user_id);
-    let Some(user) = state.store.get(&upk, &usk).await? else {
+    let Some(user) = load::<User>(store, &keys::user(user_id)).await? else {
         return Ok(None);
     };
-    let current = user.n(GEN).unwrap_or(0);
-    Ok((session.n(GEN).unwrap_or(0) == current).then_some(user))
+    Ok((session.session_gen == user.session_gen).then_some(user))
 }
 
 pub async fn revoke(state: &AppState, user_id: &str, session_id: &str) -> Result<(), ApiError> {
@@ -174,7 +200,7 @@ pub async fn revoke(state: &AppState, user_id: &str, session_id: &str) -> Result
         .update(
             &pk,
             &sk,
-            Update::new().set("revoked", true),
+            Update::new().set(Session::REVOKED, true),
             Some(Condition::Exists),
         )
         .await
@@ -203,10 +229,10 @@ pub async fn revoke_all(
                     .cursor(cursor),
             )
             .await?;
-        for s in &page.items {
-            let sid = s.sk.trim_start_matches(keys::SESSION_PREFIX);
-            if Some(sid) != keep && s.bool("revoked") != Some(true) {
-                revoke(state, user_id, sid).await?;
+        for item in &page.items {
+            let s = Session::try_from(item)?;
+            if Some(s.session_id.as_str()) != keep && !s.revoked {
+                revoke(state, user_id, &s.session_id).await?;
                 n += 1;
             }
         }
@@ -214,6 +240,14 @@ pub async fn revoke_all(
             Some(c) => cursor = Some(c),
             None => return Ok(n),
         }
+    }
+}
+
+/// Marks old sessions revoked. The generation bump already ended them; this only tidies up, so
+/// a failure is logged, not returned.
+pub async fn cleanup_sessions(state: &AppState, user_id: &str, keep: Option<&str>) {
+    if let Err(e) = revoke_all(state, user_id, keep).await {
+        tracing::warn!(error = %e, "could not mark old sessions revoked (they are already dead)");
     }
 }
 
@@ -225,7 +259,7 @@ async fn reuse_detected(
     state: &AppState,
     user_id: &str,
     session_id: &str,
-    ip: Option<std::net::IpAddr>,
+    ip: Option<IpAddr>,
 ) -> ApiError {
     if let Err(e) = revoke(state, user_id, session_id).await {
         tracing::error!(error = %e, "could not revoke a session after refresh token reuse");
@@ -242,101 +276,107 @@ async fn reuse_detected(
     invalid()
 }
 
-/// The (user id, session id) a refresh token belongs to, without using it: the cookie path
-/// checks CSRF against that session before rotating.
-pub async fn owner_of(state: &AppState, token: &str) -> Result<(String, String), ApiError> {
+/// The stored record of a presented refresh token, if it is one of ours.
+async fn presented(state: &AppState, token: &str) -> Result<(RefreshToken, Vec<u8>), ApiError> {
     if token.is_empty() || token.len() > 128 {
         return Err(invalid());
     }
     let pepper = state.hash_pepper().await?;
-    let (pk, sk) = keys::refresh_token(&refresh_hash(&pepper, token));
-    let r = state.store.get(&pk, &sk).await?.ok_or_else(invalid)?;
-    Ok((
-        r.s("user_id").unwrap_or_default().to_string(),
-        r.s("session_id").unwrap_or_default().to_string(),
-    ))
+    let key = keys::refresh_token(&refresh_hash(&pepper, token));
+    let record = load::<RefreshToken>(&*state.store, &key)
+        .await?
+        .ok_or_else(invalid)?;
+    Ok((record, pepper))
+}
+
+/// The (user id, session id) a refresh token belongs to, without using it: the cookie path
+/// checks CSRF against that session before rotating.
+pub async fn owner_of(state: &AppState, token: &str) -> Result<(String, String), ApiError> {
+    let (r, _) = presented(state, token).await?;
+    Ok((r.user_id, r.session_id))
+}
+
+/// The parts of a refresh token rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented token is still the current one (else: a second holder used it first).
+    RetirePresented,
+    IssueNext,
+    /// The session still stands and still expects the presented token.
+    AdvanceSession,
+    /// No password change or reset since the session began.
+    UserGeneration,
 }
 
 /// Rotates a refresh token: the presented one is retired, a new one issued in the same session.
 pub async fn refresh(
     state: &AppState,
     token: &str,
-    ip: Option<std::net::IpAddr>,
+    ip: Option<IpAddr>,
 ) -> Result<Issued, ApiError> {
-    if token.is_empty() || token.len() > 128 {
-        return Err(invalid());
-    }
-    let pepper = state.hash_pepper().await?;
-    let hash = refresh_hash(&pepper, token);
-    let (rpk, rsk) = keys::refresh_token(&hash);
-    let record = state.store.get(&rpk, &rsk).await?.ok_or_else(invalid)?;
-    let user_id = record.s("user_id").unwrap_or_default().to_string();
-    let session_id = record.s("session_id").unwrap_or_default().to_string();
-    if record.s("status") != Some("current") {
+    let (record, pepper) = presented(state, token).await?;
+    let (user_id, session_id) = (record.user_id.clone(), record.session_id.clone());
+    if record.status != RefreshStatus::Current {
         return Err(reuse_detected(state, &user_id, &session_id, ip).await);
     }
     let now = state.clock.now_secs();
-    let expires = now + REFRESH_TTL_SECS;
-    let next = random_token(32);
-    let next_hash = refresh_hash(&pepper, &next);
-    let (npk, nsk) = keys::refresh_token(&next_hash);
-    let (spk, ssk) = keys::session(&user_id, &session_id);
-    let session_gen = state
-        .store
-        .get(&spk, &ssk)
+    let next_token = random_token(32);
+    let next = RefreshToken {
+        token_hash: refresh_hash(&pepper, &next_token),
+        status: RefreshStatus::Current,
+        rotated_at: None,
+        expires_at: now + REFRESH_TTL_SECS,
+        ..record.clone()
+    };
+    let session_key = keys::session(&user_id, &session_id);
+    let session_gen = load::<Session>(&*state.store, &session_key)
         .await?
-        .and_then(|s| s.n(GEN))
-        .unwrap_or(0);
-    let (upk, usk) = keys::user(&user_id);
-    let result = state
-        .store
-        .transact(vec![
-            Write::Update {
-                pk: rpk,
-                sk: rsk,
-                update: Update::new()
-                    .set("status", "rotated")
-                    .set("rotated_at", now),
-                cond: Some(Condition::eq("status", "current")),
-            },
-            Write::Put {
-                item: Item::new(npk, nsk)
-                    .with("type", "refresh")
-                    .with("user_id", user_id.as_str())
-                    .with("session_id", session_id.as_str())
-                    .with("status", "current")
-                    .with(EXPIRES_AT, expires),
-                cond: Some(Condition::NotExists),
-            },
-            Write::Update {
-                pk: spk,
-                sk: ssk,
-                update: Update::new()
-                    .set("refresh_hash", next_hash.as_str())
-                    .set(EXPIRES_AT, expires),
-                cond: Some(
-                    Condition::Exists
-                        .and(Condition::eq("refresh_hash", hash.as_str()))
-                        .and(Condition::AttrNotExists("revoked".into())),
-                ),
-            },
-            // A password change or reset since this session began ends it.
-            Write::Check {
-                pk: upk,
-                sk: usk,
-                cond: Condition::Exists.and(generation_is(session_gen)),
-            },
-        ])
+        .map_or(0, |s| s.session_gen);
+    let current = RefreshStatus::Current.as_str();
+    let result = Tx::new()
+        .update(
+            Rotation::RetirePresented,
+            record.key(),
+            Update::new()
+                .set(RefreshToken::STATUS, RefreshStatus::Rotated.as_str())
+                .set(RefreshToken::ROTATED_AT, now),
+            Some(Condition::eq(RefreshToken::STATUS, current)),
+        )
+        .put(
+            Rotation::IssueNext,
+            (&next).into(),
+            Some(Condition::NotExists),
+        )
+        .update(
+            Rotation::AdvanceSession,
+            session_key,
+            Update::new()
+                .set(Session::REFRESH_HASH, next.token_hash.as_str())
+                .set(EXPIRES_AT, next.expires_at),
+            Some(
+                Condition::Exists
+                    .and(Condition::eq(
+                        Session::REFRESH_HASH,
+                        record.token_hash.as_str(),
+                    ))
+                    .and(Condition::AttrNotExists(Session::REVOKED.into())),
+            ),
+        )
+        // A password change or reset since this session began ends it.
+        .check(
+            Rotation::UserGeneration,
+            keys::user(&user_id),
+            Condition::Exists.and(generation_is(session_gen)),
+        )
+        .commit(&*state.store)
         .await;
     match result {
-        Ok(()) => issue(state, &user_id, &session_id, next).await,
+        Ok(()) => issue(state, &user_id, &session_id, next_token).await,
         // Someone rotated this token a moment ago: a second holder.
-        Err(StoreError::TransactionCanceled {
-            index: 0,
-            reason: crate::store::TxFailure::ConditionFailed,
-            ..
-        }) => Err(reuse_detected(state, &user_id, &session_id, ip).await),
-        Err(StoreError::TransactionCanceled { .. }) => Err(invalid()),
-        Err(e) => Err(e.into()),
+        Err(e) if e.condition_failed() == Some(&Rotation::RetirePresented) => {
+            Err(reuse_detected(state, &user_id, &session_id, ip).await)
+        }
+        Err(TxError::Canceled { .. }) => Err(invalid()),
+        Err(TxError::Store(e)) => Err(e.into()),
     }
 }

@@ -1,0 +1,275 @@
+//! The auth routes' handlers: each reads its request, calls one flow, and renders the answer
+//! (tokens as httpOnly cookies for the web or in the body for mobile, the uniform 202 of the
+//! routes that must not reveal an account). `auth-api` maps paths and rate limits onto them.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::account::{self, Profile};
+use super::reset as password_reset;
+use super::session::{self, Issued};
+use super::{AuthUser, codes, cookies, extract, limits, login as password_login, normalize_email};
+use crate::error::ApiError;
+use crate::http::{self, ClientIp, Json};
+use crate::ratelimit::{self, Subject};
+use crate::state::AppState;
+
+/// Where a client wants its tokens.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// httpOnly cookies, with a CSRF token for the double submit (web).
+    #[default]
+    Cookie,
+    /// In the JSON body (mobile and API clients).
+    Body,
+}
+
+#[derive(Deserialize)]
+pub struct Register {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    email: String,
+    password: String,
+    #[serde(default)]
+    delivery: Delivery,
+}
+
+#[derive(Deserialize)]
+pub struct EmailOnly {
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct VerifyCode {
+    email: String,
+    code: String,
+    #[serde(default)]
+    delivery: Delivery,
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+pub struct Reset {
+    token: String,
+    new_password: String,
+}
+
+#[derive(Deserialize)]
+pub struct Change {
+    current_password: String,
+    new_password: String,
+}
+
+/// The answer to a sign-in or refresh: the access token in the body, the refresh token in the
+/// body or in cookies.
+pub fn tokens(state: &AppState, issued: Issued, delivery: Delivery) -> Response {
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+    });
+    let mut headers = HeaderMap::new();
+    match delivery {
+        Delivery::Body => body["refresh_token"] = issued.refresh_token.into(),
+        Delivery::Cookie => cookies::set(
+            &mut headers,
+            state.settings.cookie_secure,
+            &issued.access_token,
+            &issued.refresh_token,
+            &issued.csrf_token,
+        ),
+    }
+    (StatusCode::OK, headers, axum::Json(body)).into_response()
+}
+
+/// 204 with the session cookies cleared.
+fn signed_out(state: &AppState) -> Response {
+    let mut headers = HeaderMap::new();
+    cookies::clear(&mut headers, state.settings.cookie_secure);
+    (StatusCode::NO_CONTENT, headers).into_response()
+}
+
+/// The answer to `otp/request` and `password/forgot`, whatever happened.
+fn accepted() -> Response {
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "status": "accepted", "detail": "If the address can receive mail, a message is on its way." })),
+    )
+        .into_response()
+}
+
+/// Validates the address and enforces `rules` keyed by it (and the client's IP).
+async fn limited_email(
+    state: &AppState,
+    ip: ClientIp,
+    raw: &str,
+    rules: &[ratelimit::Rule],
+) -> Result<(String, ratelimit::RateLimitHeaders), ApiError> {
+    let email = normalize_email("email", raw).map_err(|e| ApiError::Validation(vec![e]))?;
+    let subject = Subject {
+        ip: Some(ip.0),
+        email: Some(email.clone()),
+        ..Subject::default()
+    };
+    let headers = ratelimit::enforce(state, rules, &subject).await?;
+    Ok((email, headers))
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    Json(b): Json<Register>,
+) -> Result<Response, ApiError> {
+    let p = account::register(&state, &b.email, &b.password).await?;
+    let body = json!({ "id": p.id, "email": p.email });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(b): Json<Login>,
+) -> Result<Response, ApiError> {
+    let issued = password_login::login(&state, &b.email, &b.password, Some(ip.0)).await?;
+    Ok(tokens(&state, issued, b.delivery))
+}
+
+pub async fn otp_request(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(b): Json<EmailOnly>,
+) -> Result<Response, ApiError> {
+    let (email, headers) = limited_email(&state, ip, &b.email, &limits::rules().otp).await?;
+    codes::request_code(&state, &email).await?;
+    let mut resp = accepted();
+    headers.write(resp.headers_mut());
+    Ok(resp)
+}
+
+pub async fn otp_verify(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(b): Json<VerifyCode>,
+) -> Result<Response, ApiError> {
+    let issued = codes::verify_code(&state, &b.email, &b.code, Some(ip.0)).await?;
+    Ok(tokens(&state, issued, b.delivery))
+}
+
+/// A refresh token in the body (mobile), or the refresh cookie (web: same Origin and CSRF rules
+/// as any cookie credential, bound to the token's session).
+pub async fn refresh(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !body.is_empty() {
+        let b: RefreshBody = http::json::parse(&body)?;
+        let issued = session::refresh(&state, &b.refresh_token, Some(ip.0)).await?;
+        return Ok(tokens(&state, issued, Delivery::Body));
+    }
+    let names = cookies::names(state.settings.cookie_secure);
+    let token = cookies::get(&headers, names.refresh)
+        .ok_or_else(|| ApiError::Unauthorized("No refresh token was presented.".into()))?;
+    let (_, session_id) = session::owner_of(&state, &token).await?;
+    extract::check_cookie_request(&state, &headers, &session_id).await?;
+    let issued = session::refresh(&state, &token, Some(ip.0)).await?;
+    Ok(tokens(&state, issued, Delivery::Cookie))
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    user: Result<AuthUser, ApiError>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // An idle web session outlives its 15-minute access token: logout must still end it, from
+    // the refresh cookie (same Origin and CSRF rules) or a refresh token in the body.
+    let (user_id, session_id, via) = match user {
+        Ok(u) => (u.user_id, u.session_id, format!("{:?}", u.via)),
+        Err(denied) => {
+            let names = cookies::names(state.settings.cookie_secure);
+            let from_body = if body.is_empty() {
+                None
+            } else {
+                Some(http::json::parse::<RefreshBody>(&body)?.refresh_token)
+            };
+            let (token, via) = match (from_body, cookies::get(&headers, names.refresh)) {
+                (Some(t), _) => (t, "RefreshBody"),
+                (None, Some(t)) => (t, "RefreshCookie"),
+                (None, None) => return Err(denied),
+            };
+            let (user_id, session_id) = session::owner_of(&state, &token).await?;
+            if via == "RefreshCookie" {
+                extract::check_cookie_request(&state, &headers, &session_id).await?;
+            }
+            (user_id, session_id, via.to_string())
+        }
+    };
+    session::revoke(&state, &user_id, &session_id).await?;
+    crate::audit::record(
+        &state,
+        "logout",
+        &user_id,
+        Some(ip.0),
+        json!({ "via": via }),
+    )
+    .await;
+    Ok(signed_out(&state))
+}
+
+pub async fn me(user: AuthUser) -> axum::Json<Profile> {
+    // The session check already read the user.
+    axum::Json(Profile::from(&user.user))
+}
+
+pub async fn forgot(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(b): Json<EmailOnly>,
+) -> Result<Response, ApiError> {
+    let rules = limits::rules().forgot_email;
+    let (email, _) = limited_email(&state, ip, &b.email, &rules).await?;
+    password_reset::forgot_password(&state, &email).await;
+    Ok(accepted())
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(b): Json<Reset>,
+) -> Result<Response, ApiError> {
+    password_reset::reset_password(&state, &b.token, &b.new_password, Some(ip.0)).await?;
+    Ok(signed_out(&state))
+}
+
+pub async fn change(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    user: AuthUser,
+    Json(b): Json<Change>,
+) -> Result<Response, ApiError> {
+    password_login::change_password(
+        &state,
+        &user.user,
+        &user.session_id,
+        &b.current_password,
+        &b.new_password,
+        Some(ip.0),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

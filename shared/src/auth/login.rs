@@ -1,0 +1,159 @@
+//! Password sign-in and password change: both verify a password against the account's stored
+//! hash under the per-account login throttle, and both answer the same whether or not the
+//! account (or its password) exists.
+
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use super::limits::{MAX_LOGIN_FAILURES, claim_attempt, clear_attempts, login_throttle};
+use super::records::{Session, User};
+use super::session::{self, Issued, generation_is};
+use super::{email_hash, normalize_email, password};
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+use crate::store::{Condition, StoreError, Tx, TxError, Update, keys};
+
+fn bad_credentials() -> ApiError {
+    ApiError::Unauthorized("Invalid email or password.".into())
+}
+
+/// The stored hash to verify against: the account's, or a dummy one when there is none, so
+/// every path costs one argon2 verification and timing does not tell them apart.
+fn hash_to_verify(user: Option<&User>) -> String {
+    user.and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| password::DUMMY_HASH.clone())
+}
+
+async fn audit_failure(state: &AppState, subject: &str, attempt: i64, ip: Option<IpAddr>) {
+    crate::audit::record(state, "login_failure", subject, ip, json!({})).await;
+    if attempt == MAX_LOGIN_FAILURES {
+        crate::audit::record(
+            state,
+            "lockout",
+            subject,
+            ip,
+            json!({ "failures": attempt }),
+        )
+        .await;
+    }
+}
+
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    pw: &str,
+    ip: Option<IpAddr>,
+) -> Result<Issued, ApiError> {
+    let email = normalize_email("email", email).map_err(|e| ApiError::Validation(vec![e]))?;
+    if pw.is_empty() || pw.chars().count() > password::MAX_LEN {
+        return Err(bad_credentials());
+    }
+    let eh = email_hash(state, &email).await?;
+    // The per-account throttle runs whether or not the account exists: a lockout reveals nothing.
+    let attempt = claim_attempt(state, &login_throttle(), &eh).await?;
+    let user = super::account::find_by_email(state, &eh).await?;
+    let stored = hash_to_verify(user.as_ref());
+    let matches = password::verify_off_thread(pw.to_string(), stored.clone()).await?;
+    let user = match user {
+        Some(u) if matches && u.password_hash.is_some() => u,
+        other => {
+            let subject = other.map_or_else(|| format!("email:{eh}"), |u| u.id);
+            audit_failure(state, &subject, attempt, ip).await;
+            return Err(bad_credentials());
+        }
+    };
+    clear_attempts(state, &login_throttle(), &eh).await?;
+    let mut verified = stored.clone();
+    if password::needs_rehash(&stored) {
+        let fresh = password::hash_off_thread(pw.to_string()).await?;
+        let (pk, sk) = user.key();
+        let same = Condition::eq(User::PASSWORD_HASH, stored.as_str());
+        match state
+            .store
+            .update(
+                &pk,
+                &sk,
+                Update::new().set(User::PASSWORD_HASH, fresh.as_str()),
+                Some(same),
+            )
+            .await
+        {
+            Ok(_) => verified = fresh,
+            Err(StoreError::ConditionFailed { .. }) => return Err(bad_credentials()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // The session only starts if the password just verified is still the account's.
+    let still = Condition::eq(User::PASSWORD_HASH, verified.as_str());
+    session::signed_in(state, &user.id, ip, "password", Some(still)).await
+}
+
+/// The parts of a password change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// The new hash and a new generation, if the generation is still the one read.
+    SetPassword,
+    /// This session moves to the new generation and so survives.
+    KeepThisSession,
+}
+
+/// Changes the password of the signed-in `user` (as read by the session check), keeping the
+/// session `session_id` and ending every other one.
+pub async fn change_password(
+    state: &AppState,
+    user: &User,
+    session_id: &str,
+    current: &str,
+    new_pw: &str,
+    ip: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    if new_pw == current {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "new_password",
+            "must differ from the current password",
+        )]));
+    }
+    let eh = email_hash(state, &user.email).await?;
+    // Shares the login throttle: a stolen session cannot guess the password here instead.
+    let attempt = claim_attempt(state, &login_throttle(), &eh).await?;
+    let ok = password::verify_off_thread(current.to_string(), hash_to_verify(Some(user))).await?
+        && user.password_hash.is_some();
+    if !ok {
+        audit_failure(state, &user.id, attempt, ip).await;
+        return Err(ApiError::Forbidden("The current password is wrong.".into()));
+    }
+    clear_attempts(state, &login_throttle(), &eh).await?;
+    password::check_policy("new_password", new_pw, &user.email)
+        .map_err(|e| ApiError::Validation(vec![e]))?;
+    let hash = password::hash_off_thread(new_pw.to_string()).await?;
+    let next_gen = user.session_gen + 1;
+    // The new password and a new generation commit together, and this session moves to the new
+    // generation in the same transaction: every other session ends, this one stays.
+    Tx::new()
+        .update(
+            Change::SetPassword,
+            user.key(),
+            Update::new()
+                .set(User::PASSWORD_HASH, hash)
+                .set(User::SESSION_GEN, next_gen),
+            Some(Condition::Exists.and(generation_is(user.session_gen))),
+        )
+        .update(
+            Change::KeepThisSession,
+            keys::session(&user.id, session_id),
+            Update::new().set(Session::SESSION_GEN, next_gen),
+            Some(Condition::Exists),
+        )
+        .commit(&*state.store)
+        .await
+        .map_err(|e| match e {
+            TxError::Canceled { .. } => {
+                ApiError::Conflict("The account changed meanwhile; try again.".into())
+            }
+            TxError::Store(other) => other.into(),
+        })?;
+    session::cleanup_sessions(state, &user.id, Some(session_id)).await;
+    crate::audit::record(state, "password_change", &user.id, ip, json!({})).await;
+    Ok(())
+}

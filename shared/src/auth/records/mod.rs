@@ -1,0 +1,35 @@
+//! The stored kinds of authentication, each mapped to and from its store item exactly once:
+//! the account (`User`) and its unique email (`EmailLink`), sessions and their refresh tokens,
+//! email codes and password-reset tokens. Flows use these structs and name attributes only
+//! through the constants declared next to each struct (`User::PASSWORD_HASH`, ...).
+
+pub mod codes;
+pub mod reset;
+pub mod session;
+pub mod user;
+
+pub use codes::Otp;
+pub use reset::PasswordReset;
+pub use session::{RefreshStatus, RefreshToken, Session};
+pub use user::{EmailLink, User};
+
+use crate::store::record::{TYPE, malformed};
+use crate::store::{Item, StoreError};
+
+/// Refuses an item of another kind: a key mix-up shows as an error, not as a wrong record.
+fn expect_kind(item: &Item, kind: &str) -> Result<(), StoreError> {
+    match item.req_s(kind, TYPE)? {
+        k if k == kind => Ok(()),
+        _ => Err(malformed(kind, TYPE)),
+    }
+}
+
+/// The id part of a key built as `<prefix><id>` (the prefix is read from the key function
+/// itself, so the layout stays defined in `store::keys` only).
+fn id_after(kind: &str, key_part: &str, empty_key_part: &str) -> Result<String, StoreError> {
+    key_part
+        .strip_prefix(empty_key_part)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| malformed(kind, "key"))
+}

@@ -1,0 +1,157 @@
+//! Password reset by mailed token (OWASP Forgot Password Cheat Sheet: the same answer whether
+//! or not the account exists, a random single-use token stored only as a keyed hash,
+//! short-lived, and every session ended by the reset).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::limits::{clear_attempts, login_throttle};
+use super::records::{PasswordReset, User};
+use super::session::{self, generation_is};
+use super::{account, email_hash, password};
+use crate::crypto::{keyed_hash, random_token};
+use crate::error::ApiError;
+use crate::mail::Mail;
+use crate::state::AppState;
+use crate::store::{Condition, Tx, TxError, Update, keys, load};
+
+/// Password-reset tokens: single use, 30 minutes.
+pub const RESET_TTL_SECS: i64 = crate::lifetimes::RESET_SECS;
+
+/// How long `forgot_password` takes at least, so the existing-account path (writes and a
+/// mail) is not told apart from the other by timing.
+pub const UNIFORM_RESPONSE_FLOOR: Duration = Duration::from_millis(150);
+
+/// Runs `work`, then waits until `floor` has passed since it started.
+pub async fn uniform<T>(floor: Duration, work: impl Future<Output = T>) -> T {
+    let started = tokio::time::Instant::now();
+    let out = work.await;
+    tokio::time::sleep_until(started + floor).await;
+    out
+}
+
+/// `POST /auth/password/forgot` once its limits passed: mails a token when an account holds
+/// the address. Only that path writes and mails, so its failures must not show either: they go
+/// to the log (no address in it), and the caller answers the same 202 after the same floor.
+pub async fn forgot_password(state: &AppState, email: &str) {
+    uniform(UNIFORM_RESPONSE_FLOOR, async {
+        if let Err(e) = mail_token(state, email).await {
+            tracing::error!(error = %e, "password reset mail not sent");
+        }
+    })
+    .await;
+}
+
+fn token_hash(pepper: &[u8], token: &str) -> String {
+    keyed_hash(pepper, "reset", token)
+}
+
+/// Mails a reset token when the account exists.
+async fn mail_token(state: &AppState, email: &str) -> Result<(), ApiError> {
+    let eh = email_hash(state, email).await?;
+    let Some(user) = account::find_by_email(state, &eh).await? else {
+        return Ok(());
+    };
+    let pepper = state.hash_pepper().await?;
+    let token = random_token(32);
+    let record = PasswordReset {
+        token_hash: token_hash(&pepper, &token),
+        user_id: user.id,
+        // Valid only while the account's session generation stays the same: a password change
+        // or another reset retires every older token.
+        session_gen: user.session_gen,
+        expires_at: state.clock.now_secs() + RESET_TTL_SECS,
+    };
+    state
+        .store
+        .put((&record).into(), Some(Condition::NotExists))
+        .await?;
+    state
+        .mailer
+        .send(Mail {
+            to: email.into(),
+            subject: "Reset your password".into(),
+            body: format!(
+                "Use this token to reset your password within 30 minutes: {token}\nIf you did not ask for this, ignore this mail."
+            ),
+        })
+        .await
+}
+
+/// The parts of a reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reset {
+    ConsumeToken,
+    /// The new hash and a new generation, if the generation is still the token's.
+    SetPassword,
+}
+
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new_pw: &str,
+    ip: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    let invalid = || ApiError::BadRequest("The reset token is invalid or expired.".into());
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    let pepper = state.hash_pepper().await?;
+    let key = keys::password_reset(&token_hash(&pepper, token));
+    let record = load::<PasswordReset>(&*state.store, &key)
+        .await?
+        .ok_or_else(invalid)?;
+    let user = account::user(state, &record.user_id)
+        .await
+        .map_err(|_| invalid())?;
+    password::check_policy("new_password", new_pw, &user.email)
+        .map_err(|e| ApiError::Validation(vec![e]))?;
+    let hash = password::hash_off_thread(new_pw.to_string()).await?;
+    // Consuming the token, setting the password and ending every session (a new generation)
+    // commit together, or nothing does.
+    let result = Tx::new()
+        .delete(Reset::ConsumeToken, record.key(), Some(Condition::Exists))
+        .update(
+            Reset::SetPassword,
+            user.key(),
+            Update::new()
+                .set(User::PASSWORD_HASH, hash)
+                .set(User::SESSION_GEN, record.session_gen + 1),
+            Some(Condition::Exists.and(generation_is(record.session_gen))),
+        )
+        .commit(&*state.store)
+        .await;
+    match result {
+        Ok(()) => {}
+        Err(TxError::Canceled { .. }) => return Err(invalid()),
+        Err(TxError::Store(e)) => return Err(e.into()),
+    }
+    session::cleanup_sessions(state, &user.id, None).await;
+    let eh = email_hash(state, &user.email).await?;
+    clear_attempts(state, &login_throttle(), &eh).await?;
+    crate::audit::record(state, "password_reset", &user.id, ip, json!({})).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The floor is what keeps the two paths of `forgot_password` alike; checked on tokio's
+    /// paused clock, so no wall-clock timing is involved.
+    #[tokio::test(start_paused = true)]
+    async fn every_path_answers_after_the_same_floor() {
+        let floor = UNIFORM_RESPONSE_FLOOR;
+        for work in [Duration::ZERO, floor / 3, floor - Duration::from_millis(1)] {
+            let started = tokio::time::Instant::now();
+            uniform(floor, tokio::time::sleep(work)).await;
+            assert_eq!(started.elapsed(), floor, "work of {work:?}");
+        }
+        // Work beyond the floor is not padded further.
+        let started = tokio::time::Instant::now();
+        uniform(floor, tokio::time::sleep(floor * 2)).await;
+        assert_eq!(started.elapsed(), floor * 2);
+    }
+}

@@ -1,0 +1,182 @@
+//! Rate limits and per-account lockouts: each bites at its number, from any address, even
+//! under parallel guesses.
+
+use std::time::Duration;
+
+use rampart_tests::TestApp;
+use serde_json::{Value, json};
+
+use super::{PW, app_with, post, register};
+
+async fn assert_limited_at(
+    app: &TestApp,
+    path: &str,
+    n: usize,
+    body: impl Fn(usize) -> Value,
+    ip: &str,
+) {
+    for i in 0..n {
+        let r = post(app, path, body(i), ip).await;
+        assert_ne!(
+            r.status(),
+            429,
+            "{path}: request {} of {n} was limited",
+            i + 1
+        );
+        assert!(r.headers().contains_key("ratelimit-policy"), "{path}");
+    }
+    let r = post(app, path, body(n), ip).await;
+    assert_eq!(r.status(), 429, "{path}: request {} must be limited", n + 1);
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn each_rate_limit_bites_exactly_at_its_number() {
+    let (app, clock) = app_with(&[]).await;
+    let creds = |_| json!({"email": "nobody@example.com", "password": "whatever it is"});
+    assert_limited_at(&app, "/auth/login", 5, creds, "203.0.113.1").await;
+    assert_limited_at(
+        &app,
+        "/auth/refresh",
+        10,
+        |_| json!({"refresh_token": "nope"}),
+        "203.0.113.2",
+    )
+    .await;
+    assert_limited_at(
+        &app,
+        "/auth/password/forgot",
+        3,
+        |_| json!({"email": "x@example.com"}),
+        "203.0.113.3",
+    )
+    .await;
+    // Email codes: per email+IP 1 per 60 s...
+    assert_limited_at(
+        &app,
+        "/auth/otp/request",
+        1,
+        |_| json!({"email": "otp@example.com"}),
+        "203.0.113.4",
+    )
+    .await;
+    // ...and 5 per 24 h...
+    for _ in 0..4 {
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(
+            post(
+                &app,
+                "/auth/otp/request",
+                json!({"email": "otp@example.com"}),
+                "203.0.113.4"
+            )
+            .await
+            .status(),
+            202
+        );
+    }
+    clock.advance(Duration::from_secs(61));
+    let r = post(
+        &app,
+        "/auth/otp/request",
+        json!({"email": "otp@example.com"}),
+        "203.0.113.4",
+    )
+    .await;
+    assert_eq!(r.status(), 429, "the sixth code of the day");
+    // ...and per IP 25 per 24 h, whatever the email.
+    assert_limited_at(
+        &app,
+        "/auth/otp/request",
+        25,
+        |i| json!({"email": format!("u{i}@example.com")}),
+        "203.0.113.5",
+    )
+    .await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn account_locks_after_ten_failures_from_anywhere() {
+    let (app, _) = app_with(&[]).await;
+    register(&app, "ned@example.com").await;
+    for i in 0..10 {
+        let r = post(
+            &app,
+            "/auth/login",
+            json!({"email": "ned@example.com", "password": "not the password"}),
+            &format!("192.0.2.{}", 100 + i),
+        )
+        .await;
+        assert_eq!(r.status(), 401, "failure {}", i + 1);
+    }
+    let r = post(
+        &app,
+        "/auth/login",
+        json!({"email": "ned@example.com", "password": PW}),
+        "192.0.2.200",
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        429,
+        "even the right password waits out the lockout"
+    );
+    assert!(r.headers().contains_key("retry-after"));
+    // An unknown email behaves the same, so the lockout reveals nothing.
+    for i in 0..10 {
+        post(
+            &app,
+            "/auth/login",
+            json!({"email": "ghost@example.com", "password": "not the password"}),
+            &format!("192.0.2.{}", 120 + i),
+        )
+        .await;
+    }
+    let r = post(
+        &app,
+        "/auth/login",
+        json!({"email": "ghost@example.com", "password": PW}),
+        "192.0.2.201",
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_lockout() {
+    let (app, _) = app_with(&[]).await;
+    register(&app, "rae@example.com").await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let (client, url) = (app.client.clone(), app.url("/auth/login"));
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .header("x-forwarded-for", format!("192.0.2.{}", 10 + i))
+                .json(&json!({"email": "rae@example.com", "password": "a wrong guess"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut guesses = 0;
+    for t in tasks {
+        if t.await.unwrap() == 401 {
+            guesses += 1;
+        }
+    }
+    assert_eq!(guesses, 10, "exactly ten guesses were checked");
+    app.shutdown().await;
+}
