@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod customers;
 mod idempotency;
 mod lambda_events;
 mod mail;
