@@ -203,17 +203,19 @@ pub struct Range {
     pub to: i64,
 }
 
-/// The summary range from the query: `to` defaults to today, `from` to 30 days before `to`.
+/// The summary range from the query: `to` defaults to today, `from` to 30 days before `to`
+/// (an empty parameter counts as absent).
 pub fn range(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Range, ApiError> {
     let mut errors = Vec::new();
-    let mut day = |field: &str, v: Option<&str>| match v.map(date::parse_day) {
-        Some(None) => {
-            errors.push(FieldError::new(field, "must be a date as YYYY-MM-DD"));
-            None
-        }
-        Some(d) => d,
-        None => None,
-    };
+    let mut day =
+        |field: &str, v: Option<&str>| match v.filter(|v| !v.is_empty()).map(date::parse_day) {
+            Some(None) => {
+                errors.push(FieldError::new(field, "must be a date as YYYY-MM-DD"));
+                None
+            }
+            Some(d) => d,
+            None => None,
+        };
     let to_given = day("to", to);
     let from_given = day("from", from);
     let to = to_given.unwrap_or_else(|| date::day_number(now));
@@ -327,6 +329,10 @@ mod tests {
         assert!(range(Some("2026-01-02"), Some("2026-01-01"), NOW).is_err());
         assert!(range(Some("2025-01-01"), Some("2026-01-01"), NOW).is_err());
         assert!(range(Some("2026-1-1"), None, NOW).is_err());
+        assert_eq!(
+            range(Some(""), Some(""), NOW).unwrap(),
+            range(None, None, NOW).unwrap()
+        );
         let r = range(Some("2025-12-01"), Some("2026-01-31"), NOW).unwrap();
         assert_eq!(r.to - r.from + 1, 62);
     }

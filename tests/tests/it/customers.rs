@@ -29,11 +29,19 @@ pub struct Stack {
 }
 
 pub async fn stack_on(clock: SharedClock, manual: Option<Arc<ManualClock>>) -> Stack {
+    stack_with(&[], clock, manual).await
+}
+
+pub async fn stack_with(
+    extra: &[(&str, &str)],
+    clock: SharedClock,
+    manual: Option<Arc<ManualClock>>,
+) -> Stack {
     let db = Db::in_memory().expect("sqlite");
     let store: SharedStore = Arc::new(SqliteStore::new(db.clone(), clock.clone()));
     let queue: SharedQueue = Arc::new(SqliteQueue::new(db.clone(), clock.clone(), "q", 3));
     let state = AppState::new(
-        settings(&[("TRUSTED_PROXIES", "127.0.0.0/8")]),
+        settings(&[&[("TRUSTED_PROXIES", "127.0.0.0/8")], extra].concat()),
         store,
         queue,
         test_secrets(clock.clone()),

@@ -85,6 +85,24 @@ async fn a_new_key_works_once_shown_and_is_never_shown_or_stored_again() {
 }
 
 #[tokio::test]
+async fn production_issues_live_keys_and_refuses_test_keys() {
+    let s = super::stack_with(&[("APP_ENV", "production")], rampart::clock::system(), None).await;
+    let c = s.create_customer("live@acme.example", "pro").await;
+    assert!(c.api_key.starts_with("rk_live_"), "{}", c.api_key);
+    let r = s
+        .report(&c.api_key, &event("live", "api_calls", 1, s.now()))
+        .await;
+    assert_eq!(r.status(), 202);
+    let as_test = c.api_key.replace("rk_live_", "rk_test_");
+    let r = s
+        .report(&as_test, &event("test", "api_calls", 1, s.now()))
+        .await;
+    let status = r.status().as_u16();
+    assert_refused_key(status, &r.json().await.unwrap());
+    s.app.shutdown().await;
+}
+
+#[tokio::test]
 async fn creating_a_customer_names_bad_fields_and_refuses_a_taken_email() {
     let s = stack().await;
     let (status, body) = s

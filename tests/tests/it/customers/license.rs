@@ -215,3 +215,120 @@ async fn the_jwks_is_public_and_limited_per_ip() {
     assert!(r.headers().contains_key("retry-after"));
     s.app.shutdown().await;
 }
+
+#[tokio::test]
+async fn billing_api_refuses_to_start_in_production_without_a_strong_license_key() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use rampart::customers::license::check_production;
+    use rampart::secrets::Secrets;
+    use rampart::secrets::local::LocalSource;
+
+    let check = |value: Option<String>| async move {
+        let clock = rampart::clock::system();
+        let values: BTreeMap<String, String> = value
+            .map(|v| ("LICENSE_SIGNING_KEY".to_string(), v))
+            .into_iter()
+            .collect();
+        let secrets = Arc::new(Secrets::new(
+            Box::new(LocalSource::from_map(values)),
+            clock.clone(),
+            std::time::Duration::from_secs(60),
+        ));
+        let db = rampart::store::sqlite::Db::in_memory().unwrap();
+        let state = rampart::AppState::new(
+            rampart_tests::settings(&[("APP_ENV", "production")]),
+            Arc::new(rampart::store::sqlite::SqliteStore::new(
+                db.clone(),
+                clock.clone(),
+            )),
+            Arc::new(rampart::queue::sqlite::SqliteQueue::new(
+                db,
+                clock.clone(),
+                "q",
+                3,
+            )),
+            secrets,
+            clock,
+        );
+        check_production(&state).await.map_err(|e| e.0)
+    };
+    let missing = check(None).await.unwrap_err();
+    assert!(
+        missing.contains("LICENSE_SIGNING_KEY is missing"),
+        "{missing}"
+    );
+    let zeros = format!("lic1:{}", URL_SAFE_NO_PAD.encode([0u8; 32]));
+    let weak = check(Some(zeros)).await.unwrap_err();
+    assert!(weak.contains("key lic1"), "{weak}");
+    let short = check(Some("lic1:c2hvcnQ".into())).await.unwrap_err();
+    assert!(short.contains("32 bytes"), "{short}");
+    let strong = format!("lic1:{}", rampart::crypto::random_token(32));
+    check(Some(strong)).await.expect("a strong key starts");
+}
+
+#[tokio::test]
+async fn during_a_license_key_rotation_both_keys_are_published_and_the_first_signs() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use rampart::customers::{admin, license};
+
+    let clock = rampart::clock::system();
+    let (new, old) = (
+        rampart::crypto::random_token(32),
+        rampart::crypto::random_token(32),
+    );
+    let values = BTreeMap::from([
+        (
+            "LICENSE_SIGNING_KEY".to_string(),
+            format!("lic2:{new},lic1:{old}"),
+        ),
+        ("HASH_PEPPER".to_string(), rampart::crypto::random_token(32)),
+    ]);
+    let secrets = Arc::new(rampart::secrets::Secrets::new(
+        Box::new(rampart::secrets::local::LocalSource::from_map(values)),
+        clock.clone(),
+        std::time::Duration::from_secs(60),
+    ));
+    let db = rampart::store::sqlite::Db::in_memory().unwrap();
+    let state = rampart::AppState::new(
+        rampart_tests::settings(&[]),
+        Arc::new(rampart::store::sqlite::SqliteStore::new(
+            db.clone(),
+            clock.clone(),
+        )),
+        Arc::new(rampart::queue::sqlite::SqliteQueue::new(
+            db,
+            clock.clone(),
+            "q",
+            3,
+        )),
+        secrets,
+        clock,
+    );
+    let by = rampart::customers::auth::Admin {
+        who: "operator:test".into(),
+        ip: None,
+        limits: Default::default(),
+    };
+    let req = admin::NewCustomer {
+        email: "rot@lic.example".into(),
+        company_name: "Acme".into(),
+        tier: "pro".into(),
+    };
+    let (customer, _) = admin::create(&state, &by, &req).await.unwrap();
+    let jwks = license::jwks(&state).await.unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, ["lic2", "lic1"], "both published, the signer first");
+    let issued = license::issue(&state, &customer.id).await.unwrap();
+    assert_eq!(issued.kid, "lic2");
+    let now = rampart::clock::system().now_secs();
+    verify_license_example::verify(&issued.token, &jwks.to_string(), now).expect("verifies");
+}
