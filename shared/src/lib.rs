@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod customers;
 pub mod error;
 pub mod faults;
 pub mod health;

@@ -30,4 +30,16 @@ pub const TABLE: &[(&str, i64)] = &[
     ("refresh", REFRESH_SECS),
     ("otp", OTP_SECS),
     ("password_reset", RESET_SECS),
+    ("usage_event", USAGE_EVENT_SECS),
+    ("usage_counter", USAGE_COUNTER_SECS),
 ];
+
+/// Reported usage events, the deduplication record of `(customer, event_id)`: 90 days, far past
+/// the 7 days an event may be late (so a retry is always recognised) and one billing quarter
+/// for disputes.
+pub const USAGE_EVENT_SECS: i64 = 90 * DAY;
+/// Daily usage totals per customer and metric: 400 days, a year-over-year comparison.
+pub const USAGE_COUNTER_SECS: i64 = 400 * DAY;
+/// An API key that was revoked or whose overlap window ended stays listed (for the operator and
+/// the audit trail) this long after it stopped working, then goes.
+pub const API_KEY_RETIRED_SECS: i64 = 90 * DAY;

@@ -157,6 +157,34 @@ impl IntoResponseParts for RateLimitHeaders {
 
 /// Checks one rule, counting this request. The only write is one conditional ADD.
 pub async fn check(state: &AppState, rule: &Rule, subject: &Subject) -> Result<Decision, ApiError> {
+    let subject_hash = subject_hash(state, rule, subject).await?;
+    check_hashed(state, rule, &subject_hash).await
+}
+
+/// Whether a subject has used up the current window of a fixed-window rule, without counting a
+/// hit: `Some(retry_after_secs)` if so. A failure throttle asks this before it checks a
+/// credential, so a client past the limit is refused even when it finally guesses right.
+pub async fn exhausted(
+    state: &AppState,
+    rule: &Rule,
+    subject: &Subject,
+) -> Result<Option<u64>, ApiError> {
+    const COUNT: &str = "count";
+    let hash = subject_hash(state, rule, subject).await?;
+    let w = rule.window.as_secs().max(1) as i64;
+    let now = state.clock.now_secs();
+    let start = now - now.rem_euclid(w);
+    let (pk, sk) = keys::rate_limit(&rule.name, &hash, start);
+    let count = state.store.get(&pk, &sk).await?.and_then(|i| i.n(COUNT));
+    Ok((count.unwrap_or(0) >= i64::from(rule.limit)).then_some((start + w - now).max(1) as u64))
+}
+
+/// The keyed hash a rule counts a subject under.
+async fn subject_hash(
+    state: &AppState,
+    rule: &Rule,
+    subject: &Subject,
+) -> Result<String, ApiError> {
     let mut parts = Vec::with_capacity(rule.key.len());
     for p in &rule.key {
         let v = subject.part(*p).ok_or_else(|| {
@@ -166,12 +194,11 @@ pub async fn check(state: &AppState, rule: &Rule, subject: &Subject) -> Result<D
     }
     // Keyed hash: no raw email or IP sits in the table.
     let pepper = state.hash_pepper().await?;
-    let subject_hash = crate::crypto::keyed_hash(
+    Ok(crate::crypto::keyed_hash(
         &pepper,
         &format!("ratelimit:{}", rule.name),
         &parts.join("\u{1f}"),
-    );
-    check_hashed(state, rule, &subject_hash).await
+    ))
 }
 
 /// Counts one hit for a subject the caller already hashed (say, an email's keyed hash).

@@ -68,6 +68,10 @@ pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
             format!("acme={STANDARD_SECRET}"),
         ),
         ("ADMIN_API_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
+        (
+            "LICENSE_SIGNING_KEY".to_string(),
+            format!("lic1:{}", rampart::crypto::random_token(32)),
+        ),
     ]);
     Arc::new(Secrets::new(
         Box::new(LocalSource::from_map(values)),

@@ -2,5 +2,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rampart::lambda::serve(billing_api::router).await
+    let state = rampart::lambda::startup().await?;
+    // Licenses cannot be signed without their key: refuse to start rather than answer 503.
+    rampart::customers::license::check_production(&state).await?;
+    rampart::lambda::run(billing_api::router(state)).await
 }

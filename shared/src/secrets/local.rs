@@ -20,6 +20,7 @@ pub const NAMES: &[&str] = &[
     "DOCUSIGN_CONNECT_HMAC_KEYS",
     "TWILIO_AUTH_TOKEN",
     "STANDARD_WEBHOOK_SECRETS",
+    "LICENSE_SIGNING_KEY",
 ];
 
 pub struct LocalSource {
@@ -75,6 +76,11 @@ fn generated() -> BTreeMap<String, String> {
         (
             "STANDARD_WEBHOOK_SECRETS".to_string(),
             format!("local={}", whsec()),
+        ),
+        // An Ed25519 seed: 32 random bytes, unpadded base64url.
+        (
+            "LICENSE_SIGNING_KEY".to_string(),
+            format!("lic1:{}", random_token(32)),
         ),
     ])
 }

@@ -102,3 +102,51 @@ pub fn sms_status(message_sid: &str) -> Key {
 pub fn sms_optout(phone_hash: &str) -> Key {
     (format!("sms_optout#{phone_hash}"), "state".into())
 }
+
+/// A customer instance's profile; its API keys live in the same partition, so one query shows
+/// the customer with every key (strongly consistent, unlike the index).
+pub fn customer(customer_id: &str) -> Key {
+    (format!("customer#{customer_id}"), "profile".into())
+}
+
+/// One API key of a customer. The key id starts with the customer id, so the key a client
+/// presents locates this item in one read.
+pub fn api_key(customer_id: &str, key_id: &str) -> Key {
+    (
+        format!("customer#{customer_id}"),
+        format!("apikey#{key_id}"),
+    )
+}
+
+pub const API_KEY_PREFIX: &str = "apikey#";
+
+/// The unique email → customer lookup (the email as a keyed hash).
+pub fn customer_email(email_hash: &str) -> Key {
+    (format!("custemail#{email_hash}"), "customer".into())
+}
+
+/// The time index partition of customers (newest first listing).
+pub const CUSTOMERS_INDEX: &str = "customers";
+
+/// A usage event a customer instance reported, keyed by the customer and the instance's own
+/// event id (the idempotency key).
+pub fn usage_event(customer_id: &str, event_id: &str) -> Key {
+    (format!("usage#{customer_id}"), format!("evt#{event_id}"))
+}
+
+/// A customer's daily total of one metric. One partition per customer and month, so a summary
+/// of a date range reads a few partitions and nothing outside the range's months.
+pub fn usage_counter(customer_id: &str, day: &str, metric: &str) -> Key {
+    let month = day.get(..7).unwrap_or(day);
+    (
+        usage_month(customer_id, month),
+        format!("{USAGE_DAY_PREFIX}{day}#{metric}"),
+    )
+}
+
+/// The partition of a customer's daily totals in one month (`YYYY-MM`).
+pub fn usage_month(customer_id: &str, month: &str) -> String {
+    format!("usageday#{customer_id}#{month}")
+}
+
+pub const USAGE_DAY_PREFIX: &str = "day#";

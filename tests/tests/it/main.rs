@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod customers;
 mod faults;
 mod idempotency;
 mod lambda_events;

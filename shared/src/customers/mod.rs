@@ -1,0 +1,19 @@
+//! Customer instances: self-hosted installations that report usage and fetch an
+//! offline-verifiable license with a per-customer API key, and the operator flows that create
+//! customers and issue, rotate and revoke their keys (issue 10; the billing-service write-up).
+//!
+//! Records: `Customer` and its `ApiKey`s share the customer's partition; `UsageEvent`s (one
+//! per reported event id) and daily `UsageCounter`s live in the customer's usage partitions.
+
+pub mod admin;
+pub mod auth;
+pub mod date;
+pub mod license;
+pub mod limits;
+pub mod record;
+pub mod routes;
+pub mod secret;
+pub mod tier;
+pub mod usage;
+
+pub use routes::routes;
