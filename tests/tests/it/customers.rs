@@ -67,7 +67,7 @@ pub async fn stack_at_manual_clock() -> Stack {
 
 /// Every stored row as text: what a thief with a copy of the table would read.
 pub async fn table_dump(db: &Db) -> String {
-    db.with(|c| {
+    db.read(|c| {
         let mut stmt = c
             .prepare("SELECT pk || ' ' || sk || ' ' || attrs FROM items")
             .expect("prepare");
