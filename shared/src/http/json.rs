@@ -69,8 +69,10 @@ fn quoted<'m>(msg: &'m str, prefix: &str) -> Option<&'m str> {
 /// What serde expected, said without Rust: `u32` is "a whole number", `struct Login` "an object".
 fn expected(what: &str) -> String {
     let what = what.trim();
-    if let Some(list) = what.strip_prefix("one of ") {
-        return format!("one of {}", list.replace('`', ""));
+    // Enum variants are wire names (`cookie` or `body`, one of `a`, `b`, `c`): safe to show.
+    let names: Vec<&str> = what.split('`').skip(1).step_by(2).collect();
+    if !names.is_empty() {
+        return format!("one of {}", names.join(", "));
     }
     let plain = match what {
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, zero or more",
@@ -131,8 +133,16 @@ pub(super) fn field_error(mut pointer: String, msg: &str) -> FieldError {
     } else if let Some(rest) = msg.strip_prefix("unknown variant ") {
         let exp = rest.split_once(", expected ").map_or("", |(_, e)| e);
         format!("must be {}", expected(exp))
-    } else if msg.starts_with("invalid length ") {
-        "has the wrong number of items".to_string()
+    } else if let Some(rest) = msg.strip_prefix("invalid length ") {
+        // serde_json reads a struct from an array too: `[]` for an object lands here.
+        if rest.contains("expected struct ") {
+            "must be an object, got an array".to_string()
+        } else {
+            "has the wrong number of items".to_string()
+        }
+    } else if msg.contains("digit") || msg.contains("integer") || msg.contains("fit in target") {
+        // Query strings parse numbers with `str::parse`, whose errors name no type.
+        "must be a whole number".to_string()
     } else if msg.contains("::") || msg.contains(['<', '>']) || msg.contains("struct ") {
         "is not valid".to_string()
     } else {

@@ -73,7 +73,7 @@ mod tests {
         );
         assert_eq!(
             detail("limit=many"),
-            "Query parameter `limit` is not valid."
+            "Query parameter `limit` must be a whole number."
         );
         assert_eq!(
             detail("colour=red"),

@@ -8,8 +8,6 @@ use async_trait::async_trait;
 
 use super::check::{SECRETS, generate};
 use super::{SecretSnapshot, SecretSource, SecretsError};
-#[cfg(test)]
-use super::{HASH_PEPPER, JWT_SIGNING_KEYS};
 
 /// Names read from the environment (in AWS they are keys of the one secret): every declared
 /// secret.
@@ -123,6 +121,7 @@ impl SecretSource for LocalSource {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{HASH_PEPPER, JWT_SIGNING_KEYS};
     use super::*;
 
     #[tokio::test]
