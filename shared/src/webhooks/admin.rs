@@ -12,6 +12,8 @@ use crate::store::{Query, StoreError, cursor_after, keys, load};
 /// per request is bounded and the cursor handed back instead.
 const MAX_INDEX_PAGES: usize = 5;
 const INDEX_PAGE: usize = 200;
+/// Every status an event can be in (see intake and process).
+const STATUSES: &[&str] = &["received", "queued", "processing", "processed", "failed"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -51,6 +53,11 @@ pub async fn list(
     limit: usize,
 ) -> Result<(Vec<Json>, Option<String>), ApiError> {
     let limit = limit.clamp(1, 200);
+    // An unknown filter value is a client error, not "no event has that status".
+    if let Some(s) = filter.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        let known = STATUSES.join(", ");
+        return Err(ApiError::BadRequest(format!("Query parameter `status` must be one of {known}, got {s:?}.")));
+    }
     let mut events = Vec::new();
     for _ in 0..MAX_INDEX_PAGES {
         let query = Query::index(keys::WEBHOOK_EVENTS_INDEX)
