@@ -160,7 +160,10 @@ fn top_level_modules_import_each_other_without_a_circle() {
     let graph = module_graph();
     assert!(graph.contains_key("config") && graph.contains_key("http"));
     if let Some(cycle) = find_cycle(&graph) {
-        panic!("import circle between shared modules: {}", cycle.join(" -> "));
+        panic!(
+            "import circle between shared modules: {}",
+            cycle.join(" -> ")
+        );
     }
 }
 
@@ -168,18 +171,30 @@ fn top_level_modules_import_each_other_without_a_circle() {
 fn settings_need_neither_the_rate_limiter_nor_the_http_layer() {
     let graph = module_graph();
     let config = &graph["config"];
-    assert!(!config.contains("ratelimit") && !config.contains("http"), "{config:?}");
+    assert!(
+        !config.contains("ratelimit") && !config.contains("http"),
+        "{config:?}"
+    );
 }
 
 #[test]
 fn the_cycle_finder_finds_a_planted_circle() {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (a, b) in [("config", "ratelimit"), ("ratelimit", "http"), ("http", "config")] {
+    for (a, b) in [
+        ("config", "ratelimit"),
+        ("ratelimit", "http"),
+        ("http", "config"),
+    ] {
         graph.entry(a.into()).or_default().insert(b.into());
     }
     assert_eq!(
         find_cycle(&graph),
-        Some(vec!["config", "ratelimit", "http", "config"].into_iter().map(String::from).collect())
+        Some(
+            vec!["config", "ratelimit", "http", "config"]
+                .into_iter()
+                .map(String::from)
+                .collect()
+        )
     );
     assert_eq!(
         crate_paths("use crate::{error::ApiError, store::{keys, Item}};\nlet x = crate::http::X;"),
@@ -189,10 +204,9 @@ fn the_cycle_finder_finds_a_planted_circle() {
 
 #[test]
 fn the_rate_limit_counter_does_not_import_the_http_layer() {
-    let core = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ratelimit/mod.rs"),
-    )
-    .expect("ratelimit/mod.rs");
+    let core =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ratelimit/mod.rs"))
+            .expect("ratelimit/mod.rs");
     let code = core.split("#[cfg(test)]").next().unwrap_or("");
     assert!(
         !crate_paths(code).iter().any(|m| m == "http") && !code.contains("axum::"),

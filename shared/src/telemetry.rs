@@ -131,7 +131,11 @@ mod tests {
         let out = Captured::default();
         let sub = json_subscriber(EnvFilter::new("info"), out.clone());
         tracing::subscriber::with_default(sub, || {
-            let span = tracing::info_span!("request", request_id = "r-1", user_id = tracing::field::Empty);
+            let span = tracing::info_span!(
+                "request",
+                request_id = "r-1",
+                user_id = tracing::field::Empty
+            );
             let _g = span.enter();
             span.record("user_id", "u-9");
             tracing::error!(error = "boom", "internal error");

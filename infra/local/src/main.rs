@@ -10,7 +10,7 @@ mod send;
 /// retention cron in-process, on an embedded SQLite store. Configured by environment variables
 /// (see README, Configuration); refuses APP_ENV=production.
 #[derive(Parser)]
-#[command(name = "rampart-local", version, about)]
+#[command(name = "rampart-local", version)]
 struct Cli {
     /// Serve /_local/outbox (login codes, reset links) even on a non-loopback BIND_ADDR.
     #[arg(long)]
@@ -30,8 +30,18 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rampart-local: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let settings = Settings::from_env()?;
     rampart_local::refuse_production(&settings)?;
     if let Some(Command::Send { mut args }) = cli.command {

@@ -136,9 +136,9 @@ impl Settings {
             .iter()
             .filter_map(|s| {
                 let p = s.production.as_ref()?;
-                (p.holds)(self).err().map(|why| {
-                    format!("{} {} in production ({why})", s.name, p.rule)
-                })
+                (p.holds)(self)
+                    .err()
+                    .map(|why| format!("{} {} in production ({why})", s.name, p.rule))
             })
             .collect()
     }
@@ -240,7 +240,13 @@ mod tests {
 
     #[test]
     fn production_refuses_every_log_filter_above_info_and_names_rust_log() {
-        for filter in ["5", "rampart", "info,aws_smithy_runtime=4", "debug", "warn,rampart=trace"] {
+        for filter in [
+            "5",
+            "rampart",
+            "info,aws_smithy_runtime=4",
+            "debug",
+            "warn,rampart=trace",
+        ] {
             let p = production(&[("RUST_LOG", filter)]).production_problems();
             assert_eq!(p.len(), 1, "{filter}: {p:?}");
             assert!(p[0].starts_with("RUST_LOG "), "{filter}: {}", p[0]);
@@ -276,7 +282,11 @@ mod tests {
         assert_eq!(names.len(), SETTINGS.len(), "a setting is declared twice");
         for s in SETTINGS {
             if let Some(suffix) = s.kind.required_suffix() {
-                assert!(s.name.ends_with(suffix), "{} must end with {suffix}", s.name);
+                assert!(
+                    s.name.ends_with(suffix),
+                    "{} must end with {suffix}",
+                    s.name
+                );
             }
             assert!(
                 !s.name.ends_with("_MS") && !s.name.ends_with("_SECONDS"),

@@ -213,7 +213,11 @@ pub static SETTINGS: &[Setting] = &[
         default: Fallback::Unset("(empty: no cross-origin access)"),
         production: Some(Production {
             rule: "must list https origins only",
-            holds: |s| match s.cors_allowed_origins.iter().find(|o| o.starts_with("http://")) {
+            holds: |s| match s
+                .cors_allowed_origins
+                .iter()
+                .find(|o| o.starts_with("http://"))
+            {
                 Some(o) => Err(format!("got {o}")),
                 None => Ok(()),
             },
@@ -385,7 +389,10 @@ pub static SETTINGS: &[Setting] = &[
         apply: |s, v| {
             s.square_webhook_url = match v {
                 Some(url) => url.to_string(),
-                None => format!("{}/webhooks/square", s.public_base_url.trim_end_matches('/')),
+                None => format!(
+                    "{}/webhooks/square",
+                    s.public_base_url.trim_end_matches('/')
+                ),
             };
             Ok(())
         },

@@ -241,21 +241,33 @@ mod tests {
     fn shape_errors_are_422_with_pointer() {
         let e = only_error(parse::<Body>(br#"{"name":"x","inner":{"count":"many"}}"#));
         assert_eq!(e.pointer, "/inner/count");
-        assert_eq!(e.detail, "must be a whole number, zero or more, got a string");
+        assert_eq!(
+            e.detail,
+            "must be a whole number, zero or more, got a string"
+        );
     }
 
     #[test]
     fn an_array_for_an_object_names_the_body_without_type_names() {
         let e = only_error(parse::<Body>(b"[]"));
-        assert_eq!((e.pointer.as_str(), e.detail.as_str()), ("", "must be an object, got an array"));
+        assert_eq!(
+            (e.pointer.as_str(), e.detail.as_str()),
+            ("", "must be an object, got an array")
+        );
         let e = only_error(parse::<Body>(br#"{"name":5,"inner":{"count":1}}"#));
-        assert_eq!((e.pointer.as_str(), e.detail.as_str()), ("/name", "must be a string, got a number"));
+        assert_eq!(
+            (e.pointer.as_str(), e.detail.as_str()),
+            ("/name", "must be a string, got a number")
+        );
     }
 
     #[test]
     fn missing_and_unknown_fields_are_named() {
         let e = only_error(parse::<Body>(br#"{"name":"x","inner":{}}"#));
-        assert_eq!((e.pointer.as_str(), e.detail.as_str()), ("/inner/count", "is required"));
+        assert_eq!(
+            (e.pointer.as_str(), e.detail.as_str()),
+            ("/inner/count", "is required")
+        );
         let e = only_error(parse::<Strict>(br#"{"email":"a@b.c","admin":true}"#));
         assert_eq!(e.pointer, "/admin");
         assert_eq!(e.detail, "is not a field of this request");

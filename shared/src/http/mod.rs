@@ -20,8 +20,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use client_ip::ClientIp;
 pub use json::Json;
-pub use query::Query;
 pub use layers::RequestId;
+pub use query::Query;
 
 use crate::state::AppState;
 
@@ -35,7 +35,12 @@ pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-poli
 /// The function crate that serves a route template, by its first segment (one process serves
 /// them all locally; in Lambda the function's own name is in `AWS_LAMBDA_FUNCTION_NAME` too).
 pub fn function_of(route: &str) -> &'static str {
-    match route.trim_start_matches('/').split('/').next().unwrap_or("") {
+    match route
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+    {
         "auth" => "auth-api",
         "webhooks" | "admin" => "webhooks-api",
         "billing" => "billing-api",

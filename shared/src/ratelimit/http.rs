@@ -52,7 +52,6 @@ impl IntoResponseParts for RateLimitHeaders {
     }
 }
 
-
 /// Checks rules in order, stopping at the first one exceeded (later ones are not charged).
 /// `Ok` carries the headers for the response; `Err` is the 429 with its headers.
 pub async fn enforce(

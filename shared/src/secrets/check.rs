@@ -445,12 +445,18 @@ mod tests {
     fn provider_secrets_must_have_their_providers_format() {
         let cases: &[(&str, &str)] = &[
             (STRIPE_WEBHOOK_SECRET, "whsec_short"),
-            (STRIPE_WEBHOOK_SECRET, "not-a-stripe-secret-0123456789abcdefghijklmn"),
+            (
+                STRIPE_WEBHOOK_SECRET,
+                "not-a-stripe-secret-0123456789abcdefghijklmn",
+            ),
             (SQUARE_WEBHOOK_SIGNATURE_KEY, "short"),
             (DOCUSIGN_CONNECT_HMAC_KEYS, "docusign-new-key"),
             (TWILIO_AUTH_TOKEN, "twilio_auth_token_abc"),
             (STANDARD_WEBHOOK_SECRETS, "acme=whsec_c2hvcnQ="),
-            (STANDARD_WEBHOOK_SECRETS, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+            (
+                STANDARD_WEBHOOK_SECRETS,
+                "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
             (STRIPE_API_KEY, "pk_live_0123456789abcdefghijklmnop"),
         ];
         for (name, value) in cases {
@@ -459,10 +465,16 @@ mod tests {
             assert!(p[0].starts_with(&format!("secret {name} ")), "{}", p[0]);
         }
         let real_shapes: &[(&str, &str)] = &[
-            (STRIPE_WEBHOOK_SECRET, "whsec_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"),
+            (
+                STRIPE_WEBHOOK_SECRET,
+                "whsec_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6",
+            ),
             (TWILIO_AUTH_TOKEN, "0123456789abcdef0123456789ABCDEF"),
             (SQUARE_WEBHOOK_SIGNATURE_KEY, "1k9bIJKCeTmSQwyagtNRLg"),
-            (DOCUSIGN_CONNECT_HMAC_KEYS, "e4HSv0RNVXnEO8YBFOyKMDLqq1XQZ1sHOBWp+Hu+bKo="),
+            (
+                DOCUSIGN_CONNECT_HMAC_KEYS,
+                "e4HSv0RNVXnEO8YBFOyKMDLqq1XQZ1sHOBWp+Hu+bKo=",
+            ),
         ];
         for (name, value) in real_shapes {
             assert_eq!(problems(&with(name, value)), Vec::<String>::new(), "{name}");

@@ -56,7 +56,9 @@ pub async fn list(
     // An unknown filter value is a client error, not "no event has that status".
     if let Some(s) = filter.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         let known = STATUSES.join(", ");
-        return Err(ApiError::BadRequest(format!("Query parameter `status` must be one of {known}, got {s:?}.")));
+        return Err(ApiError::BadRequest(format!(
+            "Query parameter `status` must be one of {known}, got {s:?}."
+        )));
     }
     let mut events = Vec::new();
     for _ in 0..MAX_INDEX_PAGES {

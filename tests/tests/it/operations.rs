@@ -32,7 +32,10 @@ async fn the_local_stack_will_not_start_on_production_settings() {
         rampart::clock::system(),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let e = rampart_local::start(state, listener).await.err().expect("refused");
+    let e = rampart_local::start(state, listener)
+        .await
+        .err()
+        .expect("refused");
     assert!(e.to_string().contains("APP_ENV=production"), "{e}");
 }
 
@@ -98,7 +101,10 @@ async fn sigterm_during_a_slow_request_lets_it_finish_then_stops() {
         .unwrap();
     assert!(killed.success());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!server.is_finished(), "shutdown waits for the request in flight");
+    assert!(
+        !server.is_finished(),
+        "shutdown waits for the request in flight"
+    );
 
     conn.write_all(&body[10..]).await.unwrap();
     let mut response = String::new();
@@ -211,7 +217,11 @@ async fn malformed_bodies_are_named_in_the_clients_terms() {
             "/email",
             "must be a string, got a number",
         ),
-        (r#"{"password": "long enough passphrase"}"#, "/email", "is required"),
+        (
+            r#"{"password": "long enough passphrase"}"#,
+            "/email",
+            "is required",
+        ),
     ];
     for (body, pointer, detail) in cases {
         let r = post(body).await.unwrap();
