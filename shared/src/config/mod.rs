@@ -2,10 +2,11 @@
 //! refuses to start on a setting that would make it unsafe, and says which one.
 //!
 //! `table` declares every setting once (name, kind, default, production rule, README line, how
-//! it is stored); `parse` holds the value parsers. README's settings table is generated from
-//! the declarations and a test keeps the two equal.
+//! it is stored; `setting` says what a declaration is); `parse` holds the value parsers.
+//! README's settings table is generated from the declarations and a test keeps the two equal.
 
 pub mod parse;
+mod setting;
 mod table;
 
 use std::net::SocketAddr;
@@ -15,7 +16,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use parse::rate as parse_rate;
-pub use table::{Fallback, Kind, Production, SETTINGS, Setting, readme_table};
+pub use setting::{Fallback, Kind, Production, Setting, readme_table};
+pub use table::SETTINGS;
 
 use crate::error::StartupError;
 

@@ -74,9 +74,16 @@ fn expected(what: &str) -> String {
     if !names.is_empty() {
         return format!("one of {}", names.join(", "));
     }
+    let range = |lo: i128, hi: i128| format!("a whole number from {lo} to {hi}");
     let plain = match what {
-        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, zero or more",
-        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+        "u8" => return range(0, u8::MAX.into()),
+        "u16" => return range(0, u16::MAX.into()),
+        "u32" => return range(0, u32::MAX.into()),
+        "i8" => return range(i8::MIN.into(), i8::MAX.into()),
+        "i16" => return range(i16::MIN.into(), i16::MAX.into()),
+        "i32" => return range(i32::MIN.into(), i32::MAX.into()),
+        "u64" | "u128" | "usize" => "a whole number, zero or more",
+        "i64" | "i128" | "isize" => "a whole number",
         "f32" | "f64" => "a number",
         "a boolean" | "bool" => "true or false",
         "a string" | "a borrowed string" | "char" | "a character" => "a string",
@@ -148,6 +155,12 @@ pub(super) fn field_error(mut pointer: String, msg: &str) -> FieldError {
     } else {
         // A message a custom deserializer wrote for people ("must be an RFC 3339 date").
         msg.to_string()
+    };
+    // The detail names the member too, so it reads on its own: "`email` is required".
+    let name = pointer.rsplit('/').next().filter(|n| !n.is_empty());
+    let detail = match name {
+        Some(n) => format!("`{}` {detail}", n.replace("~1", "/").replace("~0", "~")),
+        None => format!("the body {detail}"),
     };
     FieldError { pointer, detail }
 }
@@ -243,7 +256,7 @@ mod tests {
         assert_eq!(e.pointer, "/inner/count");
         assert_eq!(
             e.detail,
-            "must be a whole number, zero or more, got a string"
+            "`count` must be a whole number from 0 to 4294967295, got a string"
         );
     }
 
@@ -252,12 +265,12 @@ mod tests {
         let e = only_error(parse::<Body>(b"[]"));
         assert_eq!(
             (e.pointer.as_str(), e.detail.as_str()),
-            ("", "must be an object, got an array")
+            ("", "the body must be an object, got an array")
         );
         let e = only_error(parse::<Body>(br#"{"name":5,"inner":{"count":1}}"#));
         assert_eq!(
             (e.pointer.as_str(), e.detail.as_str()),
-            ("/name", "must be a string, got a number")
+            ("/name", "`name` must be a string, got a number")
         );
     }
 
@@ -266,18 +279,18 @@ mod tests {
         let e = only_error(parse::<Body>(br#"{"name":"x","inner":{}}"#));
         assert_eq!(
             (e.pointer.as_str(), e.detail.as_str()),
-            ("/inner/count", "is required")
+            ("/inner/count", "`count` is required")
         );
         let e = only_error(parse::<Strict>(br#"{"email":"a@b.c","admin":true}"#));
         assert_eq!(e.pointer, "/admin");
-        assert_eq!(e.detail, "is not a field of this request");
+        assert_eq!(e.detail, "`admin` is not a field of this request");
     }
 
     #[test]
     fn enum_values_list_the_allowed_wire_names() {
         let e = only_error(parse::<Strict>(br#"{"email":"a@b.c","delivery":"pigeon"}"#));
         assert_eq!(e.pointer, "/delivery");
-        assert_eq!(e.detail, "must be one of cookie, body");
+        assert_eq!(e.detail, "`delivery` must be one of cookie, body");
     }
 
     #[test]

@@ -17,13 +17,11 @@ pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         let pointer = super::json::pointer(e.path());
         let msg = e.into_inner().to_string();
         let FieldError { pointer, detail } = super::json::field_error(pointer, &msg);
-        let name = pointer.trim_start_matches('/');
-        let detail = if name.is_empty() {
+        ApiError::BadRequest(if pointer.is_empty() {
             format!("The query string is not valid: {detail}.")
         } else {
-            format!("Query parameter `{name}` {detail}.")
-        };
-        ApiError::BadRequest(detail)
+            format!("Query parameter {detail}.")
+        })
     })
 }
 
