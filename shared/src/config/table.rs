@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing_subscriber::filter::LevelFilter;
 
 use super::setting::{Fallback, Kind, Production, Setting};
-use super::{AppEnv, LogFormat, Settings, parse};
+use super::{AppEnv, LogFormat, parse};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)

@@ -12,8 +12,6 @@ use crate::store::{Query, StoreError, cursor_after, keys, load};
 /// per request is bounded and the cursor handed back instead.
 const MAX_INDEX_PAGES: usize = 5;
 const INDEX_PAGE: usize = 200;
-/// Every status an event can be in (see intake and process).
-const STATUSES: &[&str] = &["received", "queued", "processing", "processed", "failed"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -54,10 +52,11 @@ pub async fn list(
 ) -> Result<(Vec<Json>, Option<String>), ApiError> {
     let limit = limit.clamp(1, 200);
     // An unknown filter value is a client error, not "no event has that status".
-    if let Some(s) = filter.status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        let known = STATUSES.join(", ");
+    if let Some(s) = filter.status.as_deref().filter(|s| Status::parse(s).is_none()) {
+        let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
         return Err(ApiError::BadRequest(format!(
-            "Query parameter `status` must be one of {known}, got {s:?}."
+            "Query parameter `status` must be one of {}, got {s:?}.",
+            known.join(", ")
         )));
     }
     let mut events = Vec::new();
