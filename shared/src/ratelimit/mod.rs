@@ -5,6 +5,7 @@
 //! This file is the counting; `http` turns decisions into response headers, 429s and router
 //! middleware, so the counter knows nothing of HTTP.
 
+pub mod counter;
 pub mod http;
 
 pub use http::{RateLimitHeaders, by_ip, enforce, protect};
@@ -14,7 +15,9 @@ use std::time::Duration;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Condition, StoreError, Update, keys};
+use crate::store::record::TYPE;
+use crate::store::{Condition, Record, StoreError, Update, keys, load};
+use counter::{COUNT, RateCounter};
 
 /// What identifies the subject a rule counts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,12 +156,9 @@ pub async fn check_hashed(
     let mut limit = i64::from(rule.limit);
     if rule.sliding {
         let (ppk, psk) = keys::rate_limit(&rule.name, subject_hash, start - w);
-        let prev = state
-            .store
-            .get(&ppk, &psk)
+        let prev = load::<RateCounter>(&*state.store, &(ppk, psk))
             .await?
-            .and_then(|i| i.n("count"))
-            .unwrap_or(0);
+            .map_or(0, |c| c.count);
         let elapsed_ms = now_ms - start * 1000;
         let weight_left = (w * 1000 - elapsed_ms).max(0);
         // Rounded up: the estimate never admits more than the limit.
@@ -183,13 +183,19 @@ pub async fn check_hashed(
     }
     let (pk, sk) = keys::rate_limit(&rule.name, subject_hash, start);
     // Kept one extra window so the sliding estimate can read it.
-    let update = Update::new().add("count", 1).set("type", "ratelimit").set(
-        crate::store::EXPIRES_AT,
-        start + crate::lifetimes::RATE_WINDOWS_KEPT * w,
-    );
-    let cond = Condition::AttrNotExists("count".into()).or(Condition::lt("count", limit));
+    let update = Update::new()
+        .add(COUNT, 1)
+        .set(TYPE, RateCounter::KIND)
+        .set(
+            crate::store::EXPIRES_AT,
+            start + crate::lifetimes::RATE_WINDOWS_KEPT * w,
+        );
+    let cond = Condition::AttrNotExists(COUNT.into()).or(Condition::lt(COUNT, limit));
     match state.store.update(&pk, &sk, update, Some(cond)).await {
-        Ok(item) => Ok(decision(true, item.n("count").unwrap_or(limit))),
+        Ok(item) => {
+            let counted = RateCounter::try_from(&item).map_or(limit, |c| c.count);
+            Ok(decision(true, counted))
+        }
         Err(StoreError::ConditionFailed { .. }) => Ok(decision(false, limit)),
         Err(e) => Err(e.into()),
     }

@@ -52,7 +52,11 @@ pub async fn list(
 ) -> Result<(Vec<Json>, Option<String>), ApiError> {
     let limit = limit.clamp(1, 200);
     // An unknown filter value is a client error, not "no event has that status".
-    if let Some(s) = filter.status.as_deref().filter(|s| Status::parse(s).is_none()) {
+    if let Some(s) = filter
+        .status
+        .as_deref()
+        .filter(|s| Status::parse(s).is_none())
+    {
         let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
         return Err(ApiError::BadRequest(format!(
             "Query parameter `status` must be one of {}, got {s:?}.",
