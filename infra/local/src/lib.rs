@@ -195,6 +195,7 @@ pub async fn run_until(
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OutboxQuery {
     to: String,
 }
@@ -203,7 +204,7 @@ struct OutboxQuery {
 /// Mounted only here, never in Lambda.
 async fn outbox(
     axum::extract::State(state): axum::extract::State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<OutboxQuery>,
+    http::Query(q): http::Query<OutboxQuery>,
 ) -> Result<axum::Json<Vec<rampart::mail::Mail>>, rampart::ApiError> {
     let outbox = rampart::mail::Outbox::new(state.store.clone(), state.clock.clone(), false);
     Ok(axum::Json(outbox.list(&q.to).await?))
