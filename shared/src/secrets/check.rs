@@ -188,7 +188,7 @@ pub static SECRETS: &[SecretSpec] = &[
         name: "LICENSE_SIGNING_KEY",
         format: Format::KeyedRandom,
         required: false,
-        doc: "Ed25519 license signing seeds (32 random bytes each); the first signs, all verify",
+        doc: "Ed25519 license seeds (32 random bytes, unpadded base64url); the first signs licenses, all are in the JWKS; billing-api refuses to start in production without one",
     },
     SecretSpec {
         name: STANDARD_WEBHOOK_SECRETS,
