@@ -58,7 +58,12 @@ impl Queue for FaultyQueue {
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
         // A lost receive answer leaves the messages hidden until their lease ends: the same as
         // a consumer that died holding them.
-        faulty(&self.faults, true, self.inner.receive(max, visibility, wait)).await
+        faulty(
+            &self.faults,
+            true,
+            self.inner.receive(max, visibility, wait),
+        )
+        .await
     }
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
         faulty(&self.faults, true, self.inner.ack(receipt)).await

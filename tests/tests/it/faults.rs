@@ -56,7 +56,10 @@ async fn limits_never_admit_more_than_allowed_under_faults(fx: Fx) {
     assert!(admitted <= 10, "{admitted} admitted past a limit of 10");
     // A fault after the counter moved spends an admission the caller never saw: the limit
     // errs on the safe side, it never lets more through.
-    assert!(admitted >= 1, "faults at 10% should not block every request");
+    assert!(
+        admitted >= 1,
+        "faults at 10% should not block every request"
+    );
 }
 
 async fn a_failed_dependency_answers_503_with_retry_after(fx: Fx) {
@@ -64,19 +67,23 @@ async fn a_failed_dependency_answers_503_with_retry_after(fx: Fx) {
     let rule = Rule::new("always", 100, Duration::from_secs(60), &[KeyPart::Ip]);
     let app = Router::new().route(
         "/limited",
-        get(move |axum::extract::State(st): axum::extract::State<AppState>| {
-            let rule = rule.clone();
-            async move {
-                let subject = Subject {
-                    ip: Some("198.51.100.10".parse().unwrap()),
-                    ..Subject::default()
-                };
-                ratelimit::check(&st, &rule, &subject).await.map(|_| "ok")
-            }
-        }),
+        get(
+            move |axum::extract::State(st): axum::extract::State<AppState>| {
+                let rule = rule.clone();
+                async move {
+                    let subject = Subject {
+                        ip: Some("198.51.100.10".parse().unwrap()),
+                        ..Subject::default()
+                    };
+                    ratelimit::check(&st, &rule, &subject).await.map(|_| "ok")
+                }
+            },
+        ),
     );
     let addr = rampart_tests::serve_router(app.with_state(state)).await;
-    let resp = reqwest::get(format!("http://{addr}/limited")).await.unwrap();
+    let resp = reqwest::get(format!("http://{addr}/limited"))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 503);
     assert_eq!(
         resp.headers()["content-type"],
