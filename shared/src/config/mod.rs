@@ -67,6 +67,10 @@ pub struct Settings {
     pub owner_account_ids: Vec<String>,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
+    /// Share of store and queue calls that fail on purpose (resilience demos; 0 = none).
+    pub fault_rate: f64,
+    /// Seed of the fault dice, so a demo run can be repeated.
+    pub fault_seed: u64,
 }
 
 impl Settings {
@@ -120,6 +124,8 @@ impl Settings {
             stripe_prices: Vec::new(),
             owner_account_ids: Vec::new(),
             in_lambda: false,
+            fault_rate: 0.0,
+            fault_seed: 0,
         }
     }
 

@@ -297,6 +297,45 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "FAULT_RATE",
+        kind: Kind::Text,
+        default: Fallback::Value("0"),
+        production: Some(Production {
+            rule: "must be 0 (injected faults are for demos and tests)",
+            holds: |s| {
+                if s.fault_rate == 0.0 {
+                    Ok(())
+                } else {
+                    Err(format!("is {}", s.fault_rate))
+                }
+            },
+        }),
+        doc: "share (0 to 1) of store and queue calls that fail on purpose: throttles, timeouts before and after the write",
+        apply: |s, v| {
+            let rate: f64 = v
+                .unwrap_or("0")
+                .trim()
+                .parse()
+                .map_err(|_| "must be a number from 0 to 1".to_string())?;
+            if !(0.0..=1.0).contains(&rate) {
+                return Err("must be a number from 0 to 1".into());
+            }
+            s.fault_rate = rate;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "FAULT_SEED",
+        kind: Kind::Count,
+        default: Fallback::Value("1"),
+        production: None,
+        doc: "seed of the fault dice (`FAULT_RATE`), so a demo run repeats",
+        apply: |s, v| {
+            s.fault_seed = parse::number::<u64>(v.unwrap_or("1"))?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "PUBLIC_BASE_URL",
         kind: Kind::Url,
         default: Fallback::Value("http://127.0.0.1:3000"),
