@@ -132,7 +132,10 @@ impl AppState {
             _ => unreachable!("either a table or the embedded database is configured"),
         };
         let queue: SharedQueue = match (&settings.queue_url, &aws, &db) {
-            (Some(u), Some(cfg), _) => Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(cfg), u)),
+            (Some(u), Some(cfg), _) => Arc::new(
+                SqsQueue::new(aws_sdk_sqs::Client::new(cfg), u)
+                    .with_dead_letter(settings.dead_letter_queue_url.clone()),
+            ),
             (_, _, Some(db)) => Arc::new(SqliteQueue::new(
                 db.clone(),
                 clock.clone(),

@@ -67,6 +67,8 @@ pub struct Settings {
     pub owner_account_ids: Vec<String>,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
+    /// The SQS dead-letter queue whose depth the cron reports (unset: not reported).
+    pub dead_letter_queue_url: Option<String>,
     /// Share of store and queue calls that fail on purpose (resilience demos; 0 = none).
     pub fault_rate: f64,
     /// Seed of the fault dice, so a demo run can be repeated.
@@ -124,6 +126,7 @@ impl Settings {
             stripe_prices: Vec::new(),
             owner_account_ids: Vec::new(),
             in_lambda: false,
+            dead_letter_queue_url: None,
             fault_rate: 0.0,
             fault_seed: 0,
         }

@@ -297,6 +297,17 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "DEAD_LETTER_QUEUE_URL",
+        kind: Kind::Url,
+        default: Fallback::Unset("(unset: not reported)"),
+        production: None,
+        doc: "SQS dead-letter queue whose depth the cron reports (`dlq_depth_seen`)",
+        apply: |s, v| {
+            s.dead_letter_queue_url = text(v);
+            Ok(())
+        },
+    },
+    Setting {
         name: "FAULT_RATE",
         kind: Kind::Text,
         default: Fallback::Value("0"),
