@@ -5,6 +5,7 @@
 //! it is stored; `setting` says what a declaration is); `parse` holds the value parsers.
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
+pub mod catalog;
 pub mod parse;
 mod setting;
 mod table;
@@ -67,6 +68,10 @@ pub struct Settings {
     pub owner_account_ids: Vec<String>,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
+    /// The plans on sale (`CATALOG`, else the built-in default).
+    pub catalog: catalog::Catalog,
+    /// Base URL of Stripe's API (tests point it at localstripe).
+    pub stripe_api_base: String,
 }
 
 impl Settings {
@@ -120,6 +125,8 @@ impl Settings {
             stripe_prices: Vec::new(),
             owner_account_ids: Vec::new(),
             in_lambda: false,
+            catalog: catalog::Catalog::default(),
+            stripe_api_base: String::new(),
         }
     }
 
