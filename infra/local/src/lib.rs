@@ -215,7 +215,11 @@ async fn outbox(
 fn local_only(state: AppState) -> Router {
     Router::new()
         .route("/_local/outbox", axum::routing::get(outbox))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(rampart::orders::local::routes(
+            state.clone(),
+            webhooks_api::routes(state),
+        ))
 }
 
 /// `GET /_local/metrics`: the counters Lambda writes as EMF lines, in Prometheus text format.

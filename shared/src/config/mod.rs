@@ -5,6 +5,7 @@
 //! it is stored; `setting` says what a declaration is); `parse` holds the value parsers.
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
+pub mod catalog;
 pub mod parse;
 mod setting;
 mod table;
@@ -73,6 +74,10 @@ pub struct Settings {
     pub fault_rate: f64,
     /// Seed of the fault dice, so a demo run can be repeated.
     pub fault_seed: u64,
+    /// The plans on sale (`CATALOG`, else the built-in default).
+    pub catalog: catalog::Catalog,
+    /// Base URL of Stripe's API (tests point it at localstripe).
+    pub stripe_api_base: String,
 }
 
 impl Settings {
@@ -129,6 +134,8 @@ impl Settings {
             dead_letter_queue_url: None,
             fault_rate: 0.0,
             fault_seed: 0,
+            catalog: catalog::Catalog::default(),
+            stripe_api_base: String::new(),
         }
     }
 

@@ -423,6 +423,45 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "CATALOG",
+        kind: Kind::Text,
+        default: Fallback::Unset("(built-in plans)"),
+        production: None,
+        doc: "the plans on sale, a JSON list of `{sku, name, data_gb, days, amount, currency}` (amount in minor units); a malformed list stops startup",
+        apply: |s, v| {
+            s.catalog = match v {
+                None => super::catalog::Catalog::default(),
+                Some(json) => super::catalog::Catalog::parse(json)?,
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "STRIPE_API_BASE",
+        kind: Kind::Url,
+        default: Fallback::Value("https://api.stripe.com"),
+        production: Some(Production {
+            rule: "must be https",
+            holds: |s| {
+                // The secret key travels in every call's Authorization header.
+                if s.stripe_api_base.starts_with("https://") {
+                    Ok(())
+                } else {
+                    Err(s.stripe_api_base.clone())
+                }
+            },
+        }),
+        doc: "base URL of Stripe's API (tests use localstripe)",
+        apply: |s, v| {
+            let url = v.unwrap_or_default();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!("must be an http(s) URL, got {url:?}"));
+            }
+            s.stripe_api_base = url.to_string();
+            Ok(())
+        },
+    },
+    Setting {
         name: "AWS_ENDPOINT_URL",
         kind: Kind::Url,
         default: Fallback::Unset("(unset)"),

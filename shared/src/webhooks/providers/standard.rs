@@ -106,7 +106,19 @@ impl Provider for StandardWebhooks {
         Ok(())
     }
 
-    async fn apply(&self, _: &AppState, _: &WebhookEvent, _: ()) -> Result<Outcome, JobError> {
+    async fn apply(
+        &self,
+        state: &AppState,
+        event: &WebhookEvent,
+        _: (),
+    ) -> Result<Outcome, JobError> {
+        // Source `mock`: the mock payment provider's `payment.succeeded|failed` (orders applies them).
+        if event.provider == format!("{}:mock", Self::NAME) {
+            let linked = crate::orders::on_provider_event(state, "mock", event.payload()).await;
+            return Ok(linked
+                .map_err(crate::webhooks::effects::failed)?
+                .map_or(Outcome::Ignored, Outcome::from));
+        }
         Ok(Outcome::Ignored)
     }
 }
