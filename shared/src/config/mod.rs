@@ -6,6 +6,7 @@
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
 pub mod catalog;
+mod features;
 pub mod parse;
 mod setting;
 mod table;
