@@ -54,6 +54,12 @@ pub struct Settings {
     pub stripe_prices: Vec<(String, String)>,
     /// Owner and test accounts: user ids or emails no upgrade or charge may touch.
     pub owner_account_ids: Vec<String>,
+    /// Absolute session lifetime: a refresh family ends this long after its login, however
+    /// often it is refreshed (OWASP ASVS 5.0 V7.3.2).
+    pub session_max_age_secs: i64,
+    /// How long a just-rotated refresh token still answers with the family's newest pair (two
+    /// tabs refreshing at once) instead of revoking it as reuse; 0 disables (RFC 9700 4.14.2).
+    pub refresh_reuse_grace_secs: i64,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
 }
@@ -162,6 +168,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "MAIL_FROM",
         "(unset: local outbox)",
         "SES sender for account mail; required by auth-api in production",
+    ),
+    (
+        "SESSION_MAX_AGE_SECS",
+        "2592000",
+        "absolute session lifetime: a session ends this long after its login however often it is refreshed (30 days; OWASP ASVS 5.0 V7.3.2)",
+    ),
+    (
+        "REFRESH_REUSE_GRACE_SECS",
+        "10",
+        "a refresh token presented again this soon after its rotation gets the session's newest tokens instead of revoking it (two tabs); 0 disables (RFC 9700 4.14.2)",
     ),
     (
         "AWS_ENDPOINT_URL",
@@ -311,6 +327,28 @@ impl Settings {
                 ))
             })?,
         };
+        let session_max_age_secs: i64 = parse(
+            "SESSION_MAX_AGE_SECS",
+            get("SESSION_MAX_AGE_SECS"),
+            30 * 86_400,
+        )?;
+        if session_max_age_secs < 900 {
+            // Shorter than one access token would end sessions before their first refresh.
+            return Err(StartupError(
+                "SESSION_MAX_AGE_SECS must be at least 900".into(),
+            ));
+        }
+        let refresh_reuse_grace_secs: i64 = parse(
+            "REFRESH_REUSE_GRACE_SECS",
+            get("REFRESH_REUSE_GRACE_SECS"),
+            10,
+        )?;
+        if !(0..=60).contains(&refresh_reuse_grace_secs) {
+            // A long grace would let a stolen, already rotated token in for that long.
+            return Err(StartupError(
+                "REFRESH_REUSE_GRACE_SECS must be between 0 and 60".into(),
+            ));
+        }
         let mut stripe_prices = Vec::new();
         for entry in nonempty("STRIPE_PRICES")
             .unwrap_or_default()
@@ -368,6 +406,8 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            session_max_age_secs,
+            refresh_reuse_grace_secs,
             in_lambda,
         })
     }

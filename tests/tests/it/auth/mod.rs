@@ -2,11 +2,16 @@
 //! has to defeat. One file per behaviour area; the fixtures they share are here.
 
 mod codes;
+mod conflicts;
 mod csrf_cookies;
 mod limits;
+mod lockout;
+mod mailbox;
 mod password;
 mod register_login;
+mod rotation;
 mod sessions;
+mod verification;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -134,6 +139,41 @@ async fn outbox(app: &TestApp, to: &str) -> Vec<Value> {
         .await
         .unwrap();
     r.json().await.unwrap()
+}
+
+/// The newest mail to `to` whose subject starts with `subject`.
+async fn newest_mail(app: &TestApp, to: &str, subject: &str) -> Value {
+    outbox(app, to)
+        .await
+        .into_iter()
+        .find(|m| m["subject"].as_str().unwrap().starts_with(subject))
+        .unwrap_or_else(|| panic!("no mail {subject:?} to {to}"))
+}
+
+/// Mails to `to` whose subject starts with `subject`.
+async fn mails_about(app: &TestApp, to: &str, subject: &str) -> Vec<Value> {
+    outbox(app, to)
+        .await
+        .into_iter()
+        .filter(|m| m["subject"].as_str().unwrap().starts_with(subject))
+        .collect()
+}
+
+const SIGN_IN_MAIL: &str = "Your sign-in code";
+const RESET_MAIL: &str = "Reset your password";
+const VERIFY_MAIL: &str = "Confirm your email address";
+const PASSWORD_REMOVED_MAIL: &str = "Your account's password was removed";
+
+async fn sign_in_code(app: &TestApp, to: &str) -> String {
+    code_in(&newest_mail(app, to, SIGN_IN_MAIL).await)
+}
+
+async fn reset_token(app: &TestApp, to: &str) -> String {
+    token_in(&newest_mail(app, to, RESET_MAIL).await)
+}
+
+async fn verification_code(app: &TestApp, to: &str) -> String {
+    code_in(&newest_mail(app, to, VERIFY_MAIL).await)
 }
 
 fn code_in(mail: &Value) -> String {
