@@ -327,27 +327,21 @@ impl Settings {
                 ))
             })?,
         };
-        let session_max_age_secs: i64 = parse(
+        let session_max_age_secs = parse(
             "SESSION_MAX_AGE_SECS",
             get("SESSION_MAX_AGE_SECS"),
-            30 * 86_400,
+            30 * 86_400i64,
         )?;
-        if session_max_age_secs < 900 {
-            // Shorter than one access token would end sessions before their first refresh.
-            return Err(StartupError(
-                "SESSION_MAX_AGE_SECS must be at least 900".into(),
-            ));
-        }
-        let refresh_reuse_grace_secs: i64 = parse(
+        let refresh_reuse_grace_secs = parse(
             "REFRESH_REUSE_GRACE_SECS",
             get("REFRESH_REUSE_GRACE_SECS"),
-            10,
+            10i64,
         )?;
-        if !(0..=60).contains(&refresh_reuse_grace_secs) {
-            // A long grace would let a stolen, already rotated token in for that long.
-            return Err(StartupError(
-                "REFRESH_REUSE_GRACE_SECS must be between 0 and 60".into(),
-            ));
+        // Shorter than an access token ends sessions before their first refresh; a long grace
+        // lets a stolen, already rotated token in for that long.
+        if !(900..).contains(&session_max_age_secs) || !(0..=60).contains(&refresh_reuse_grace_secs)
+        {
+            return Err(StartupError("SESSION_MAX_AGE_SECS must be at least 900 and REFRESH_REUSE_GRACE_SECS between 0 and 60".into()));
         }
         let mut stripe_prices = Vec::new();
         for entry in nonempty("STRIPE_PRICES")
@@ -516,6 +510,22 @@ mod tests {
             s.cors_allowed_origins,
             vec!["https://a.example", "http://localhost:5173"]
         );
+    }
+
+    #[test]
+    fn session_lifetime_and_refresh_grace() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.session_max_age_secs, 30 * 86_400, "30 days");
+        assert_eq!(s.refresh_reuse_grace_secs, 10);
+        let off = settings(&[("REFRESH_REUSE_GRACE_SECS", "0")]).unwrap();
+        assert_eq!(off.refresh_reuse_grace_secs, 0, "0 disables the grace");
+        for bad in [
+            ("SESSION_MAX_AGE_SECS", "60"),
+            ("REFRESH_REUSE_GRACE_SECS", "61"),
+            ("REFRESH_REUSE_GRACE_SECS", "-1"),
+        ] {
+            assert!(settings(&[bad]).unwrap_err().0.contains(bad.0), "{bad:?}");
+        }
     }
 
     #[test]

@@ -59,15 +59,14 @@ pub async fn insert(
         email_hash: email_hash.into(),
         user_id: user.id.clone(),
     };
-    Tx::new()
+    let tx = Tx::new()
         .put(
             NewAccount::EmailFree,
             (&link).into(),
             Some(Condition::NotExists),
         )
-        .put(NewAccount::User, user.into(), Some(Condition::NotExists))
-        .commit(&*state.store)
-        .await
+        .put(NewAccount::User, user.into(), Some(Condition::NotExists));
+    session::commit_retrying(state, tx).await
 }
 
 /// The account of an address (given as its keyed hash), if any.

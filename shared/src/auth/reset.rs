@@ -16,7 +16,7 @@ use crate::crypto::{keyed_hash, random_token};
 use crate::error::ApiError;
 use crate::mail::Mail;
 use crate::state::AppState;
-use crate::store::{Condition, Tx, TxError, Update, keys, load};
+use crate::store::{Condition, Tx, Update, keys, load};
 
 /// Password-reset tokens: single use, 30 minutes.
 pub const RESET_TTL_SECS: i64 = crate::lifetimes::RESET_SECS;
@@ -126,8 +126,10 @@ pub async fn reset_password(
         .await;
     match result {
         Ok(()) => {}
-        Err(TxError::Canceled { .. }) => return Err(invalid()),
-        Err(TxError::Store(e)) => return Err(e.into()),
+        // Used meanwhile, or a password change or another reset retired it.
+        Err(e) if e.condition_failed().is_some() => return Err(invalid()),
+        // A transaction conflict (503, try again) or a store error: the token is still good.
+        Err(e) => return Err(e.into()),
     }
     session::cleanup_sessions(state, &user.id, None).await;
     // The mailbox's owner chose a new password: unknown clients may try passwords again.

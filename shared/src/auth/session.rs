@@ -227,7 +227,8 @@ pub async fn live_user(
     let Some(session) = load::<Session>(store, &keys::session(user_id, session_id)).await? else {
         return Ok(None);
     };
-    if session.revoked {
+    let ended = state.clock.now_secs() >= absolute_end(state, session.created_at);
+    if session.revoked || ended {
         return Ok(None);
     }
     let Some(user) = load::<User>(store, &keys::user(user_id)).await? else {
