@@ -26,5 +26,8 @@ pub mod store;
 pub mod telemetry;
 pub mod webhooks;
 
+#[cfg(test)]
+mod repo_checks;
+
 pub use error::ApiError;
 pub use state::AppState;

@@ -79,8 +79,9 @@ impl Provider for StandardWebhooks {
             .map(|(_, v)| v.to_string())
             .collect();
         if mine.is_empty() {
-            // The same answer as a bad signature: callers cannot probe which sources exist.
-            return Err(VerifyError::Mismatch.into());
+            // Like an unknown route (README, issue 17): a 404, counted against the caller's
+            // per-IP limit like any refused delivery, so probing for sources is bounded.
+            return Err(Rejected::UnknownSource);
         }
         let id = d.header("webhook-id");
         let ts = verify_signature(

@@ -9,6 +9,7 @@ mod extension;
 mod intake;
 mod operators;
 mod storm;
+mod under_faults;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
