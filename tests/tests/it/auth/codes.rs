@@ -6,9 +6,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{
-    Jar, PW, SIGN_IN_MAIL, app_with, code_in, login_body, login_cookie, mails_about, me_bearer,
+    Fx, Jar, PW, SIGN_IN_MAIL, app_with, code_in, login_body, login_cookie, mails_about, me_bearer,
     outbox, post, register, sign_in_code,
 };
+
+super::on_both_backends!(
+    an_attackers_ten_wrong_codes_do_not_stop_the_owners_next_code,
+    a_known_device_gets_its_own_code_when_the_mailbox_budget_is_spent,
+);
 
 #[tokio::test]
 async fn email_code_signs_up_once_and_is_single_use() {
@@ -212,9 +217,7 @@ fn wrong_for(code: &str) -> &'static str {
 
 /// Today's behaviour this replaces: ten wrong codes per account per day locked the owner out
 /// of code sign-in until midnight. Now each wrong guess burns only its own code.
-#[tokio::test]
-async fn an_attackers_ten_wrong_codes_do_not_stop_the_owners_next_code() {
-    let (app, clock) = app_with(&[]).await;
+async fn an_attackers_ten_wrong_codes_do_not_stop_the_owners_next_code((app, clock): Fx) {
     let email = "quinn@example.com";
     for round in 0..2 {
         clock.advance(Duration::from_secs(61));
@@ -302,9 +305,7 @@ async fn wrong_guesses_do_not_spend_the_request_budget() {
 
 /// An attacker who spends the address's requests for the day cannot stop the owner's known
 /// device from getting a code, nor replace or guess the code that device asked for.
-#[tokio::test]
-async fn a_known_device_gets_its_own_code_when_the_mailbox_budget_is_spent() {
-    let (app, clock) = app_with(&[]).await;
+async fn a_known_device_gets_its_own_code_when_the_mailbox_budget_is_spent((app, clock): Fx) {
     let email = "sol@example.com";
     register(&app, email).await;
     let device = login_cookie(&app, email).await;

@@ -11,7 +11,13 @@ use rampart::store::keys;
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
-use super::{Jar, PW, app_with, login_cookie, post, register, reset_token, sign_in_code};
+use super::{Fx, Jar, PW, app_with, login_cookie, post, register, reset_token, sign_in_code};
+
+super::on_both_backends!(
+    the_owner_on_a_known_device_signs_in_after_200_wrong_attempts_from_50_addresses,
+    parallel_guesses_cannot_outrun_the_backoff,
+    the_101st_consecutive_untrusted_failure_is_refused_even_with_the_right_password,
+);
 
 const WRONG: &str = "not the password at all";
 
@@ -62,9 +68,9 @@ async fn at_the_cap(app: &TestApp, email: &str) {
     app.state.store.put((&capped).into(), None).await.unwrap();
 }
 
-#[tokio::test]
-async fn the_owner_on_a_known_device_signs_in_after_200_wrong_attempts_from_50_addresses() {
-    let (app, _) = app_with(&[]).await;
+async fn the_owner_on_a_known_device_signs_in_after_200_wrong_attempts_from_50_addresses(
+    (app, _): Fx,
+) {
     let email = "olga@example.com";
     register(&app, email).await;
     let device = login_cookie(&app, email).await;
@@ -168,9 +174,7 @@ async fn unknown_clients_back_off_after_five_failures_from_anywhere() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn parallel_guesses_cannot_outrun_the_backoff() {
-    let (app, _) = app_with(&[]).await;
+async fn parallel_guesses_cannot_outrun_the_backoff((app, _): Fx) {
     register(&app, "rae@example.com").await;
     let mut tasks = Vec::new();
     for i in 0..24 {
@@ -197,9 +201,9 @@ async fn parallel_guesses_cannot_outrun_the_backoff() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn the_101st_consecutive_untrusted_failure_is_refused_even_with_the_right_password() {
-    let (app, clock) = app_with(&[]).await;
+async fn the_101st_consecutive_untrusted_failure_is_refused_even_with_the_right_password(
+    (app, clock): Fx,
+) {
     let email = "uri@example.com";
     register(&app, email).await;
     let wait = Duration::from_secs(BACKOFF_MAX_SECS as u64);

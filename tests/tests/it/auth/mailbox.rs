@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{PW, app_with, post, reset_token};
+use super::{Fx, PW, app_with, post, reset_token};
+
+super::on_both_backends!(aliases_share_one_mailbox_limit);
 
 async fn status(app: &rampart_tests::TestApp, path: &str, email: &str, ip: &str) -> u16 {
     post(app, path, json!({"email": email}), ip)
@@ -15,9 +17,7 @@ async fn status(app: &rampart_tests::TestApp, path: &str, email: &str, ip: &str)
         .as_u16()
 }
 
-#[tokio::test]
-async fn aliases_share_one_mailbox_limit() {
-    let (app, clock) = app_with(&[]).await;
+async fn aliases_share_one_mailbox_limit((app, clock): Fx) {
     let otp = "/auth/otp/request";
     assert_eq!(
         status(&app, otp, "v+1@example.com", "203.0.113.1").await,

@@ -5,7 +5,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Jar, app_with, login_body, login_cookie, me_bearer, post, register};
+use super::{Fx, Jar, app_with, login_body, login_cookie, me_bearer, post, register};
+
+super::on_both_backends!(
+    two_concurrent_refreshes_with_one_token_both_succeed_and_the_session_lives_on,
+    a_reuse_after_the_grace_period_still_revokes_the_family,
+    the_31st_day_ends_a_refreshed_session,
+);
 
 const DAY: u64 = 86_400;
 
@@ -20,9 +26,9 @@ async fn refresh_body(app: &rampart_tests::TestApp, token: &str) -> (u16, Value)
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn two_concurrent_refreshes_with_one_token_both_succeed_and_the_session_lives_on() {
-    let (app, _) = app_with(&[]).await;
+async fn two_concurrent_refreshes_with_one_token_both_succeed_and_the_session_lives_on(
+    (app, _): Fx,
+) {
     register(&app, "tab@example.com").await;
     let (_, t1) = login_body(&app, "tab@example.com", "198.51.100.30").await;
     let mut tabs = Vec::new();
@@ -64,9 +70,7 @@ async fn two_concurrent_refreshes_with_one_token_both_succeed_and_the_session_li
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_reuse_after_the_grace_period_still_revokes_the_family() {
-    let (app, clock) = app_with(&[]).await;
+async fn a_reuse_after_the_grace_period_still_revokes_the_family((app, clock): Fx) {
     register(&app, "late@example.com").await;
     let (_, t1) = login_body(&app, "late@example.com", "198.51.100.31").await;
     let (status, body) = refresh_body(&app, &t1).await;
@@ -126,9 +130,7 @@ async fn refresh_cookie(app: &rampart_tests::TestApp, jar: &Jar) -> reqwest::Res
 
 /// OWASP ASVS 5.0 V7.3.2: a session refreshed every few days still ends 30 days after its
 /// login.
-#[tokio::test]
-async fn the_31st_day_ends_a_refreshed_session() {
-    let (app, clock) = app_with(&[]).await;
+async fn the_31st_day_ends_a_refreshed_session((app, clock): Fx) {
     register(&app, "mia@example.com").await;
     let (_, mut token) = login_body(&app, "mia@example.com", "198.51.100.33").await;
     for day in 1..=30 {

@@ -8,9 +8,14 @@ use rampart::webhooks::user_state::CustomerLink;
 use serde_json::{Value, json};
 
 use super::{
-    PASSWORD_REMOVED_MAIL, PW, app_with, login_body, mails_about, me_bearer, newest_mail, post,
+    Fx, PASSWORD_REMOVED_MAIL, PW, app_with, login_body, mails_about, me_bearer, newest_mail, post,
     register, sign_in_code, verification_code,
 };
+
+super::on_both_backends!(
+    verify_email_keeps_the_password,
+    code_login_on_an_unverified_account_says_password_removed,
+);
 
 async fn verify(app: &rampart_tests::TestApp, email: &str, code: &str) -> (u16, Value) {
     let r = post(
@@ -48,9 +53,7 @@ async fn email_verified(app: &rampart_tests::TestApp, email: &str) -> bool {
     me["email_verified"].as_bool().unwrap()
 }
 
-#[tokio::test]
-async fn verify_email_keeps_the_password() {
-    let (app, _) = app_with(&[]).await;
+async fn verify_email_keeps_the_password((app, _): Fx) {
     let email = "ana@example.com";
     register(&app, email).await;
     let code = verification_code(&app, email).await;
@@ -112,9 +115,7 @@ async fn a_verification_code_burns_after_five_wrong_guesses() {
 /// Today the first code sign-in of an unverified account removed its password without a word.
 /// The takeback stays (it defends against accounts registered with someone else's address),
 /// but the user is told, and the previous holder's billing goes with it.
-#[tokio::test]
-async fn code_login_on_an_unverified_account_says_password_removed() {
-    let (app, _) = app_with(&[]).await;
+async fn code_login_on_an_unverified_account_says_password_removed((app, _): Fx) {
     let email = "cleo@example.com";
     let user = register(&app, email).await;
     let user_id = user["id"].as_str().unwrap();
