@@ -28,7 +28,8 @@ use crate::store::{Condition, Item, Key, StoreError, TxError, Update, load};
 
 /// Email codes: valid 10 minutes (OWASP Authentication Cheat Sheet: short-lived).
 pub const OTP_TTL_SECS: i64 = crate::lifetimes::OTP_SECS;
-/// Wrong guesses a code allows before it is burned (see the module comment for the odds).
+/// Wrong guesses a code allows before it is burned (OWASP Authentication Cheat Sheet: few tries
+/// per code; the module comment gives the odds, NIST SP 800-63B 5.2.2 the ceiling).
 pub const OTP_MAX_ATTEMPTS: i64 = 5;
 
 /// A uniformly random 6-digit code (rejection sampling: no modulo bias).

@@ -12,7 +12,8 @@ use crate::crypto::{constant_time_eq, keyed_hash, random_id};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// 180 days, the lifetime the issue sets; each sign-in on the device issues it afresh.
+/// 180 days (issue 16; the OWASP Authentication Cheat Sheet's device cookies leave the lifetime
+/// to the application); each sign-in on the device issues it afresh.
 pub const DEVICE_TTL_SECS: i64 = 180 * 86_400;
 /// A cookie issued this far in the future is refused (clock skew between instances).
 const ISSUED_LEEWAY_SECS: i64 = 60;

@@ -86,8 +86,9 @@ pub(super) async fn commit_retrying<P: Copy + std::fmt::Debug>(
             reason: crate::store::TxFailure::Conflict,
             ..
         }) => {
-            // 20-147 ms: enough for the other transaction to finish, desynchronised so two
-            // retries do not collide again.
+            // 20-147 ms, random (AWS DynamoDB developer guide: retry a TransactionConflict with
+            // backoff and jitter): enough for the other transaction to finish, desynchronised so
+            // two retries do not collide again.
             let jitter = 20 + u64::from(random_bytes(1)[0] / 2);
             tokio::time::sleep(Duration::from_millis(jitter)).await;
             tx.commit(&*state.store).await
