@@ -366,6 +366,36 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "SESSION_MAX_AGE_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("2592000"),
+        production: None,
+        doc: "absolute session lifetime: a session ends this long after its login, however often it is refreshed (30 days, OWASP ASVS 5.0 V7.3.2; at least 900)",
+        apply: |s, v| {
+            s.session_max_age_secs = parse::number(v.unwrap_or_default())?;
+            // Shorter than one access token would end sessions before their first refresh.
+            if s.session_max_age_secs < 900 {
+                return Err("must be at least 900".into());
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "REFRESH_REUSE_GRACE_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("10"),
+        production: None,
+        doc: "a refresh token presented again this soon after its rotation gets the session's newest tokens (two tabs) instead of revoking the session; 0 disables (RFC 9700 4.14.2; at most 60)",
+        apply: |s, v| {
+            s.refresh_reuse_grace_secs = parse::number(v.unwrap_or_default())?;
+            // A long grace lets a stolen, already rotated token in for that long.
+            if !(0..=60).contains(&s.refresh_reuse_grace_secs) {
+                return Err("must be between 0 and 60".into());
+            }
+            Ok(())
+        },
+    },
+    Setting {
         name: "MAIL_FROM",
         kind: Kind::Text,
         default: Fallback::Unset("(unset: local outbox)"),
