@@ -56,6 +56,13 @@ pub struct Settings {
     pub owner_account_ids: Vec<String>,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
+    /// The tier table (`TIERS` overrides the built-in numbers).
+    pub tiers: crate::billing::tiers::Table,
+    /// Base URL of Stripe's API (tests point it at localstripe or a stub).
+    pub stripe_api_base: String,
+    /// Where Stripe Checkout sends the user after paying, and after backing out.
+    pub checkout_success_url: String,
+    pub checkout_cancel_url: String,
 }
 
 /// Every setting: name, default, meaning. README's configuration table mirrors this list.
@@ -157,6 +164,26 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "OWNER_ACCOUNT_IDS",
         "(empty)",
         "comma-separated user ids or emails never upgraded or charged by provider events",
+    ),
+    (
+        "TIERS",
+        "(built-in table)",
+        "JSON overriding tier limits, e.g. {\"pro\": {\"api_calls_per_day\": 20000}}; null is unlimited",
+    ),
+    (
+        "STRIPE_API_BASE",
+        "https://api.stripe.com",
+        "base URL of Stripe's API (tests use localstripe)",
+    ),
+    (
+        "CHECKOUT_SUCCESS_URL",
+        "PUBLIC_BASE_URL + /billing/checkout/success",
+        "where Stripe Checkout returns a user who paid",
+    ),
+    (
+        "CHECKOUT_CANCEL_URL",
+        "PUBLIC_BASE_URL + /billing/checkout/canceled",
+        "where Stripe Checkout returns a user who backed out",
     ),
     (
         "MAIL_FROM",
@@ -325,6 +352,28 @@ impl Settings {
             })?;
             stripe_prices.push((price.trim().to_string(), tier.trim().to_string()));
         }
+        let tiers = match nonempty("TIERS") {
+            None => crate::billing::tiers::Table::default(),
+            Some(json) => crate::billing::tiers::Table::parse(&json)
+                .map_err(|e| StartupError(format!("TIERS {e}")))?,
+        };
+        let url_setting = |name: &str, default: String| match nonempty(name) {
+            None => Ok(default),
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => Ok(u),
+            Some(u) => Err(StartupError(format!(
+                "{name} must be an http(s) URL, got {u:?}"
+            ))),
+        };
+        let base = public_base_url.trim_end_matches('/').to_string();
+        let stripe_api_base = url_setting("STRIPE_API_BASE", "https://api.stripe.com".into())?;
+        let checkout_success_url = url_setting(
+            "CHECKOUT_SUCCESS_URL",
+            format!("{base}/billing/checkout/success"),
+        )?;
+        let checkout_cancel_url = url_setting(
+            "CHECKOUT_CANCEL_URL",
+            format!("{base}/billing/checkout/canceled"),
+        )?;
         Ok(Self {
             app_env,
             bind_addr: parse(
@@ -369,6 +418,10 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             in_lambda,
+            tiers,
+            stripe_api_base,
+            checkout_success_url,
+            checkout_cancel_url,
         })
     }
 
@@ -407,6 +460,10 @@ impl Settings {
             out.push(format!(
                 "CORS_ALLOWED_ORIGINS must use https in production, got {o}"
             ));
+        }
+        // The secret key travels on every call: never over plain HTTP.
+        if !self.stripe_api_base.starts_with("https://") {
+            out.push("STRIPE_API_BASE must use https in production".into());
         }
         let filter = self.log_filter.to_ascii_lowercase();
         if filter.contains("debug") || filter.contains("trace") {

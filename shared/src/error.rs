@@ -60,6 +60,16 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
+    /// A problem clients switch on by its own `type` (`urn:rampart:problem:<code>`), not the
+    /// status's: `quota-exceeded`, `tier-limit`, `owner-exempt`. `headers` go on the response
+    /// (Retry-After, RateLimit fields).
+    #[error("{code}: {detail}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        headers: HeaderMap,
+    },
 }
 
 impl ApiError {
@@ -81,6 +91,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Coded { status, .. } => *status,
         }
     }
 
@@ -105,6 +116,7 @@ impl ApiError {
             )),
             Self::Unavailable(_) => Some("A dependency is unavailable; retry later.".into()),
             Self::Internal(_) => None,
+            Self::Coded { detail, .. } => Some(detail.clone()),
         }
     }
 }
@@ -151,8 +163,18 @@ pub fn problem_response(
     detail: Option<String>,
     errors: Option<Vec<FieldError>>,
 ) -> Response {
+    typed_problem_response(status, problem_type(status), detail, errors)
+}
+
+/// A problem response with a `type` of its own.
+pub fn typed_problem_response(
+    status: StatusCode,
+    type_: String,
+    detail: Option<String>,
+    errors: Option<Vec<FieldError>>,
+) -> Response {
     let problem = Problem {
-        type_: problem_type(status),
+        type_,
         title: status.canonical_reason().unwrap_or("Error").to_string(),
         status: status.as_u16(),
         detail,
@@ -208,6 +230,12 @@ impl IntoResponse for ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
                 );
+                resp
+            }
+            Self::Coded { code, headers, .. } => {
+                let type_ = format!("urn:rampart:problem:{code}");
+                let mut resp = typed_problem_response(status, type_, detail, None);
+                resp.headers_mut().extend(headers);
                 resp
             }
             _ => problem_response(status, detail, None),

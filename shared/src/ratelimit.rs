@@ -20,6 +20,9 @@ use crate::http::{ClientIp, RATELIMIT, RATELIMIT_POLICY};
 use crate::state::AppState;
 use crate::store::{Condition, StoreError, Update, keys};
 
+/// The counter attribute of a window item.
+pub const COUNT: &str = "count";
+
 /// What identifies the subject a rule counts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyPart {
@@ -169,7 +172,6 @@ pub async fn exhausted(
     rule: &Rule,
     subject: &Subject,
 ) -> Result<Option<u64>, ApiError> {
-    const COUNT: &str = "count";
     let hash = subject_hash(state, rule, subject).await?;
     let w = rule.window.as_secs().max(1) as i64;
     let now = state.clock.now_secs();
@@ -220,7 +222,7 @@ pub async fn check_hashed(
             .store
             .get(&ppk, &psk)
             .await?
-            .and_then(|i| i.n("count"))
+            .and_then(|i| i.n(COUNT))
             .unwrap_or(0);
         let elapsed_ms = now_ms - start * 1000;
         let weight_left = (w * 1000 - elapsed_ms).max(0);
@@ -246,16 +248,31 @@ pub async fn check_hashed(
     }
     let (pk, sk) = keys::rate_limit(&rule.name, subject_hash, start);
     // Kept one extra window so the sliding estimate can read it.
-    let update = Update::new().add("count", 1).set("type", "ratelimit").set(
+    let update = Update::new().add(COUNT, 1).set("type", "ratelimit").set(
         crate::store::EXPIRES_AT,
         start + crate::lifetimes::RATE_WINDOWS_KEPT * w,
     );
-    let cond = Condition::AttrNotExists("count".into()).or(Condition::lt("count", limit));
+    let cond = Condition::AttrNotExists(COUNT.into()).or(Condition::lt(COUNT, limit));
     match state.store.update(&pk, &sk, update, Some(cond)).await {
-        Ok(item) => Ok(decision(true, item.n("count").unwrap_or(limit))),
+        Ok(item) => Ok(decision(true, item.n(COUNT).unwrap_or(limit))),
         Err(StoreError::ConditionFailed { .. }) => Ok(decision(false, limit)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The current window's count for a subject the caller already hashed, without counting (a
+/// usage view); and the seconds until the window resets.
+pub async fn used_hashed(
+    state: &AppState,
+    rule: &Rule,
+    subject_hash: &str,
+) -> Result<(i64, u64), ApiError> {
+    let w = rule.window.as_secs().max(1) as i64;
+    let now = state.clock.now_secs();
+    let start = now - now.rem_euclid(w);
+    let (pk, sk) = keys::rate_limit(&rule.name, subject_hash, start);
+    let count = state.store.get(&pk, &sk).await?.and_then(|i| i.n(COUNT));
+    Ok((count.unwrap_or(0), (start + w - now).max(1) as u64))
 }
 
 /// Forgets the current window's count (a success clears a failure throttle).

@@ -11,7 +11,7 @@ use super::auth::Admin;
 use super::record::api_key::{REVOKED_AT, REVOKED_BY, VALID_UNTIL};
 use super::record::{ApiKey, Customer, CustomerEmail, KeyState};
 use super::secret;
-use super::tier::Tier;
+use crate::billing::tiers::Tier;
 use crate::auth::normalize_email;
 use crate::crypto::{keyed_hash, random_id};
 use crate::error::{ApiError, FieldError};

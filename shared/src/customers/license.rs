@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::record::Customer;
-use super::tier::{Limits, Tier};
+use crate::billing::tiers::{Limits, Tier};
 use crate::crypto::random_id;
 use crate::error::{ApiError, StartupError};
 use crate::secrets::{parse_keyed_list, weakness};
@@ -148,7 +148,7 @@ pub async fn issue(state: &AppState, customer_id: &str) -> Result<License, ApiEr
         iss: state.settings.public_base_url.clone(),
         sub: customer.id,
         tier: customer.tier,
-        limits: customer.tier.limits(),
+        limits: state.settings.tiers.limits(customer.tier),
         iat: now,
         exp: now + LICENSE_TTL_SECS,
         jti: random_id(),
@@ -224,7 +224,7 @@ mod tests {
             iss: "https://billing.example".into(),
             sub: "c".into(),
             tier: Tier::Pro,
-            limits: Tier::Pro.limits(),
+            limits: crate::billing::tiers::Table::default().limits(Tier::Pro),
             iat: 1,
             exp: 2,
             jti: "j".into(),

@@ -1,7 +1,7 @@
 //! `Customer` (a self-hosted instance's account) and `CustomerEmail` (the unique email lookup):
 //! their attributes and their one mapping to and from an item.
 
-use crate::customers::tier::Tier;
+use crate::billing::tiers::Tier;
 use crate::store::record::{TYPE, malformed};
 use crate::store::{GSI1PK, GSI1SK, Item, Record, StoreError, keys};
 
