@@ -61,18 +61,41 @@ pub enum ApiError {
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
     /// A problem clients switch on by its own `type` (`urn:rampart:problem:<code>`), not the
-    /// status's: `quota-exceeded`, `tier-limit`, `owner-exempt`. `headers` go on the response
-    /// (Retry-After, RateLimit fields).
-    #[error("{code}: {detail}")]
-    Coded {
-        status: StatusCode,
-        code: &'static str,
-        detail: String,
-        headers: HeaderMap,
-    },
+    /// status's: `quota-exceeded`, `tier-limit`, `owner-exempt`.
+    #[error("{}: {}", .0.code, .0.detail)]
+    Coded(Box<Coded>),
+}
+
+/// The body of `ApiError::Coded` (boxed: it is rare and large).
+#[derive(Debug)]
+pub struct Coded {
+    pub status: StatusCode,
+    /// The last segment of the problem `type`.
+    pub code: &'static str,
+    pub detail: String,
+    /// Put on the response (Retry-After, RateLimit fields).
+    pub headers: HeaderMap,
 }
 
 impl ApiError {
+    /// A problem with a `type` of its own (`urn:rampart:problem:<code>`).
+    pub fn coded(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Coded(Box::new(Coded {
+            status,
+            code,
+            detail: detail.into(),
+            headers: HeaderMap::new(),
+        }))
+    }
+
+    /// Headers for the response of a coded problem (other variants are unchanged).
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        if let Self::Coded(c) = &mut self {
+            c.headers.extend(headers);
+        }
+        self
+    }
+
     pub fn internal(err: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self::Internal(err.into())
     }
@@ -91,7 +114,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Coded { status, .. } => *status,
+            Self::Coded(c) => c.status,
         }
     }
 
@@ -116,7 +139,7 @@ impl ApiError {
             )),
             Self::Unavailable(_) => Some("A dependency is unavailable; retry later.".into()),
             Self::Internal(_) => None,
-            Self::Coded { detail, .. } => Some(detail.clone()),
+            Self::Coded(c) => Some(c.detail.clone()),
         }
     }
 }
@@ -232,10 +255,10 @@ impl IntoResponse for ApiError {
                 );
                 resp
             }
-            Self::Coded { code, headers, .. } => {
-                let type_ = format!("urn:rampart:problem:{code}");
+            Self::Coded(c) => {
+                let type_ = format!("urn:rampart:problem:{}", c.code);
                 let mut resp = typed_problem_response(status, type_, detail, None);
-                resp.headers_mut().extend(headers);
+                resp.headers_mut().extend(c.headers);
                 resp
             }
             _ => problem_response(status, detail, None),

@@ -74,11 +74,7 @@ fn refuse_if_subscribed(user: &User, tier: Tier) -> Result<(), ApiError> {
 
 /// The user's Stripe customer: the stored one, or a new one (one per user: the idempotency key
 /// is the user's, so two concurrent checkouts get the same customer), linked before use.
-async fn customer(
-    state: &AppState,
-    stripe: &Guarded<'_>,
-    user: &User,
-) -> Result<String, ApiError> {
+async fn customer(state: &AppState, stripe: &Guarded<'_>, user: &User) -> Result<String, ApiError> {
     if let Some(c) = &user.stripe_customer_id {
         return Ok(c.clone());
     }

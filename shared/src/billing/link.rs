@@ -26,10 +26,9 @@ impl TryFrom<&Item> for CustomerLink {
 
     fn try_from(i: &Item) -> Result<Self, StoreError> {
         let prefix = keys::stripe_customer("").0;
-        let customer_id = i
-            .pk
-            .strip_prefix(prefix.as_str())
-            .ok_or_else(|| malformed(Self::KIND, "pk"))?;
+        let customer_id =
+            i.pk.strip_prefix(prefix.as_str())
+                .ok_or_else(|| malformed(Self::KIND, "pk"))?;
         Ok(Self {
             customer_id: customer_id.into(),
             user_id: i.req_s(Self::KIND, Self::USER_ID)?.into(),

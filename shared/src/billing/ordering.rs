@@ -10,8 +10,8 @@
 //! replaced subscription (its deletion, say) never touches the user.
 
 use crate::auth::records::User;
-use crate::store::{Condition, StoreError, Update, keys};
 use crate::state::AppState;
+use crate::store::{Condition, StoreError, Update, keys};
 
 /// Progress within one second, lowest first: the order Stripe moves through them when a
 /// subscription starts (created, its first invoice finalised then paid, the subscription
@@ -72,21 +72,24 @@ pub fn newer_than_stored(v: Version) -> Condition {
     let rank = User::BILLING_EVENT_RANK;
     Condition::AttrNotExists(at.into())
         .or(Condition::lt(at, v.at))
-        .or(Condition::eq(at, v.at).and(
-            Condition::AttrNotExists(rank.into()).or(Condition::lt(rank, v.rank)),
-        ))
+        .or(Condition::eq(at, v.at)
+            .and(Condition::AttrNotExists(rank.into()).or(Condition::lt(rank, v.rank))))
 }
 
-/// Applies `update` to the user's billing state if `v` is newer than what is stored and the
-/// subscription matches; one conditional update.
+/// Applies `update` to the user's billing state if `v` is newer than what is stored, the
+/// subscription matches and `extra` (if any) holds; one conditional update.
 pub async fn apply(
     state: &AppState,
     user_id: &str,
     v: Version,
     sub: SubscriptionMatch<'_>,
     update: Update,
+    extra: Option<Condition>,
 ) -> Result<Applied, StoreError> {
     let mut cond = Condition::Exists.and(newer_than_stored(v));
+    if let Some(extra) = extra {
+        cond = cond.and(extra);
+    }
     let mut update = update
         .set(User::BILLING_EVENT_AT, v.at)
         .set(User::BILLING_EVENT_RANK, v.rank);

@@ -72,12 +72,7 @@ pub fn rule(state: &AppState, tier: Tier) -> Rule {
         .limits(tier)
         .get(Feature::ApiCallsPerDay)
         .map_or(u32::MAX, |l| u32::try_from(l).unwrap_or(u32::MAX));
-    Rule::new(
-        RULE,
-        limit,
-        std::time::Duration::from_secs(DAY_SECS),
-        &[],
-    )
+    Rule::new(RULE, limit, std::time::Duration::from_secs(DAY_SECS), &[])
 }
 
 /// The keyed hash the day's counter of a caller lives under.
@@ -183,17 +178,13 @@ fn exceeded(d: &Decision, tier: Tier) -> ApiError {
     let mut headers = HeaderMap::new();
     add_headers(&mut headers, d);
     headers.insert(header::RETRY_AFTER, HeaderValue::from(d.reset_secs));
-    ApiError::Coded {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: "quota-exceeded",
-        detail: format!(
-            "The {} tier allows {} API calls per UTC day; the quota resets in {} seconds.",
-            tier.as_str(),
-            d.limit,
-            d.reset_secs
-        ),
-        headers,
-    }
+    let detail = format!(
+        "The {} tier allows {} API calls per UTC day; the quota resets in {} seconds.",
+        tier.as_str(),
+        d.limit,
+        d.reset_secs
+    );
+    ApiError::coded(StatusCode::TOO_MANY_REQUESTS, "quota-exceeded", detail).with_headers(headers)
 }
 
 async fn meter(state: &AppState, callers: Callers, req: Request, next: Next) -> Response {

@@ -4,10 +4,10 @@
 //! exempts `GET /billing/usage`). Request and response glue only; the flows are the siblings.
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::extract::State;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -46,7 +46,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     quota::apply(router, state)
 }
 
-async fn per_user(state: &AppState, rule: Rule, user: &AuthUser) -> Result<RateLimitHeaders, ApiError> {
+async fn per_user(
+    state: &AppState,
+    rule: Rule,
+    user: &AuthUser,
+) -> Result<RateLimitHeaders, ApiError> {
     let subject = Subject {
         user: Some(user.user_id.clone()),
         ..Subject::default()

@@ -55,7 +55,7 @@ pub async fn record(state: &AppState, user_id: &str, sub: &Subscription) -> Resu
         rank: rank::SUBSCRIPTION_UPDATED,
     };
     let m = SubscriptionMatch::Current(&sub.id);
-    match ordering::apply(state, user_id, v, m, update).await? {
+    match ordering::apply(state, user_id, v, m, update, None).await? {
         ordering::Applied::Applied => {}
         // A webhook already brought newer state: it stands.
         other => tracing::info!(outcome = ?other, "subscription answer not written"),
@@ -95,9 +95,10 @@ pub async fn cancel(state: &AppState, user: &User) -> Result<User, ApiError> {
         json!({ "subscription": sub.id, "period_end": sub.period_end() }),
     )
     .await;
-    let until = sub
-        .period_end()
-        .map_or_else(|| "the end of the period".to_string(), |e| format_day(day_number(e)));
+    let until = sub.period_end().map_or_else(
+        || "the end of the period".to_string(),
+        |e| format_day(day_number(e)),
+    );
     let mail = Mail {
         to: user.email.clone(),
         subject: "Your subscription is canceled".into(),
@@ -126,7 +127,9 @@ pub async fn resume(state: &AppState, user: &User) -> Result<User, ApiError> {
     let stripe = StripeClient::new(state);
     let guarded = stripe.for_account(&Account::from(user), "resume").await?;
     let key = request_key("resume", sub_id);
-    let sub = guarded.set_cancel_at_period_end(sub_id, false, &key).await?;
+    let sub = guarded
+        .set_cancel_at_period_end(sub_id, false, &key)
+        .await?;
     record(state, &user.id, &sub).await?;
     crate::audit::record(
         state,

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
@@ -167,7 +167,8 @@ impl Table {
         let obj = v.as_object().ok_or("must be a JSON object of tiers")?;
         let mut table = Table::default();
         for (name, cols) in obj {
-            let tier = Tier::parse(name).ok_or_else(|| format!("names an unknown tier {name:?}"))?;
+            let tier =
+                Tier::parse(name).ok_or_else(|| format!("names an unknown tier {name:?}"))?;
             let cols: &Map<String, Json> = cols
                 .as_object()
                 .ok_or_else(|| format!("{name} must be an object of limits"))?;
@@ -236,12 +237,7 @@ impl Table {
 
 /// 403 `tier-limit`.
 pub fn tier_limit(detail: String) -> ApiError {
-    ApiError::Coded {
-        status: StatusCode::FORBIDDEN,
-        code: "tier-limit",
-        detail,
-        headers: HeaderMap::new(),
-    }
+    ApiError::coded(StatusCode::FORBIDDEN, "tier-limit", detail)
 }
 
 /// The feature check flows call: may `user` (on their stored plan) have one more of `f` when
@@ -297,9 +293,7 @@ mod tests {
     fn require_names_the_feature_the_limit_and_the_tier_that_lifts_it() {
         let t = Table::default();
         assert!(t.require(Tier::Starter, Feature::PrivateRepos, 4).is_ok());
-        let err = t
-            .require(Tier::Free, Feature::PrivateRepos, 0)
-            .unwrap_err();
+        let err = t.require(Tier::Free, Feature::PrivateRepos, 0).unwrap_err();
         assert_eq!(err.status(), StatusCode::FORBIDDEN);
         let msg = err.to_string();
         assert!(msg.contains("tier-limit"), "{msg}");
@@ -307,6 +301,9 @@ mod tests {
         assert!(msg.contains("the starter tier lifts it"), "{msg}");
         let pro = t.require(Tier::Pro, Feature::PrivateRepos, 50).unwrap_err();
         assert!(pro.to_string().contains("the enterprise tier lifts it"));
-        assert!(t.require(Tier::Enterprise, Feature::PrivateRepos, 1 << 40).is_ok());
+        assert!(
+            t.require(Tier::Enterprise, Feature::PrivateRepos, 1 << 40)
+                .is_ok()
+        );
     }
 }

@@ -76,12 +76,11 @@ pub enum StripeError {
 impl From<StripeError> for ApiError {
     fn from(e: StripeError) -> Self {
         match e {
-            StripeError::OwnerExempt => ApiError::Coded {
-                status: StatusCode::FORBIDDEN,
-                code: "owner-exempt",
-                detail: "Owner and test accounts are never charged.".into(),
-                headers: HeaderMap::new(),
-            },
+            StripeError::OwnerExempt => ApiError::coded(
+                StatusCode::FORBIDDEN,
+                "owner-exempt",
+                "Owner and test accounts are never charged.",
+            ),
             StripeError::NotConfigured => ApiError::Unavailable(e.to_string()),
             StripeError::Unavailable {
                 retry_after_secs, ..
@@ -92,22 +91,20 @@ impl From<StripeError> for ApiError {
                     axum::http::header::RETRY_AFTER,
                     axum::http::HeaderValue::from(retry_after_secs),
                 );
-                ApiError::Coded {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    code: "payment-provider-unavailable",
-                    detail: "The payment provider did not answer; nothing was charged. Retry later."
-                        .into(),
-                    headers,
-                }
+                ApiError::coded(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "payment-provider-unavailable",
+                    "The payment provider did not answer; nothing was charged. Retry later.",
+                )
+                .with_headers(headers)
             }
             other => {
                 tracing::error!(error = %other, "Stripe call refused");
-                ApiError::Coded {
-                    status: StatusCode::BAD_GATEWAY,
-                    code: "payment-provider-error",
-                    detail: "The payment provider refused the request.".into(),
-                    headers: HeaderMap::new(),
-                }
+                ApiError::coded(
+                    StatusCode::BAD_GATEWAY,
+                    "payment-provider-error",
+                    "The payment provider refused the request.",
+                )
             }
         }
     }
@@ -219,12 +216,16 @@ impl StripeClient {
             }
             let result = read::<T>(req.send().await).await;
             let retry = matches!(&result, Err(Outcome::Retry(_)));
-            let out_of_time = started.elapsed() + backoff(attempt) + self.attempt_timeout
-                > CALL_DEADLINE;
+            let out_of_time =
+                started.elapsed() + backoff(attempt) + self.attempt_timeout > CALL_DEADLINE;
             if !retry || attempt >= ATTEMPTS || out_of_time {
                 return result.map_err(Outcome::into_error);
             }
-            tracing::info!(attempt, path, "Stripe call failed; retrying with the same key");
+            tracing::info!(
+                attempt,
+                path,
+                "Stripe call failed; retrying with the same key"
+            );
             tokio::time::sleep(backoff(attempt)).await;
         }
     }
