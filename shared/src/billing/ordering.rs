@@ -65,19 +65,33 @@ pub enum Applied {
     NoUser,
 }
 
-/// The condition a write at `v` needs: the stored version is older, or the same second with
-/// less progress.
-pub fn newer_than_stored(v: Version) -> Condition {
-    let at = User::BILLING_EVENT_AT;
-    let rank = User::BILLING_EVENT_RANK;
-    Condition::AttrNotExists(at.into())
-        .or(Condition::lt(at, v.at))
-        .or(Condition::eq(at, v.at)
-            .and(Condition::AttrNotExists(rank.into()).or(Condition::lt(rank, v.rank))))
+/// Who wins when a write's version equals the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tie {
+    /// Provider events: the first applied stands (the same event again, or two changes Stripe
+    /// stamped with the same second and progress, which nothing can order).
+    Stored,
+    /// Stripe's answer to our own call: it is the newest state Stripe had when it answered, so
+    /// it replaces anything stamped with the same second (a cancel then a resume in one second).
+    Write,
 }
 
-/// Applies `update` to the user's billing state if `v` is newer than what is stored, the
-/// subscription matches and `extra` (if any) holds; one conditional update.
+/// The condition a write at `v` needs: the stored version is older, or the same second with
+/// less progress (or the same, when the write wins ties).
+pub fn newer_than_stored(v: Version, tie: Tie) -> Condition {
+    let at = User::BILLING_EVENT_AT;
+    let rank = User::BILLING_EVENT_RANK;
+    let progress = match tie {
+        Tie::Stored => Condition::lt(rank, v.rank),
+        Tie::Write => Condition::le(rank, v.rank),
+    };
+    Condition::AttrNotExists(at.into())
+        .or(Condition::lt(at, v.at))
+        .or(Condition::eq(at, v.at).and(Condition::AttrNotExists(rank.into()).or(progress)))
+}
+
+/// Applies a provider event's `update` to the user's billing state if `v` is newer than what
+/// is stored, the subscription matches and `extra` (if any) holds; one conditional update.
 pub async fn apply(
     state: &AppState,
     user_id: &str,
@@ -86,7 +100,19 @@ pub async fn apply(
     update: Update,
     extra: Option<Condition>,
 ) -> Result<Applied, StoreError> {
-    let mut cond = Condition::Exists.and(newer_than_stored(v));
+    apply_with(state, user_id, (v, Tie::Stored), sub, update, extra).await
+}
+
+/// `apply` with a choice of who wins a tie.
+pub async fn apply_with(
+    state: &AppState,
+    user_id: &str,
+    (v, tie): (Version, Tie),
+    sub: SubscriptionMatch<'_>,
+    update: Update,
+    extra: Option<Condition>,
+) -> Result<Applied, StoreError> {
+    let mut cond = Condition::Exists.and(newer_than_stored(v, tie));
     if let Some(extra) = extra {
         cond = cond.and(extra);
     }

@@ -7,7 +7,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::ordering::{self, SubscriptionMatch, Version, rank};
+use super::ordering::{self, SubscriptionMatch, Tie, Version, rank};
 use crate::auth::records::User;
 use crate::crypto::random_id;
 use crate::customers::date::{day_number, format_day};
@@ -55,7 +55,7 @@ pub async fn record(state: &AppState, user_id: &str, sub: &Subscription) -> Resu
         rank: rank::SUBSCRIPTION_UPDATED,
     };
     let m = SubscriptionMatch::Current(&sub.id);
-    match ordering::apply(state, user_id, v, m, update, None).await? {
+    match ordering::apply_with(state, user_id, (v, Tie::Write), m, update, None).await? {
         ordering::Applied::Applied => {}
         // A webhook already brought newer state: it stands.
         other => tracing::info!(outcome = ?other, "subscription answer not written"),

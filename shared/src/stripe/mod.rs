@@ -36,7 +36,7 @@ pub const API_KEY: &str = "STRIPE_API_KEY";
 /// keeps a dashboard upgrade from changing them under us).
 pub const API_VERSION: &str = "2024-06-20";
 /// One attempt; three attempts with their backoff stay inside `CALL_DEADLINE`.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(2_500);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(2_400);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// A whole call ends well inside the functions' 10 s timeout (template.yaml), so a slow Stripe
 /// becomes our 503 with Retry-After, never a killed invocation.
