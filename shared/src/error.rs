@@ -2,6 +2,9 @@
 //!
 //! The body says what is wrong in terms the client controls; internal causes are logged with
 //! their full chain and never leave the process.
+//!
+//! This module names no other module of the crate: conversions from a domain's errors live
+//! beside those errors (`store`, `queue`), so everything may depend on `error`.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -263,21 +266,6 @@ impl IntoResponse for ApiError {
             }
             _ => problem_response(status, detail, None),
         }
-    }
-}
-
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        match e {
-            crate::store::StoreError::Unavailable(msg) => ApiError::Unavailable(msg),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<crate::queue::QueueError> for ApiError {
-    fn from(e: crate::queue::QueueError) -> Self {
-        ApiError::Unavailable(e.to_string())
     }
 }
 

@@ -26,7 +26,11 @@ pub mod state;
 pub mod store;
 pub mod stripe;
 pub mod telemetry;
+pub mod tiers;
 pub mod webhooks;
+
+#[cfg(test)]
+mod repo_checks;
 
 pub use error::ApiError;
 pub use state::AppState;

@@ -142,10 +142,8 @@ impl Mailer for Outbox {
     async fn send(&self, mail: Mail) -> Result<(), ApiError> {
         let now_ms = self.clock.now_ms();
         if self.print {
-            println!(
-                "--- mail to {} ---\nSubject: {}\n\n{}\n---",
-                mail.to, mail.subject, mail.body
-            );
+            // Structured fields, never the body (it holds codes and links): read it in the outbox.
+            tracing::info!(target: "mail", to = %crate::telemetry::redact_email(&mail.to), subject = %mail.subject, "mail stored in the local outbox (GET /_local/outbox?to=)");
         }
         let stored = OutboxMail {
             to_hash: self.partition(&mail.to),

@@ -153,43 +153,14 @@ impl AppState {
     }
 }
 
-/// Production refuses a missing, malformed or weak secret and names it.
+/// Production refuses a missing, malformed, weak or published secret and names it (the rules
+/// are declared in `secrets::check`).
 pub async fn check_secrets(secrets: &Secrets) -> Result<(), StartupError> {
     let snap = secrets
         .snapshot()
         .await
         .map_err(|e| StartupError(format!("cannot load secrets: {e}")))?;
-    let mut problems = Vec::new();
-    for name in secrets::REQUIRED {
-        let Some(value) = snap.current.get(*name) else {
-            problems.push(format!("secret {name} is missing"));
-            continue;
-        };
-        if *name == secrets::JWT_SIGNING_KEYS {
-            match secrets::parse_keyed_list(value) {
-                Ok(keys) if !keys.is_empty() => {
-                    for (kid, key) in keys {
-                        if let Some(why) = secrets::weakness(&key) {
-                            problems.push(format!("secret {name} key {kid} {why}"));
-                        }
-                    }
-                }
-                Ok(_) => problems.push(format!("secret {name} holds no key")),
-                Err(e) => problems.push(format!("secret {name}: {e}")),
-            }
-        } else if let Some(why) = secrets::weakness(value) {
-            problems.push(format!("secret {name} {why}"));
-        }
-    }
-    // Every other secret present must at least not be a placeholder (provider-issued values
-    // have their own formats, so no entropy bar for them).
-    for (name, value) in &snap.current {
-        if !secrets::REQUIRED.contains(&name.as_str())
-            && let Some(why) = secrets::placeholder(value)
-        {
-            problems.push(format!("secret {name} {why}"));
-        }
-    }
+    let problems = secrets::check::problems(&snap);
     if problems.is_empty() {
         Ok(())
     } else {

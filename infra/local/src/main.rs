@@ -1,25 +1,71 @@
-//! `cargo run -p rampart-local`: the whole product on one port, on the embedded store.
-//! `cargo run -p rampart-local -- send stripe <event-type> --user <id>`: a signed test event.
+//! `rampart-local`: the whole product on one port, on the embedded store (development only).
+//! `rampart-local send stripe <event-type> --user <id>`: a signed test event to a running stack.
 
+use clap::{Parser, Subcommand};
 use rampart::config::Settings;
 
 mod send;
 
+/// Rampart's local stack: every function's routes on one port, the queue worker and the
+/// retention cron in-process, on an embedded SQLite store. Configured by environment variables
+/// (see README, Configuration); refuses APP_ENV=production.
+#[derive(Parser)]
+#[command(name = "rampart-local", version)]
+struct Cli {
+    /// Serve /_local/outbox (login codes, reset links) even on a non-loopback BIND_ADDR.
+    #[arg(long)]
+    outbox: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Post a correctly signed provider event to a running stack (like `stripe trigger`):
+    /// `send stripe <event-type> [--user <id>] [--price <price_id>] [--url <base>]`.
+    Send {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
+        args: Vec<String>,
+    },
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("send") {
-        return send::run(&args[1..]).await;
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rampart-local: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let settings = Settings::from_env()?;
+    rampart_local::refuse_production(&settings)?;
+    if let Some(Command::Send { mut args }) = cli.command {
+        // A wildcard bind (0.0.0.0:3000) is not an address to send to: use loopback instead.
+        if !args.iter().any(|a| a == "--url") {
+            args.extend(["--url".into(), rampart_local::local_url(settings.bind_addr)]);
+        }
+        return send::run(&args).await;
+    }
     rampart::telemetry::init(&settings);
     let data_dir = settings.data_dir.clone();
     let bind = settings.bind_addr;
     let state = rampart::AppState::from_settings(settings, rampart::clock::system()).await?;
+    // Load (and on a first start, generate) the secrets now rather than at the first request.
+    state.secrets.snapshot().await?;
+    // Installed before serving: a SIGTERM from the first moment on is a graceful stop.
+    let signal = rampart_local::shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
-    let running = rampart_local::start(state.clone(), listener).await?;
+    let running = rampart_local::start_with(state.clone(), listener, cli.outbox).await?;
     let shown_dir = std::fs::canonicalize(&data_dir).unwrap_or(data_dir);
-    println!("Rampart local stack listening on http://{}", running.addr);
+    println!(
+        "Rampart local stack listening on {}",
+        rampart_local::local_url(running.addr)
+    );
     println!(
         "  store:   {} ({})",
         shown_dir.join("rampart.db").display(),
@@ -30,15 +76,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         shown_dir.join("dev-secrets.json").display(),
         state.secrets.backend()
     );
-    println!("  health:  curl http://{}/auth/health", running.addr);
-    println!("Ctrl-C stops it; requests in flight finish first.");
-    tokio::signal::ctrl_c().await?;
-    println!("Shutting down...");
-    if tokio::time::timeout(rampart_local::SHUTDOWN_GRACE, running.shutdown())
-        .await
-        .is_err()
-    {
-        eprintln!("in-flight work did not finish within the grace period");
-    }
+    println!(
+        "  health:  curl {}/auth/health",
+        rampart_local::local_url(running.addr)
+    );
+    println!("Ctrl-C or SIGTERM stops it; requests in flight finish first.");
+    rampart_local::run_until(running, signal).await?;
     Ok(())
 }

@@ -117,6 +117,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let Some(user) = session::live_user(state, &user_id, &session_id).await? else {
             return Err(unauthorized());
         };
+        crate::http::record_user(&user_id);
         let user = AuthUser {
             user_id,
             session_id,

@@ -12,7 +12,6 @@ use super::record::api_key::{REVOKED_AT, REVOKED_BY, VALID_UNTIL};
 use super::record::{ApiKey, Customer, CustomerEmail, KeyState};
 use super::secret;
 use crate::auth::normalize_email;
-use crate::billing::tiers::Tier;
 use crate::crypto::{keyed_hash, random_id};
 use crate::error::{ApiError, FieldError};
 use crate::lifetimes::API_KEY_RETIRED_SECS;
@@ -20,6 +19,7 @@ use crate::state::AppState;
 use crate::store::{
     Condition, EXPIRES_AT, Item, Query, StoreError, Tx, TxError, Update, keys, load,
 };
+use crate::tiers::Tier;
 
 /// Keys a customer may hold at once that still work: enough for a rotation with an overlap on
 /// several instances, few enough that a forgotten key stands out.

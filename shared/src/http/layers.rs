@@ -8,6 +8,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use super::X_REQUEST_ID;
 use crate::error::{ApiError, PROBLEM_JSON, problem_response};
@@ -40,8 +41,10 @@ pub(super) async fn request_id(mut req: Request, next: Next) -> Response {
     resp
 }
 
-/// One JSON line per request. Never bodies, query strings, tokens or emails: the route is the
-/// matched template (`/orders/{id}`), not the concrete path.
+/// Runs the request inside its span (request id, method, route template, function, user id
+/// once known), so every line logged while serving it carries them, then logs one access line.
+/// Never bodies, query strings, tokens or emails: the route is the matched template
+/// (`/orders/{id}`), not the concrete path.
 pub(super) async fn access_log(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
@@ -54,17 +57,26 @@ pub(super) async fn access_log(req: Request, next: Next) -> Response {
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let resp = next.run(req).await;
-    tracing::info!(
-        target: "access",
+    let span = tracing::info_span!(
+        "request",
         request_id = %id,
         method = %method,
         route = %route,
-        status = resp.status().as_u16(),
-        latency_ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
+        function = super::function_of(&route),
+        user_id = tracing::field::Empty,
     );
-    resp
+    async move {
+        let resp = next.run(req).await;
+        tracing::info!(
+            target: "access",
+            status = resp.status().as_u16(),
+            latency_ms = start.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        resp
+    }
+    .instrument(span)
+    .await
 }
 
 /// Error responses produced outside our handlers (405 from routing, 413 from the body limit,

@@ -1,9 +1,11 @@
-//! HTTP layers and extractors every router gets: request id, access log, security headers,
-//! CORS from an allowlist, problem+json for every error, panic capture, client IP, body limit.
+//! HTTP layers and extractors every router gets: request id, a tracing span and access log per
+//! request, security headers, CORS from an allowlist, problem+json for every error, panic
+//! capture, client IP, body limit; JSON and query extractors whose rejections are problems.
 
 pub mod client_ip;
 pub mod json;
 mod layers;
+pub mod query;
 
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use client_ip::ClientIp;
 pub use json::Json;
 pub use layers::RequestId;
+pub use query::Query;
 
 use crate::state::AppState;
 
@@ -28,6 +31,31 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+
+/// The function crate that serves a route template, by its first segment (one process serves
+/// them all locally; in Lambda the function's own name is in `AWS_LAMBDA_FUNCTION_NAME` too).
+pub fn function_of(route: &str) -> &'static str {
+    match route
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+    {
+        "auth" => "auth-api",
+        "webhooks" | "admin" => "webhooks-api",
+        "billing" => "billing-api",
+        "orders" | "payments" => "orders-api",
+        "account" => "gdpr-api",
+        "_local" => "rampart-local",
+        _ => "none",
+    }
+}
+
+/// Adds the signed-in user to the current request's span: every later line of the request
+/// carries `user_id`. Called by the authentication extractors once the session is checked.
+pub fn record_user(user_id: &str) {
+    tracing::Span::current().record("user_id", user_id);
+}
 
 /// Per-router choices on top of the settings.
 #[derive(Debug, Clone, Default)]

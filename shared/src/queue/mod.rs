@@ -61,6 +61,12 @@ pub enum QueueError {
     Invalid(String),
 }
 
+impl From<QueueError> for crate::error::ApiError {
+    fn from(e: QueueError) -> Self {
+        crate::error::ApiError::Unavailable(e.to_string())
+    }
+}
+
 impl From<crate::store::StoreError> for QueueError {
     fn from(e: crate::store::StoreError) -> Self {
         QueueError::Unavailable(e.to_string())

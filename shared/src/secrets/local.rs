@@ -6,22 +6,14 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{HASH_PEPPER, JWT_SIGNING_KEYS, SecretSnapshot, SecretSource, SecretsError};
-use crate::crypto::random_token;
+use super::check::{SECRETS, generate};
+use super::{SecretSnapshot, SecretSource, SecretsError};
 
-/// Names read from the environment (in AWS they are keys of the one secret).
-pub const NAMES: &[&str] = &[
-    JWT_SIGNING_KEYS,
-    HASH_PEPPER,
-    "ADMIN_API_TOKEN",
-    "STRIPE_API_KEY",
-    "STRIPE_WEBHOOK_SECRET",
-    "SQUARE_WEBHOOK_SIGNATURE_KEY",
-    "DOCUSIGN_CONNECT_HMAC_KEYS",
-    "TWILIO_AUTH_TOKEN",
-    "STANDARD_WEBHOOK_SECRETS",
-    "LICENSE_SIGNING_KEY",
-];
+/// Names read from the environment (in AWS they are keys of the one secret): every declared
+/// secret.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    SECRETS.iter().map(|s| s.name)
+}
 
 pub struct LocalSource {
     env: BTreeMap<String, String>,
@@ -31,8 +23,7 @@ pub struct LocalSource {
 impl LocalSource {
     /// `dev_file`: where generated development secrets live; `None` in production.
     pub fn from_env(dev_file: Option<PathBuf>) -> Self {
-        let env = NAMES
-            .iter()
+        let env = names()
             .filter_map(|n| {
                 std::env::var(n)
                     .ok()
@@ -51,38 +42,12 @@ impl LocalSource {
     }
 }
 
+/// A fresh value for every declared secret, each in its declared format.
 fn generated() -> BTreeMap<String, String> {
-    use base64::Engine;
-    let whsec = || {
-        format!(
-            "whsec_{}",
-            base64::engine::general_purpose::STANDARD.encode(crate::crypto::random_bytes(32))
-        )
-    };
-    BTreeMap::from([
-        (
-            JWT_SIGNING_KEYS.to_string(),
-            format!("dev1:{}", random_token(32)),
-        ),
-        (HASH_PEPPER.to_string(), random_token(32)),
-        ("ADMIN_API_TOKEN".to_string(), random_token(32)),
-        ("STRIPE_WEBHOOK_SECRET".to_string(), whsec()),
-        ("SQUARE_WEBHOOK_SIGNATURE_KEY".to_string(), random_token(24)),
-        ("DOCUSIGN_CONNECT_HMAC_KEYS".to_string(), random_token(32)),
-        (
-            "TWILIO_AUTH_TOKEN".to_string(),
-            hex::encode(crate::crypto::random_bytes(16)),
-        ),
-        (
-            "STANDARD_WEBHOOK_SECRETS".to_string(),
-            format!("local={}", whsec()),
-        ),
-        // An Ed25519 seed: 32 random bytes, unpadded base64url.
-        (
-            "LICENSE_SIGNING_KEY".to_string(),
-            format!("lic1:{}", random_token(32)),
-        ),
-    ])
+    SECRETS
+        .iter()
+        .filter_map(|s| Some((s.name.to_string(), generate(s.format)?)))
+        .collect()
 }
 
 /// Reads the dev file, creating it (0600) with fresh random values the first time.
@@ -156,6 +121,7 @@ impl SecretSource for LocalSource {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{HASH_PEPPER, JWT_SIGNING_KEYS};
     use super::*;
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! accept both during the overlap.
 
 pub mod aws;
+pub mod check;
 pub mod local;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,8 @@ pub const JWT_SIGNING_KEYS: &str = "JWT_SIGNING_KEYS";
 pub const HASH_PEPPER: &str = "HASH_PEPPER";
 /// Secrets every function needs before it may serve in production.
 pub const REQUIRED: &[&str] = &[JWT_SIGNING_KEYS, HASH_PEPPER];
+
+pub use check::{placeholder, weakness};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SecretSnapshot {
@@ -184,10 +187,7 @@ impl Secrets {
             .versions(name)
             .await?
             .iter()
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .map(str::to_string)
+            .flat_map(|v| list_entries(v).map(str::to_string).collect::<Vec<_>>())
             .collect())
     }
 
@@ -207,72 +207,9 @@ impl Secrets {
     }
 }
 
-/// Why a secret value is too weak for production, if it is.
-///
-/// The bar is 32 bytes (256 bits) of entropy, estimated generously from the alphabet the value
-/// draws on, and values that are visibly patterned or placeholders are refused outright.
-/// Why a value is obviously not a real secret (empty or a placeholder), if it is. Applied to
-/// every secret in production, including provider-issued ones whose format we do not control.
-pub fn placeholder(value: &str) -> Option<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Some("is empty".into());
-    }
-    let lower = v.to_ascii_lowercase();
-    for bad in [
-        // Six characters or more: a random value contains one of these by chance with odds
-        // around 1e-7, so a generated secret is never refused.
-        "changeme",
-        "change-me",
-        "change_me",
-        "secret",
-        "password",
-        "example",
-        "default",
-        "insecure",
-        "dev-only",
-        "placeholder",
-        "xxxxxx",
-    ] {
-        if lower.contains(bad) {
-            return Some(format!("looks like a placeholder (contains {bad:?})"));
-        }
-    }
-    None
-}
-
-pub fn weakness(value: &str) -> Option<String> {
-    if let Some(p) = placeholder(value) {
-        return Some(p);
-    }
-    let v = value.trim();
-    let distinct = {
-        let mut c: Vec<char> = v.chars().collect();
-        c.sort_unstable();
-        c.dedup();
-        c.len()
-    };
-    let all = |f: fn(&char) -> bool| v.chars().all(|c| f(&c));
-    let per_char = if all(char::is_ascii_hexdigit) {
-        4.0
-    } else if all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=')) {
-        6.0
-    } else {
-        6.5
-    };
-    let bits = v.chars().count() as f64 * per_char;
-    if bits < 256.0 {
-        return Some(format!(
-            "has about {} bits of entropy; at least 256 are required",
-            bits as u32
-        ));
-    }
-    // Eight distinct symbols: a random value from even the hex alphabet has them (a random
-    // 64-digit hex string lacks one of its 16 digits about a quarter of the time).
-    if distinct < 8 {
-        return Some("repeats too few distinct characters to be random".into());
-    }
-    None
+/// The entries of a comma-separated secret value, trimmed, blanks dropped.
+pub fn list_entries(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|e| !e.is_empty())
 }
 
 /// Parses `kid:secret,kid:secret` (JWT signing keys and similar keyed lists).
@@ -366,19 +303,6 @@ mod tests {
             Some("v"),
             "stale beats down"
         );
-    }
-
-    #[test]
-    fn weak_values_are_named() {
-        assert!(weakness("changeme-changeme-changeme-changeme-changeme").is_some());
-        assert!(weakness(&"a".repeat(80)).is_some());
-        assert!(weakness("0123456789abcdef").is_some());
-        assert!(weakness(&crate::crypto::random_token(32)).is_none());
-        for _ in 0..200 {
-            assert!(weakness(&hex::encode(crate::crypto::random_bytes(32))).is_none());
-            assert!(weakness(&crate::crypto::random_token(32)).is_none());
-        }
-        assert!(weakness(&"ab".repeat(40)).is_some(), "patterned");
     }
 
     struct Counting(std::sync::atomic::AtomicU32);

@@ -39,6 +39,15 @@ impl<P: std::fmt::Debug> TxError<P> {
     }
 }
 
+impl From<StoreError> for crate::error::ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(msg) => crate::error::ApiError::Unavailable(msg),
+            other => crate::error::ApiError::internal(other),
+        }
+    }
+}
+
 impl<P: std::fmt::Debug> From<TxError<P>> for crate::error::ApiError {
     fn from(e: TxError<P>) -> Self {
         match e {

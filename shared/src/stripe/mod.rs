@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The secret key (`sk_live_…` / `sk_test_…`), a key of the one application secret.
-pub const API_KEY: &str = "STRIPE_API_KEY";
+pub const API_KEY: &str = crate::secrets::check::STRIPE_API_KEY;
 /// The API version the shapes in `objects` follow (Stripe versions its API by date; pinning it
 /// keeps a dashboard upgrade from changing them under us).
 pub const API_VERSION: &str = "2024-06-20";

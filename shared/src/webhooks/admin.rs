@@ -51,6 +51,18 @@ pub async fn list(
     limit: usize,
 ) -> Result<(Vec<Json>, Option<String>), ApiError> {
     let limit = limit.clamp(1, 200);
+    // An unknown filter value is a client error, not "no event has that status".
+    if let Some(s) = filter
+        .status
+        .as_deref()
+        .filter(|s| Status::parse(s).is_none())
+    {
+        let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        return Err(ApiError::BadRequest(format!(
+            "Query parameter `status` must be one of {}, got {s:?}.",
+            known.join(", ")
+        )));
+    }
     let mut events = Vec::new();
     for _ in 0..MAX_INDEX_PAGES {
         let query = Query::index(keys::WEBHOOK_EVENTS_INDEX)

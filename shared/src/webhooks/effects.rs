@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::event::Outcome;
+use super::event::{Outcome, WebhookEvent};
 use crate::auth::records::User;
 use crate::jobs::JobError;
 use crate::state::AppState;
@@ -21,6 +21,8 @@ pub mod attr {
     /// Position on the status ladder: a write with a lower or equal rank is superseded.
     pub const RANK: &str = "rank";
     pub const UPDATED_AT: &str = "updated_at";
+    /// The event (`provider#event id`) that set the current status.
+    pub const SET_BY: &str = "set_by";
 }
 
 /// What a forward-only status record tracks (its stored `type`).
@@ -49,6 +51,7 @@ pub struct StatusRecord {
     pub status: String,
     pub rank: i64,
     pub updated_at: i64,
+    pub set_by: Option<String>,
 }
 
 impl TryFrom<&Item> for StatusRecord {
@@ -70,6 +73,7 @@ impl TryFrom<&Item> for StatusRecord {
             status: i.req_s(kind, attr::STATUS)?.into(),
             rank: i.req_n(kind, attr::RANK)?,
             updated_at: i.req_n(kind, attr::UPDATED_AT)?,
+            set_by: i.opt_s(attr::SET_BY),
         })
     }
 }
@@ -81,18 +85,25 @@ impl From<&StatusRecord> for Item {
             .with(attr::STATUS, r.status.as_str())
             .with(attr::RANK, r.rank)
             .with(attr::UPDATED_AT, r.updated_at)
+            .with_opt(attr::SET_BY, r.set_by.as_deref())
     }
 }
 
-/// Moves a status record forward only: a write with a lower or equal rank is `Superseded`.
+/// Moves a status record forward only: a write with a lower or equal rank is `Superseded`,
+/// unless the record already holds this very event's status. That is a re-run of an event
+/// whose effect landed but whose result was never recorded (a lost answer, a worker killed
+/// before it marked the event processed): its effect is in place, once, so it is `Applied`.
 pub async fn forward_only(
     state: &AppState,
     (pk, sk): Key,
     tracked: Tracked,
     status: &str,
     rank: i64,
+    event: &WebhookEvent,
 ) -> Result<Outcome, JobError> {
+    let by = format!("{}#{}", event.provider, event.event_id);
     let update = Update::new()
+        .set(attr::SET_BY, by.as_str())
         .set(TYPE, tracked.as_str())
         .set(attr::STATUS, status)
         .set(attr::RANK, rank)
@@ -104,7 +115,17 @@ pub async fn forward_only(
     let cond = Condition::AttrNotExists(attr::RANK.into()).or(Condition::lt(attr::RANK, rank));
     match state.store.update(&pk, &sk, update, Some(cond)).await {
         Ok(_) => Ok(Outcome::Applied),
-        Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Superseded),
+        Err(StoreError::ConditionFailed { existing }) => {
+            let mine = existing
+                .as_deref()
+                .and_then(|i| StatusRecord::try_from(i).ok())
+                .is_some_and(|r| r.set_by.as_deref() == Some(by.as_str()) && r.status == status);
+            Ok(if mine {
+                Outcome::Applied
+            } else {
+                Outcome::Superseded
+            })
+        }
         Err(e) => Err(failed(e)),
     }
 }

@@ -18,6 +18,7 @@ rampart_tests::on_backends!(
     rampart_tests::embedded_state_fx, rampart_tests::dynamo_state_fx;
     limits_never_admit_more_than_allowed_under_faults,
     a_failed_dependency_answers_503_with_retry_after,
+    a_message_redelivered_after_its_effect_landed_changes_nothing,
 );
 
 /// The fixture's state with every store and queue call going through the dice.
@@ -100,5 +101,93 @@ async fn a_failed_dependency_answers_503_with_retry_after(fx: Fx) {
     assert!(
         !body.to_string().contains("injected"),
         "no internal detail in the body: {body}"
+    );
+}
+
+/// SQS delivers at least once: a message whose deletion failed (the answer lost, the batch
+/// response never reached SQS) comes back. Processing it again must change nothing.
+async fn a_message_redelivered_after_its_effect_landed_changes_nothing(fx: Fx) {
+    use rampart::webhooks::intake::{self, Verified};
+    let now = rampart::clock::Clock::now_secs(&*fx.clock);
+    let payload = serde_json::json!({
+        "id": "evt_redelivered", "type": "payment_intent.succeeded", "created": now,
+        "data": {"object": {"id": "pi_redelivered", "status": "succeeded"}}
+    });
+    intake::record(
+        &fx.state,
+        Verified {
+            provider: "stripe".into(),
+            event_id: "evt_redelivered".into(),
+            event_type: "payment_intent.succeeded".into(),
+            occurred_at: Some(now),
+            payload: payload.to_string().into_bytes(),
+        },
+    )
+    .await
+    .unwrap();
+    let msg = fx
+        .state
+        .queue
+        .receive(1, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap()
+        .pop()
+        .expect("the intake queued the event");
+    let delivery = |receive_count: u32| -> aws_lambda_events::event::sqs::SqsEvent {
+        serde_json::from_value(serde_json::json!({"Records": [{
+            "messageId": msg.id, "receiptHandle": format!("rh-{receive_count}"), "body": msg.body,
+            "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
+            "messageAttributes": {}, "eventSource": "aws:sqs"
+        }]}))
+        .unwrap()
+    };
+    let dispatcher = payments_worker::dispatcher();
+    let first = payments_worker::handle(&fx.state, &dispatcher, delivery(1)).await;
+    assert!(
+        first.batch_item_failures.is_empty(),
+        "applied the first time"
+    );
+    let record_after_first = fx
+        .state
+        .store
+        .get("whevt#stripe", "evt#evt_redelivered")
+        .await
+        .unwrap()
+        .unwrap();
+    let payment_after_first = fx
+        .state
+        .store
+        .get("payment#stripe#pi_redelivered", "status")
+        .await
+        .unwrap()
+        .unwrap();
+    // The deletion failed: SQS hands the same message over again, later.
+    fx.clock.advance(Duration::from_secs(120));
+    let again = payments_worker::handle(&fx.state, &dispatcher, delivery(2)).await;
+    assert!(
+        again.batch_item_failures.is_empty(),
+        "a redelivery of a processed event succeeds (and is deleted this time)"
+    );
+    let record_after_again = fx
+        .state
+        .store
+        .get("whevt#stripe", "evt#evt_redelivered")
+        .await
+        .unwrap()
+        .unwrap();
+    let payment_after_again = fx
+        .state
+        .store
+        .get("payment#stripe#pi_redelivered", "status")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record_after_again, record_after_first,
+        "the event record is untouched: no second attempt, no new outcome"
+    );
+    assert_eq!(
+        payment_after_again, payment_after_first,
+        "the effect is not applied again"
     );
 }

@@ -9,6 +9,7 @@ mod faults;
 mod idempotency;
 mod lambda_events;
 mod mail;
+mod operations;
 mod props;
 mod queue_contract;
 mod ratelimit;

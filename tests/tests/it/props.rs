@@ -143,3 +143,175 @@ proptest! {
         }
     }
 }
+
+/// Provider signature schemes: a signature made with the documented algorithm verifies, and
+/// never for another body, secret or timestamp; no header, however malformed, panics.
+mod signatures {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use hmac::{Hmac, Mac};
+    use proptest::prelude::*;
+    use rampart::webhooks::providers::{docusign, square, standard, stripe, twilio};
+
+    fn mac256(key: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    }
+
+    fn mac1(key: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut m = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    }
+
+    const NOW: i64 = 1_767_225_600;
+
+    proptest! {
+        #![proptest_config(super::config())]
+
+        #[test]
+        fn stripe_accepts_its_own_signature_and_nothing_else(
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            other in proptest::collection::vec(any::<u8>(), 0..256),
+            secret in "whsec_[A-Za-z0-9]{8,40}",
+            wrong in "whsec_[A-Za-z0-9]{8,40}",
+            skew in -200i64..200,
+            junk in ".{0,120}",
+        ) {
+            let ts = NOW + skew;
+            let sign = |key: &str, t: i64, b: &[u8]| {
+                let mut signed = format!("{t}.").into_bytes();
+                signed.extend_from_slice(b);
+                format!("t={t},v1={}", hex::encode(mac256(key.as_bytes(), &signed)))
+            };
+            let secrets = vec![secret.clone()];
+            let header = sign(&secret, ts, &body);
+            prop_assert_eq!(stripe::verify_signature(Some(&header), &body, &secrets, NOW), Ok(ts));
+            if other != body {
+                prop_assert!(stripe::verify_signature(Some(&header), &other, &secrets, NOW).is_err());
+            }
+            if wrong != secret {
+                prop_assert!(stripe::verify_signature(Some(&sign(&wrong, ts, &body)), &body, &secrets, NOW).is_err());
+            }
+            // The same MAC under another claimed time is refused.
+            let moved = header.replacen(&format!("t={ts}"), &format!("t={}", ts + 1), 1);
+            prop_assert!(stripe::verify_signature(Some(&moved), &body, &secrets, NOW).is_err());
+            let _ = stripe::verify_signature(Some(&junk), &body, &secrets, NOW);
+        }
+
+        #[test]
+        fn square_signs_the_url_and_the_body(
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            other in proptest::collection::vec(any::<u8>(), 0..256),
+            key in "[A-Za-z0-9_-]{8,40}",
+            path in "[a-z/]{0,20}",
+            junk in ".{0,80}",
+        ) {
+            let url = format!("https://hooks.example.com/{path}");
+            let mut signed = url.as_bytes().to_vec();
+            signed.extend_from_slice(&body);
+            let header = STANDARD.encode(mac256(key.as_bytes(), &signed));
+            let keys = vec![key.clone()];
+            prop_assert!(square::verify_signature(Some(&header), &url, &body, &keys).is_ok());
+            if other != body {
+                prop_assert!(square::verify_signature(Some(&header), &url, &other, &keys).is_err());
+            }
+            let elsewhere = format!("{url}x");
+            prop_assert!(square::verify_signature(Some(&header), &elsewhere, &body, &keys).is_err());
+            let _ = square::verify_signature(Some(&junk), &url, &body, &keys);
+        }
+
+        #[test]
+        fn docusign_accepts_any_listed_signature_of_the_body(
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            other in proptest::collection::vec(any::<u8>(), 0..256),
+            key in "[A-Za-z0-9+/=]{8,44}",
+            junk in proptest::collection::vec(".{0,60}", 0..3),
+        ) {
+            let good = STANDARD.encode(mac256(key.as_bytes(), &body));
+            let keys = vec![key.clone()];
+            let mut headers: Vec<&str> = junk.iter().map(String::as_str).collect();
+            headers.push(&good);
+            prop_assert!(docusign::verify_signature(&headers, &body, &keys).is_ok());
+            if other != body {
+                prop_assert!(docusign::verify_signature(&headers, &other, &keys).is_err());
+            }
+            let junk_only: Vec<&str> = junk.iter().map(String::as_str).collect();
+            let _ = docusign::verify_signature(&junk_only, &body, &keys);
+        }
+
+        #[test]
+        fn standard_webhooks_bind_id_time_and_body(
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            other in proptest::collection::vec(any::<u8>(), 0..256),
+            raw_key in proptest::collection::vec(any::<u8>(), 24..48),
+            id in "msg_[A-Za-z0-9]{4,20}",
+            skew in -200i64..200,
+            junk in ".{0,120}",
+        ) {
+            let ts = NOW + skew;
+            let secret = format!("whsec_{}", STANDARD.encode(&raw_key));
+            let sign = |msg_id: &str, t: i64, b: &[u8]| {
+                let mut signed = format!("{msg_id}.{t}.").into_bytes();
+                signed.extend_from_slice(b);
+                format!("v1,{}", STANDARD.encode(mac256(&raw_key, &signed)))
+            };
+            let secrets = vec![secret];
+            let sig = sign(&id, ts, &body);
+            let t = ts.to_string();
+            prop_assert_eq!(
+                standard::verify_signature(Some(&id), Some(&t), Some(&sig), &body, &secrets, NOW),
+                Ok(ts)
+            );
+            if other != body {
+                prop_assert!(standard::verify_signature(Some(&id), Some(&t), Some(&sig), &other, &secrets, NOW).is_err());
+            }
+            let other_id = format!("{id}x");
+            prop_assert!(standard::verify_signature(Some(&other_id), Some(&t), Some(&sig), &body, &secrets, NOW).is_err());
+            let later = (ts + 1).to_string();
+            prop_assert!(standard::verify_signature(Some(&id), Some(&later), Some(&sig), &body, &secrets, NOW).is_err());
+            let _ = standard::verify_signature(Some(&id), Some(&junk), Some(&junk), &body, &secrets, NOW);
+        }
+
+        #[test]
+        fn twilio_signs_the_url_and_sorted_parameters(
+            params in proptest::collection::vec(("[A-Za-z]{1,10}", "[ -~]{0,20}"), 0..6),
+            token in "[a-f0-9]{32}",
+            extra in "[ -~]{1,10}",
+        ) {
+            let url = "https://hooks.example.com/webhooks/twilio/status";
+            let params: Vec<(String, String)> = params;
+            let mut sorted = params.clone();
+            sorted.sort();
+            let mut signed = url.to_string();
+            for (k, v) in &sorted {
+                signed.push_str(k);
+                signed.push_str(v);
+            }
+            let header = STANDARD.encode(mac1(token.as_bytes(), signed.as_bytes()));
+            let tokens = vec![token];
+            prop_assert!(twilio::verify_form(Some(&header), url, &params, &tokens).is_ok());
+            let mut tampered = params.clone();
+            tampered.push(("Injected".into(), extra));
+            prop_assert!(twilio::verify_form(Some(&header), url, &tampered, &tokens).is_err());
+        }
+
+        #[test]
+        fn twilio_parameters_read_back_from_form_and_json_bodies(
+            params in proptest::collection::btree_map("[A-Za-z]{1,10}", "[ -~]{0,20}", 0..6),
+            noise in proptest::collection::vec(any::<u8>(), 0..128),
+        ) {
+            let form = serde_urlencoded::to_string(params.iter().collect::<Vec<_>>()).unwrap();
+            let mut from_form = twilio::params(form.as_bytes());
+            from_form.sort();
+            let want: Vec<(String, String)> = params.clone().into_iter().collect();
+            prop_assert_eq!(&from_form, &want);
+            let json = serde_json::to_vec(&params).unwrap();
+            let mut from_json = twilio::params(&json);
+            from_json.sort();
+            prop_assert_eq!(&from_json, &want);
+            let _ = twilio::params(&noise);
+        }
+    }
+}

@@ -77,7 +77,7 @@ impl Provider for DocuSign {
     async fn apply(
         &self,
         state: &AppState,
-        _: &WebhookEvent,
+        event: &WebhookEvent,
         ev: EnvelopeEvent,
     ) -> Result<Outcome, JobError> {
         let Some(envelope) = ev.envelope_id else {
@@ -92,7 +92,7 @@ impl Provider for DocuSign {
             _ => return Ok(Outcome::Ignored),
         };
         let key = keys::envelope_status(&envelope);
-        forward_only(state, key, Tracked::Envelope, status, rank).await
+        forward_only(state, key, Tracked::Envelope, status, rank, event).await
     }
 }
 

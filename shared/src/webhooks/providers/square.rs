@@ -79,7 +79,7 @@ impl Provider for Square {
     async fn apply(
         &self,
         state: &AppState,
-        _: &WebhookEvent,
+        event: &WebhookEvent,
         ev: SquareEvent,
     ) -> Result<Outcome, JobError> {
         let SquareEvent::Payment {
@@ -93,7 +93,7 @@ impl Provider for Square {
             return Ok(Outcome::Ignored);
         };
         let key = keys::provider_payment_status(Self::NAME, &id);
-        forward_only(state, key, Tracked::ProviderPayment, status, rank).await
+        forward_only(state, key, Tracked::ProviderPayment, status, rank, event).await
     }
 }
 

@@ -218,7 +218,7 @@ impl Provider for Stripe {
     async fn apply(
         &self,
         state: &AppState,
-        _: &WebhookEvent,
+        event: &WebhookEvent,
         ev: StripeEvent,
     ) -> Result<Outcome, JobError> {
         let ty = ev.kind.as_str();
@@ -323,7 +323,7 @@ impl Provider for Stripe {
                     return Ok(owner_blocked(state, u, ty).await);
                 }
                 let key = keys::provider_payment_status(Self::NAME, &id);
-                forward_only(state, key, Tracked::ProviderPayment, status, rank).await
+                forward_only(state, key, Tracked::ProviderPayment, status, rank, event).await
             }
         }
     }

@@ -248,7 +248,7 @@ impl Provider for Twilio {
                     _ => return Ok(Outcome::Ignored),
                 };
                 let key = keys::sms_status(&sid);
-                forward_only(state, key, Tracked::SmsMessage, status, rank).await
+                forward_only(state, key, Tracked::SmsMessage, status, rank, event).await
             }
         }
     }

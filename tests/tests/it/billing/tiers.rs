@@ -95,11 +95,9 @@ fn a_bad_tiers_setting_stops_startup_naming_the_entry() {
 
 #[test]
 fn feature_checks_name_the_limit_and_the_tier_that_lifts_it() {
-    use rampart::billing::tiers::{Feature, Table, Tier};
+    use rampart::billing::tiers::{Feature, Table, Tier, require_on};
     let table = Table::default();
-    let e = table
-        .require(Tier::Free, Feature::PrivateRepos, 0)
-        .unwrap_err();
+    let e = require_on(&table, Tier::Free, Feature::PrivateRepos, 0).unwrap_err();
     assert_eq!(e.status(), 403);
     let text = e.to_string();
     assert!(text.starts_with("tier-limit"), "{text}");
@@ -107,5 +105,5 @@ fn feature_checks_name_the_limit_and_the_tier_that_lifts_it() {
         text.contains("private_repos") && text.contains("starter"),
         "{text}"
     );
-    assert!(table.require(Tier::Pro, Feature::PrivateRepos, 49).is_ok());
+    assert!(require_on(&table, Tier::Pro, Feature::PrivateRepos, 49).is_ok());
 }

@@ -12,6 +12,7 @@ mod intake;
 mod operators;
 mod state;
 mod storm;
+mod under_faults;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

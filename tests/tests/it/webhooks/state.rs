@@ -23,6 +23,17 @@ use super::{
 
 const DAY: i64 = 86_400;
 
+/// An event (id, type, created, object), the outcome it must have, and the user's (plan,
+/// status) after it.
+type Step = (
+    &'static str,
+    &'static str,
+    i64,
+    Value,
+    &'static str,
+    (&'static str, &'static str),
+);
+
 async fn dunning_mails(app: &TestApp, to: &str) -> usize {
     let mails: Vec<Value> = app
         .client
@@ -63,7 +74,7 @@ async fn invoice_and_subscription_interleavings_end_in_the_newest_state() {
             v["subscription_status"].as_str().unwrap().to_string(),
         )
     };
-    let steps: &[(&str, &str, i64, Value, &str, (&str, &str))] = &[
+    let steps: &[Step] = &[
         // Created and updated in the same second: the update is not dropped.
         (
             "e1",

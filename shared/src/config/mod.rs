@@ -1,0 +1,318 @@
+//! Typed settings from the environment, and the production lockdown: in production the process
+//! refuses to start on a setting that would make it unsafe, and says which one.
+//!
+//! `table` declares every setting once (name, kind, default, production rule, README line, how
+//! it is stored; `setting` says what a declaration is); `parse` holds the value parsers.
+//! README's settings table is generated from the declarations and a test keeps the two equal.
+
+pub mod parse;
+mod setting;
+mod table;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use parse::rate as parse_rate;
+pub use setting::{Fallback, Kind, Production, Setting, readme_table};
+pub use table::SETTINGS;
+
+use crate::error::StartupError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Test,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub bind_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub table_name: Option<String>,
+    pub queue_url: Option<String>,
+    pub secret_id: Option<String>,
+    pub secrets_ttl: Duration,
+    pub cors_allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cookie_secure: bool,
+    pub body_limit_bytes: usize,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub queue_max_receives: u32,
+    pub queue_visibility: Duration,
+    pub cron_interval: Duration,
+    pub idempotency_ttl: Duration,
+    /// Sender of account mail (SES); unset locally, where mail goes to the outbox.
+    pub mail_from: Option<String>,
+    /// The public base URL providers call (Twilio signs the full URL).
+    pub public_base_url: String,
+    /// The Square notification URL exactly as registered with Square.
+    pub square_webhook_url: String,
+    /// Per-IP limit on webhook intake, `<n>/<window>`.
+    pub webhook_rate_limit: (u32, Duration),
+    /// Stripe price id -> plan tier.
+    pub stripe_prices: Vec<(String, String)>,
+    /// Owner and test accounts: user ids or emails no upgrade or charge may touch.
+    pub owner_account_ids: Vec<String>,
+    /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
+    pub in_lambda: bool,
+    /// The tier table (`TIERS` overrides the built-in numbers).
+    pub tiers: crate::tiers::Table,
+    /// Base URL of Stripe's API (tests point it at localstripe).
+    pub stripe_api_base: String,
+    /// Where Stripe Checkout sends the user after paying, and after backing out.
+    pub checkout_success_url: String,
+    pub checkout_cancel_url: String,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, StartupError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads every setting of `SETTINGS`, in table order, through `get`. A value that does not
+    /// parse stops here, naming the setting.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, StartupError> {
+        let mut s = Self::unparsed();
+        for setting in SETTINGS {
+            let raw = get(setting.name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty());
+            let raw = match (raw, setting.default) {
+                (Some(v), _) => Some(v),
+                (None, Fallback::Value(d)) => Some(d.to_string()),
+                (None, Fallback::Unset(_)) => None,
+            };
+            (setting.apply)(&mut s, raw.as_deref())
+                .map_err(|why| StartupError(format!("{} {why}", setting.name)))?;
+        }
+        Ok(s)
+    }
+
+    /// Placeholders only: every field is overwritten by its `SETTINGS` entry.
+    fn unparsed() -> Self {
+        Self {
+            app_env: AppEnv::Development,
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: PathBuf::new(),
+            table_name: None,
+            queue_url: None,
+            secret_id: None,
+            secrets_ttl: Duration::ZERO,
+            cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            cookie_secure: false,
+            body_limit_bytes: 0,
+            log_format: LogFormat::Json,
+            log_filter: String::new(),
+            queue_max_receives: 0,
+            queue_visibility: Duration::ZERO,
+            cron_interval: Duration::ZERO,
+            idempotency_ttl: Duration::ZERO,
+            mail_from: None,
+            public_base_url: String::new(),
+            square_webhook_url: String::new(),
+            webhook_rate_limit: (0, Duration::ZERO),
+            stripe_prices: Vec::new(),
+            owner_account_ids: Vec::new(),
+            in_lambda: false,
+            tiers: crate::tiers::Table::default(),
+            stripe_api_base: String::new(),
+            checkout_success_url: String::new(),
+            checkout_cancel_url: String::new(),
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// Every reason this configuration must not serve production traffic, each naming its
+    /// setting (empty when fine, and always empty outside production). Secret values are
+    /// checked separately, once they are loaded (`secrets::check`).
+    pub fn production_problems(&self) -> Vec<String> {
+        if !self.is_production() {
+            return Vec::new();
+        }
+        SETTINGS
+            .iter()
+            .filter_map(|s| {
+                let p = s.production.as_ref()?;
+                (p.holds)(self)
+                    .err()
+                    .map(|why| format!("{} {} in production ({why})", s.name, p.rule))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, StartupError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_local_and_permissive_only_where_safe() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.app_env, AppEnv::Development);
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:3000");
+        assert!(s.cors_allowed_origins.is_empty());
+        assert!(!s.cookie_secure);
+        assert!(s.production_problems().is_empty());
+    }
+
+    #[test]
+    fn production_names_each_unsafe_setting() {
+        let s = settings(&[
+            ("APP_ENV", "production"),
+            ("COOKIE_SECURE", "false"),
+            ("RUST_LOG", "debug"),
+        ])
+        .unwrap();
+        let p = s.production_problems().join("\n");
+        for name in ["COOKIE_SECURE", "TABLE_NAME", "QUEUE_URL", "RUST_LOG"] {
+            assert!(p.contains(name), "{name} missing from {p}");
+        }
+        let ok = settings(&[
+            ("APP_ENV", "production"),
+            ("TABLE_NAME", "t"),
+            ("QUEUE_URL", "q"),
+        ])
+        .unwrap();
+        assert!(ok.cookie_secure, "Secure cookies by default in production");
+        assert!(ok.production_problems().is_empty());
+    }
+
+    #[test]
+    fn wildcard_and_malformed_origins_are_refused() {
+        let e = settings(&[("CORS_ALLOWED_ORIGINS", "*")]).unwrap_err();
+        assert!(e.0.contains("CORS_ALLOWED_ORIGINS"));
+        assert!(settings(&[("CORS_ALLOWED_ORIGINS", "https://a.example/path")]).is_err());
+        let s = settings(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://A.example, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.cors_allowed_origins,
+            vec!["https://a.example", "http://localhost:5173"]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        assert!(
+            settings(&[("BIND_ADDR", "nope")])
+                .unwrap_err()
+                .0
+                .contains("BIND_ADDR")
+        );
+        assert!(
+            settings(&[("TRUSTED_PROXIES", "10.0.0.0/33")])
+                .unwrap_err()
+                .0
+                .contains("TRUSTED_PROXIES")
+        );
+        assert!(
+            settings(&[("APP_ENV", "staging")])
+                .unwrap_err()
+                .0
+                .contains("APP_ENV")
+        );
+    }
+
+    fn production(extra: &[(&str, &str)]) -> Settings {
+        let mut pairs = vec![
+            ("APP_ENV", "production"),
+            ("TABLE_NAME", "t"),
+            ("QUEUE_URL", "q"),
+        ];
+        pairs.extend_from_slice(extra);
+        settings(&pairs).unwrap()
+    }
+
+    #[test]
+    fn production_refuses_every_log_filter_above_info_and_names_rust_log() {
+        for filter in [
+            "5",
+            "rampart",
+            "info,aws_smithy_runtime=4",
+            "debug",
+            "warn,rampart=trace",
+        ] {
+            let p = production(&[("RUST_LOG", filter)]).production_problems();
+            assert_eq!(p.len(), 1, "{filter}: {p:?}");
+            assert!(p[0].starts_with("RUST_LOG "), "{filter}: {}", p[0]);
+        }
+        for filter in ["info", "warn", "warn,rampart=info", "off"] {
+            let p = production(&[("RUST_LOG", filter)]).production_problems();
+            assert!(p.is_empty(), "{filter} must start: {p:?}");
+        }
+    }
+
+    #[test]
+    fn an_unparsable_log_filter_is_refused_everywhere_naming_rust_log() {
+        let e = settings(&[("RUST_LOG", "info,=[")]).unwrap_err();
+        assert!(e.0.starts_with("RUST_LOG "), "{e}");
+    }
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let unset = settings(&[]).unwrap();
+        for s in SETTINGS {
+            if let Fallback::Value(v) = s.default {
+                let set = settings(&[(s.name, v)]).unwrap();
+                assert_eq!(format!("{set:?}"), format!("{unset:?}"), "{}", s.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_setting_is_declared_once_with_its_unit_in_its_name() {
+        let mut names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SETTINGS.len(), "a setting is declared twice");
+        for s in SETTINGS {
+            if let Some(suffix) = s.kind.required_suffix() {
+                assert!(
+                    s.name.ends_with(suffix),
+                    "{} must end with {suffix}",
+                    s.name
+                );
+            }
+            assert!(
+                !s.name.ends_with("_MS") && !s.name.ends_with("_SECONDS"),
+                "{}: durations are whole seconds, named _SECS",
+                s.name
+            );
+        }
+    }
+
+    /// README's settings table is generated from `SETTINGS`. To regenerate it after changing a
+    /// setting: `RAMPART_BLESS=1 cargo test -p rampart config::` (then review the diff).
+    #[test]
+    fn readme_settings_table_matches_the_declarations() {
+        crate::repo_checks::check_readme_section("settings", &readme_table());
+    }
+}

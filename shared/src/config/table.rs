@@ -1,0 +1,455 @@
+//! Every setting, declared once: its name, kind, default, production rule, README line and how
+//! it lands in `Settings`. Parsing, the production lockdown and README's settings table are all
+//! driven from `SETTINGS`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing_subscriber::filter::LevelFilter;
+
+use super::setting::{Fallback, Kind, Production, Setting};
+use super::{AppEnv, LogFormat, parse};
+
+fn secs(v: Option<&str>) -> Result<Duration, String> {
+    parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
+}
+
+fn text(v: Option<&str>) -> Option<String> {
+    v.map(str::to_string)
+}
+
+fn required(v: &Option<String>) -> Result<(), String> {
+    if v.is_some() {
+        Ok(())
+    } else {
+        Err("the embedded backends are for local use".into())
+    }
+}
+
+fn http_url(v: &str) -> Result<String, String> {
+    if v.starts_with("https://") || v.starts_with("http://") {
+        Ok(v.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("must be an http(s) URL, got {v:?}"))
+    }
+}
+
+fn https(v: &str) -> Result<(), String> {
+    v.starts_with("https://")
+        .then_some(())
+        .ok_or_else(|| format!("got {v}"))
+}
+
+/// A URL setting whose default is a path under `PUBLIC_BASE_URL`.
+fn or_public(s: &super::Settings, v: Option<&str>, path: &str) -> Result<String, String> {
+    match v {
+        Some(url) => http_url(url),
+        None => Ok(format!("{}{path}", s.public_base_url.trim_end_matches('/'))),
+    }
+}
+
+pub static SETTINGS: &[Setting] = &[
+    Setting {
+        name: "AWS_LAMBDA_FUNCTION_NAME",
+        kind: Kind::Text,
+        default: Fallback::Unset("(set by Lambda)"),
+        production: None,
+        doc: "set by the Lambda runtime; when set, an unset `APP_ENV` means production (fail closed)",
+        apply: |s, v| {
+            s.in_lambda = v.is_some();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "APP_ENV",
+        kind: Kind::Choice,
+        default: Fallback::Unset("development (production inside Lambda)"),
+        production: None,
+        doc: "development \\| test \\| production; production enables the lockdown checks",
+        apply: |s, v| {
+            s.app_env = match v {
+                None if s.in_lambda => AppEnv::Production,
+                None | Some("development" | "dev") => AppEnv::Development,
+                Some("test") => AppEnv::Test,
+                Some("production" | "prod") => AppEnv::Production,
+                Some(other) => {
+                    return Err(format!(
+                        "must be development, test or production, got {other:?}"
+                    ));
+                }
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "BIND_ADDR",
+        kind: Kind::Address,
+        default: Fallback::Value("127.0.0.1:3000"),
+        production: None,
+        doc: "local stack listen address (`rampart-local` refuses production)",
+        apply: |s, v| {
+            let raw = v.unwrap_or_default();
+            s.bind_addr = raw
+                .parse()
+                .map_err(|_| format!("must be host:port, got {raw:?}"))?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "DATA_DIR",
+        kind: Kind::Path,
+        default: Fallback::Value("./.data"),
+        production: None,
+        doc: "embedded store file and generated dev secrets (local only)",
+        apply: |s, v| {
+            s.data_dir = PathBuf::from(v.unwrap_or_default());
+            Ok(())
+        },
+    },
+    Setting {
+        name: "TABLE_NAME",
+        kind: Kind::Text,
+        default: Fallback::Unset("(unset: embedded store)"),
+        production: Some(Production {
+            rule: "must be set",
+            holds: |s| required(&s.table_name),
+        }),
+        doc: "DynamoDB table",
+        apply: |s, v| {
+            s.table_name = text(v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "QUEUE_URL",
+        kind: Kind::Url,
+        default: Fallback::Unset("(unset: embedded queue)"),
+        production: Some(Production {
+            rule: "must be set",
+            holds: |s| required(&s.queue_url),
+        }),
+        doc: "SQS queue URL",
+        apply: |s, v| {
+            s.queue_url = text(v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "SECRET_ID",
+        kind: Kind::Text,
+        default: Fallback::Unset("(unset: environment + dev file)"),
+        production: None,
+        doc: "Secrets Manager secret id or ARN",
+        apply: |s, v| {
+            s.secret_id = text(v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "SECRETS_TTL_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("300"),
+        production: None,
+        doc: "how long secret values are cached",
+        apply: |s, v| {
+            s.secrets_ttl = secs(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "CORS_ALLOWED_ORIGINS",
+        kind: Kind::List,
+        default: Fallback::Unset("(empty: no cross-origin access)"),
+        production: Some(Production {
+            rule: "must list https origins only",
+            holds: |s| match s
+                .cors_allowed_origins
+                .iter()
+                .find(|o| o.starts_with("http://"))
+            {
+                Some(o) => Err(format!("got {o}")),
+                None => Ok(()),
+            },
+        }),
+        doc: "comma-separated exact origins; `*` is refused everywhere",
+        apply: |s, v| {
+            s.cors_allowed_origins = parse::origins(v.unwrap_or_default())?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "TRUSTED_PROXIES",
+        kind: Kind::List,
+        default: Fallback::Unset("(empty)"),
+        production: None,
+        doc: "comma-separated CIDRs whose X-Forwarded-For is believed (local stack)",
+        apply: |s, v| {
+            s.trusted_proxies = parse::cidrs(v.unwrap_or_default())?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "COOKIE_SECURE",
+        kind: Kind::Bool,
+        default: Fallback::Unset("true in production, else false"),
+        production: Some(Production {
+            rule: "must be true",
+            holds: |s| {
+                if s.cookie_secure {
+                    Ok(())
+                } else {
+                    Err("cookies would travel over plain HTTP".into())
+                }
+            },
+        }),
+        doc: "Secure attribute (and `__Host-` names) on cookies",
+        apply: |s, v| {
+            s.cookie_secure = match v {
+                None => s.app_env == AppEnv::Production,
+                Some(raw) => parse::boolean(raw)?,
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "BODY_LIMIT_BYTES",
+        kind: Kind::Bytes,
+        default: Fallback::Value("1048576"),
+        production: None,
+        doc: "default request body limit",
+        apply: |s, v| {
+            s.body_limit_bytes = parse::number(v.unwrap_or_default())?;
+            if s.body_limit_bytes == 0 {
+                return Err("must be positive".into());
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "LOG_FORMAT",
+        kind: Kind::Choice,
+        default: Fallback::Value("json"),
+        production: None,
+        doc: "json \\| pretty",
+        apply: |s, v| {
+            s.log_format = match v.unwrap_or_default() {
+                "json" => LogFormat::Json,
+                "pretty" => LogFormat::Pretty,
+                other => return Err(format!("must be json or pretty, got {other:?}")),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "RUST_LOG",
+        kind: Kind::LogFilter,
+        default: Fallback::Value("info"),
+        production: Some(Production {
+            // Debug and trace print raw requests and provider payloads (cookies, passwords).
+            rule: "must not enable anything more verbose than info",
+            holds: |s| {
+                let level = parse::log_filter(&s.log_filter)
+                    .map(|f| parse::most_verbose(&f))
+                    .unwrap_or(LevelFilter::TRACE);
+                if level > LevelFilter::INFO {
+                    Err(format!("{:?} enables {level}", s.log_filter))
+                } else {
+                    Ok(())
+                }
+            },
+        }),
+        doc: "`tracing` filter (`EnvFilter` syntax)",
+        apply: |s, v| {
+            let raw = v.unwrap_or_default();
+            parse::log_filter(raw)?;
+            s.log_filter = raw.to_string();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "QUEUE_MAX_RECEIVES",
+        kind: Kind::Count,
+        default: Fallback::Value("5"),
+        production: None,
+        doc: "deliveries before a message is dead-lettered (embedded queue)",
+        apply: |s, v| {
+            s.queue_max_receives = parse::number(v.unwrap_or_default())?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "QUEUE_VISIBILITY_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("180"),
+        production: None,
+        doc: "worker lease on a received message (local worker)",
+        apply: |s, v| {
+            s.queue_visibility = secs(v)?;
+            if s.queue_visibility.is_zero() {
+                return Err("must be at least 1".into());
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "CRON_INTERVAL_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("300"),
+        production: None,
+        doc: "how often the local stack runs the retention job",
+        apply: |s, v| {
+            s.cron_interval = secs(v)?.max(Duration::from_secs(1));
+            Ok(())
+        },
+    },
+    Setting {
+        name: "IDEMPOTENCY_TTL_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("86400"),
+        production: None,
+        doc: "how long idempotency keys and their responses are kept (at least 3600)",
+        apply: |s, v| {
+            s.idempotency_ttl = secs(v)?;
+            // A key must outlive any retry of the request it guards (and the in-progress
+            // deadline).
+            if s.idempotency_ttl < Duration::from_secs(3600) {
+                return Err("must be at least 3600".into());
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "PUBLIC_BASE_URL",
+        kind: Kind::Url,
+        default: Fallback::Value("http://127.0.0.1:3000"),
+        production: None,
+        doc: "public base URL providers call (Twilio signs the full URL); webhooks-api refuses a non-https one in production",
+        apply: |s, v| {
+            s.public_base_url = v.unwrap_or_default().to_string();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "SQUARE_WEBHOOK_URL",
+        kind: Kind::Url,
+        default: Fallback::Unset("`PUBLIC_BASE_URL` + /webhooks/square"),
+        production: None,
+        doc: "Square notification URL exactly as registered",
+        apply: |s, v| {
+            s.square_webhook_url = match v {
+                Some(url) => url.to_string(),
+                None => format!(
+                    "{}/webhooks/square",
+                    s.public_base_url.trim_end_matches('/')
+                ),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "WEBHOOK_RATE_LIMIT",
+        kind: Kind::Rate,
+        default: Fallback::Value("100/m"),
+        production: None,
+        doc: "per-IP limit on webhook intake (window `s`, `m`, `h`, `d`, optionally counted: `10/30s`)",
+        apply: |s, v| {
+            let raw = v.unwrap_or_default();
+            s.webhook_rate_limit =
+                parse::rate(raw).ok_or_else(|| format!("must look like 100/m, got {raw:?}"))?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "STRIPE_PRICES",
+        kind: Kind::List,
+        default: Fallback::Unset("(empty)"),
+        production: None,
+        doc: "tier per Stripe price id, e.g. `starter=price_123,pro=price_456`",
+        apply: |s, v| {
+            s.stripe_prices = parse::prices(v.unwrap_or_default())?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "OWNER_ACCOUNT_IDS",
+        kind: Kind::List,
+        default: Fallback::Unset("(empty)"),
+        production: None,
+        doc: "user ids or emails never upgraded or charged by provider events",
+        apply: |s, v| {
+            s.owner_account_ids = parse::list(v.unwrap_or_default())
+                .map(str::to_lowercase)
+                .collect();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "TIERS",
+        kind: Kind::Text,
+        default: Fallback::Unset("(built-in table)"),
+        production: None,
+        doc: "JSON overriding tier limits, e.g. `{\"pro\": {\"api_calls_per_day\": 20000}}`; `null` is unlimited",
+        apply: |s, v| {
+            if let Some(json) = v {
+                s.tiers = crate::tiers::Table::parse(json)?;
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "STRIPE_API_BASE",
+        kind: Kind::Url,
+        default: Fallback::Value("https://api.stripe.com"),
+        // The secret key travels on every call.
+        production: Some(Production {
+            rule: "must use https",
+            holds: |s| https(&s.stripe_api_base),
+        }),
+        doc: "base URL of Stripe's API (tests use localstripe)",
+        apply: |s, v| {
+            s.stripe_api_base = http_url(v.unwrap_or_default())?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "CHECKOUT_SUCCESS_URL",
+        kind: Kind::Url,
+        default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/success"),
+        production: None,
+        doc: "where Stripe Checkout returns a user who paid",
+        apply: |s, v| {
+            s.checkout_success_url = or_public(s, v, "/billing/checkout/success")?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "CHECKOUT_CANCEL_URL",
+        kind: Kind::Url,
+        default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/canceled"),
+        production: None,
+        doc: "where Stripe Checkout returns a user who backed out",
+        apply: |s, v| {
+            s.checkout_cancel_url = or_public(s, v, "/billing/checkout/canceled")?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "MAIL_FROM",
+        kind: Kind::Text,
+        default: Fallback::Unset("(unset: local outbox)"),
+        production: None,
+        doc: "SES sender for account mail; auth-api refuses to start without it in production",
+        apply: |s, v| {
+            s.mail_from = text(v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "AWS_ENDPOINT_URL",
+        kind: Kind::Url,
+        default: Fallback::Unset("(unset)"),
+        production: None,
+        doc: "standard AWS SDK endpoint override, read by the SDK (tests use moto server)",
+        apply: |_, _| Ok(()),
+    },
+];
