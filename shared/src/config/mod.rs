@@ -5,6 +5,7 @@
 //! it is stored; `setting` says what a declaration is); `parse` holds the value parsers.
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
+mod billing;
 pub mod parse;
 mod setting;
 mod table;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing_subscriber::filter::LevelFilter;
 
 use super::setting::{Fallback, Kind, Production, Setting};
-use super::{AppEnv, LogFormat, parse};
+use super::{AppEnv, LogFormat, billing, parse};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
@@ -23,28 +23,6 @@ fn required(v: &Option<String>) -> Result<(), String> {
         Ok(())
     } else {
         Err("the embedded backends are for local use".into())
-    }
-}
-
-fn http_url(v: &str) -> Result<String, String> {
-    if v.starts_with("https://") || v.starts_with("http://") {
-        Ok(v.trim_end_matches('/').to_string())
-    } else {
-        Err(format!("must be an http(s) URL, got {v:?}"))
-    }
-}
-
-fn https(v: &str) -> Result<(), String> {
-    v.starts_with("https://")
-        .then_some(())
-        .ok_or_else(|| format!("got {v}"))
-}
-
-/// A URL setting whose default is a path under `PUBLIC_BASE_URL`.
-fn or_public(s: &super::Settings, v: Option<&str>, path: &str) -> Result<String, String> {
-    match v {
-        Some(url) => http_url(url),
-        None => Ok(format!("{}{path}", s.public_base_url.trim_end_matches('/'))),
     }
 }
 
@@ -383,56 +361,10 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
-    Setting {
-        name: "TIERS",
-        kind: Kind::Text,
-        default: Fallback::Unset("(built-in table)"),
-        production: None,
-        doc: "JSON overriding tier limits, e.g. `{\"pro\": {\"api_calls_per_day\": 20000}}`; `null` is unlimited",
-        apply: |s, v| {
-            if let Some(json) = v {
-                s.tiers = crate::tiers::Table::parse(json)?;
-            }
-            Ok(())
-        },
-    },
-    Setting {
-        name: "STRIPE_API_BASE",
-        kind: Kind::Url,
-        default: Fallback::Value("https://api.stripe.com"),
-        // The secret key travels on every call.
-        production: Some(Production {
-            rule: "must use https",
-            holds: |s| https(&s.stripe_api_base),
-        }),
-        doc: "base URL of Stripe's API (tests use localstripe)",
-        apply: |s, v| {
-            s.stripe_api_base = http_url(v.unwrap_or_default())?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "CHECKOUT_SUCCESS_URL",
-        kind: Kind::Url,
-        default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/success"),
-        production: None,
-        doc: "where Stripe Checkout returns a user who paid",
-        apply: |s, v| {
-            s.checkout_success_url = or_public(s, v, "/billing/checkout/success")?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "CHECKOUT_CANCEL_URL",
-        kind: Kind::Url,
-        default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/canceled"),
-        production: None,
-        doc: "where Stripe Checkout returns a user who backed out",
-        apply: |s, v| {
-            s.checkout_cancel_url = or_public(s, v, "/billing/checkout/canceled")?;
-            Ok(())
-        },
-    },
+    billing::TIERS,
+    billing::STRIPE_API_BASE,
+    billing::CHECKOUT_SUCCESS_URL,
+    billing::CHECKOUT_CANCEL_URL,
     Setting {
         name: "MAIL_FROM",
         kind: Kind::Text,
