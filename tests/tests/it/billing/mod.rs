@@ -1,10 +1,12 @@
 //! billing-api over HTTP against the spawned local stack, one file per behaviour area: the tier
 //! table (`tiers`), the daily quota (`quota`), checkout and the owner rule (`checkout`, against
-//! the Stripe stub), and cancel/resume (`cancel`, against localstripe). Fixtures here.
+//! the Stripe stub), cancel/resume (`cancel`, against localstripe) and the Stripe client's
+//! retry rules (`stripe_client`). Fixtures here.
 
 mod cancel;
 mod checkout;
 mod quota;
+mod stripe_client;
 mod stub;
 mod tiers;
 
