@@ -63,9 +63,42 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
+    /// A problem clients switch on by its own `type` (`urn:rampart:problem:<code>`), not the
+    /// status's: `quota-exceeded`, `tier-limit`, `owner-exempt`.
+    #[error("{}: {}", .0.code, .0.detail)]
+    Coded(Box<Coded>),
+}
+
+/// The body of `ApiError::Coded` (boxed: it is rare and large).
+#[derive(Debug)]
+pub struct Coded {
+    pub status: StatusCode,
+    /// The last segment of the problem `type`.
+    pub code: &'static str,
+    pub detail: String,
+    /// Put on the response (Retry-After, RateLimit fields).
+    pub headers: HeaderMap,
 }
 
 impl ApiError {
+    /// A problem with a `type` of its own (`urn:rampart:problem:<code>`).
+    pub fn coded(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Coded(Box::new(Coded {
+            status,
+            code,
+            detail: detail.into(),
+            headers: HeaderMap::new(),
+        }))
+    }
+
+    /// Headers for the response of a coded problem (other variants are unchanged).
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        if let Self::Coded(c) = &mut self {
+            c.headers.extend(headers);
+        }
+        self
+    }
+
     pub fn internal(err: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self::Internal(err.into())
     }
@@ -84,6 +117,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Coded(c) => c.status,
         }
     }
 
@@ -108,6 +142,7 @@ impl ApiError {
             )),
             Self::Unavailable(_) => Some("A dependency is unavailable; retry later.".into()),
             Self::Internal(_) => None,
+            Self::Coded(c) => Some(c.detail.clone()),
         }
     }
 }
@@ -154,8 +189,18 @@ pub fn problem_response(
     detail: Option<String>,
     errors: Option<Vec<FieldError>>,
 ) -> Response {
+    typed_problem_response(status, problem_type(status), detail, errors)
+}
+
+/// A problem response with a `type` of its own.
+pub fn typed_problem_response(
+    status: StatusCode,
+    type_: String,
+    detail: Option<String>,
+    errors: Option<Vec<FieldError>>,
+) -> Response {
     let problem = Problem {
-        type_: problem_type(status),
+        type_,
         title: status.canonical_reason().unwrap_or("Error").to_string(),
         status: status.as_u16(),
         detail,
@@ -211,6 +256,12 @@ impl IntoResponse for ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
                 );
+                resp
+            }
+            Self::Coded(c) => {
+                let type_ = format!("urn:rampart:problem:{}", c.code);
+                let mut resp = typed_problem_response(status, type_, detail, None);
+                resp.headers_mut().extend(c.headers);
                 resp
             }
             _ => problem_response(status, detail, None),

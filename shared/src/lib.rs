@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -24,7 +25,9 @@ pub mod retention;
 pub mod secrets;
 pub mod state;
 pub mod store;
+pub mod stripe;
 pub mod telemetry;
+pub mod tiers;
 pub mod webhooks;
 
 #[cfg(test)]

@@ -8,6 +8,16 @@ const DAY: i64 = 86_400;
 /// Received provider events, the deduplication record: 180 days, longer than any provider's
 /// retry schedule (Stripe retries for up to 3 days, Square and DocuSign for days too).
 pub const WEBHOOK_EVENT_SECS: i64 = 180 * DAY;
+/// An event whose own time is older than this is `stale` (issue 16): Square, DocuSign and
+/// Twilio sign no timestamp, so a capture could be replayed once its deduplication record is
+/// gone. One day less than the record's lifetime: any event still accepted finds the record of
+/// an earlier delivery (which cannot be older than the event itself).
+pub const WEBHOOK_STALE_AFTER_SECS: i64 = WEBHOOK_EVENT_SECS - DAY;
+/// When a Twilio message SID was first delivered: Twilio's own time for the staleness rule
+/// (its payloads carry none). Twice the deduplication lifetime, so a delivery replayed after its
+/// record expired is still recognised as old for another 180 days; past that, nothing signed
+/// is left to compare (documented in the README).
+pub const TWILIO_SID_SECS: i64 = 2 * WEBHOOK_EVENT_SECS;
 /// Audit events: one year online (seeds: `AUDIT_LOG_ARCHIVE_DAYS=365`).
 pub const AUDIT_SECS: i64 = 365 * DAY;
 /// Mails in the local outbox.
@@ -30,6 +40,7 @@ pub const RATE_WINDOWS_KEPT: i64 = 2;
 /// Every stored kind with a fixed lifetime, for the retention cron and the docs.
 pub const TABLE: &[(&str, i64)] = &[
     ("webhook_event", WEBHOOK_EVENT_SECS),
+    ("twilio_sid", TWILIO_SID_SECS),
     ("audit", AUDIT_SECS),
     ("outbox", OUTBOX_SECS),
     ("session", REFRESH_SECS),

@@ -5,6 +5,7 @@
 //! it is stored; `setting` says what a declaration is); `parse` holds the value parsers.
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
+mod billing;
 pub mod catalog;
 mod features;
 pub mod parse;
@@ -85,6 +86,11 @@ pub struct Settings {
     pub catalog: catalog::Catalog,
     /// Base URL of Stripe's API (tests point it at localstripe).
     pub stripe_api_base: String,
+    /// The tier table (`TIERS` overrides the built-in numbers).
+    pub tiers: crate::tiers::Table,
+    /// Where Stripe Checkout sends the user after paying, and after backing out.
+    pub checkout_success_url: String,
+    pub checkout_cancel_url: String,
 }
 
 impl Settings {
@@ -145,6 +151,9 @@ impl Settings {
             fault_seed: 0,
             catalog: catalog::Catalog::default(),
             stripe_api_base: String::new(),
+            tiers: crate::tiers::Table::default(),
+            checkout_success_url: String::new(),
+            checkout_cancel_url: String::new(),
         }
     }
 

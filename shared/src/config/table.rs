@@ -9,7 +9,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use super::features;
 use super::setting::{Fallback, Kind, Production, Setting};
-use super::{AppEnv, LogFormat, parse};
+use super::{AppEnv, LogFormat, billing, parse};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
@@ -365,6 +365,10 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    billing::TIERS,
+    billing::STRIPE_API_BASE,
+    billing::CHECKOUT_SUCCESS_URL,
+    billing::CHECKOUT_CANCEL_URL,
     Setting {
         name: "SESSION_MAX_AGE_SECS",
         kind: Kind::Seconds,
@@ -407,7 +411,6 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     features::CATALOG,
-    features::STRIPE_API_BASE,
     Setting {
         name: "AWS_ENDPOINT_URL",
         kind: Kind::Url,

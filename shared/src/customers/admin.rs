@@ -11,7 +11,6 @@ use super::auth::Admin;
 use super::record::api_key::{REVOKED_AT, REVOKED_BY, VALID_UNTIL};
 use super::record::{ApiKey, Customer, CustomerEmail, KeyState};
 use super::secret;
-use super::tier::Tier;
 use crate::auth::normalize_email;
 use crate::crypto::{keyed_hash, random_id};
 use crate::error::{ApiError, FieldError};
@@ -20,6 +19,7 @@ use crate::state::AppState;
 use crate::store::{
     Condition, EXPIRES_AT, Item, Query, StoreError, Tx, TxError, Update, keys, load,
 };
+use crate::tiers::Tier;
 
 /// Keys a customer may hold at once that still work: enough for a rotation with an overlap on
 /// several instances, few enough that a forgotten key stands out.

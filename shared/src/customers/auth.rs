@@ -139,6 +139,10 @@ impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Already checked by a layer in front (the daily quota): not read twice.
+        if let Some(cached) = parts.extensions.get::<ApiCaller>() {
+            return Ok(cached.clone());
+        }
         // A header that is not visible ASCII cannot be a key: malformed, not missing.
         let presented = parts
             .headers

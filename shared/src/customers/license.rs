@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::record::Customer;
-use super::tier::{Limits, Tier};
 use crate::crypto::random_id;
 use crate::error::{ApiError, StartupError};
 use crate::secrets::{parse_keyed_list, weakness};
 use crate::state::AppState;
 use crate::store::{keys, load};
+use crate::tiers::{Limits, Tier};
 
 pub const LICENSE_SIGNING_KEY: &str = "LICENSE_SIGNING_KEY";
 /// A license is valid for 30 days; an instance fetches a fresh one well before (the issue's
@@ -148,7 +148,7 @@ pub async fn issue(state: &AppState, customer_id: &str) -> Result<License, ApiEr
         iss: state.settings.public_base_url.clone(),
         sub: customer.id,
         tier: customer.tier,
-        limits: customer.tier.limits(),
+        limits: state.settings.tiers.limits(customer.tier),
         iat: now,
         exp: now + LICENSE_TTL_SECS,
         jti: random_id(),
@@ -224,7 +224,7 @@ mod tests {
             iss: "https://billing.example".into(),
             sub: "c".into(),
             tier: Tier::Pro,
-            limits: Tier::Pro.limits(),
+            limits: crate::tiers::Table::default().limits(Tier::Pro),
             iat: 1,
             exp: 2,
             jti: "j".into(),

@@ -13,7 +13,6 @@ pub mod limits;
 pub mod record;
 pub mod routes;
 pub mod secret;
-pub mod tier;
 pub mod usage;
 
 pub use routes::routes;

@@ -201,6 +201,24 @@ pub async fn check_hashed(
     }
 }
 
+/// The current window's count for a subject the caller already hashed, without counting (a
+/// usage view); and the seconds until the window resets.
+pub async fn used_hashed(
+    state: &AppState,
+    rule: &Rule,
+    subject_hash: &str,
+) -> Result<(i64, u64), ApiError> {
+    let w = rule.window.as_secs().max(1) as i64;
+    let now = state.clock.now_secs();
+    let start = now - now.rem_euclid(w);
+    let key = keys::rate_limit(&rule.name, subject_hash, start);
+    let count = load::<RateCounter>(&*state.store, &key).await?;
+    Ok((
+        count.map_or(0, |c| c.count),
+        (start + w - now).max(1) as u64,
+    ))
+}
+
 /// Forgets the current window's count (a success clears a failure throttle).
 pub async fn clear_hashed(
     state: &AppState,

@@ -105,7 +105,8 @@ pub fn webhook_event_time(received_at_ms: i64, provider: &str, event_id: &str) -
     format!("{received_at_ms:015}#{provider}#{event_id}")
 }
 
-/// The user a Stripe customer belongs to (written by `checkout.session.completed`).
+/// The user a Stripe customer belongs to (written when our API creates the customer, and for
+/// an owner's customer by its `checkout.session.completed`).
 pub fn stripe_customer(customer_id: &str) -> Key {
     (format!("stripe_customer#{customer_id}"), "user".into())
 }
@@ -123,6 +124,11 @@ pub fn envelope_status(envelope_id: &str) -> Key {
 /// An outgoing SMS's forward-only delivery status, by Twilio message SID.
 pub fn sms_status(message_sid: &str) -> Key {
     (format!("sms#{message_sid}"), "status".into())
+}
+
+/// When a Twilio message SID was first delivered (the staleness rule's time for Twilio).
+pub fn twilio_sid(message_sid: &str) -> Key {
+    (format!("twilio_sid#{message_sid}"), "first".into())
 }
 
 /// A phone number's SMS opt-out state (the number as a keyed hash).

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::event::{Outcome, WebhookEvent};
-use super::user_state::UserBilling;
+use crate::auth::records::User;
 use crate::jobs::JobError;
 use crate::state::AppState;
 use crate::store::record::{TYPE, malformed};
@@ -154,11 +154,11 @@ pub async fn is_owner(state: &AppState, user_id: &str) -> Result<bool, JobError>
     if owners.iter().any(|o| o == &user_id.to_lowercase()) {
         return Ok(true);
     }
-    let user: Option<UserBilling> = load(&*state.store, &keys::user(user_id))
+    let user: Option<User> = load(&*state.store, &keys::user(user_id))
         .await
         .map_err(failed)?;
-    Ok(user.and_then(|u| u.email).is_some_and(|e| {
-        let e = e.to_lowercase();
+    Ok(user.is_some_and(|u| {
+        let e = u.email.to_lowercase();
         owners.iter().any(|o| o == &e)
     }))
 }
@@ -179,36 +179,4 @@ pub async fn owner_blocked(state: &AppState, user_id: &str, event_type: &str) ->
     )
     .await;
     Outcome::OwnerBlocked
-}
-
-/// Updates a user's billing fields only when this event is newer than the last one applied to
-/// the same fields (`version_attr`: subscription and invoice events keep separate versions, so
-/// a late invoice never blocks a plan change). `tie_wins`: an event of the same second still
-/// applies (a deletion outranks an update sent in the same second).
-pub async fn newer_user_update(
-    state: &AppState,
-    user_id: &str,
-    version_attr: &str,
-    created: i64,
-    tie_wins: bool,
-    update: Update,
-) -> Result<Outcome, JobError> {
-    let (pk, sk) = keys::user(user_id);
-    let newer = if tie_wins {
-        Condition::le(version_attr, created)
-    } else {
-        Condition::lt(version_attr, created)
-    };
-    let cond = Condition::Exists.and(Condition::AttrNotExists(version_attr.into()).or(newer));
-    match state
-        .store
-        .update(&pk, &sk, update.set(version_attr, created), Some(cond))
-        .await
-    {
-        Ok(_) => Ok(Outcome::Applied),
-        Err(StoreError::ConditionFailed { existing: Some(_) }) => Ok(Outcome::Superseded),
-        // No such user: nothing of ours to change.
-        Err(StoreError::ConditionFailed { existing: None }) => Ok(Outcome::Ignored),
-        Err(e) => Err(failed(e)),
-    }
 }

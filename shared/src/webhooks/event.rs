@@ -10,7 +10,8 @@ pub mod attr {
     pub const PROVIDER: &str = "provider";
     pub const EVENT_ID: &str = "event_id";
     pub const EVENT_TYPE: &str = "event_type";
-    /// The event's own time as the provider states it (epoch seconds), when it states one.
+    /// The event's own time (epoch seconds): as the provider states it, or for Twilio the first
+    /// delivery of its message SID.
     pub const OCCURRED_AT: &str = "occurred_at";
     pub const STATUS: &str = "status";
     pub const ATTEMPTS: &str = "attempts";
@@ -77,6 +78,9 @@ pub enum Outcome {
     Ignored,
     /// The event touched an owner or test account and was not applied.
     OwnerBlocked,
+    /// The event's own time is older than `lifetimes::WEBHOOK_STALE_AFTER_SECS`: refused at
+    /// intake (answered 200 so the provider stops), never applied.
+    Stale,
 }
 
 impl Outcome {
@@ -86,6 +90,7 @@ impl Outcome {
             Self::Superseded => "superseded",
             Self::Ignored => "ignored",
             Self::OwnerBlocked => "owner_blocked",
+            Self::Stale => "stale",
         }
     }
 
@@ -95,6 +100,7 @@ impl Outcome {
             Self::Superseded,
             Self::Ignored,
             Self::OwnerBlocked,
+            Self::Stale,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)

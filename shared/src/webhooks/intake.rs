@@ -16,7 +16,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::event::{Status, WebhookEvent};
+use super::event::{Outcome, Status, WebhookEvent};
 pub use super::providers::Verified;
 use super::providers::{AnyProvider, Delivery, Rejected};
 use super::signature::VerifyError;
@@ -45,6 +45,9 @@ pub enum Intake {
     /// Recorded earlier, still `received` past the grace period (a crash between put and
     /// send): queued now. A second message is harmless: the worker's claim dedupes.
     Requeued,
+    /// Its own time is past `WEBHOOK_STALE_AFTER_SECS` (a provider that signs no timestamp):
+    /// recorded as processed with outcome `stale`, never queued, answered 200.
+    Stale,
 }
 
 /// One delivery as the intake route received it.
@@ -110,13 +113,23 @@ pub async fn receive(
         now: state.clock.now_secs(),
     };
     match provider.check(&delivery, &secrets) {
-        Ok(verified) => {
-            let outcome = record(state, verified).await?;
-            let metric = match outcome {
-                Intake::New => Metric::WebhookReceived,
-                Intake::Duplicate | Intake::Requeued => Metric::WebhookDuplicate,
+        Ok(mut verified) => {
+            verified.occurred_at = provider.own_time(state, &verified).await?;
+            let stale =
+                !provider.time_signed() && is_stale(state.clock.now_secs(), verified.occurred_at);
+            let outcome = if stale {
+                record_stale(state, verified).await?
+            } else {
+                record(state, verified).await?
             };
-            metrics::count(metric, &[("provider", provider.name())]);
+            let metric = match outcome {
+                Intake::New => Some(Metric::WebhookReceived),
+                Intake::Duplicate | Intake::Requeued => Some(Metric::WebhookDuplicate),
+                Intake::Stale => None,
+            };
+            if let Some(metric) = metric {
+                metrics::count(metric, &[("provider", provider.name())]);
+            }
             tracing::info!(provider = provider.name(), outcome = ?outcome, "webhook accepted");
             Ok(outcome)
         }
@@ -179,6 +192,44 @@ pub fn job(provider: &str, event_id: &str) -> crate::queue::OutgoingMessage {
 pub async fn enqueue(state: &AppState, provider: &str, event_id: &str) -> Result<(), ApiError> {
     state.queue.send(job(provider, event_id)).await?;
     Ok(())
+}
+
+/// Whether an event of `occurred_at` (epoch seconds) is too old to be anything but a replay.
+pub fn is_stale(now_secs: i64, occurred_at: Option<i64>) -> bool {
+    occurred_at.is_some_and(|t| now_secs - t > crate::lifetimes::WEBHOOK_STALE_AFTER_SECS)
+}
+
+/// Records a stale event as processed (`stale`) without its payload, never queued: operators
+/// see it, and a repeat of it is a plain duplicate.
+pub async fn record_stale(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
+    let now_ms = state.clock.now_ms();
+    let mut event = WebhookEvent::received(
+        v.provider,
+        v.event_id,
+        v.event_type,
+        v.occurred_at,
+        Vec::new(),
+        now_ms,
+    );
+    event.status = Status::Processed;
+    event.outcome = Some(Outcome::Stale);
+    event.payload = None;
+    event.payload_redacted = true;
+    event.processed_at = Some(now_ms);
+    tracing::warn!(
+        provider = %event.provider,
+        occurred_at = ?event.occurred_at,
+        "stale webhook event refused (a replay of an old delivery?)"
+    );
+    match state
+        .store
+        .put(Item::from(&event), Some(Condition::NotExists))
+        .await
+    {
+        Ok(()) => Ok(Intake::Stale),
+        Err(StoreError::ConditionFailed { .. }) => Ok(Intake::Duplicate),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records a verified event once and enqueues it.

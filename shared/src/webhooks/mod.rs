@@ -10,7 +10,6 @@ pub mod payload;
 pub mod providers;
 pub mod signature;
 pub mod sweep;
-pub mod user_state;
 pub mod worker;
 
 pub use event::{Outcome, Status, WebhookEvent};

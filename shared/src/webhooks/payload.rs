@@ -67,9 +67,50 @@ pub fn rfc3339_secs(s: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
+/// `Wed, 18 Aug 2010 20:01:40 +0000` (RFC 2822 §3.3, the day name optional; Twilio's
+/// `DateSent`) as epoch seconds. `None` for anything else.
+pub fn rfc2822_secs(s: &str) -> Option<i64> {
+    let mut parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.first().is_some_and(|p| p.ends_with(',')) {
+        parts.remove(0);
+    }
+    let [day, month, year, time, zone] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? + 1;
+    let day: u32 = day.parse().ok()?;
+    let zone = match *zone {
+        "GMT" | "UT" | "Z" => "+0000",
+        z => z,
+    };
+    let (sign, hhmm) = zone.split_at_checked(1)?;
+    if !matches!(sign, "+" | "-") || hhmm.len() != 4 || time.len() != 8 {
+        return None;
+    }
+    let (zh, zm) = hhmm.split_at(2);
+    rfc3339_secs(&format!("{year}-{month:02}-{day:02}T{time}{sign}{zh}:{zm}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc2822_dates_read_as_epoch_seconds() {
+        assert_eq!(
+            rfc2822_secs("Thu, 01 Jan 2026 00:00:00 +0000"),
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            rfc2822_secs("1 Jan 2026 01:00:00 +0100"),
+            Some(1_767_225_600)
+        );
+        assert_eq!(rfc2822_secs("Thu, 01 Foo 2026 00:00:00 +0000"), None);
+        assert_eq!(rfc2822_secs("2026-01-01T00:00:00Z"), None);
+    }
 
     #[test]
     fn rfc3339_times_read_as_epoch_seconds() {

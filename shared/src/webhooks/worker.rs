@@ -107,7 +107,7 @@ impl JobHandler for ProcessWebhook {
                 match outcome {
                     Outcome::OwnerBlocked => metrics::count(Metric::WebhookOwnerBlocked, &label),
                     Outcome::Superseded => metrics::count(Metric::WebhookSuperseded, &label),
-                    Outcome::Applied | Outcome::Ignored => {}
+                    Outcome::Applied | Outcome::Ignored | Outcome::Stale => {}
                 }
                 let mut done = Update::new()
                     .set(attr::STATUS, Status::Processed)

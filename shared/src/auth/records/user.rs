@@ -28,9 +28,10 @@ pub struct User {
     pub stripe_subscription_id: Option<String>,
     pub current_period_end: Option<i64>,
     pub cancel_at_period_end: Option<bool>,
-    /// Version stamps of the subscription and invoice events last applied (provider time).
-    pub sub_event_at: Option<i64>,
-    pub invoice_event_at: Option<i64>,
+    /// The one version of the billing state (`billing::ordering`): the provider time of the
+    /// last event applied and, within its second, the object's progress.
+    pub billing_event_at: Option<i64>,
+    pub billing_event_rank: Option<i64>,
     /// The invoice event a dunning mail was last sent for.
     pub dunning_event: Option<String>,
 }
@@ -47,8 +48,8 @@ impl User {
     pub const STRIPE_SUBSCRIPTION_ID: &str = "stripe_subscription_id";
     pub const CURRENT_PERIOD_END: &str = "current_period_end";
     pub const CANCEL_AT_PERIOD_END: &str = "cancel_at_period_end";
-    pub const SUB_EVENT_AT: &str = "sub_event_at";
-    pub const INVOICE_EVENT_AT: &str = "invoice_event_at";
+    pub const BILLING_EVENT_AT: &str = "billing_event_at";
+    pub const BILLING_EVENT_RANK: &str = "billing_event_rank";
     pub const DUNNING_EVENT: &str = "dunning_event";
 
     /// The plan and subscription status of a new account (and of an item written before the
@@ -77,8 +78,8 @@ impl User {
             stripe_subscription_id: None,
             current_period_end: None,
             cancel_at_period_end: None,
-            sub_event_at: None,
-            invoice_event_at: None,
+            billing_event_at: None,
+            billing_event_rank: None,
             dunning_event: None,
         }
     }
@@ -115,8 +116,8 @@ impl TryFrom<&Item> for User {
             stripe_subscription_id: item.opt_s(Self::STRIPE_SUBSCRIPTION_ID),
             current_period_end: item.n(Self::CURRENT_PERIOD_END),
             cancel_at_period_end: item.bool(Self::CANCEL_AT_PERIOD_END),
-            sub_event_at: item.n(Self::SUB_EVENT_AT),
-            invoice_event_at: item.n(Self::INVOICE_EVENT_AT),
+            billing_event_at: item.n(Self::BILLING_EVENT_AT),
+            billing_event_rank: item.n(Self::BILLING_EVENT_RANK),
             dunning_event: item.opt_s(Self::DUNNING_EVENT),
         })
     }
@@ -145,8 +146,8 @@ impl From<&User> for Item {
             )
             .with_opt(User::CURRENT_PERIOD_END, u.current_period_end)
             .with_opt(User::CANCEL_AT_PERIOD_END, u.cancel_at_period_end)
-            .with_opt(User::SUB_EVENT_AT, u.sub_event_at)
-            .with_opt(User::INVOICE_EVENT_AT, u.invoice_event_at)
+            .with_opt(User::BILLING_EVENT_AT, u.billing_event_at)
+            .with_opt(User::BILLING_EVENT_RANK, u.billing_event_rank)
             .with_opt(User::DUNNING_EVENT, u.dunning_event.as_deref())
     }
 }

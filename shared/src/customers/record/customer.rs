@@ -1,9 +1,9 @@
 //! `Customer` (a self-hosted instance's account) and `CustomerEmail` (the unique email lookup):
 //! their attributes and their one mapping to and from an item.
 
-use crate::customers::tier::Tier;
 use crate::store::record::{TYPE, malformed};
 use crate::store::{GSI1PK, GSI1SK, Item, Record, StoreError, keys};
+use crate::tiers::Tier;
 
 pub const CUSTOMER_ID: &str = "customer_id";
 pub const EMAIL: &str = "email";

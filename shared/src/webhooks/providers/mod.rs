@@ -18,6 +18,7 @@ use axum::http::HeaderMap;
 use super::event::{Outcome, WebhookEvent};
 use super::signature::VerifyError;
 use crate::config::Settings;
+use crate::error::ApiError;
 use crate::jobs::JobError;
 use crate::state::AppState;
 
@@ -108,9 +109,19 @@ pub trait Provider: Send + Sync + 'static {
     const SECRET: &'static str;
     /// Whether the payload is kept once applied (`false`: it carries personal data).
     const KEEPS_PAYLOAD: bool = true;
+    /// Whether the signature covers a timestamp checked against a tolerance (Stripe, Standard
+    /// Webhooks). Providers without one are refused as `stale` by the event's own time.
+    const TIME_SIGNED: bool = false;
 
     /// Checks the signature over the raw body and names the event.
     fn verify(&self, delivery: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected>;
+
+    /// The event's own time for the staleness rule, once verified: by default what the
+    /// payload states (`Verified::occurred_at`); a provider whose payloads state none may keep
+    /// its own record (Twilio: the first delivery of a message SID).
+    async fn own_time(&self, _state: &AppState, v: &Verified) -> Result<Option<i64>, ApiError> {
+        Ok(v.occurred_at)
+    }
 
     /// The recorded payload as this provider's typed event.
     fn parse(&self, event: &WebhookEvent) -> Result<Self::Event, JobError>;
@@ -131,6 +142,8 @@ pub trait AnyProvider: Send + Sync {
     fn paths(&self) -> &'static [&'static str];
     fn secret(&self) -> &'static str;
     fn keeps_payload(&self) -> bool;
+    fn time_signed(&self) -> bool;
+    async fn own_time(&self, state: &AppState, v: &Verified) -> Result<Option<i64>, ApiError>;
     fn check(&self, delivery: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected>;
     /// Parses and applies a recorded event.
     async fn process(&self, state: &AppState, event: &WebhookEvent) -> Result<Outcome, JobError>;
@@ -149,6 +162,12 @@ impl<P: Provider> AnyProvider for P {
     }
     fn keeps_payload(&self) -> bool {
         P::KEEPS_PAYLOAD
+    }
+    fn time_signed(&self) -> bool {
+        P::TIME_SIGNED
+    }
+    async fn own_time(&self, state: &AppState, v: &Verified) -> Result<Option<i64>, ApiError> {
+        Provider::own_time(self, state, v).await
     }
     fn check(&self, delivery: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
         self.verify(delivery, secrets)

@@ -69,6 +69,7 @@ impl Provider for StandardWebhooks {
     const NAME: &'static str = "standard";
     const PATHS: &'static [&'static str] = &["/webhooks/standard/{source}"];
     const SECRET: &'static str = "STANDARD_WEBHOOK_SECRETS";
+    const TIME_SIGNED: bool = true;
 
     fn verify(&self, d: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
         let source = d.param("source").unwrap_or_default();

@@ -1,25 +1,32 @@
 //! Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=...]`, HMAC-SHA256 of `{t}.{body}` (only
 //! `v1` counts, never a downgrade to another scheme; `t` within the tolerance). Events are keyed
-//! by their `id` and ordered by `created`; checkout links a customer to a user, subscription
-//! and invoice events set the user's plan and status, payment intents move a payment forward.
+//! by their `id`. Subscription and invoice events set the user's plan and status under the one
+//! ordering of the user's billing state (`billing::ordering`: `created`, then the object's
+//! progress), only for the user's current subscription; a checkout completes only for the
+//! customer our API created for its `client_reference_id` (never matched by email), and for an
+//! owner account it links the customer so everything after it is `owner_blocked` too. Payment
+//! intents move a payment forward.
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use super::{Delivery, Provider, Rejected, Verified};
+use crate::auth::records::User;
+use crate::billing::link::CustomerLink;
+use crate::billing::ordering::{self, Applied, SubscriptionMatch, Version, rank};
+use crate::billing::subscription::LIVE;
 use crate::jobs::JobError;
 use crate::mail::Mail;
 use crate::state::AppState;
-use crate::store::{Update, keys, load};
+use crate::store::{Condition, StoreError, Update, keys, load};
 use crate::webhooks::effects::{
-    Tracked, failed, forward_only, is_owner, newer_user_update, owner_blocked, payment_rank,
+    Tracked, failed, forward_only, is_owner, owner_blocked, payment_rank,
 };
 use crate::webhooks::event::{Outcome, WebhookEvent};
 use crate::webhooks::payload::{json, str_at, string_at};
 use crate::webhooks::signature::{
     TIMESTAMP_TOLERANCE_SECS, VerifyError, configured, constant_time_eq, fresh, hmac_sha256,
 };
-use crate::webhooks::user_state::{CustomerLink, UserBilling, attr as user};
 
 pub struct Stripe;
 
@@ -75,7 +82,9 @@ pub enum Body {
         subscription: Option<String>,
     },
     Subscription {
-        deleted: bool,
+        /// The subscription's id (absent only in hand-made fixtures).
+        id: Option<String>,
+        kind: SubscriptionKind,
         owner: Owner,
         price_id: String,
         status: String,
@@ -85,6 +94,9 @@ pub enum Body {
     Invoice {
         payment_failed: bool,
         owner: Owner,
+        /// The invoice's own status (`draft`, `open`, `paid`, ...).
+        status: Option<String>,
+        subscription: Option<String>,
     },
     PaymentIntent {
         id: Option<String>,
@@ -92,6 +104,23 @@ pub enum Body {
         owner: Owner,
     },
     Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl SubscriptionKind {
+    fn rank(self) -> i64 {
+        match self {
+            Self::Created => rank::SUBSCRIPTION_CREATED,
+            Self::Updated => rank::SUBSCRIPTION_UPDATED,
+            Self::Deleted => rank::SUBSCRIPTION_DELETED,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,18 +146,26 @@ impl StripeEvent {
             metadata_user_id: string_at(obj, &["metadata", "user_id"]),
         };
         let item = &obj["items"]["data"][0];
-        let body = match kind.as_str() {
-            "checkout.session.completed" => Body::CheckoutCompleted {
+        let sub_kind = match kind.as_str() {
+            "customer.subscription.created" => Some(SubscriptionKind::Created),
+            "customer.subscription.updated" => Some(SubscriptionKind::Updated),
+            "customer.subscription.deleted" => Some(SubscriptionKind::Deleted),
+            _ => None,
+        };
+        let body = match (kind.as_str(), sub_kind) {
+            ("checkout.session.completed", _) => Body::CheckoutCompleted {
                 user_id: string_at(obj, &["client_reference_id"]),
                 customer: string_at(obj, &["customer"]),
                 subscription: string_at(obj, &["subscription"]),
             },
-            "customer.subscription.created"
-            | "customer.subscription.updated"
-            | "customer.subscription.deleted" => Body::Subscription {
-                deleted: kind.ends_with("deleted"),
+            (_, Some(sub_kind)) => Body::Subscription {
+                id: string_at(obj, &["id"]),
+                kind: sub_kind,
                 owner: owner(),
-                price_id: string_at(item, &["price", "id"]).unwrap_or_default(),
+                // A legacy `plan` id works as a price id.
+                price_id: string_at(item, &["price", "id"])
+                    .or_else(|| string_at(item, &["plan", "id"]))
+                    .unwrap_or_default(),
                 status: string_at(obj, &["status"]).unwrap_or_else(|| "unknown".into()),
                 period_end: obj["current_period_end"]
                     .as_i64()
@@ -136,11 +173,13 @@ impl StripeEvent {
                     .unwrap_or(0),
                 cancel_at_period_end: obj["cancel_at_period_end"].as_bool().unwrap_or(false),
             },
-            "invoice.payment_failed" | "invoice.paid" => Body::Invoice {
+            ("invoice.payment_failed" | "invoice.paid", _) => Body::Invoice {
                 payment_failed: kind == "invoice.payment_failed",
                 owner: owner(),
+                status: string_at(obj, &["status"]),
+                subscription: string_at(obj, &["subscription"]),
             },
-            t if t.starts_with("payment_intent.") => Body::PaymentIntent {
+            (t, _) if t.starts_with("payment_intent.") => Body::PaymentIntent {
                 id: string_at(obj, &["id"]),
                 status: string_at(obj, &["status"]),
                 owner: owner(),
@@ -162,6 +201,7 @@ impl Provider for Stripe {
     const NAME: &'static str = "stripe";
     const PATHS: &'static [&'static str] = &["/webhooks/stripe"];
     const SECRET: &'static str = "STRIPE_WEBHOOK_SECRET";
+    const TIME_SIGNED: bool = true;
 
     fn verify(&self, d: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
         verify_signature(d.header("stripe-signature"), d.body, secrets, d.now)?;
@@ -184,32 +224,14 @@ impl Provider for Stripe {
         let ty = ev.kind.as_str();
         match ev.body {
             Body::CheckoutCompleted {
-                user_id: Some(user_id),
-                customer: Some(customer),
+                user_id,
+                customer,
                 subscription,
-            } => {
-                if is_owner(state, &user_id).await? {
-                    return Ok(owner_blocked(state, &user_id, ty).await);
-                }
-                let link = CustomerLink {
-                    customer_id: customer.clone(),
-                    user_id: user_id.clone(),
-                };
-                state
-                    .store
-                    .put((&link).into(), None)
-                    .await
-                    .map_err(failed)?;
-                let mut update = Update::new().set(user::STRIPE_CUSTOMER_ID, customer);
-                if let Some(sub) = subscription {
-                    update = update.set(user::STRIPE_SUBSCRIPTION_ID, sub);
-                }
-                let at = user::CHECKOUT_EVENT_AT;
-                newer_user_update(state, &user_id, at, ev.created, true, update).await
-            }
-            Body::CheckoutCompleted { .. } | Body::Other => Ok(Outcome::Ignored),
+            } => checkout_completed(state, ty, user_id, customer, subscription).await,
+            Body::Other => Ok(Outcome::Ignored),
             Body::Subscription {
-                deleted,
+                id,
+                kind,
                 owner,
                 price_id,
                 status,
@@ -217,46 +239,72 @@ impl Provider for Stripe {
                 cancel_at_period_end,
             } => {
                 let user_id = user_of(state, &owner).await?;
+                // Every kind, deletion included: nothing a provider says changes an owner.
+                if is_owner(state, &user_id).await? {
+                    return Ok(owner_blocked(state, &user_id, ty).await);
+                }
                 let tier = state
                     .settings
                     .stripe_prices
                     .iter()
                     .find(|(p, _)| *p == price_id)
                     .map_or("unknown", |(_, t)| t.as_str());
-                let (plan, status) = if deleted {
-                    ("free", "canceled")
+                let deleted = kind == SubscriptionKind::Deleted;
+                let status = if deleted { "canceled" } else { status.as_str() };
+                // A paid plan only while the subscription runs (not while its first payment
+                // is incomplete, not once it ended).
+                let plan = if LIVE.contains(&status) {
+                    tier
                 } else {
-                    (tier, status.as_str())
+                    User::FREE_PLAN
                 };
-                if !deleted && is_owner(state, &user_id).await? {
-                    return Ok(owner_blocked(state, &user_id, ty).await);
-                }
                 let update = Update::new()
-                    .set(user::PLAN, plan)
-                    .set(user::SUBSCRIPTION_STATUS, status)
-                    .set(user::CURRENT_PERIOD_END, period_end)
-                    .set(user::CANCEL_AT_PERIOD_END, cancel_at_period_end);
-                let at = user::SUB_EVENT_AT;
-                newer_user_update(state, &user_id, at, ev.created, deleted, update).await
+                    .set(User::PLAN, plan)
+                    .set(User::SUBSCRIPTION_STATUS, status)
+                    .set(User::CURRENT_PERIOD_END, period_end)
+                    .set(User::CANCEL_AT_PERIOD_END, cancel_at_period_end);
+                let m = match (&id, kind) {
+                    (None, _) => SubscriptionMatch::Any,
+                    (Some(id), SubscriptionKind::Created) => SubscriptionMatch::Adopt(id),
+                    (Some(id), _) => SubscriptionMatch::Current(id),
+                };
+                let v = Version {
+                    at: ev.created,
+                    rank: kind.rank(),
+                };
+                let applied = ordering::apply(state, &user_id, v, m, update, None).await;
+                Ok(outcome(applied.map_err(failed)?))
             }
             Body::Invoice {
                 payment_failed,
                 owner,
+                status,
+                subscription,
             } => {
                 let user_id = user_of(state, &owner).await?;
                 // A charge touching an owner account is not applied either.
                 if is_owner(state, &user_id).await? {
                     return Ok(owner_blocked(state, &user_id, ty).await);
                 }
-                let status = if payment_failed { "past_due" } else { "active" };
-                let update = Update::new().set(user::SUBSCRIPTION_STATUS, status);
-                let at = user::INVOICE_EVENT_AT;
-                let outcome =
-                    newer_user_update(state, &user_id, at, ev.created, false, update).await?;
+                let new_status = if payment_failed { "past_due" } else { "active" };
+                let update = Update::new().set(User::SUBSCRIPTION_STATUS, new_status);
+                let m = match &subscription {
+                    Some(s) => SubscriptionMatch::Current(s),
+                    None => SubscriptionMatch::Any,
+                };
+                let v = Version {
+                    at: ev.created,
+                    rank: rank::invoice(status.as_deref(), !payment_failed),
+                };
+                // An invoice never revives a subscription that has ended.
+                let running = Condition::ne(User::SUBSCRIPTION_STATUS, "canceled");
+                let applied = ordering::apply(state, &user_id, v, m, update, Some(running))
+                    .await
+                    .map_err(failed)?;
                 if payment_failed {
-                    dunning_mail(state, &user_id, &ev.id, ev.created).await?;
+                    dunning_mail(state, &user_id, &ev.id, v).await?;
                 }
-                Ok(outcome)
+                Ok(outcome(applied))
             }
             Body::PaymentIntent { id, status, owner } => {
                 let (Some(id), Some(status)) = (id, status) else {
@@ -286,6 +334,79 @@ impl Provider for Stripe {
     }
 }
 
+fn outcome(a: Applied) -> Outcome {
+    match a {
+        Applied::Applied => Outcome::Applied,
+        Applied::Superseded => Outcome::Superseded,
+        // No such user: nothing of ours to change.
+        Applied::NoUser => Outcome::Ignored,
+    }
+}
+
+/// `checkout.session.completed`. Applied only for a session of ours: its
+/// `client_reference_id` is a user and its customer is the one our API created for that user
+/// (a Payment Link, say, lets anyone set `client_reference_id`; the email is never used to
+/// match). An owner account's checkout is `owner_blocked`, and its customer is linked so the
+/// subscription events after it are `owner_blocked` too, not retried into the dead letters.
+async fn checkout_completed(
+    state: &AppState,
+    ty: &str,
+    user_id: Option<String>,
+    customer: Option<String>,
+    subscription: Option<String>,
+) -> Result<Outcome, JobError> {
+    let (Some(user_id), Some(customer)) = (user_id, customer) else {
+        tracing::warn!("checkout.session.completed without client_reference_id or customer");
+        return Ok(Outcome::Ignored);
+    };
+    let user: Option<User> = load(&*state.store, &keys::user(&user_id))
+        .await
+        .map_err(failed)?;
+    if user.is_none() {
+        tracing::warn!("checkout.session.completed for an unknown client_reference_id; ignored");
+        return Ok(Outcome::Ignored);
+    }
+    if is_owner(state, &user_id).await? {
+        let link = CustomerLink {
+            customer_id: customer,
+            user_id: user_id.clone(),
+        };
+        // Never re-points a customer that is already someone's.
+        let free = Condition::NotExists.or(Condition::eq(CustomerLink::USER_ID, user_id.as_str()));
+        match state.store.put((&link).into(), Some(free)).await {
+            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+            Err(e) => return Err(failed(e)),
+        }
+        return Ok(owner_blocked(state, &user_id, ty).await);
+    }
+    if user_for_customer(state, &customer).await?.as_deref() != Some(user_id.as_str()) {
+        tracing::warn!(
+            "checkout.session.completed for a customer our API did not create for this user; ignored"
+        );
+        return Ok(Outcome::Ignored);
+    }
+    let (pk, sk) = keys::user(&user_id);
+    let mut update = Update::new().set(User::STRIPE_CUSTOMER_ID, customer.as_str());
+    let mut cond = Condition::Exists;
+    if let Some(sub) = &subscription {
+        // The new subscription becomes current unless one is already running (its own
+        // `created` event adopts it in order).
+        let sid = User::STRIPE_SUBSCRIPTION_ID;
+        let not_running = LIVE
+            .iter()
+            .fold(Condition::AttrNotExists(sid.into()), |c, s| {
+                c.or(Condition::ne(User::SUBSCRIPTION_STATUS, *s))
+            });
+        update = update.set(sid, sub.as_str());
+        cond = cond.and(not_running);
+    }
+    match state.store.update(&pk, &sk, update, Some(cond)).await {
+        Ok(_) => Ok(Outcome::Applied),
+        Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Superseded),
+        Err(e) => Err(failed(e)),
+    }
+}
+
 async fn user_for_customer(state: &AppState, customer: &str) -> Result<Option<String>, JobError> {
     let link: Option<CustomerLink> = load(&*state.store, &keys::stripe_customer(customer))
         .await
@@ -293,9 +414,9 @@ async fn user_for_customer(state: &AppState, customer: &str) -> Result<Option<St
     Ok(link.map(|l| l.user_id))
 }
 
-/// The user a Stripe object belongs to. Subscription and invoice events often arrive before
-/// `checkout.session.completed` links the customer: that is a retryable failure (the queue
-/// retries, then dead-letters where an operator can replay), never a silent `ignored`.
+/// The user a Stripe object belongs to: the customer's link (our API writes it before any
+/// checkout), else the `metadata[user_id]` our checkout puts on the subscription. Neither: a
+/// retryable failure (the link may be a moment behind), never a silent `ignored`.
 async fn user_of(state: &AppState, owner: &Owner) -> Result<String, JobError> {
     if let Some(customer) = &owner.customer
         && let Some(u) = user_for_customer(state, customer).await?
@@ -308,35 +429,30 @@ async fn user_of(state: &AppState, owner: &Owner) -> Result<String, JobError> {
         .ok_or_else(|| failed("Stripe customer not linked to a user yet"))
 }
 
-/// The dunning mail of one `invoice.payment_failed` event, sent once: the user item remembers
-/// the last event mailed, so a retry after a failed send mails, and a duplicate does not. Only
-/// the newest failure is mailed about.
+/// The dunning mail of one `invoice.payment_failed` event, sent once and only while it is the
+/// newest thing applied to the user's billing state (a late failure about a subscription that
+/// has since ended, or been replaced, mails nobody). The user item remembers the last event
+/// mailed, so a retry after a failed send mails, and a duplicate does not.
 async fn dunning_mail(
     state: &AppState,
     user_id: &str,
     event_id: &str,
-    created: i64,
+    v: Version,
 ) -> Result<(), JobError> {
     let key = keys::user(user_id);
-    let Some(u) = load::<UserBilling>(&*state.store, &key)
-        .await
-        .map_err(failed)?
-    else {
+    let Some(u) = load::<User>(&*state.store, &key).await.map_err(failed)? else {
         return Ok(());
     };
-    if u.invoice_event_at != Some(created) || u.dunning_event.as_deref() == Some(event_id) {
+    if !ordering::is_current(&u, v) || u.dunning_event.as_deref() == Some(event_id) {
         return Ok(());
     }
-    let Some(email) = u.email else {
-        return Ok(());
-    };
     let mail = Mail {
-        to: email,
+        to: u.email,
         subject: "Your payment did not go through".into(),
         body: "We could not charge your card for your subscription. Please update your payment method to keep your plan.".into(),
     };
     state.mailer.send(mail).await.map_err(failed)?;
-    let mark = Update::new().set(user::DUNNING_EVENT, event_id);
+    let mark = Update::new().set(User::DUNNING_EVENT, event_id);
     state
         .store
         .update(&key.0, &key.1, mark, None)

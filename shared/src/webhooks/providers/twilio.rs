@@ -2,19 +2,24 @@
 //! by the POST form parameters sorted by name (name then value); JSON bodies sign the URL
 //! carrying `bodySHA256`, which must equal the body's SHA-256. Status callbacks are keyed by
 //! message SID + status and move the SMS's status forward; inbound messages are keyed by SID and
-//! apply STOP/START opt-outs. Payloads carry phone numbers and texts: dropped once applied.
+//! apply STOP/START opt-outs in the order of their `DateSent` where Twilio sends one. Twilio
+//! signs no time: a message SID's first delivery is remembered (`TwilioSid`) and is the event's
+//! own time for the staleness rule. Payloads carry phone numbers and texts: dropped once
+//! applied.
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use super::{Delivery, Provider, Rejected, Verified};
 use crate::crypto::keyed_hash;
+use crate::error::ApiError;
 use crate::jobs::JobError;
 use crate::state::AppState;
 use crate::store::record::TYPE;
-use crate::store::{Condition, Item, Record, StoreError, Update, keys};
+use crate::store::{Condition, EXPIRES_AT, Item, Record, StoreError, Update, keys};
 use crate::webhooks::effects::{Tracked, failed, forward_only};
 use crate::webhooks::event::{Outcome, WebhookEvent};
+use crate::webhooks::payload::rfc2822_secs;
 use crate::webhooks::signature::{
     VerifyError, any, b64_eq, configured, constant_time_eq, hmac_sha1, sha256_hex,
 };
@@ -99,8 +104,16 @@ fn param<'a>(params: &'a [(String, String)], names: &[&str]) -> Option<&'a str> 
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmsEvent {
-    Status { sid: String, status: String },
-    Inbound { from: String, body: String },
+    Status {
+        sid: String,
+        status: String,
+    },
+    Inbound {
+        from: String,
+        body: String,
+        /// `DateSent` (epoch seconds), when present.
+        sent_at: Option<i64>,
+    },
     Other,
 }
 
@@ -121,6 +134,20 @@ impl Provider for Twilio {
     const PATHS: &'static [&'static str] = &[STATUS_PATH, INBOUND_PATH];
     const SECRET: &'static str = "TWILIO_AUTH_TOKEN";
     const KEEPS_PAYLOAD: bool = false;
+
+    /// The first delivery of the message SID, remembered for `TWILIO_SID_SECS` (one
+    /// conditional write: the first time is set only if absent).
+    async fn own_time(&self, state: &AppState, v: &Verified) -> Result<Option<i64>, ApiError> {
+        let sid = v.event_id.split(':').next().unwrap_or_default();
+        let (pk, sk) = keys::twilio_sid(sid);
+        let now = state.clock.now_secs();
+        let update = Update::new()
+            .set(TYPE, TwilioSid::KIND)
+            .set_if_absent(TwilioSid::FIRST_SEEN, now)
+            .set_if_absent(EXPIRES_AT, now + crate::lifetimes::TWILIO_SID_SECS);
+        let item = state.store.update(&pk, &sk, update, None).await?;
+        Ok(Some(TwilioSid::try_from(&item)?.first_seen))
+    }
 
     fn verify(&self, d: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
         let base = d.settings.public_base_url.trim_end_matches('/');
@@ -154,8 +181,13 @@ impl Provider for Twilio {
             return Ok(SmsEvent::Other);
         };
         if event.event_type.as_deref() == Some(INBOUND) {
+            let sent_at = get("DateSent").as_deref().and_then(rfc2822_secs);
             return Ok(match (get("From"), get("Body")) {
-                (Some(from), Some(body)) => SmsEvent::Inbound { from, body },
+                (Some(from), Some(body)) => SmsEvent::Inbound {
+                    from,
+                    body,
+                    sent_at,
+                },
                 _ => SmsEvent::Other,
             });
         }
@@ -174,20 +206,32 @@ impl Provider for Twilio {
     ) -> Result<Outcome, JobError> {
         match ev {
             SmsEvent::Other => Ok(Outcome::Ignored),
-            SmsEvent::Inbound { from, body } => {
+            SmsEvent::Inbound {
+                from,
+                body,
+                sent_at,
+            } => {
                 let Some(opted_out) = opt_keyword(&body) else {
                     return Ok(Outcome::Ignored);
                 };
                 let pepper = state.hash_pepper().await.map_err(failed)?;
                 // Phone numbers are personal data: the state sits under a keyed hash.
                 let (pk, sk) = keys::sms_optout(&keyed_hash(&pepper, "phone", &from));
-                let at = event.received_at;
+                // The sender's order (`DateSent`) where Twilio states it, else ours; within
+                // one second of `DateSent`, the later arrival wins.
+                let at = sent_at.map_or(event.received_at, |s| s * 1000);
+                let received = event.received_at;
                 let update = Update::new()
                     .set(TYPE, SmsOptOut::KIND)
                     .set(optout::OPTED_OUT, opted_out)
-                    .set(optout::CHANGED_AT, at);
-                let cond = Condition::AttrNotExists(optout::CHANGED_AT.into())
-                    .or(Condition::lt(optout::CHANGED_AT, at));
+                    .set(optout::CHANGED_AT, at)
+                    .set(optout::RECEIVED_AT, received);
+                let changed = optout::CHANGED_AT;
+                let later_arrival = Condition::AttrNotExists(optout::RECEIVED_AT.into())
+                    .or(Condition::lt(optout::RECEIVED_AT, received));
+                let cond = Condition::AttrNotExists(changed.into())
+                    .or(Condition::lt(changed, at))
+                    .or(Condition::eq(changed, at).and(later_arrival));
                 match state.store.update(&pk, &sk, update, Some(cond)).await {
                     Ok(_) => Ok(Outcome::Applied),
                     Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Superseded),
@@ -213,8 +257,52 @@ impl Provider for Twilio {
 /// Attribute names of a phone number's opt-out state.
 pub mod optout {
     pub const OPTED_OUT: &str = "opted_out";
-    /// When the keyword arrived (ms): an older message never overrides a newer one.
+    /// When the keyword was sent (`DateSent`, else when it arrived; ms): an older message
+    /// never overrides a newer one.
     pub const CHANGED_AT: &str = "changed_at";
+    /// When it arrived (ms): orders two keywords sent in the same second.
+    pub const RECEIVED_AT: &str = "received_at";
+}
+
+/// When a message SID was first delivered (`twilio_sid` item).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwilioSid {
+    pub sid: String,
+    /// Epoch seconds.
+    pub first_seen: i64,
+}
+
+impl TwilioSid {
+    pub const FIRST_SEEN: &str = "first_seen";
+}
+
+impl Record for TwilioSid {
+    const KIND: &'static str = "twilio_sid";
+}
+
+impl TryFrom<&Item> for TwilioSid {
+    type Error = StoreError;
+
+    fn try_from(i: &Item) -> Result<Self, StoreError> {
+        let prefix = keys::twilio_sid("").0;
+        Ok(Self {
+            sid: i
+                .pk
+                .strip_prefix(prefix.as_str())
+                .ok_or_else(|| crate::store::record::malformed(Self::KIND, "pk"))?
+                .into(),
+            first_seen: i.req_n(Self::KIND, Self::FIRST_SEEN)?,
+        })
+    }
+}
+
+impl From<&TwilioSid> for Item {
+    fn from(t: &TwilioSid) -> Item {
+        let (pk, sk) = keys::twilio_sid(&t.sid);
+        Item::new(pk, sk)
+            .with(TYPE, TwilioSid::KIND)
+            .with(TwilioSid::FIRST_SEEN, t.first_seen)
+    }
 }
 
 /// A phone number's SMS opt-out state (`sms_optout` item, keyed by the number's keyed hash).
@@ -223,6 +311,7 @@ pub struct SmsOptOut {
     pub phone_hash: String,
     pub opted_out: bool,
     pub changed_at: i64,
+    pub received_at: Option<i64>,
 }
 
 impl Record for SmsOptOut {
@@ -244,6 +333,7 @@ impl TryFrom<&Item> for SmsOptOut {
                 .bool(optout::OPTED_OUT)
                 .ok_or(malformed(optout::OPTED_OUT))?,
             changed_at: i.req_n(Self::KIND, optout::CHANGED_AT)?,
+            received_at: i.n(optout::RECEIVED_AT),
         })
     }
 }
@@ -255,6 +345,7 @@ impl From<&SmsOptOut> for Item {
             .with(TYPE, SmsOptOut::KIND)
             .with(optout::OPTED_OUT, o.opted_out)
             .with(optout::CHANGED_AT, o.changed_at)
+            .with_opt(optout::RECEIVED_AT, o.received_at)
     }
 }
 

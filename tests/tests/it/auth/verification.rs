@@ -3,8 +3,8 @@
 //! but says so (`password_removed`, and a mail), and leaves no billing state behind.
 
 use rampart::auth::User;
+use rampart::billing::link::CustomerLink;
 use rampart::store::{Query, Update, keys};
-use rampart::webhooks::user_state::CustomerLink;
 use serde_json::{Value, json};
 
 use super::{

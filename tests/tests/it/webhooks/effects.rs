@@ -8,7 +8,7 @@ use rampart::crypto::sha256_hex;
 use rampart::store::{Query, keys};
 use serde_json::{Value, json};
 
-use super::{app, me, processed, record, stripe_event, twilio_signature};
+use super::{app, me, our_customer, processed, record, stripe_event, twilio_signature};
 
 #[tokio::test]
 async fn subscriptions_apply_in_order_and_spare_owner_accounts() {
@@ -19,6 +19,7 @@ async fn subscriptions_apply_in_order_and_spare_owner_accounts() {
     .await;
     let user = me(&app, "payer@example.com").await;
     let uid = user["id"].as_str().unwrap().to_string();
+    our_customer(&app, "cus_1", &uid).await;
     stripe_event(
         &app,
         "evt_co",
@@ -137,13 +138,13 @@ async fn subscriptions_apply_in_order_and_spare_owner_accounts() {
 }
 
 #[tokio::test]
-async fn early_subscription_events_wait_for_checkout_and_same_second_deletes_win() {
+async fn early_subscription_events_wait_for_the_customer_link_and_same_second_deletes_win() {
     let app = app(&[("STRIPE_PRICES", "pro=price_p")]).await;
     let user = me(&app, "early@example.com").await;
     let uid = user["id"].as_str().unwrap().to_string();
     let sub = json!({"customer": "cus_early", "status": "active",
         "items": {"data": [{"price": {"id": "price_p"}}]}});
-    // Stripe sends the subscription before the checkout that links the customer.
+    // The event overtakes the link our checkout writes when it creates the customer.
     stripe_event(
         &app,
         "evt_sub_first",
@@ -159,14 +160,7 @@ async fn early_subscription_events_wait_for_checkout_and_same_second_deletes_win
         Some("processed"),
         "not silently ignored"
     );
-    stripe_event(
-        &app,
-        "evt_co_late",
-        "checkout.session.completed",
-        101,
-        json!({"client_reference_id": uid, "customer": "cus_early"}),
-    )
-    .await;
+    our_customer(&app, "cus_early", &uid).await;
     let r = processed(&app, "stripe", "evt_sub_first").await;
     assert_eq!(
         r.s("outcome"),

@@ -144,7 +144,9 @@ async fn square_docusign_twilio_and_standard_webhooks_verify_and_apply() {
     assert_eq!(pay.s("status"), Some("succeeded"));
 
     // DocuSign: any signature header matching any key (old or new).
-    let dbody = json!({"event": "envelope-completed", "generatedDateTime": "2026-11-24T10:00:00Z",
+    // Today's date: an event's own time older than the deduplication window is refused.
+    let generated = format!("{}T00:00:00Z", super::today());
+    let dbody = json!({"event": "envelope-completed", "generatedDateTime": generated,
         "data": {"envelopeId": "env-1"}})
     .to_string();
     let dsig = |k: &str| B64.encode(hmac_sha256(k.as_bytes(), dbody.as_bytes()));
@@ -166,9 +168,9 @@ async fn square_docusign_twilio_and_standard_webhooks_verify_and_apply() {
         .await
         .unwrap();
     assert_rejected(r, "docusign missing header").await;
-    let id = "env-1:envelope-completed:2026-11-24T10:00:00Z";
+    let id = format!("env-1:envelope-completed:{generated}");
     assert_eq!(
-        processed(&app, "docusign", id).await.s("outcome"),
+        processed(&app, "docusign", &id).await.s("outcome"),
         Some("applied")
     );
     let env = app

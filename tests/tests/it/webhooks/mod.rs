@@ -1,13 +1,16 @@
 //! Webhooks over HTTP against the spawned local stack (its in-process worker applies the
 //! effects), one file per behaviour area: intake and verification (`intake`), the worker's
-//! effects (`effects`), operator routes (`operators`), crash recovery and the delivery storm
-//! (`storm`), and a provider registered from outside the crate (`extension`). The fixtures they
-//! share are here.
+//! effects (`effects`), the gaps the billing flows found (`gaps`), one ordering of billing
+//! state and stale replays (`state`), operator routes (`operators`), crash recovery and the
+//! delivery storm (`storm`), and a provider registered from outside the crate (`extension`).
+//! The fixtures they share are here.
 
 mod effects;
 mod extension;
+mod gaps;
 mod intake;
 mod operators;
+mod state;
 mod storm;
 mod under_faults;
 
@@ -32,6 +35,25 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// `YYYY-MM-DD` of a Unix time.
+pub fn day_of(secs: i64) -> String {
+    rampart::customers::date::format_day(rampart::customers::date::day_number(secs))
+}
+
+pub fn today() -> String {
+    day_of(now())
+}
+
+/// The link our API writes when it creates a user's Stripe customer (`billing::checkout`),
+/// for tests that start from "the user went through our checkout".
+pub async fn our_customer(app: &TestApp, customer: &str, user_id: &str) {
+    let link = rampart::billing::link::CustomerLink {
+        customer_id: customer.into(),
+        user_id: user_id.into(),
+    };
+    app.state.store.put((&link).into(), None).await.unwrap();
 }
 
 pub async fn app(extra: &[(&str, &str)]) -> TestApp {

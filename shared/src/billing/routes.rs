@@ -1,0 +1,107 @@
+//! The `/billing/*` routes as one router, mounted by `billing-api`: the public tier table, and
+//! for a signed-in user the subscription, usage and entitlements views, checkout (honouring
+//! `Idempotency-Key`), cancel and resume. Every route sits behind the daily quota (which
+//! exempts `GET /billing/usage`). Request and response glue only; the flows are the siblings.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use super::checkout::{self, CheckoutBody};
+use super::{entitlements, limits, quota, subscription};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::http::{IDEMPOTENCY_KEY, Json};
+use crate::idempotency;
+use crate::ratelimit::{self, RateLimitHeaders, Rule, Subject};
+use crate::state::AppState;
+
+/// Every body here is a few bytes (`{"tier": "pro"}`).
+const BODY_LIMIT: usize = 4 * 1024;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let idempotent = axum::middleware::from_fn_with_state(
+        idempotency::Layer {
+            state: state.clone(),
+            required: false,
+        },
+        idempotency::middleware,
+    );
+    let router = Router::new()
+        .route("/billing/tiers", get(tiers))
+        .route("/billing/subscription", get(current))
+        .route("/billing/usage", get(usage))
+        .route("/billing/entitlements", get(entitlements_view))
+        .route(
+            "/billing/checkout-session",
+            post(checkout_session).route_layer(idempotent),
+        )
+        .route("/billing/cancel", post(cancel))
+        .route("/billing/resume", post(resume))
+        .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    quota::apply(router, state)
+}
+
+async fn per_user(
+    state: &AppState,
+    rule: Rule,
+    user: &AuthUser,
+) -> Result<RateLimitHeaders, ApiError> {
+    let subject = Subject {
+        user: Some(user.user_id.clone()),
+        ..Subject::default()
+    };
+    ratelimit::enforce(state, &[rule], &subject).await
+}
+
+async fn tiers(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(entitlements::tiers(&state))
+}
+
+async fn current(user: AuthUser) -> axum::Json<serde_json::Value> {
+    axum::Json(subscription::view(&user.user))
+}
+
+async fn usage(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let body = entitlements::usage(&state, &user.user).await?;
+    Ok(axum::Json(body).into_response())
+}
+
+async fn entitlements_view(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Response, ApiError> {
+    let body = entitlements::entitlements(&state, &user.user).await?;
+    Ok(axum::Json(body).into_response())
+}
+
+async fn checkout_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Json(body): Json<CheckoutBody>,
+) -> Result<Response, ApiError> {
+    let limits = per_user(&state, limits::checkout(), &user).await?;
+    let key = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok());
+    let started = checkout::start(&state, &user.user, &body.tier, key).await?;
+    let body = json!({ "id": started.id, "url": started.url });
+    Ok((StatusCode::CREATED, limits, axum::Json(body)).into_response())
+}
+
+async fn cancel(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let limits = per_user(&state, limits::cancel(), &user).await?;
+    let after = subscription::cancel(&state, &user.user).await?;
+    let body = subscription::view(&after);
+    Ok((StatusCode::ACCEPTED, limits, axum::Json(body)).into_response())
+}
+
+async fn resume(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let limits = per_user(&state, limits::resume(), &user).await?;
+    let after = subscription::resume(&state, &user.user).await?;
+    let body = subscription::view(&after);
+    Ok((limits, axum::Json(body)).into_response())
+}

@@ -1,0 +1,126 @@
+//! The billing settings (issue 9): the tier table override, Stripe's API base, and where
+//! Stripe Checkout sends the user back. Declared here and listed in `table::SETTINGS`.
+
+use super::setting::{Fallback, Kind, Production, Setting};
+
+fn http_url(v: &str) -> Result<String, String> {
+    if v.starts_with("https://") || v.starts_with("http://") {
+        Ok(v.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("must be an http(s) URL, got {v:?}"))
+    }
+}
+
+fn https(v: &str) -> Result<(), String> {
+    v.starts_with("https://")
+        .then_some(())
+        .ok_or_else(|| format!("got {v}"))
+}
+
+/// A URL setting whose default is a path under `PUBLIC_BASE_URL`.
+fn or_public(s: &super::Settings, v: Option<&str>, path: &str) -> Result<String, String> {
+    match v {
+        Some(url) => http_url(url),
+        None => Ok(format!("{}{path}", s.public_base_url.trim_end_matches('/'))),
+    }
+}
+
+pub(super) const TIERS: Setting = Setting {
+    name: "TIERS",
+    kind: Kind::Text,
+    default: Fallback::Unset("(built-in table)"),
+    production: None,
+    doc: "JSON overriding tier limits, e.g. `{\"pro\": {\"api_calls_per_day\": 20000}}`; `null` is unlimited",
+    apply: |s, v| {
+        if let Some(json) = v {
+            s.tiers = crate::tiers::Table::parse(json)?;
+        }
+        Ok(())
+    },
+};
+
+pub(super) const STRIPE_API_BASE: Setting = Setting {
+    name: "STRIPE_API_BASE",
+    kind: Kind::Url,
+    default: Fallback::Value("https://api.stripe.com"),
+    // The secret key travels on every call.
+    production: Some(Production {
+        rule: "must use https",
+        holds: |s| https(&s.stripe_api_base),
+    }),
+    doc: "base URL of Stripe's API (tests use localstripe)",
+    apply: |s, v| {
+        s.stripe_api_base = http_url(v.unwrap_or_default())?;
+        Ok(())
+    },
+};
+
+pub(super) const CHECKOUT_SUCCESS_URL: Setting = Setting {
+    name: "CHECKOUT_SUCCESS_URL",
+    kind: Kind::Url,
+    default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/success"),
+    production: None,
+    doc: "where Stripe Checkout returns a user who paid",
+    apply: |s, v| {
+        s.checkout_success_url = or_public(s, v, "/billing/checkout/success")?;
+        Ok(())
+    },
+};
+
+pub(super) const CHECKOUT_CANCEL_URL: Setting = Setting {
+    name: "CHECKOUT_CANCEL_URL",
+    kind: Kind::Url,
+    default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/canceled"),
+    production: None,
+    doc: "where Stripe Checkout returns a user who backed out",
+    apply: |s, v| {
+        s.checkout_cancel_url = or_public(s, v, "/billing/checkout/canceled")?;
+        Ok(())
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::super::Settings;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        Settings::from_lookup(|k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .map_err(|e| e.0)
+    }
+
+    #[test]
+    fn checkout_urls_default_under_the_public_base_url() {
+        let s = settings(&[("PUBLIC_BASE_URL", "https://api.example.com/")]).unwrap();
+        assert_eq!(
+            s.checkout_success_url,
+            "https://api.example.com/billing/checkout/success"
+        );
+        assert_eq!(
+            s.checkout_cancel_url,
+            "https://api.example.com/billing/checkout/canceled"
+        );
+        assert_eq!(s.stripe_api_base, "https://api.stripe.com");
+    }
+
+    #[test]
+    fn stripe_must_be_https_in_production_and_urls_must_be_urls() {
+        let prod = [
+            ("APP_ENV", "production"),
+            ("TABLE_NAME", "t"),
+            ("QUEUE_URL", "q"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:1"),
+        ];
+        let problems = settings(&prod).unwrap().production_problems().join("\n");
+        assert!(
+            problems.contains("STRIPE_API_BASE must use https"),
+            "{problems}"
+        );
+        let e = settings(&[("CHECKOUT_CANCEL_URL", "app.example/back")]).unwrap_err();
+        assert!(e.contains("CHECKOUT_CANCEL_URL"), "{e}");
+    }
+}
