@@ -43,6 +43,11 @@ pub const TABLE: &[(&str, i64)] = &[
     ("password_reset", RESET_SECS),
     ("usage_event", USAGE_EVENT_SECS),
     ("usage_counter", USAGE_COUNTER_SECS),
+    ("order", ORDER_SECS),
+    ("payment", ORDER_SECS),
+    ("esim", ORDER_SECS),
+    ("payment_intent", ORDER_SECS),
+    ("iccid", ORDER_SECS),
 ];
 
 /// Reported usage events, the deduplication record of `(customer, event_id)`: 90 days, far past
@@ -54,3 +59,8 @@ pub const USAGE_COUNTER_SECS: i64 = 400 * DAY;
 /// An API key that was revoked or whose overlap window ended stays listed (for the operator and
 /// the audit trail) this long after it stopped working, then goes.
 pub const API_KEY_RETIRED_SECS: i64 = 90 * DAY;
+
+/// Orders, their payments, eSIM profiles, the intent links and issued ICCIDs: kept as financial
+/// records for seven years (the longest common bookkeeping retention, e.g. US IRS record keeping
+/// and most EU commercial codes), then removed (GDPR Art. 5(1)(e): no longer than necessary).
+pub const ORDER_SECS: i64 = 7 * 365 * DAY;

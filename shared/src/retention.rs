@@ -20,6 +20,9 @@ pub struct Report {
     pub webhooks_requeued: usize,
     /// True when the run stopped at its bound with more left to do.
     pub incomplete: bool,
+    /// Messages seen waiting in the dead-letter queue (where the backend can tell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_depth: Option<u64>,
 }
 
 pub async fn run(state: &AppState) -> Result<Report, StoreError> {
@@ -27,6 +30,18 @@ pub async fn run(state: &AppState) -> Result<Report, StoreError> {
         webhooks_requeued: crate::webhooks::sweep::requeue_stuck(state, MAX_BATCHES).await?,
         ..Report::default()
     };
+    match state.queue.dead_letter_depth().await {
+        Ok(Some(depth)) => {
+            crate::metrics::gauge(crate::metrics::Metric::DlqDepthSeen, depth as f64);
+            if depth > 0 {
+                tracing::warn!(depth, "messages are waiting in the dead-letter queue");
+            }
+            report.dead_letter_depth = Some(depth);
+        }
+        Ok(None) => {}
+        // Reporting only: the sweep goes on.
+        Err(e) => tracing::warn!(error = %e, "could not read the dead-letter queue depth"),
+    }
     for _ in 0..MAX_BATCHES {
         let n = state.store.sweep_expired(SWEEP_BATCH).await?;
         report.expired_items_removed += n;

@@ -16,6 +16,35 @@ use crate::store::SharedStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::sqlite::{Db, SqliteStore};
 
+/// Wraps the store and queue in the fault dice when `FAULT_RATE` asks for it (never in
+/// production: the settings refuse it there).
+fn with_faults(
+    settings: &Settings,
+    store: SharedStore,
+    queue: SharedQueue,
+) -> (SharedStore, SharedQueue) {
+    if settings.fault_rate <= 0.0 {
+        return (store, queue);
+    }
+    tracing::warn!(
+        rate = settings.fault_rate,
+        seed = settings.fault_seed,
+        "injecting store and queue faults (FAULT_RATE)"
+    );
+    let faults = Arc::new(crate::faults::Faults::new(
+        settings.fault_rate,
+        settings.fault_seed,
+        std::time::Duration::ZERO,
+    ));
+    (
+        Arc::new(crate::store::faulty::FaultyStore::new(
+            store,
+            faults.clone(),
+        )),
+        Arc::new(crate::queue::faulty::FaultyQueue::new(queue, faults)),
+    )
+}
+
 /// Name of the embedded queue (the SQS queue is `PaymentsQueue` in template.yaml).
 pub const LOCAL_QUEUE: &str = "payments";
 
@@ -103,7 +132,10 @@ impl AppState {
             _ => unreachable!("either a table or the embedded database is configured"),
         };
         let queue: SharedQueue = match (&settings.queue_url, &aws, &db) {
-            (Some(u), Some(cfg), _) => Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(cfg), u)),
+            (Some(u), Some(cfg), _) => Arc::new(
+                SqsQueue::new(aws_sdk_sqs::Client::new(cfg), u)
+                    .with_dead_letter(settings.dead_letter_queue_url.clone()),
+            ),
             (_, _, Some(db)) => Arc::new(SqliteQueue::new(
                 db.clone(),
                 clock.clone(),
@@ -112,6 +144,7 @@ impl AppState {
             )),
             _ => unreachable!("either a queue URL or the embedded database is configured"),
         };
+        let (store, queue) = with_faults(&settings, store, queue);
         let source: Box<dyn SecretSource> = match (&settings.secret_id, &aws) {
             (Some(id), Some(cfg)) => Box::new(secrets::aws::SecretsManagerSource::new(
                 aws_sdk_secretsmanager::Client::new(cfg),

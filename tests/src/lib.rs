@@ -65,8 +65,10 @@ pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
         ("TWILIO_AUTH_TOKEN".to_string(), TWILIO_TOKEN.to_string()),
         (
             "STANDARD_WEBHOOK_SECRETS".to_string(),
-            format!("acme={STANDARD_SECRET}"),
+            // `mock`: the mock payment provider's source (orders tests).
+            format!("acme={STANDARD_SECRET},mock={STANDARD_SECRET}"),
         ),
+        ("STRIPE_API_KEY".to_string(), "sk_test_rampart".to_string()),
         ("ADMIN_API_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
         (
             "LICENSE_SIGNING_KEY".to_string(),

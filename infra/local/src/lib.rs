@@ -18,7 +18,9 @@ use tokio::task::JoinHandle;
 /// Every function's routes, merged, with the shared layers (what Lambda serves per function);
 /// `outbox` adds `GET /_local/outbox`.
 pub fn app(state: AppState, outbox: bool) -> Router {
+    rampart::metrics::install("local", false);
     let mut routes = Router::new()
+        .route("/_local/metrics", axum::routing::get(metrics))
         .merge(auth_api::routes(state.clone()))
         .merge(webhooks_api::routes(state.clone()))
         .merge(billing_api::routes(state.clone()))
@@ -213,5 +215,23 @@ async fn outbox(
 fn local_only(state: AppState) -> Router {
     Router::new()
         .route("/_local/outbox", axum::routing::get(outbox))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(rampart::orders::local::routes(
+            state.clone(),
+            webhooks_api::routes(state),
+        ))
+}
+
+/// `GET /_local/metrics`: the counters Lambda writes as EMF lines, in Prometheus text format.
+async fn metrics() -> impl axum::response::IntoResponse {
+    let body = rampart::metrics::registry()
+        .map(|r| r.prometheus())
+        .unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
 }

@@ -6,6 +6,7 @@
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
 mod billing;
+pub mod catalog;
 pub mod parse;
 mod setting;
 mod table;
@@ -68,10 +69,18 @@ pub struct Settings {
     pub owner_account_ids: Vec<String>,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
-    /// The tier table (`TIERS` overrides the built-in numbers).
-    pub tiers: crate::tiers::Table,
+    /// The SQS dead-letter queue whose depth the cron reports (unset: not reported).
+    pub dead_letter_queue_url: Option<String>,
+    /// Share of store and queue calls that fail on purpose (resilience demos; 0 = none).
+    pub fault_rate: f64,
+    /// Seed of the fault dice, so a demo run can be repeated.
+    pub fault_seed: u64,
+    /// The plans on sale (`CATALOG`, else the built-in default).
+    pub catalog: catalog::Catalog,
     /// Base URL of Stripe's API (tests point it at localstripe).
     pub stripe_api_base: String,
+    /// The tier table (`TIERS` overrides the built-in numbers).
+    pub tiers: crate::tiers::Table,
     /// Where Stripe Checkout sends the user after paying, and after backing out.
     pub checkout_success_url: String,
     pub checkout_cancel_url: String,
@@ -128,8 +137,12 @@ impl Settings {
             stripe_prices: Vec::new(),
             owner_account_ids: Vec::new(),
             in_lambda: false,
-            tiers: crate::tiers::Table::default(),
+            dead_letter_queue_url: None,
+            fault_rate: 0.0,
+            fault_seed: 0,
+            catalog: catalog::Catalog::default(),
             stripe_api_base: String::new(),
+            tiers: crate::tiers::Table::default(),
             checkout_success_url: String::new(),
             checkout_cancel_url: String::new(),
         }

@@ -79,6 +79,9 @@ impl Queue for FaultyQueue {
     async fn health(&self) -> Result<(), QueueError> {
         self.inner.health().await
     }
+    async fn dead_letter_depth(&self) -> Result<Option<u64>, QueueError> {
+        self.inner.dead_letter_depth().await
+    }
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }

@@ -91,6 +91,10 @@ pub trait Queue: Send + Sync + 'static {
     /// longer extends the lease of a consumer still working on it.
     async fn set_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError>;
     async fn health(&self) -> Result<(), QueueError>;
+    /// Messages waiting in the dead-letter queue, where this backend knows it.
+    async fn dead_letter_depth(&self) -> Result<Option<u64>, QueueError> {
+        Ok(None)
+    }
     fn backend(&self) -> &'static str;
 }
 

@@ -249,6 +249,10 @@ impl Queue for SqliteQueue {
         self.depth().await.map(|_| ())
     }
 
+    async fn dead_letter_depth(&self) -> Result<Option<u64>, QueueError> {
+        self.dead_letter_queue().depth().await.map(Some)
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -15,6 +15,7 @@ pub struct SqsQueue {
     client: Client,
     url: String,
     fifo: bool,
+    dead_letter_url: Option<String>,
 }
 
 impl SqsQueue {
@@ -24,7 +25,14 @@ impl SqsQueue {
             fifo: url.ends_with(".fifo"),
             client,
             url,
+            dead_letter_url: None,
         }
+    }
+
+    /// The queue's dead-letter queue, whose depth the cron reports.
+    pub fn with_dead_letter(mut self, url: Option<String>) -> Self {
+        self.dead_letter_url = url;
+        self
     }
 }
 
@@ -136,6 +144,32 @@ impl Queue for SqsQueue {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn dead_letter_depth(&self) -> Result<Option<u64>, QueueError> {
+        let Some(url) = &self.dead_letter_url else {
+            return Ok(None);
+        };
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let attrs = out.attributes.unwrap_or_default();
+        let n = |k: QueueAttributeName| {
+            attrs
+                .get(&k)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(Some(
+            n(QueueAttributeName::ApproximateNumberOfMessages)
+                + n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        ))
     }
 
     async fn health(&self) -> Result<(), QueueError> {

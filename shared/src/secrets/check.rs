@@ -194,7 +194,7 @@ pub static SECRETS: &[SecretSpec] = &[
         name: STANDARD_WEBHOOK_SECRETS,
         format: Format::StandardWebhooks,
         required: false,
-        doc: "one secret per source (two entries for one source: a rotation)",
+        doc: "one secret per source (two entries for one source: a rotation); source `mock` carries the mock payment provider's events",
     },
 ];
 
@@ -347,7 +347,8 @@ pub fn generate(format: Format) -> Option<String> {
         Format::SquareSignatureKey => crate::crypto::random_token(16),
         Format::DocusignHmac => b64(32),
         Format::TwilioToken => crate::crypto::random_id(),
-        Format::StandardWebhooks => format!("local=whsec_{}", b64(32)),
+        // `mock`: the mock payment provider's events (the local stack's `/_local/payments/...`).
+        Format::StandardWebhooks => format!("local=whsec_{},mock=whsec_{}", b64(32), b64(32)),
     })
 }
 

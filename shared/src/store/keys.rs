@@ -156,3 +156,36 @@ pub fn usage_month(customer_id: &str, month: &str) -> String {
 }
 
 pub const USAGE_DAY_PREFIX: &str = "day#";
+
+/// A user's order, in the user's partition. Order ids start with their creation time, so a
+/// descending query on `ORDER_PREFIX` lists the newest first.
+pub fn order(user_id: &str, order_id: &str) -> Key {
+    (
+        format!("user#{user_id}"),
+        format!("{ORDER_PREFIX}{order_id}"),
+    )
+}
+
+pub const ORDER_PREFIX: &str = "order#";
+
+/// A user's eSIM profile, in the user's partition (ids sort by creation time too).
+pub fn esim(user_id: &str, esim_id: &str) -> Key {
+    (format!("user#{user_id}"), format!("{ESIM_PREFIX}{esim_id}"))
+}
+
+pub const ESIM_PREFIX: &str = "esim#";
+
+/// A user's payment, in the user's partition.
+pub fn payment(user_id: &str, payment_id: &str) -> Key {
+    (format!("user#{user_id}"), format!("payment#{payment_id}"))
+}
+
+/// The provider's payment intent → our payment (provider events name only the intent).
+pub fn payment_intent(provider: &str, intent_id: &str) -> Key {
+    (format!("intent#{provider}#{intent_id}"), "payment".into())
+}
+
+/// An issued ICCID, so no two profiles ever carry the same one.
+pub fn iccid(iccid: &str) -> Key {
+    (format!("iccid#{iccid}"), "esim".into())
+}

@@ -107,6 +107,16 @@ impl Outcome {
     }
 }
 
+/// The eSIM shop's payment effect, recorded as the event's outcome.
+impl From<crate::orders::PaymentOutcome> for Outcome {
+    fn from(o: crate::orders::PaymentOutcome) -> Self {
+        match o {
+            crate::orders::PaymentOutcome::Applied => Self::Applied,
+            crate::orders::PaymentOutcome::Superseded => Self::Superseded,
+        }
+    }
+}
+
 impl From<Outcome> for Value {
     fn from(o: Outcome) -> Self {
         Value::S(o.as_str().into())

@@ -161,6 +161,10 @@ async fn refuse(
             tracing::info!(provider, "webhook event unreadable");
             ApiError::BadRequest("The event could not be read.".into())
         }
+        Rejected::UnknownSource => {
+            tracing::info!(provider, "webhook for an unknown source");
+            ApiError::NotFound("No webhook source of that name is configured.".into())
+        }
     };
     let (limit, window) = state.settings.webhook_rate_limit;
     let rule = Rule::new(RATE_RULE, limit, window, &[KeyPart::Ip]);

@@ -191,3 +191,67 @@ async fn a_message_redelivered_after_its_effect_landed_changes_nothing(fx: Fx) {
         "the effect is not applied again"
     );
 }
+
+#[tokio::test]
+async fn the_local_stack_shows_its_counters_as_prometheus_text() {
+    let app = rampart_tests::spawn_app().await;
+    let forged = app
+        .client
+        .post(app.url("/webhooks/square"))
+        .header("x-square-hmacsha256-signature", "Zm9yZ2Vk")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let resp = app
+        .client
+        .get(app.url("/_local/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = resp.text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("rampart_webhook_invalid_signature_total{")
+                && l.contains("provider=\"square\"")
+        })
+        .unwrap_or_else(|| panic!("no square invalid-signature counter in:\n{text}"));
+    let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 1, "{line}");
+    assert!(text.contains("# TYPE rampart_webhook_invalid_signature_total counter"));
+    app.shutdown().await;
+}
+
+#[test]
+fn production_refuses_injected_faults_and_names_the_setting() {
+    let prod = rampart_tests::settings(&[("APP_ENV", "production"), ("FAULT_RATE", "0.1")]);
+    let problems = prod.production_problems().join("; ");
+    assert!(problems.contains("FAULT_RATE"), "{problems}");
+    let bad = rampart::config::Settings::from_lookup(|k| (k == "FAULT_RATE").then(|| "2".into()));
+    assert!(bad.unwrap_err().to_string().contains("FAULT_RATE"));
+}
+
+#[tokio::test]
+async fn fault_rate_wraps_the_store_and_queue_of_a_configured_state() {
+    let dir = std::env::temp_dir().join(format!("rampart-faults-{}", rampart::crypto::random_id()));
+    let settings = rampart_tests::settings(&[
+        ("FAULT_RATE", "1"),
+        ("FAULT_SEED", "3"),
+        ("DATA_DIR", dir.to_str().unwrap()),
+    ]);
+    let state = AppState::from_settings(settings, rampart::clock::system())
+        .await
+        .unwrap();
+    let err = state.store.get("p", "s").await.unwrap_err();
+    assert!(err.to_string().contains("injected fault"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

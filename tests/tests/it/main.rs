@@ -10,6 +10,7 @@ mod idempotency;
 mod lambda_events;
 mod mail;
 mod operations;
+mod orders;
 mod props;
 mod queue_contract;
 mod ratelimit;

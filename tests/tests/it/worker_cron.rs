@@ -128,3 +128,65 @@ async fn scheduled_event_sweeps_expired_items() {
         .unwrap();
     assert_eq!(again.expired_items_removed, 0);
 }
+
+#[tokio::test]
+async fn the_cron_reports_what_waits_in_the_dead_letter_queue() {
+    use std::time::Duration;
+    let clock = manual_clock();
+    let state = embedded_state(settings(&[]), clock.clone());
+    state
+        .queue
+        .send(rampart::queue::OutgoingMessage::new("poison"))
+        .await
+        .unwrap();
+    // The test state's queue dead-letters after 3 receives.
+    for _ in 0..4 {
+        let _ = state
+            .queue
+            .receive(1, Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(2));
+    }
+    let report = rampart::retention::run(&state).await.unwrap();
+    assert_eq!(report.dead_letter_depth, Some(1));
+}
+
+#[tokio::test]
+async fn the_sqs_dead_letter_depth_is_read_from_the_queue_attributes() {
+    use rampart::queue::Queue;
+    let Some(ep) = rampart_tests::aws_endpoint() else {
+        eprintln!("skipped: no AWS test endpoint");
+        return;
+    };
+    let client = aws_sdk_sqs::Client::new(&rampart_tests::aws_config(&ep).await);
+    let url = |name: String| {
+        let client = client.clone();
+        async move {
+            client
+                .create_queue()
+                .queue_name(name)
+                .send()
+                .await
+                .unwrap()
+                .queue_url
+                .unwrap()
+        }
+    };
+    let id = rampart::crypto::random_id();
+    let main = url(format!("main-{id}")).await;
+    let dlq = url(format!("dlq-{id}")).await;
+    for _ in 0..2 {
+        client
+            .send_message()
+            .queue_url(&dlq)
+            .message_body("poison")
+            .send()
+            .await
+            .unwrap();
+    }
+    let plain = rampart::queue::sqs::SqsQueue::new(client.clone(), &main);
+    assert_eq!(plain.dead_letter_depth().await.unwrap(), None);
+    let with_dlq = rampart::queue::sqs::SqsQueue::new(client, &main).with_dead_letter(Some(dlq));
+    assert_eq!(with_dlq.dead_letter_depth().await.unwrap(), Some(2));
+}

@@ -85,6 +85,8 @@ pub enum Rejected {
     Signature(VerifyError),
     /// Signed, but not an event we can name (no event id, unreadable body).
     Malformed,
+    /// A multi-source provider's delivery for a source that is not configured.
+    UnknownSource,
 }
 
 impl From<VerifyError> for Rejected {

@@ -80,8 +80,9 @@ impl Provider for StandardWebhooks {
             .map(|(_, v)| v.to_string())
             .collect();
         if mine.is_empty() {
-            // The same answer as a bad signature: callers cannot probe which sources exist.
-            return Err(VerifyError::Mismatch.into());
+            // Like an unknown route (README, issue 17): a 404, counted against the caller's
+            // per-IP limit like any refused delivery, so probing for sources is bounded.
+            return Err(Rejected::UnknownSource);
         }
         let id = d.header("webhook-id");
         let ts = verify_signature(
@@ -106,7 +107,19 @@ impl Provider for StandardWebhooks {
         Ok(())
     }
 
-    async fn apply(&self, _: &AppState, _: &WebhookEvent, _: ()) -> Result<Outcome, JobError> {
+    async fn apply(
+        &self,
+        state: &AppState,
+        event: &WebhookEvent,
+        _: (),
+    ) -> Result<Outcome, JobError> {
+        // Source `mock`: the mock payment provider's `payment.succeeded|failed` (orders applies them).
+        if event.provider == format!("{}:mock", Self::NAME) {
+            let linked = crate::orders::on_provider_event(state, "mock", event.payload()).await;
+            return Ok(linked
+                .map_err(crate::webhooks::effects::failed)?
+                .map_or(Outcome::Ignored, Outcome::from));
+        }
         Ok(Outcome::Ignored)
     }
 }

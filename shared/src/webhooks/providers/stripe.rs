@@ -323,7 +323,12 @@ impl Provider for Stripe {
                     return Ok(owner_blocked(state, u, ty).await);
                 }
                 let key = keys::provider_payment_status(Self::NAME, &id);
-                forward_only(state, key, Tracked::ProviderPayment, status, rank, event).await
+                let recorded =
+                    forward_only(state, key, Tracked::ProviderPayment, status, rank, event).await?;
+                // The linked Payment and Order move too (the logic lives in orders).
+                let linked =
+                    crate::orders::on_provider_event(state, Self::NAME, event.payload()).await;
+                Ok(linked.map_err(failed)?.map_or(recorded, Outcome::from))
             }
         }
     }

@@ -251,10 +251,15 @@ async fn square_docusign_twilio_and_standard_webhooks_verify_and_apply() {
         "standard: timestamp is signed",
     )
     .await;
+    let unknown = send_std("nobody", ts).await.unwrap();
     assert_eq!(
-        send_std("nobody", ts).await.unwrap().status(),
-        400,
-        "unknown source: same answer as a bad signature"
+        unknown.status(),
+        404,
+        "unknown source: not found (issue 17)"
+    );
+    assert_eq!(
+        unknown.headers()["content-type"],
+        "application/problem+json"
     );
     assert_eq!(
         processed(&app, "standard:acme", "msg_1").await.s("outcome"),

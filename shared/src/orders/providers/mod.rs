@@ -1,0 +1,187 @@
+//! Payment providers behind one trait: create an intent, and read the provider's own payment
+//! events as typed status changes. Every provider is reached through `Guarded`, which refuses
+//! owner and test accounts (`OWNER_ACCOUNT_IDS`) before the provider is ever called.
+
+pub mod mock;
+pub mod stripe;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+
+use super::records::PaymentStatus;
+use crate::state::AppState;
+
+/// The providers an order can be paid with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Stripe,
+    Mock,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Stripe => "stripe",
+            Provider::Mock => "mock",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "stripe" => Some(Provider::Stripe),
+            "mock" => Some(Provider::Mock),
+            _ => None,
+        }
+    }
+}
+
+impl serde::Serialize for Provider {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Who pays: the owner check needs the id and the email (owners may be listed by either).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payer {
+    pub user_id: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentRequest {
+    /// Our payment id: the provider's idempotency key is derived from it, so a retry of the
+    /// same payment never makes a second intent.
+    pub payment_id: String,
+    pub order_id: String,
+    pub payer: Payer,
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub intent_id: String,
+    pub client_secret: String,
+}
+
+/// A provider's payment event, read into the status change it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    pub provider: Provider,
+    pub intent_id: String,
+    pub status: PaymentStatus,
+    /// The provider's event time, epoch seconds.
+    pub event_time: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// An owner or test account: no provider call is made (403 `owner-exempt`).
+    #[error("owner and test accounts are exempt from payments")]
+    OwnerExempt,
+    /// Timeout, connection failure, 5xx, rate limit: retry after the given time (503).
+    #[error("payment provider unavailable: {why}")]
+    Unavailable { why: String, retry_after: Duration },
+    /// The provider refused the request (our bug or its configuration): not retryable as is.
+    #[error("payment provider refused the request: {0}")]
+    Refused(String),
+}
+
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    fn provider(&self) -> Provider;
+    /// Creates (or, for a payment id seen before, returns) the provider's payment intent.
+    async fn create_intent(&self, req: &IntentRequest) -> Result<Intent, ProviderError>;
+    /// The status change a provider event means; `None` for events about something else.
+    fn parse_event(&self, event: &Json) -> Option<PaymentEvent>;
+}
+
+/// The only way to reach a provider: refuses owner and test accounts before any call, with an
+/// audit event and a critical log line, whoever the caller is.
+pub struct Guarded {
+    state: AppState,
+    inner: Arc<dyn PaymentProvider>,
+}
+
+/// The provider `p`, behind the owner check.
+pub fn get(state: &AppState, p: Provider) -> Guarded {
+    let inner: Arc<dyn PaymentProvider> = match p {
+        Provider::Stripe => Arc::new(stripe::Stripe::new(state)),
+        Provider::Mock => Arc::new(mock::Mock),
+    };
+    Guarded {
+        state: state.clone(),
+        inner,
+    }
+}
+
+/// Whether `payer` is an owner or test account (listed by user id or email, case-insensitive).
+pub fn is_owner(owners: &[String], payer: &Payer) -> bool {
+    let id = payer.user_id.to_lowercase();
+    let email = payer.email.as_deref().map(str::to_lowercase);
+    owners
+        .iter()
+        .any(|o| *o == id || email.as_deref() == Some(o.as_str()))
+}
+
+impl Guarded {
+    /// Refuses owner and test accounts; the refusal is audited and logged as critical (someone
+    /// tried to charge an account that must never be charged).
+    pub async fn authorize(&self, payer: &Payer, order_id: &str) -> Result<(), ProviderError> {
+        if !is_owner(&self.state.settings.owner_account_ids, payer) {
+            return Ok(());
+        }
+        tracing::error!(
+            critical = true,
+            provider = self.inner.provider().as_str(),
+            "payment refused: owner or test account"
+        );
+        crate::audit::record(
+            &self.state,
+            "payment_owner_exempt",
+            &payer.user_id,
+            None,
+            json!({ "order_id": order_id, "provider": self.inner.provider().as_str() }),
+        )
+        .await;
+        Err(ProviderError::OwnerExempt)
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for Guarded {
+    fn provider(&self) -> Provider {
+        self.inner.provider()
+    }
+
+    async fn create_intent(&self, req: &IntentRequest) -> Result<Intent, ProviderError> {
+        self.authorize(&req.payer, &req.order_id).await?;
+        self.inner.create_intent(req).await
+    }
+
+    fn parse_event(&self, event: &Json) -> Option<PaymentEvent> {
+        self.inner.parse_event(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_match_by_id_or_email_in_any_case() {
+        let owners = vec!["u-boss".to_string(), "boss@example.com".to_string()];
+        let payer = |id: &str, email: Option<&str>| Payer {
+            user_id: id.into(),
+            email: email.map(str::to_string),
+        };
+        assert!(is_owner(&owners, &payer("U-Boss", None)));
+        assert!(is_owner(&owners, &payer("x", Some("Boss@Example.com"))));
+        assert!(!is_owner(&owners, &payer("x", Some("other@example.com"))));
+        assert!(!is_owner(&[], &payer("x", None)));
+    }
+}
