@@ -28,6 +28,12 @@ pub const REFRESH_SECS: i64 = 7 * DAY;
 pub const OTP_SECS: i64 = 10 * MINUTE;
 /// Password-reset tokens (OWASP Forgot Password Cheat Sheet: short-lived, single use).
 pub const RESET_SECS: i64 = 30 * MINUTE;
+/// The code mailed at registration to verify the address: a day, so a user who registers in the
+/// evening can still verify in the morning (it allows 5 guesses, like any code).
+pub const EMAIL_VERIFICATION_SECS: i64 = DAY;
+/// A count of consecutive failed sign-ins, kept this long after the last failure: the NIST SP
+/// 800-63B 5.2.2 cap of 100 consecutive failures cannot be waited out in less than a month.
+pub const FAILURE_COUNT_SECS: i64 = 30 * DAY;
 /// A rate-limit window counter is kept for two windows (the sliding window reads the previous).
 pub const RATE_WINDOWS_KEPT: i64 = 2;
 
@@ -41,6 +47,8 @@ pub const TABLE: &[(&str, i64)] = &[
     ("refresh", REFRESH_SECS),
     ("otp", OTP_SECS),
     ("password_reset", RESET_SECS),
+    ("email_verification", EMAIL_VERIFICATION_SECS),
+    ("failure_count", FAILURE_COUNT_SECS),
     ("usage_event", USAGE_EVENT_SECS),
     ("usage_counter", USAGE_COUNTER_SECS),
     ("order", ORDER_SECS),

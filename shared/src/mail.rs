@@ -19,6 +19,23 @@ pub struct Mail {
     pub body: String,
 }
 
+/// The mailbox an address delivers to, for the limits on how much mail one person gets: lower
+/// case, without a `+tag`, and for Gmail (gmail.com and googlemail.com are one domain) without
+/// the dots Gmail ignores. `V+1@X.com`, `v+2@x.com` and `v@x.com` share one mailbox, so nobody
+/// can mail-bomb a user through aliases. Accounts stay keyed by the address as typed: this is
+/// only ever a rate-limit key.
+pub fn mailbox(address: &str) -> String {
+    let address = address.trim().to_lowercase();
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return address;
+    };
+    let local = local.split_once('+').map_or(local, |(base, _)| base);
+    match domain {
+        "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+        _ => format!("{local}@{domain}"),
+    }
+}
+
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, mail: Mail) -> Result<(), ApiError>;
@@ -208,6 +225,20 @@ impl Mailer for Ses {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_of_one_mailbox_count_as_one() {
+        for (a, b) in [
+            ("v+1@x.example", "v@x.example"),
+            ("V+2@X.EXAMPLE", "v@x.example"),
+            ("j.doe+shop@googlemail.com", "jdoe@gmail.com"),
+            ("J.D.O.E@Gmail.com", "jdoe@gmail.com"),
+        ] {
+            assert_eq!(mailbox(a), b, "{a}");
+        }
+        // Dots matter outside Gmail.
+        assert_ne!(mailbox("j.doe@x.example"), mailbox("jdoe@x.example"));
+    }
 
     #[test]
     fn outbox_mails_round_trip() {

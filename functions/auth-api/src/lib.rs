@@ -1,5 +1,6 @@
-//! `auth-api`: registration, password and email-code login, sessions delivered as httpOnly
-//! cookies (web) or in the body (mobile), refresh rotation, logout, password reset and change.
+//! `auth-api`: registration and address verification, password and email-code login, sessions
+//! delivered as httpOnly cookies (web) or in the body (mobile), refresh rotation, logout,
+//! password reset and change.
 //!
 //! This crate is the route table: each path, its per-IP rate limits and its handler. The
 //! handlers (`rampart::auth::http`), the flows behind them and the rate-limit table
@@ -34,6 +35,11 @@ pub fn routes(state: AppState) -> Router {
             "/auth/register",
             post(handle::register),
             r.register,
+        ))
+        .merge(limited(
+            "/auth/verify-email",
+            post(handle::verify_email),
+            r.verify_email,
         ))
         .merge(limited("/auth/login", post(handle::login), r.login))
         .merge(limited("/auth/refresh", post(handle::refresh), r.refresh))

@@ -1,15 +1,21 @@
-//! Accounts: registration, the account behind an address, and the profile a client sees.
-//! Only `register` reveals whether an address has an account (409 for a taken email, as the
-//! issue allows); every other flow answers the same either way.
+//! Accounts: registration (which mails a code to verify the address), the account behind an
+//! address, the profile a client sees, and the owner of an address taking back an account
+//! someone registered before the address was verified. Only `register` reveals whether an
+//! address has an account (409 for a taken email, as the issue allows); every other flow
+//! answers the same either way.
+
+use std::net::IpAddr;
 
 use serde::Serialize;
+use serde_json::json;
 
 use super::records::{EmailLink, User};
-use super::{email_hash, normalize_email, password};
+use super::{email_hash, normalize_email, password, session, verify};
 use crate::crypto::random_id;
 use crate::error::ApiError;
+use crate::mail::Mail;
 use crate::state::AppState;
-use crate::store::{Condition, Tx, TxError, keys, load};
+use crate::store::{Condition, Tx, TxError, Update, keys, load};
 
 /// What `GET /auth/me` and registration show of an account.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -53,15 +59,14 @@ pub async fn insert(
         email_hash: email_hash.into(),
         user_id: user.id.clone(),
     };
-    Tx::new()
+    let tx = Tx::new()
         .put(
             NewAccount::EmailFree,
             (&link).into(),
             Some(Condition::NotExists),
         )
-        .put(NewAccount::User, user.into(), Some(Condition::NotExists))
-        .commit(&*state.store)
-        .await
+        .put(NewAccount::User, user.into(), Some(Condition::NotExists));
+    session::commit_retrying(state, tx).await
 }
 
 /// The account of an address (given as its keyed hash), if any.
@@ -98,7 +103,14 @@ pub async fn register(state: &AppState, email: &str, pw: &str) -> Result<Profile
         state.clock.now_secs(),
     );
     match insert(state, &eh, &user).await {
-        Ok(()) => Ok(Profile::from(&user)),
+        Ok(()) => {
+            // The account stands either way; without the mail the owner can still verify by
+            // signing in with a code, so a mail failure is logged, not returned.
+            if let Err(e) = verify::mail_code(state, &user, &eh).await {
+                tracing::error!(error = %e, "verification mail not sent");
+            }
+            Ok(Profile::from(&user))
+        }
         // Taken, or being taken by a concurrent registration right now.
         Err(TxError::Canceled {
             part: NewAccount::EmailFree,
@@ -107,5 +119,99 @@ pub async fn register(state: &AppState, email: &str, pw: &str) -> Result<Profile
             "An account with this email already exists.".into(),
         )),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The parts of taking an account back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TakeBack {
+    /// Verified, without password, a new session generation, on the free plan without billing
+    /// links; if it is still unverified and linked to the customer read.
+    Reclaim,
+    /// The Stripe customer -> user link the previous holder's checkout wrote.
+    UnlinkCustomer,
+}
+
+/// The owner of the address proved it (an email code) while the account was still unverified:
+/// whoever registered the address first may hold a password, sessions and a Stripe customer or
+/// subscription. All of it goes, in one transaction: the password, every session (a new
+/// generation), and the billing state (the user lands on free; the customer link is deleted,
+/// so that customer's later events no longer reach this account). Returns whether a password
+/// was removed (the sign-in answer and a mail tell the user).
+pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result<bool, ApiError> {
+    let unverified = Condition::AttrNotExists(User::EMAIL_VERIFIED.into())
+        .or(Condition::eq(User::EMAIL_VERIFIED, false));
+    let same_customer = match &u.stripe_customer_id {
+        Some(c) => Condition::eq(User::STRIPE_CUSTOMER_ID, c.as_str()),
+        None => Condition::AttrNotExists(User::STRIPE_CUSTOMER_ID.into()),
+    };
+    let billing = u.stripe_customer_id.is_some()
+        || u.stripe_subscription_id.is_some()
+        || u.plan != User::FREE_PLAN;
+    let mut reclaim = Update::new()
+        .set(User::EMAIL_VERIFIED, true)
+        .remove(User::PASSWORD_HASH)
+        .add(User::SESSION_GEN, 1);
+    if billing {
+        reclaim = reclaim
+            .set(User::PLAN, User::FREE_PLAN)
+            .set(User::SUBSCRIPTION_STATUS, User::NO_SUBSCRIPTION)
+            .remove(User::STRIPE_CUSTOMER_ID)
+            .remove(User::STRIPE_SUBSCRIPTION_ID)
+            .remove(User::CURRENT_PERIOD_END)
+            .remove(User::CANCEL_AT_PERIOD_END);
+    }
+    let mut tx = Tx::new().update(
+        TakeBack::Reclaim,
+        u.key(),
+        reclaim,
+        Some(Condition::Exists.and(unverified).and(same_customer)),
+    );
+    if let Some(c) = &u.stripe_customer_id {
+        // The link of this user's own customer id: it names this user (one customer, one user).
+        tx = tx.delete(TakeBack::UnlinkCustomer, keys::stripe_customer(c), None);
+    }
+    match session::commit_retrying(state, tx).await {
+        Ok(()) => {}
+        Err(e) if e.condition_failed() == Some(&TakeBack::Reclaim) => {
+            return Err(ApiError::Unauthorized(
+                "The account changed while signing in; try again.".into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    session::cleanup_sessions(state, &u.id, None).await;
+    let password_removed = u.password_hash.is_some();
+    let detail = json!({ "password_removed": password_removed });
+    crate::audit::record(state, "account_taken_back", &u.id, ip, detail).await;
+    if billing {
+        let detail = json!({
+            "stripe_customer": u.stripe_customer_id.is_some(),
+            "stripe_subscription": u.stripe_subscription_id.is_some(),
+            "previous_plan": u.plan,
+            "plan": User::FREE_PLAN,
+        });
+        crate::audit::record(state, "billing_unlinked", &u.id, ip, detail).await;
+    }
+    Ok(password_removed)
+}
+
+/// Tells the owner why the password is gone and how to set one. Sent after the sign-in
+/// succeeded; a failure is logged (the sign-in answer says `password_removed` too).
+pub async fn mail_password_removed(state: &AppState, email: &str) {
+    let mail = Mail {
+        to: email.into(),
+        subject: "Your account's password was removed".into(),
+        body: "You just signed in with an email code to an account that was registered with \
+               this address and a password, but whose address had not been verified yet. \
+               Because anyone can register any address, we could not know the password was \
+               yours, so to protect the account we removed that password and signed out every \
+               session that used it.\n\nTo sign in with a password again, set a new one: use \
+               \"Forgot password\" (POST /auth/password/forgot) and follow the link we mail \
+               you. Until then, sign in with an email code."
+            .into(),
+    };
+    if let Err(e) = state.mailer.send(mail).await {
+        tracing::error!(error = %e, "password-removed mail not sent");
     }
 }

@@ -1,27 +1,39 @@
 //! Email sign-in codes (OWASP Authentication Cheat Sheet: short-lived, single use, few tries):
-//! issuing a code, and checking one, which signs in and creates the account on first use.
+//! issuing a code under the limits of the client asking, and checking one, which signs in,
+//! creating the account on first use or taking an unverified one back.
+//!
+//! Guessing is bounded per issued code, not per account: each code allows 5 wrong guesses and
+//! is then burned, and the address can be sent at most 5 codes a day (`limits`), so 6 digits x
+//! 5 guesses x 5 codes keeps an attacker's odds at 25 in a million a day at most. Wrong guesses
+//! never spend the day's request budget. A device trusted for the account has its own request
+//! budget and its own code slot, which no other client can request, replace or guess, so an
+//! attacker who spends the address's requests cannot stop the owner's known device.
 
 use std::net::IpAddr;
 
 use serde_json::json;
 
 use super::account::{self, NewAccount};
-use super::limits::{claim_attempt, clear_attempts, code_throttle};
+use super::device::{self, Device, trusted_for};
+use super::limits::rules;
+use super::login::SignIn;
 use super::records::{Otp, User};
-use super::session::{self, Issued};
-use super::{email_hash, normalize_email};
+use super::{email_hash, normalize_email, session, throttle};
 use crate::crypto::{constant_time_eq, keyed_hash, random_bytes, random_id};
 use crate::error::ApiError;
-use crate::mail::Mail;
+use crate::mail::{Mail, mailbox};
+use crate::ratelimit::{self, RateLimitHeaders, Subject};
 use crate::state::AppState;
-use crate::store::{Condition, StoreError, TxError, Update};
+use crate::store::{Condition, Item, Key, StoreError, TxError, Update, load};
 
-/// Email codes: valid 10 minutes, dead after 5 wrong tries.
+/// Email codes: valid 10 minutes (OWASP Authentication Cheat Sheet: short-lived).
 pub const OTP_TTL_SECS: i64 = crate::lifetimes::OTP_SECS;
+/// Wrong guesses a code allows before it is burned (OWASP Authentication Cheat Sheet: few tries
+/// per code; the module comment gives the odds, NIST SP 800-63B 5.2.2 the ceiling).
 pub const OTP_MAX_ATTEMPTS: i64 = 5;
 
 /// A uniformly random 6-digit code (rejection sampling: no modulo bias).
-fn six_digits() -> String {
+pub(super) fn six_digits() -> String {
     loop {
         let b = random_bytes(4);
         let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
@@ -31,56 +43,107 @@ fn six_digits() -> String {
     }
 }
 
-fn code_hash(pepper: &[u8], email: &str, code: &str) -> String {
-    keyed_hash(pepper, "otp", &format!("{email}\u{1f}{code}"))
+/// The keyed hash a code is stored as; `purpose` keeps sign-in and verification codes apart.
+pub(super) fn code_hash(pepper: &[u8], purpose: &str, email: &str, code: &str) -> String {
+    keyed_hash(pepper, purpose, &format!("{email}\u{1f}{code}"))
 }
 
-/// Issues a code for the address, replacing any earlier one, and mails it. It does the same
-/// whether or not an account holds the address (the account is created on first use).
-pub async fn request_code(state: &AppState, email: &str) -> Result<(), ApiError> {
+pub(super) fn bad_code() -> ApiError {
+    ApiError::Unauthorized("The code is invalid or expired.".into())
+}
+
+/// Whether `code` is what `stored_hash` was made of; malformed codes never match.
+pub(super) fn code_matches(
+    pepper: &[u8],
+    purpose: &str,
+    email: &str,
+    code: &str,
+    stored_hash: &str,
+) -> bool {
+    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+    let given = code_hash(pepper, purpose, email, code);
+    well_formed && constant_time_eq(given.as_bytes(), stored_hash.as_bytes())
+}
+
+/// `POST /auth/otp/request`: issues a code for the address and mails it, under the limits of
+/// the client asking. It does the same whether or not an account holds the address (the
+/// account is created on first use); only the budget differs, for a device the account knows.
+pub async fn request_code(
+    state: &AppState,
+    raw_email: &str,
+    ip: IpAddr,
+    device: Option<&Device>,
+) -> Result<RateLimitHeaders, ApiError> {
+    let email = normalize_email("email", raw_email).map_err(|e| ApiError::Validation(vec![e]))?;
+    let eh = email_hash(state, &email).await?;
+    let user = account::find_by_email(state, &eh).await?;
+    let trusted = user.and_then(|u| trusted_for(device, &u.id).cloned());
+    let r = rules();
+    let headers = match &trusted {
+        Some(d) => {
+            let subject = Subject {
+                user: Some(format!("{}:{}", d.user_id, d.device_id)),
+                ..Subject::default()
+            };
+            ratelimit::enforce(state, &r.otp_device, &subject).await?
+        }
+        None => {
+            let subject = Subject {
+                ip: Some(ip),
+                email: Some(mailbox(&email)),
+                ..Subject::default()
+            };
+            ratelimit::enforce(state, &r.otp, &subject).await?
+        }
+    };
     let pepper = state.hash_pepper().await?;
     let code = six_digits();
     let otp = Otp {
-        email_hash: email_hash(state, email).await?,
-        code_hash: code_hash(&pepper, email, &code),
+        email_hash: eh,
+        device_id: trusted.map(|d| d.device_id),
+        code_hash: code_hash(&pepper, "otp", &email, &code),
         attempts: 0,
         expires_at: state.clock.now_secs() + OTP_TTL_SECS,
     };
+    // One live code per slot: a new one replaces the last (so live codes never add up).
     state.store.put((&otp).into(), None).await?;
     state
         .mailer
         .send(Mail {
-            to: email.into(),
+            to: email,
             subject: "Your sign-in code".into(),
             body: format!("Your sign-in code is {code}. It expires in 10 minutes and works once."),
         })
-        .await
+        .await?;
+    Ok(headers)
 }
 
-fn bad_code() -> ApiError {
-    ApiError::Unauthorized("The code is invalid or expired.".into())
-}
-
-/// Counts a guess against the address's live code, atomically (a sixth guess is refused even
-/// when many race), and returns the code as it stands.
-async fn count_guess(state: &AppState, eh: &str) -> Result<Otp, ApiError> {
-    let (pk, sk) = crate::store::keys::otp(eh);
+/// Counts a guess against the code at `key`, atomically (a sixth guess is refused even when
+/// many race), and returns the code as it stands. A code out of guesses is deleted (burned).
+pub(super) async fn count_guess<R>(
+    state: &AppState,
+    key: Key,
+    attempts_attr: &str,
+) -> Result<R, ApiError>
+where
+    R: for<'a> TryFrom<&'a Item, Error = StoreError>,
+{
+    let (pk, sk) = key;
     let bumped = state
         .store
         .update(
             &pk,
             &sk,
-            Update::new().add(Otp::ATTEMPTS, 1),
-            Some(Condition::Exists.and(Condition::lt(Otp::ATTEMPTS, OTP_MAX_ATTEMPTS))),
+            Update::new().add(attempts_attr, 1),
+            Some(Condition::Exists.and(Condition::lt(attempts_attr, OTP_MAX_ATTEMPTS))),
         )
         .await;
     match bumped {
-        Ok(item) => Ok(Otp::try_from(&item)?),
+        Ok(item) => Ok(R::try_from(&item)?),
         Err(StoreError::ConditionFailed { existing }) => {
             if existing.is_some() {
-                // Dead after too many tries: gone for good (but never a newer code that
-                // replaced it a moment ago).
-                let dead = Condition::ge(Otp::ATTEMPTS, OTP_MAX_ATTEMPTS).or(Condition::Expired);
+                // Burned: gone for good (but never a newer code that replaced it a moment ago).
+                let dead = Condition::ge(attempts_attr, OTP_MAX_ATTEMPTS).or(Condition::Expired);
                 match state.store.delete(&pk, &sk, Some(dead)).await {
                     Ok(_) | Err(StoreError::ConditionFailed { .. }) => {}
                     Err(e) => return Err(e.into()),
@@ -92,22 +155,39 @@ async fn count_guess(state: &AppState, eh: &str) -> Result<Otp, ApiError> {
     }
 }
 
-/// Checks a code; on success signs in, creating the account on first use.
+/// The slot a client's guess goes to: a device the account knows uses its own code when it
+/// asked for one, anyone else the address's.
+async fn slot(
+    state: &AppState,
+    eh: &str,
+    user: Option<&User>,
+    device: Option<&Device>,
+) -> Result<Key, ApiError> {
+    if let Some(d) = user.and_then(|u| trusted_for(device, &u.id)) {
+        let key = crate::store::keys::otp_for_device(eh, &d.device_id);
+        if load::<Otp>(&*state.store, &key).await?.is_some() {
+            return Ok(key);
+        }
+    }
+    Ok(crate::store::keys::otp(eh))
+}
+
+/// `POST /auth/otp/verify`: checks a code; on success signs in, creating the account on first
+/// use, or taking an unverified account back from whoever registered the address first.
 pub async fn verify_code(
     state: &AppState,
     email: &str,
     code: &str,
     ip: Option<IpAddr>,
-) -> Result<Issued, ApiError> {
+    device: Option<&Device>,
+) -> Result<SignIn, ApiError> {
     let email = normalize_email("email", email).map_err(|e| ApiError::Validation(vec![e]))?;
     let pepper = state.hash_pepper().await?;
     let eh = email_hash(state, &email).await?;
-    // Per account, across codes: requesting a fresh code does not buy fresh guesses.
-    claim_attempt(state, &code_throttle(), &eh).await?;
-    let otp = count_guess(state, &eh).await?;
-    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    let given = code_hash(&pepper, &email, code);
-    if !well_formed || !constant_time_eq(given.as_bytes(), otp.code_hash.as_bytes()) {
+    let user = account::find_by_email(state, &eh).await?;
+    let key = slot(state, &eh, user.as_ref(), device).await?;
+    let otp: Otp = count_guess(state, key, Otp::ATTEMPTS).await?;
+    if !code_matches(&pepper, "otp", &email, code, &otp.code_hash) {
         crate::audit::record(state, "otp_failure", &format!("email:{eh}"), ip, json!({})).await;
         return Err(bad_code());
     }
@@ -115,27 +195,27 @@ pub async fn verify_code(
     let (pk, sk) = otp.key();
     let this_code = Condition::eq(Otp::CODE_HASH, otp.code_hash.as_str());
     match state.store.delete(&pk, &sk, Some(this_code)).await {
-        Ok(Some(_)) => clear_attempts(state, &code_throttle(), &eh).await?,
+        Ok(Some(_)) => {}
         Ok(None) | Err(StoreError::ConditionFailed { .. }) => return Err(bad_code()),
         Err(e) => return Err(e.into()),
     }
-    let user_id = match account::find_by_email(state, &eh).await? {
-        Some(u) => {
-            if !u.email_verified {
-                // Whoever registered this address before its owner proved it may hold a password
-                // and sessions: the owner's first code login takes the account back from them.
-                let (upk, usk) = u.key();
-                let reclaim = Update::new()
-                    .set(User::EMAIL_VERIFIED, true)
-                    .remove(User::PASSWORD_HASH)
-                    .add(User::SESSION_GEN, 1);
-                state.store.update(&upk, &usk, reclaim, None).await?;
-                session::cleanup_sessions(state, &u.id, None).await;
-            }
+    // The mailbox's owner signed in: unknown clients may try passwords again.
+    throttle::clear_account(state, &eh).await?;
+    let mut password_removed = false;
+    let user_id = match user {
+        Some(u) if !u.email_verified => {
+            password_removed = account::take_back(state, &u, ip).await?;
             u.id
         }
+        Some(u) => u.id,
         None => {
-            let user = User::new(random_id(), email, None, true, state.clock.now_secs());
+            let user = User::new(
+                random_id(),
+                email.clone(),
+                None,
+                true,
+                state.clock.now_secs(),
+            );
             match account::insert(state, &eh, &user).await {
                 Ok(()) => user.id,
                 // Created a moment ago by a concurrent sign-up.
@@ -150,7 +230,15 @@ pub async fn verify_code(
             }
         }
     };
-    session::signed_in(state, &user_id, ip, "email_code", None).await
+    let issued = session::signed_in(state, &user_id, ip, "email_code", None).await?;
+    if password_removed {
+        account::mail_password_removed(state, &email).await;
+    }
+    Ok(SignIn {
+        issued,
+        device_cookie: device::after_sign_in(state, device, &user_id).await?,
+        password_removed: Some(password_removed),
+    })
 }
 
 #[cfg(test)]

@@ -1,18 +1,21 @@
-//! Session cookies. Web clients get `access_token` (HttpOnly), `refresh_token` (HttpOnly, path
-//! `/auth` only) and `csrf_token` (readable by scripts, for the double submit), all
-//! `SameSite=Lax`. With Secure cookies (always in production) they carry the `__Host-` prefix
-//! (Secure, no Domain, Path=/) or, for the path-limited refresh cookie, `__Secure-`.
+//! Cookies. Web clients get `access_token` (HttpOnly), `refresh_token` (HttpOnly, path `/auth`
+//! only) and `csrf_token` (readable by scripts, for the double submit), none outliving the
+//! session's absolute end; every client that signs in gets `device` (HttpOnly, 180 days, see
+//! `device`). All are `SameSite=Lax`. With Secure cookies (always in production) they carry
+//! the `__Host-` prefix (Secure, no Domain, Path=/) or, for the path-limited refresh cookie,
+//! `__Secure-`.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use super::jwt::ACCESS_TTL_SECS;
-use super::session::REFRESH_TTL_SECS;
+use super::device::DEVICE_TTL_SECS;
+use super::session::Issued;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Names {
     pub access: &'static str,
     pub refresh: &'static str,
     pub csrf: &'static str,
+    pub device: &'static str,
 }
 
 pub fn names(secure: bool) -> Names {
@@ -21,12 +24,14 @@ pub fn names(secure: bool) -> Names {
             access: "__Host-access_token",
             refresh: "__Secure-refresh_token",
             csrf: "__Host-csrf_token",
+            device: "__Host-device",
         }
     } else {
         Names {
             access: "access_token",
             refresh: "refresh_token",
             csrf: "csrf_token",
+            device: "device",
         }
     }
 }
@@ -55,19 +60,44 @@ fn append(headers: &mut HeaderMap, c: String) {
     }
 }
 
-pub fn set(headers: &mut HeaderMap, secure: bool, access: &str, refresh: &str, csrf: &str) {
+/// The session cookies of a sign-in or refresh, each expiring with what it carries.
+pub fn set(headers: &mut HeaderMap, secure: bool, issued: &Issued) {
+    let n = names(secure);
+    let (access_age, refresh_age) = (issued.expires_in, issued.refresh_expires_in);
+    append(
+        headers,
+        cookie(
+            n.access,
+            &issued.access_token,
+            "/",
+            access_age,
+            true,
+            secure,
+        ),
+    );
+    append(
+        headers,
+        cookie(
+            n.refresh,
+            &issued.refresh_token,
+            "/auth",
+            refresh_age,
+            true,
+            secure,
+        ),
+    );
+    append(
+        headers,
+        cookie(n.csrf, &issued.csrf_token, "/", refresh_age, false, secure),
+    );
+}
+
+/// The device cookie a sign-in sets (logout leaves it: it is no credential).
+pub fn set_device(headers: &mut HeaderMap, secure: bool, value: &str) {
     let n = names(secure);
     append(
         headers,
-        cookie(n.access, access, "/", ACCESS_TTL_SECS, true, secure),
-    );
-    append(
-        headers,
-        cookie(n.refresh, refresh, "/auth", REFRESH_TTL_SECS, true, secure),
-    );
-    append(
-        headers,
-        cookie(n.csrf, csrf, "/", REFRESH_TTL_SECS, false, secure),
+        cookie(n.device, value, "/", DEVICE_TTL_SECS, true, secure),
     );
 }
 

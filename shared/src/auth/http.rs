@@ -1,6 +1,7 @@
-//! The auth routes' handlers: each reads its request, calls one flow, and renders the answer
-//! (tokens as httpOnly cookies for the web or in the body for mobile, the uniform 202 of the
-//! routes that must not reveal an account). `auth-api` maps paths and rate limits onto them.
+//! The auth routes' handlers: each reads its request (the device cookie included), calls one
+//! flow, and renders the answer (tokens as httpOnly cookies for the web or in the body for
+//! mobile, the device cookie on every sign-in, the uniform 202 of the routes that must not
+//! reveal an account). `auth-api` maps paths and rate limits onto them.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,11 +11,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::account::{self, Profile};
+use super::login::SignIn;
 use super::reset as password_reset;
 use super::session::{self, Issued};
-use super::{AuthUser, codes, cookies, extract, limits, login as password_login, normalize_email};
+use super::{AuthUser, codes, cookies, device, extract, limits, login as password_login};
+use super::{normalize_email, refresh as rotation, verify};
 use crate::error::ApiError;
 use crate::http::{self, ClientIp, Json};
+use crate::mail::mailbox;
 use crate::ratelimit::{self, Subject};
 use crate::state::AppState;
 
@@ -57,6 +61,12 @@ pub struct VerifyCode {
 }
 
 #[derive(Deserialize)]
+pub struct VerifyEmail {
+    email: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
 struct RefreshBody {
     refresh_token: String,
 }
@@ -76,6 +86,15 @@ pub struct Change {
 /// The answer to a sign-in or refresh: the access token in the body, the refresh token in the
 /// body or in cookies.
 pub fn tokens(state: &AppState, issued: Issued, delivery: Delivery) -> Response {
+    let (headers, body) = token_parts(state, issued, delivery);
+    (StatusCode::OK, headers, axum::Json(body)).into_response()
+}
+
+fn token_parts(
+    state: &AppState,
+    issued: Issued,
+    delivery: Delivery,
+) -> (HeaderMap, serde_json::Value) {
     let mut body = json!({
         "access_token": issued.access_token,
         "token_type": "Bearer",
@@ -84,13 +103,19 @@ pub fn tokens(state: &AppState, issued: Issued, delivery: Delivery) -> Response 
     let mut headers = HeaderMap::new();
     match delivery {
         Delivery::Body => body["refresh_token"] = issued.refresh_token.into(),
-        Delivery::Cookie => cookies::set(
-            &mut headers,
-            state.settings.cookie_secure,
-            &issued.access_token,
-            &issued.refresh_token,
-            &issued.csrf_token,
-        ),
+        Delivery::Cookie => cookies::set(&mut headers, state.settings.cookie_secure, &issued),
+    }
+    (headers, body)
+}
+
+/// The answer to a sign-in: the tokens, the device cookie (whatever the delivery: it is no
+/// credential, and mobile clients are as worth keeping out of a lockout), and for an email
+/// code whether taking the account back removed a password.
+fn signed_in(state: &AppState, s: SignIn, delivery: Delivery) -> Response {
+    let (mut headers, mut body) = token_parts(state, s.issued, delivery);
+    cookies::set_device(&mut headers, state.settings.cookie_secure, &s.device_cookie);
+    if let Some(removed) = s.password_removed {
+        body["password_removed"] = removed.into();
     }
     (StatusCode::OK, headers, axum::Json(body)).into_response()
 }
@@ -111,8 +136,8 @@ fn accepted() -> Response {
         .into_response()
 }
 
-/// Validates the address and enforces `rules` keyed by it (and the client's IP).
-async fn limited_email(
+/// Validates the address and enforces `rules` keyed by its mailbox (and the client's IP).
+async fn limited_mailbox(
     state: &AppState,
     ip: ClientIp,
     raw: &str,
@@ -121,7 +146,7 @@ async fn limited_email(
     let email = normalize_email("email", raw).map_err(|e| ApiError::Validation(vec![e]))?;
     let subject = Subject {
         ip: Some(ip.0),
-        email: Some(email.clone()),
+        email: Some(mailbox(&email)),
         ..Subject::default()
     };
     let headers = ratelimit::enforce(state, rules, &subject).await?;
@@ -130,41 +155,61 @@ async fn limited_email(
 
 pub async fn register(
     State(state): State<AppState>,
+    ip: ClientIp,
     Json(b): Json<Register>,
 ) -> Result<Response, ApiError> {
-    let p = account::register(&state, &b.email, &b.password).await?;
+    // Registration mails a code: its mailbox limit keeps aliases from mail-bombing the owner.
+    let rules = limits::rules().register_mailbox;
+    let (email, _) = limited_mailbox(&state, ip, &b.email, &rules).await?;
+    let p = account::register(&state, &email, &b.password).await?;
     let body = json!({ "id": p.id, "email": p.email });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+pub async fn verify_email(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Json(b): Json<VerifyEmail>,
+) -> Result<Response, ApiError> {
+    verify::verify_email(&state, &b.email, &b.code, Some(ip.0)).await?;
+    let body = json!({ "email_verified": true });
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
 }
 
 pub async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
+    headers: HeaderMap,
     Json(b): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let issued = password_login::login(&state, &b.email, &b.password, Some(ip.0)).await?;
-    Ok(tokens(&state, issued, b.delivery))
+    let device = device::presented(&state, &headers).await?;
+    let s =
+        password_login::login(&state, &b.email, &b.password, Some(ip.0), device.as_ref()).await?;
+    Ok(signed_in(&state, s, b.delivery))
 }
 
 pub async fn otp_request(
     State(state): State<AppState>,
     ip: ClientIp,
+    headers: HeaderMap,
     Json(b): Json<EmailOnly>,
 ) -> Result<Response, ApiError> {
-    let (email, headers) = limited_email(&state, ip, &b.email, &limits::rules().otp).await?;
-    codes::request_code(&state, &email).await?;
+    let device = device::presented(&state, &headers).await?;
+    let limits = codes::request_code(&state, &b.email, ip.0, device.as_ref()).await?;
     let mut resp = accepted();
-    headers.write(resp.headers_mut());
+    limits.write(resp.headers_mut());
     Ok(resp)
 }
 
 pub async fn otp_verify(
     State(state): State<AppState>,
     ip: ClientIp,
+    headers: HeaderMap,
     Json(b): Json<VerifyCode>,
 ) -> Result<Response, ApiError> {
-    let issued = codes::verify_code(&state, &b.email, &b.code, Some(ip.0)).await?;
-    Ok(tokens(&state, issued, b.delivery))
+    let device = device::presented(&state, &headers).await?;
+    let s = codes::verify_code(&state, &b.email, &b.code, Some(ip.0), device.as_ref()).await?;
+    Ok(signed_in(&state, s, b.delivery))
 }
 
 /// A refresh token in the body (mobile), or the refresh cookie (web: same Origin and CSRF rules
@@ -177,15 +222,15 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     if !body.is_empty() {
         let b: RefreshBody = http::json::parse(&body)?;
-        let issued = session::refresh(&state, &b.refresh_token, Some(ip.0)).await?;
+        let issued = rotation::refresh(&state, &b.refresh_token, Some(ip.0)).await?;
         return Ok(tokens(&state, issued, Delivery::Body));
     }
     let names = cookies::names(state.settings.cookie_secure);
     let token = cookies::get(&headers, names.refresh)
         .ok_or_else(|| ApiError::Unauthorized("No refresh token was presented.".into()))?;
-    let (_, session_id) = session::owner_of(&state, &token).await?;
+    let (_, session_id) = rotation::owner_of(&state, &token).await?;
     extract::check_cookie_request(&state, &headers, &session_id).await?;
-    let issued = session::refresh(&state, &token, Some(ip.0)).await?;
+    let issued = rotation::refresh(&state, &token, Some(ip.0)).await?;
     Ok(tokens(&state, issued, Delivery::Cookie))
 }
 
@@ -212,7 +257,7 @@ pub async fn logout(
                 (None, Some(t)) => (t, "RefreshCookie"),
                 (None, None) => return Err(denied),
             };
-            let (user_id, session_id) = session::owner_of(&state, &token).await?;
+            let (user_id, session_id) = rotation::owner_of(&state, &token).await?;
             if via == "RefreshCookie" {
                 extract::check_cookie_request(&state, &headers, &session_id).await?;
             }
@@ -241,8 +286,8 @@ pub async fn forgot(
     ip: ClientIp,
     Json(b): Json<EmailOnly>,
 ) -> Result<Response, ApiError> {
-    let rules = limits::rules().forgot_email;
-    let (email, _) = limited_email(&state, ip, &b.email, &rules).await?;
+    let rules = limits::rules().forgot_mailbox;
+    let (email, _) = limited_mailbox(&state, ip, &b.email, &rules).await?;
     password_reset::forgot_password(&state, &email).await;
     Ok(accepted())
 }
@@ -259,9 +304,11 @@ pub async fn reset(
 pub async fn change(
     State(state): State<AppState>,
     ip: ClientIp,
+    headers: HeaderMap,
     user: AuthUser,
     Json(b): Json<Change>,
 ) -> Result<Response, ApiError> {
+    let device = device::presented(&state, &headers).await?;
     password_login::change_password(
         &state,
         &user.user,
@@ -269,6 +316,7 @@ pub async fn change(
         &b.current_password,
         &b.new_password,
         Some(ip.0),
+        device.as_ref(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

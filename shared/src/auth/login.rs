@@ -1,18 +1,30 @@
 //! Password sign-in and password change: both verify a password against the account's stored
-//! hash under the per-account login throttle, and both answer the same whether or not the
-//! account (or its password) exists.
+//! hash under the failed sign-in throttle of the client asking (`throttle`: per device when the
+//! client is a device the account knows, else per account), and both answer the same whether
+//! or not the account (or its password) exists.
 
 use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::limits::{MAX_LOGIN_FAILURES, claim_attempt, clear_attempts, login_throttle};
+use super::device::{self, Device};
 use super::records::{Session, User};
 use super::session::{self, Issued, generation_is};
-use super::{email_hash, normalize_email, password};
+use super::{email_hash, normalize_email, password, throttle};
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 use crate::store::{Condition, StoreError, Tx, TxError, Update, keys};
+
+/// What a successful sign-in (password or email code) hands to the client.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub issued: Issued,
+    /// The device cookie to set: from now on this client is a device the account knows.
+    pub device_cookie: String,
+    /// Set by an email-code sign-in: whether taking an unverified account back removed the
+    /// password someone had registered it with.
+    pub password_removed: Option<bool>,
+}
 
 fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("Invalid email or password.".into())
@@ -25,45 +37,34 @@ fn hash_to_verify(user: Option<&User>) -> String {
         .unwrap_or_else(|| password::DUMMY_HASH.clone())
 }
 
-async fn audit_failure(state: &AppState, subject: &str, attempt: i64, ip: Option<IpAddr>) {
-    crate::audit::record(state, "login_failure", subject, ip, json!({})).await;
-    if attempt == MAX_LOGIN_FAILURES {
-        crate::audit::record(
-            state,
-            "lockout",
-            subject,
-            ip,
-            json!({ "failures": attempt }),
-        )
-        .await;
-    }
-}
-
+/// Password sign-in from a client presenting the device cookie `device` (if any).
 pub async fn login(
     state: &AppState,
     email: &str,
     pw: &str,
     ip: Option<IpAddr>,
-) -> Result<Issued, ApiError> {
+    device: Option<&Device>,
+) -> Result<SignIn, ApiError> {
     let email = normalize_email("email", email).map_err(|e| ApiError::Validation(vec![e]))?;
     if pw.is_empty() || pw.chars().count() > password::MAX_LEN {
         return Err(bad_credentials());
     }
     let eh = email_hash(state, &email).await?;
-    // The per-account throttle runs whether or not the account exists: a lockout reveals nothing.
-    let attempt = claim_attempt(state, &login_throttle(), &eh).await?;
     let user = super::account::find_by_email(state, &eh).await?;
+    // Throttled whether or not the account exists: a 429 reveals nothing.
+    let gate = throttle::gate(state, &eh, user.as_ref(), device).await?;
+    let claim = throttle::admit(state, gate, &eh).await?;
     let stored = hash_to_verify(user.as_ref());
     let matches = password::verify_off_thread(pw.to_string(), stored.clone()).await?;
     let user = match user {
         Some(u) if matches && u.password_hash.is_some() => u,
         other => {
             let subject = other.map_or_else(|| format!("email:{eh}"), |u| u.id);
-            audit_failure(state, &subject, attempt, ip).await;
+            throttle::failed(state, &claim, &subject, ip).await;
             return Err(bad_credentials());
         }
     };
-    clear_attempts(state, &login_throttle(), &eh).await?;
+    throttle::succeeded(state, &claim).await?;
     let mut verified = stored.clone();
     if password::needs_rehash(&stored) {
         let fresh = password::hash_off_thread(pw.to_string()).await?;
@@ -86,7 +87,12 @@ pub async fn login(
     }
     // The session only starts if the password just verified is still the account's.
     let still = Condition::eq(User::PASSWORD_HASH, verified.as_str());
-    session::signed_in(state, &user.id, ip, "password", Some(still)).await
+    let issued = session::signed_in(state, &user.id, ip, "password", Some(still)).await?;
+    Ok(SignIn {
+        issued,
+        device_cookie: device::after_sign_in(state, device, &user.id).await?,
+        password_removed: None,
+    })
 }
 
 /// The parts of a password change.
@@ -107,6 +113,7 @@ pub async fn change_password(
     current: &str,
     new_pw: &str,
     ip: Option<IpAddr>,
+    device: Option<&Device>,
 ) -> Result<(), ApiError> {
     if new_pw == current {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -115,15 +122,16 @@ pub async fn change_password(
         )]));
     }
     let eh = email_hash(state, &user.email).await?;
-    // Shares the login throttle: a stolen session cannot guess the password here instead.
-    let attempt = claim_attempt(state, &login_throttle(), &eh).await?;
+    // Shares the sign-in throttle: a stolen session cannot guess the password here instead.
+    let gate = throttle::gate(state, &eh, Some(user), device).await?;
+    let claim = throttle::admit(state, gate, &eh).await?;
     let ok = password::verify_off_thread(current.to_string(), hash_to_verify(Some(user))).await?
         && user.password_hash.is_some();
     if !ok {
-        audit_failure(state, &user.id, attempt, ip).await;
+        throttle::failed(state, &claim, &user.id, ip).await;
         return Err(ApiError::Forbidden("The current password is wrong.".into()));
     }
-    clear_attempts(state, &login_throttle(), &eh).await?;
+    throttle::succeeded(state, &claim).await?;
     password::check_policy("new_password", new_pw, &user.email)
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let hash = password::hash_off_thread(new_pw.to_string()).await?;

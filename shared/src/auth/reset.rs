@@ -1,21 +1,22 @@
 //! Password reset by mailed token (OWASP Forgot Password Cheat Sheet: the same answer whether
 //! or not the account exists, a random single-use token stored only as a keyed hash,
-//! short-lived, and every session ended by the reset).
+//! short-lived, and every session ended by the reset). Each mailed token stands on its own: more
+//! requests (an attacker's too) mail more tokens but never retire one already mailed; only a
+//! reset or a password change does.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::limits::{clear_attempts, login_throttle};
 use super::records::{PasswordReset, User};
 use super::session::{self, generation_is};
-use super::{account, email_hash, password};
+use super::{account, email_hash, password, throttle};
 use crate::crypto::{keyed_hash, random_token};
 use crate::error::ApiError;
 use crate::mail::Mail;
 use crate::state::AppState;
-use crate::store::{Condition, Tx, TxError, Update, keys, load};
+use crate::store::{Condition, Tx, Update, keys, load};
 
 /// Password-reset tokens: single use, 30 minutes.
 pub const RESET_TTL_SECS: i64 = crate::lifetimes::RESET_SECS;
@@ -125,12 +126,15 @@ pub async fn reset_password(
         .await;
     match result {
         Ok(()) => {}
-        Err(TxError::Canceled { .. }) => return Err(invalid()),
-        Err(TxError::Store(e)) => return Err(e.into()),
+        // Used meanwhile, or a password change or another reset retired it.
+        Err(e) if e.condition_failed().is_some() => return Err(invalid()),
+        // A transaction conflict (503, try again) or a store error: the token is still good.
+        Err(e) => return Err(e.into()),
     }
     session::cleanup_sessions(state, &user.id, None).await;
+    // The mailbox's owner chose a new password: unknown clients may try passwords again.
     let eh = email_hash(state, &user.email).await?;
-    clear_attempts(state, &login_throttle(), &eh).await?;
+    throttle::clear_account(state, &eh).await?;
     crate::audit::record(state, "password_reset", &user.id, ip, json!({})).await;
     Ok(())
 }

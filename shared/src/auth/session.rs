@@ -1,24 +1,25 @@
-//! Sessions and refresh tokens (RFC 9700 §4.14: refresh token rotation with reuse detection).
-//!
-//! A session is one login on one device; its refresh token is an opaque 256-bit value stored
-//! only as a keyed hash, valid 7 days and replaced on every use. The replaced token is kept,
-//! marked `rotated`: presenting it again means two parties hold the family, so the session is
-//! revoked (the thief's and the victim's tokens both stop working) and an audit event is
-//! written. Access tokens name their session, and every authenticated request checks the
-//! session still stands, so logout and revocation take effect at once.
+//! Sessions (OWASP ASVS 5.0 V7): one login on one device, in its user's partition. A session
+//! ends when it is revoked, when a password change or reset moves the user's generation on,
+//! when its refresh token goes unused for 7 days, and in any case `SESSION_MAX_AGE_SECS`
+//! after its login however often it is refreshed (ASVS 5.0 V7.3.2, absolute lifetime): every
+//! refresh answer and cookie is cut to that end. Access tokens name their session, and every
+//! authenticated request checks the session still stands, so logout and revocation take
+//! effect at once. Refresh rotation is in `refresh`.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::jwt;
 use super::records::{RefreshStatus, RefreshToken, Session, User};
-use crate::crypto::{keyed_hash, random_id, random_token};
+use crate::crypto::{keyed_hash, random_bytes, random_id, random_token};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Condition, EXPIRES_AT, Query, StoreError, Tx, TxError, Update, keys, load};
+use crate::store::{Condition, Query, StoreError, Tx, TxError, Update, keys, load};
 
-/// Refresh token (and session) lifetime: 7 days, extended by each rotation.
+/// Refresh token (and session) lifetime without use: 7 days, extended by each rotation up to
+/// the session's absolute end.
 pub const REFRESH_TTL_SECS: i64 = crate::lifetimes::REFRESH_SECS;
 
 /// What a login or refresh hands back to the client.
@@ -29,27 +30,32 @@ pub struct Issued {
     pub access_token: String,
     pub refresh_token: String,
     pub csrf_token: String,
+    /// Seconds the access token is valid: 15 minutes, or less near the session's end.
     pub expires_in: i64,
+    /// Seconds the refresh token (and so the session) is valid: what its cookie's `Max-Age`
+    /// says, never past the session's absolute end.
+    pub refresh_expires_in: i64,
 }
 
-fn refresh_hash(pepper: &[u8], token: &str) -> String {
+pub(super) fn refresh_hash(pepper: &[u8], token: &str) -> String {
     keyed_hash(pepper, "refresh", token)
 }
 
-async fn issue(
+/// Signs an access token for the session and assembles the answer; `session_end` is when the
+/// session's refresh token expires (no token outlives it).
+pub(super) async fn issue(
     state: &AppState,
     user_id: &str,
     session_id: &str,
     refresh_token: String,
+    session_end: i64,
 ) -> Result<Issued, ApiError> {
     let keys = super::signing_keys(state, None).await?;
     let (kid, key) = &keys[0];
     let now = state.clock.now_secs();
-    let access_token = jwt::sign(
-        &jwt::claims_for(user_id, session_id, now),
-        kid,
-        key.as_bytes(),
-    );
+    let mut claims = jwt::claims_for(user_id, session_id, now);
+    claims.exp = claims.exp.min(session_end);
+    let access_token = jwt::sign(&claims, kid, key.as_bytes());
     let pepper = state.hash_pepper().await?;
     Ok(Issued {
         user_id: user_id.into(),
@@ -57,8 +63,38 @@ async fn issue(
         access_token,
         refresh_token,
         csrf_token: super::csrf::token(&pepper, session_id),
-        expires_in: jwt::ACCESS_TTL_SECS,
+        expires_in: claims.exp - now,
+        refresh_expires_in: session_end - now,
     })
+}
+
+/// When a session that began at `created_at` ends at the latest (ASVS 5.0 V7.3.2).
+pub fn absolute_end(state: &AppState, created_at: i64) -> i64 {
+    created_at + state.settings.session_max_age_secs
+}
+
+/// Commits `tx`. A DynamoDB TransactionConflict (another transaction touched one of its items
+/// at that moment; nothing was written) is tried once more after a short random pause; if it
+/// conflicts again the caller answers 503 with Retry-After (`TxError` into `ApiError`): never a
+/// 401, never a revocation.
+pub(super) async fn commit_retrying<P: Copy + std::fmt::Debug>(
+    state: &AppState,
+    tx: Tx<P>,
+) -> Result<(), TxError<P>> {
+    match tx.clone().commit(&*state.store).await {
+        Err(TxError::Canceled {
+            reason: crate::store::TxFailure::Conflict,
+            ..
+        }) => {
+            // 20-147 ms, random (AWS DynamoDB developer guide: retry a TransactionConflict with
+            // backoff and jitter): enough for the other transaction to finish, desynchronised so
+            // two retries do not collide again.
+            let jitter = 20 + u64::from(random_bytes(1)[0] / 2);
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
+            tx.commit(&*state.store).await
+        }
+        other => other,
+    }
 }
 
 /// The user's session generation: bumped in the same transaction as a password change or
@@ -110,7 +146,7 @@ pub async fn create_checked(
         created_at: now,
         session_gen: generation_now,
         refresh_hash: refresh_hash(&pepper, &token),
-        expires_at: now + REFRESH_TTL_SECS,
+        expires_at: (now + REFRESH_TTL_SECS).min(absolute_end(state, now)),
         revoked: false,
     };
     let refresh = RefreshToken {
@@ -119,10 +155,11 @@ pub async fn create_checked(
         session_id: session.session_id.clone(),
         status: RefreshStatus::Current,
         rotated_at: None,
+        next_sealed: None,
         expires_at: session.expires_at,
     };
     let unchanged = Condition::Exists.and(generation_is(generation_now));
-    let result = Tx::new()
+    let tx = Tx::new()
         .put(
             NewSession::Session,
             (&session).into(),
@@ -140,11 +177,18 @@ pub async fn create_checked(
             NewSession::RefreshToken,
             (&refresh).into(),
             Some(Condition::NotExists),
-        )
-        .commit(&*state.store)
-        .await;
-    match result {
-        Ok(()) => issue(state, user_id, &session.session_id, token).await,
+        );
+    match commit_retrying(state, tx).await {
+        Ok(()) => {
+            issue(
+                state,
+                user_id,
+                &session.session_id,
+                token,
+                session.expires_at,
+            )
+            .await
+        }
         // A password change or reset (or the owner taking the address back) got in between.
         Err(e) if e.condition_failed() == Some(&NewSession::UserUnchanged) => Err(
             ApiError::Unauthorized("The account changed while signing in; try again.".into()),
@@ -184,7 +228,8 @@ pub async fn live_user(
     let Some(session) = load::<Session>(store, &keys::session(user_id, session_id)).await? else {
         return Ok(None);
     };
-    if session.revoked {
+    let ended = state.clock.now_secs() >= absolute_end(state, session.created_at);
+    if session.revoked || ended {
         return Ok(None);
     }
     let Some(user) = load::<User>(store, &keys::user(user_id)).await? else {
@@ -248,135 +293,5 @@ pub async fn revoke_all(
 pub async fn cleanup_sessions(state: &AppState, user_id: &str, keep: Option<&str>) {
     if let Err(e) = revoke_all(state, user_id, keep).await {
         tracing::warn!(error = %e, "could not mark old sessions revoked (they are already dead)");
-    }
-}
-
-fn invalid() -> ApiError {
-    ApiError::Unauthorized("The refresh token is invalid or expired.".into())
-}
-
-async fn reuse_detected(
-    state: &AppState,
-    user_id: &str,
-    session_id: &str,
-    ip: Option<IpAddr>,
-) -> ApiError {
-    if let Err(e) = revoke(state, user_id, session_id).await {
-        tracing::error!(error = %e, "could not revoke a session after refresh token reuse");
-    }
-    crate::audit::record(
-        state,
-        "refresh_reuse",
-        user_id,
-        ip,
-        json!({ "session_id": session_id }),
-    )
-    .await;
-    tracing::warn!("refresh token reuse: session revoked");
-    invalid()
-}
-
-/// The stored record of a presented refresh token, if it is one of ours.
-async fn presented(state: &AppState, token: &str) -> Result<(RefreshToken, Vec<u8>), ApiError> {
-    if token.is_empty() || token.len() > 128 {
-        return Err(invalid());
-    }
-    let pepper = state.hash_pepper().await?;
-    let key = keys::refresh_token(&refresh_hash(&pepper, token));
-    let record = load::<RefreshToken>(&*state.store, &key)
-        .await?
-        .ok_or_else(invalid)?;
-    Ok((record, pepper))
-}
-
-/// The (user id, session id) a refresh token belongs to, without using it: the cookie path
-/// checks CSRF against that session before rotating.
-pub async fn owner_of(state: &AppState, token: &str) -> Result<(String, String), ApiError> {
-    let (r, _) = presented(state, token).await?;
-    Ok((r.user_id, r.session_id))
-}
-
-/// The parts of a refresh token rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
-    /// The presented token is still the current one (else: a second holder used it first).
-    RetirePresented,
-    IssueNext,
-    /// The session still stands and still expects the presented token.
-    AdvanceSession,
-    /// No password change or reset since the session began.
-    UserGeneration,
-}
-
-/// Rotates a refresh token: the presented one is retired, a new one issued in the same session.
-pub async fn refresh(
-    state: &AppState,
-    token: &str,
-    ip: Option<IpAddr>,
-) -> Result<Issued, ApiError> {
-    let (record, pepper) = presented(state, token).await?;
-    let (user_id, session_id) = (record.user_id.clone(), record.session_id.clone());
-    if record.status != RefreshStatus::Current {
-        return Err(reuse_detected(state, &user_id, &session_id, ip).await);
-    }
-    let now = state.clock.now_secs();
-    let next_token = random_token(32);
-    let next = RefreshToken {
-        token_hash: refresh_hash(&pepper, &next_token),
-        status: RefreshStatus::Current,
-        rotated_at: None,
-        expires_at: now + REFRESH_TTL_SECS,
-        ..record.clone()
-    };
-    let session_key = keys::session(&user_id, &session_id);
-    let session_gen = load::<Session>(&*state.store, &session_key)
-        .await?
-        .map_or(0, |s| s.session_gen);
-    let current = RefreshStatus::Current.as_str();
-    let result = Tx::new()
-        .update(
-            Rotation::RetirePresented,
-            record.key(),
-            Update::new()
-                .set(RefreshToken::STATUS, RefreshStatus::Rotated.as_str())
-                .set(RefreshToken::ROTATED_AT, now),
-            Some(Condition::eq(RefreshToken::STATUS, current)),
-        )
-        .put(
-            Rotation::IssueNext,
-            (&next).into(),
-            Some(Condition::NotExists),
-        )
-        .update(
-            Rotation::AdvanceSession,
-            session_key,
-            Update::new()
-                .set(Session::REFRESH_HASH, next.token_hash.as_str())
-                .set(EXPIRES_AT, next.expires_at),
-            Some(
-                Condition::Exists
-                    .and(Condition::eq(
-                        Session::REFRESH_HASH,
-                        record.token_hash.as_str(),
-                    ))
-                    .and(Condition::AttrNotExists(Session::REVOKED.into())),
-            ),
-        )
-        // A password change or reset since this session began ends it.
-        .check(
-            Rotation::UserGeneration,
-            keys::user(&user_id),
-            Condition::Exists.and(generation_is(session_gen)),
-        )
-        .commit(&*state.store)
-        .await;
-    match result {
-        Ok(()) => issue(state, &user_id, &session_id, next_token).await,
-        // Someone rotated this token a moment ago: a second holder.
-        Err(e) if e.condition_failed() == Some(&Rotation::RetirePresented) => {
-            Err(reuse_detected(state, &user_id, &session_id, ip).await)
-        }
-        Err(TxError::Canceled { .. }) => Err(invalid()),
-        Err(TxError::Store(e)) => Err(e.into()),
     }
 }

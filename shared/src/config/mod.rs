@@ -7,6 +7,7 @@
 
 mod billing;
 pub mod catalog;
+mod features;
 pub mod parse;
 mod setting;
 mod table;
@@ -67,6 +68,12 @@ pub struct Settings {
     pub stripe_prices: Vec<(String, String)>,
     /// Owner and test accounts: user ids or emails no upgrade or charge may touch.
     pub owner_account_ids: Vec<String>,
+    /// Absolute session lifetime: a refresh family ends this long after its login, however
+    /// often it is refreshed (OWASP ASVS 5.0 V7.3.2).
+    pub session_max_age_secs: i64,
+    /// How long a just-rotated refresh token still answers with the family's newest pair (two
+    /// tabs refreshing at once) instead of revoking it as reuse; 0 disables (RFC 9700 4.14.2).
+    pub refresh_reuse_grace_secs: i64,
     /// Running inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set).
     pub in_lambda: bool,
     /// The SQS dead-letter queue whose depth the cron reports (unset: not reported).
@@ -136,6 +143,8 @@ impl Settings {
             webhook_rate_limit: (0, Duration::ZERO),
             stripe_prices: Vec::new(),
             owner_account_ids: Vec::new(),
+            session_max_age_secs: 0,
+            refresh_reuse_grace_secs: 0,
             in_lambda: false,
             dead_letter_queue_url: None,
             fault_rate: 0.0,
@@ -215,6 +224,22 @@ mod tests {
         .unwrap();
         assert!(ok.cookie_secure, "Secure cookies by default in production");
         assert!(ok.production_problems().is_empty());
+    }
+
+    #[test]
+    fn session_lifetime_and_refresh_grace() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.session_max_age_secs, 30 * 86_400, "30 days");
+        assert_eq!(s.refresh_reuse_grace_secs, 10);
+        let off = settings(&[("REFRESH_REUSE_GRACE_SECS", "0")]).unwrap();
+        assert_eq!(off.refresh_reuse_grace_secs, 0, "0 disables the grace");
+        for bad in [
+            ("SESSION_MAX_AGE_SECS", "60"),
+            ("REFRESH_REUSE_GRACE_SECS", "61"),
+            ("REFRESH_REUSE_GRACE_SECS", "-1"),
+        ] {
+            assert!(settings(&[bad]).unwrap_err().0.contains(bad.0), "{bad:?}");
+        }
     }
 
     #[test]

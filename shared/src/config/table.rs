@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::LevelFilter;
 
+use super::features;
 use super::setting::{Fallback, Kind, Production, Setting};
 use super::{AppEnv, LogFormat, billing, parse};
 
@@ -296,56 +297,9 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
-    Setting {
-        name: "DEAD_LETTER_QUEUE_URL",
-        kind: Kind::Url,
-        default: Fallback::Unset("(unset: not reported)"),
-        production: None,
-        doc: "SQS dead-letter queue whose depth the cron reports (`dlq_depth_seen`)",
-        apply: |s, v| {
-            s.dead_letter_queue_url = text(v);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "FAULT_RATE",
-        kind: Kind::Text,
-        default: Fallback::Value("0"),
-        production: Some(Production {
-            rule: "must be 0 (injected faults are for demos and tests)",
-            holds: |s| {
-                if s.fault_rate == 0.0 {
-                    Ok(())
-                } else {
-                    Err(format!("is {}", s.fault_rate))
-                }
-            },
-        }),
-        doc: "share (0 to 1) of store and queue calls that fail on purpose: throttles, timeouts before and after the write",
-        apply: |s, v| {
-            let rate: f64 = v
-                .unwrap_or("0")
-                .trim()
-                .parse()
-                .map_err(|_| "must be a number from 0 to 1".to_string())?;
-            if !(0.0..=1.0).contains(&rate) {
-                return Err("must be a number from 0 to 1".into());
-            }
-            s.fault_rate = rate;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "FAULT_SEED",
-        kind: Kind::Count,
-        default: Fallback::Value("1"),
-        production: None,
-        doc: "seed of the fault dice (`FAULT_RATE`), so a demo run repeats",
-        apply: |s, v| {
-            s.fault_seed = parse::number::<u64>(v.unwrap_or("1"))?;
-            Ok(())
-        },
-    },
+    features::DEAD_LETTER_QUEUE_URL,
+    features::FAULT_RATE,
+    features::FAULT_SEED,
     Setting {
         name: "PUBLIC_BASE_URL",
         kind: Kind::Url,
@@ -415,6 +369,36 @@ pub static SETTINGS: &[Setting] = &[
     billing::CHECKOUT_SUCCESS_URL,
     billing::CHECKOUT_CANCEL_URL,
     Setting {
+        name: "SESSION_MAX_AGE_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("2592000"),
+        production: None,
+        doc: "absolute session lifetime: a session ends this long after its login, however often it is refreshed (30 days, OWASP ASVS 5.0 V7.3.2; at least 900)",
+        apply: |s, v| {
+            s.session_max_age_secs = parse::number(v.unwrap_or_default())?;
+            // Shorter than one access token would end sessions before their first refresh.
+            if s.session_max_age_secs < 900 {
+                return Err("must be at least 900".into());
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "REFRESH_REUSE_GRACE_SECS",
+        kind: Kind::Seconds,
+        default: Fallback::Value("10"),
+        production: None,
+        doc: "a refresh token presented again this soon after its rotation gets the session's newest tokens (two tabs) instead of revoking the session; 0 disables (RFC 9700 4.14.2; at most 60)",
+        apply: |s, v| {
+            s.refresh_reuse_grace_secs = parse::number(v.unwrap_or_default())?;
+            // A long grace lets a stolen, already rotated token in for that long.
+            if !(0..=60).contains(&s.refresh_reuse_grace_secs) {
+                return Err("must be between 0 and 60".into());
+            }
+            Ok(())
+        },
+    },
+    Setting {
         name: "MAIL_FROM",
         kind: Kind::Text,
         default: Fallback::Unset("(unset: local outbox)"),
@@ -425,45 +409,8 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
-    Setting {
-        name: "CATALOG",
-        kind: Kind::Text,
-        default: Fallback::Unset("(built-in plans)"),
-        production: None,
-        doc: "the plans on sale, a JSON list of `{sku, name, data_gb, days, amount, currency}` (amount in minor units); a malformed list stops startup",
-        apply: |s, v| {
-            s.catalog = match v {
-                None => super::catalog::Catalog::default(),
-                Some(json) => super::catalog::Catalog::parse(json)?,
-            };
-            Ok(())
-        },
-    },
-    Setting {
-        name: "STRIPE_API_BASE",
-        kind: Kind::Url,
-        default: Fallback::Value("https://api.stripe.com"),
-        production: Some(Production {
-            rule: "must be https",
-            holds: |s| {
-                // The secret key travels in every call's Authorization header.
-                if s.stripe_api_base.starts_with("https://") {
-                    Ok(())
-                } else {
-                    Err(s.stripe_api_base.clone())
-                }
-            },
-        }),
-        doc: "base URL of Stripe's API (tests use localstripe)",
-        apply: |s, v| {
-            let url = v.unwrap_or_default();
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(format!("must be an http(s) URL, got {url:?}"));
-            }
-            s.stripe_api_base = url.to_string();
-            Ok(())
-        },
-    },
+    features::CATALOG,
+    features::STRIPE_API_BASE,
     Setting {
         name: "AWS_ENDPOINT_URL",
         kind: Kind::Url,

@@ -50,6 +50,33 @@ pub fn otp(email_hash: &str) -> Key {
     (format!("otp#{email_hash}"), "code".into())
 }
 
+/// The live email code a device trusted for the account asked for: a slot of its own, so the
+/// address's codes (which anyone may request) never replace it, and only that device can use it.
+pub fn otp_for_device(email_hash: &str, device_id: &str) -> Key {
+    (
+        format!("otp#{email_hash}"),
+        format!("{OTP_DEVICE_PREFIX}{device_id}"),
+    )
+}
+
+pub const OTP_DEVICE_PREFIX: &str = "device#";
+
+/// The code that verifies a newly registered address.
+pub fn email_verification(email_hash: &str) -> Key {
+    (format!("verify#{email_hash}"), "code".into())
+}
+
+/// Consecutive failed sign-ins from clients the account does not know (the address as a keyed
+/// hash, so an address without an account is throttled the same way).
+pub fn account_failures(email_hash: &str) -> Key {
+    (format!("fail#account#{email_hash}"), "count".into())
+}
+
+/// Consecutive failed sign-ins from one device trusted for the account.
+pub fn device_failures(user_id: &str, device_id: &str) -> Key {
+    (format!("fail#device#{user_id}#{device_id}"), "count".into())
+}
+
 /// A password-reset token, found by its hash.
 pub fn password_reset(token_hash: &str) -> Key {
     (format!("reset#{token_hash}"), "token".into())

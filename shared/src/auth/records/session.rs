@@ -101,6 +101,10 @@ pub struct RefreshToken {
     pub session_id: String,
     pub status: RefreshStatus,
     pub rotated_at: Option<i64>,
+    /// Once rotated: the token that replaced it, encrypted under a key only the holder of this
+    /// token can derive, so a second tab presenting it within the grace period gets the same
+    /// newest token instead of a revocation (never readable from the table alone).
+    pub next_sealed: Option<String>,
     pub expires_at: i64,
 }
 
@@ -109,6 +113,7 @@ impl RefreshToken {
     pub const SESSION_ID: &str = "session_id";
     pub const STATUS: &str = "status";
     pub const ROTATED_AT: &str = "rotated_at";
+    pub const NEXT_SEALED: &str = "next_sealed";
 
     pub fn key(&self) -> Key {
         keys::refresh_token(&self.token_hash)
@@ -133,6 +138,7 @@ impl TryFrom<&Item> for RefreshToken {
             session_id: item.req_s(kind, Self::SESSION_ID)?.to_string(),
             status,
             rotated_at: item.n(Self::ROTATED_AT),
+            next_sealed: item.opt_s(Self::NEXT_SEALED),
             expires_at: item.req_n(kind, EXPIRES_AT)?,
         })
     }
@@ -147,6 +153,7 @@ impl From<&RefreshToken> for Item {
             .with(RefreshToken::SESSION_ID, r.session_id.as_str())
             .with(RefreshToken::STATUS, r.status.as_str())
             .with_opt(RefreshToken::ROTATED_AT, r.rotated_at)
+            .with_opt(RefreshToken::NEXT_SEALED, r.next_sealed.as_deref())
             .with(EXPIRES_AT, r.expires_at)
     }
 }
@@ -177,11 +184,13 @@ mod tests {
             session_id: "s1".into(),
             status: RefreshStatus::Current,
             rotated_at: None,
+            next_sealed: None,
             expires_at: 9,
         };
         assert_eq!(RefreshToken::try_from(&Item::from(&r)).unwrap(), r);
         r.status = RefreshStatus::Rotated;
         r.rotated_at = Some(5);
+        r.next_sealed = Some("sealed".into());
         assert_eq!(RefreshToken::try_from(&Item::from(&r)).unwrap(), r);
         let odd = Item::from(&r).with(RefreshToken::STATUS, "stolen");
         assert!(RefreshToken::try_from(&odd).is_err());

@@ -1,12 +1,11 @@
-//! Rate limits and per-account lockouts: each bites at its number, from any address, even
-//! under parallel guesses.
+//! Route rate limits: each bites at its number. (Failed sign-in throttles: `lockout`.)
 
 use std::time::Duration;
 
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
-use super::{PW, app_with, post, register};
+use super::{app_with, post};
 
 async fn assert_limited_at(
     app: &TestApp,
@@ -59,7 +58,7 @@ async fn each_rate_limit_bites_exactly_at_its_number() {
         "203.0.113.3",
     )
     .await;
-    // Email codes: per email+IP 1 per 60 s...
+    // Email codes: per mailbox 1 per 60 s...
     assert_limited_at(
         &app,
         "/auth/otp/request",
@@ -101,82 +100,5 @@ async fn each_rate_limit_bites_exactly_at_its_number() {
         "203.0.113.5",
     )
     .await;
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn account_locks_after_ten_failures_from_anywhere() {
-    let (app, _) = app_with(&[]).await;
-    register(&app, "ned@example.com").await;
-    for i in 0..10 {
-        let r = post(
-            &app,
-            "/auth/login",
-            json!({"email": "ned@example.com", "password": "not the password"}),
-            &format!("192.0.2.{}", 100 + i),
-        )
-        .await;
-        assert_eq!(r.status(), 401, "failure {}", i + 1);
-    }
-    let r = post(
-        &app,
-        "/auth/login",
-        json!({"email": "ned@example.com", "password": PW}),
-        "192.0.2.200",
-    )
-    .await;
-    assert_eq!(
-        r.status(),
-        429,
-        "even the right password waits out the lockout"
-    );
-    assert!(r.headers().contains_key("retry-after"));
-    // An unknown email behaves the same, so the lockout reveals nothing.
-    for i in 0..10 {
-        post(
-            &app,
-            "/auth/login",
-            json!({"email": "ghost@example.com", "password": "not the password"}),
-            &format!("192.0.2.{}", 120 + i),
-        )
-        .await;
-    }
-    let r = post(
-        &app,
-        "/auth/login",
-        json!({"email": "ghost@example.com", "password": PW}),
-        "192.0.2.201",
-    )
-    .await;
-    assert_eq!(r.status(), 429);
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn parallel_guesses_cannot_outrun_the_lockout() {
-    let (app, _) = app_with(&[]).await;
-    register(&app, "rae@example.com").await;
-    let mut tasks = Vec::new();
-    for i in 0..24 {
-        let (client, url) = (app.client.clone(), app.url("/auth/login"));
-        tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .header("x-forwarded-for", format!("192.0.2.{}", 10 + i))
-                .json(&json!({"email": "rae@example.com", "password": "a wrong guess"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut guesses = 0;
-    for t in tasks {
-        if t.await.unwrap() == 401 {
-            guesses += 1;
-        }
-    }
-    assert_eq!(guesses, 10, "exactly ten guesses were checked");
     app.shutdown().await;
 }

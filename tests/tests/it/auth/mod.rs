@@ -2,11 +2,16 @@
 //! has to defeat. One file per behaviour area; the fixtures they share are here.
 
 mod codes;
+mod conflicts;
 mod csrf_cookies;
 mod limits;
+mod lockout;
+mod mailbox;
 mod password;
 mod register_login;
+mod rotation;
 mod sessions;
+mod verification;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,21 +23,67 @@ use serde_json::{Value, json};
 
 const PW: &str = "correct horse battery staple";
 
-/// The stack on a manual clock, believing X-Forwarded-For from loopback so tests can act from
-/// several client addresses.
-async fn app_with(extra: &[(&str, &str)]) -> (TestApp, Arc<ManualClock>) {
-    let clock = manual_clock();
-    let shared: SharedClock = clock.clone();
+type Fx = (TestApp, Arc<ManualClock>);
+
+fn test_settings(extra: &[(&str, &str)]) -> rampart::config::Settings {
     let mut pairs = vec![
         ("TRUSTED_PROXIES", "127.0.0.0/8"),
         ("CORS_ALLOWED_ORIGINS", "https://app.example"),
     ];
     pairs.extend_from_slice(extra);
+    settings(&pairs)
+}
+
+/// The stack on a manual clock, believing X-Forwarded-For from loopback so tests can act from
+/// several client addresses.
+async fn app_with(extra: &[(&str, &str)]) -> Fx {
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
     (
-        spawn_app_with(embedded_state(settings(&pairs), shared)).await,
+        spawn_app_with(embedded_state(test_settings(extra), shared)).await,
         clock,
     )
 }
+
+/// The same stack on a fresh DynamoDB table (moto), or `None` when no test endpoint is set.
+async fn dynamo_app() -> Option<Fx> {
+    let endpoint = rampart_tests::aws_endpoint()?;
+    let clock = manual_clock();
+    let shared: SharedClock = clock.clone();
+    let store = rampart_tests::dynamo_store(&endpoint, shared.clone()).await;
+    let mut state = embedded_state(test_settings(&[]), shared.clone());
+    state.store = store.clone();
+    state.mailer = Arc::new(rampart::mail::Outbox::new(store, shared, false));
+    Some((spawn_app_with(state).await, clock))
+}
+
+/// One test per backend for an auth scenario `async fn name(fx: Fx)`: `embedded::name` and
+/// `dynamodb::name` (skipped without a test endpoint, a failure under `RAMPART_REQUIRE_AWS=1`).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::super::app_with(&[]).await).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(fx) = super::super::dynamo_app().await else {
+                        eprintln!("skipped: no AWS test endpoint");
+                        return;
+                    };
+                    super::$name(fx).await;
+                }
+            )*
+        }
+    };
+}
+use on_both_backends;
 
 /// A minimal cookie jar: what a browser would send back.
 #[derive(Default, Clone)]
@@ -134,6 +185,41 @@ async fn outbox(app: &TestApp, to: &str) -> Vec<Value> {
         .await
         .unwrap();
     r.json().await.unwrap()
+}
+
+/// The newest mail to `to` whose subject starts with `subject`.
+async fn newest_mail(app: &TestApp, to: &str, subject: &str) -> Value {
+    outbox(app, to)
+        .await
+        .into_iter()
+        .find(|m| m["subject"].as_str().unwrap().starts_with(subject))
+        .unwrap_or_else(|| panic!("no mail {subject:?} to {to}"))
+}
+
+/// Mails to `to` whose subject starts with `subject`.
+async fn mails_about(app: &TestApp, to: &str, subject: &str) -> Vec<Value> {
+    outbox(app, to)
+        .await
+        .into_iter()
+        .filter(|m| m["subject"].as_str().unwrap().starts_with(subject))
+        .collect()
+}
+
+const SIGN_IN_MAIL: &str = "Your sign-in code";
+const RESET_MAIL: &str = "Reset your password";
+const VERIFY_MAIL: &str = "Confirm your email address";
+const PASSWORD_REMOVED_MAIL: &str = "Your account's password was removed";
+
+async fn sign_in_code(app: &TestApp, to: &str) -> String {
+    code_in(&newest_mail(app, to, SIGN_IN_MAIL).await)
+}
+
+async fn reset_token(app: &TestApp, to: &str) -> String {
+    token_in(&newest_mail(app, to, RESET_MAIL).await)
+}
+
+async fn verification_code(app: &TestApp, to: &str) -> String {
+    code_in(&newest_mail(app, to, VERIFY_MAIL).await)
 }
 
 fn code_in(mail: &Value) -> String {

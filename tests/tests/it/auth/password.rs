@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{PW, app_with, login_body, me_bearer, outbox, post, register, token_in};
+use super::{PW, app_with, login_body, me_bearer, post, register, reset_token};
 
 #[tokio::test]
 async fn password_change_keeps_this_session_and_revokes_others() {
@@ -76,7 +76,7 @@ async fn password_reset_is_single_use_and_revokes_everything() {
         .status(),
         202
     );
-    let token = token_in(&outbox(&app, "pia@example.com").await[0]);
+    let token = reset_token(&app, "pia@example.com").await;
     let reset = |pw: &'static str, token: String| {
         post(
             &app,
@@ -122,7 +122,7 @@ async fn password_reset_is_single_use_and_revokes_everything() {
         "198.51.100.16",
     )
     .await;
-    let late = token_in(&outbox(&app, "pia@example.com").await[0]);
+    let late = reset_token(&app, "pia@example.com").await;
     clock.advance(Duration::from_secs(1800));
     assert_eq!(reset("too late passphrase 3", late).await.status(), 400);
     app.shutdown().await;
@@ -139,7 +139,7 @@ async fn a_password_change_retires_older_reset_tokens() {
         "198.51.100.50",
     )
     .await;
-    let old_token = token_in(&outbox(&app, "uma@example.com").await[0]);
+    let old_token = reset_token(&app, "uma@example.com").await;
     let (access, _) = login_body(&app, "uma@example.com", "198.51.100.51").await;
     let r = app
         .client

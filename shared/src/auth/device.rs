@@ -1,0 +1,113 @@
+//! Device cookies (OWASP Authentication Cheat Sheet, "Device cookies"): a successful sign-in
+//! marks the client as a device the account knows, so failed sign-ins elsewhere never slow the
+//! owner's own device down. The cookie names the account and a random device id, carries its
+//! issue time, and is signed with a key derived from the hash pepper; it grants nothing by
+//! itself (a password or code is still needed), it only decides which throttle an attempt
+//! counts against (`throttle`) and which code budget a code request uses (`codes`).
+
+use axum::http::HeaderMap;
+
+use super::cookies;
+use crate::crypto::{constant_time_eq, keyed_hash, random_id};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// 180 days (issue 16; the OWASP Authentication Cheat Sheet's device cookies leave the lifetime
+/// to the application); each sign-in on the device issues it afresh.
+pub const DEVICE_TTL_SECS: i64 = 180 * 86_400;
+/// A cookie issued this far in the future is refused (clock skew between instances).
+const ISSUED_LEEWAY_SECS: i64 = 60;
+
+/// A device an account signed in on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub user_id: String,
+    pub device_id: String,
+}
+
+fn mac(pepper: &[u8], payload: &str) -> String {
+    keyed_hash(pepper, "device-cookie", payload)
+}
+
+/// The cookie value: `<user id>.<device id>.<issued at>.<mac>` (ids are hex, the mac base64url:
+/// no part contains a dot).
+pub fn seal(pepper: &[u8], device: &Device, now: i64) -> String {
+    let payload = format!("{}.{}.{now}", device.user_id, device.device_id);
+    let tag = mac(pepper, &payload);
+    format!("{payload}.{tag}")
+}
+
+/// The device a cookie value names, if it is genuine and not expired.
+pub fn open(pepper: &[u8], value: &str, now: i64) -> Option<Device> {
+    let (payload, tag) = value.rsplit_once('.')?;
+    if !constant_time_eq(tag.as_bytes(), mac(pepper, payload).as_bytes()) {
+        return None;
+    }
+    let mut parts = payload.split('.');
+    let (user_id, device_id, issued) = (parts.next()?, parts.next()?, parts.next()?);
+    let issued: i64 = issued.parse().ok()?;
+    let current = issued <= now + ISSUED_LEEWAY_SECS && now < issued + DEVICE_TTL_SECS;
+    (current && parts.next().is_none() && !user_id.is_empty() && !device_id.is_empty()).then(|| {
+        Device {
+            user_id: user_id.into(),
+            device_id: device_id.into(),
+        }
+    })
+}
+
+/// The device a request's cookie names, if the cookie is genuine and current.
+pub async fn presented(state: &AppState, headers: &HeaderMap) -> Result<Option<Device>, ApiError> {
+    let name = cookies::names(state.settings.cookie_secure).device;
+    let Some(value) = cookies::get(headers, name) else {
+        return Ok(None);
+    };
+    let pepper = state.hash_pepper().await?;
+    Ok(open(&pepper, &value, state.clock.now_secs()))
+}
+
+/// The presented device if it is one the account `user_id` signed in on; a cookie of another
+/// account (a shared computer) makes the client as unknown as no cookie.
+pub fn trusted_for<'a>(device: Option<&'a Device>, user_id: &str) -> Option<&'a Device> {
+    device.filter(|d| d.user_id == user_id)
+}
+
+/// The cookie value a sign-in of `user_id` sets: the same device id when the client was already
+/// known to the account (its failure count stays with it), else a new one.
+pub async fn after_sign_in(
+    state: &AppState,
+    presented: Option<&Device>,
+    user_id: &str,
+) -> Result<String, ApiError> {
+    let device = Device {
+        user_id: user_id.into(),
+        device_id: trusted_for(presented, user_id).map_or_else(random_id, |d| d.device_id.clone()),
+    };
+    let pepper = state.hash_pepper().await?;
+    Ok(seal(&pepper, &device, state.clock.now_secs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_genuine_current_cookies_name_a_device() {
+        let d = Device {
+            user_id: "u1".into(),
+            device_id: "d1".into(),
+        };
+        let v = seal(b"pepper", &d, 1_000);
+        assert_eq!(open(b"pepper", &v, 1_000), Some(d.clone()));
+        assert_eq!(open(b"pepper", &v, 1_000 + DEVICE_TTL_SECS - 1), Some(d));
+        assert_eq!(
+            open(b"pepper", &v, 1_000 + DEVICE_TTL_SECS),
+            None,
+            "expired"
+        );
+        assert_eq!(open(b"other pepper", &v, 1_000), None, "another key");
+        let forged = v.replacen("u1", "u2", 1);
+        assert_eq!(open(b"pepper", &forged, 1_000), None, "another account");
+        assert_eq!(open(b"pepper", "u1.d1.1000", 1_000), None, "unsigned");
+        assert_eq!(open(b"pepper", &v, 1_000 - 61), None, "from the future");
+    }
+}
