@@ -1,7 +1,8 @@
-//! The billing settings (issue 9): the tier table override, Stripe's API base, and where
-//! Stripe Checkout sends the user back. Declared here and listed in `table::SETTINGS`.
+//! The billing settings (issue 9): the tier table override and where Stripe Checkout sends
+//! the user back (`STRIPE_API_BASE` is the orders' declaration, shared). Declared here and
+//! listed in `table::SETTINGS`.
 
-use super::setting::{Fallback, Kind, Production, Setting};
+use super::setting::{Fallback, Kind, Setting};
 
 fn http_url(v: &str) -> Result<String, String> {
     if v.starts_with("https://") || v.starts_with("http://") {
@@ -9,12 +10,6 @@ fn http_url(v: &str) -> Result<String, String> {
     } else {
         Err(format!("must be an http(s) URL, got {v:?}"))
     }
-}
-
-fn https(v: &str) -> Result<(), String> {
-    v.starts_with("https://")
-        .then_some(())
-        .ok_or_else(|| format!("got {v}"))
 }
 
 /// A URL setting whose default is a path under `PUBLIC_BASE_URL`.
@@ -35,22 +30,6 @@ pub(super) const TIERS: Setting = Setting {
         if let Some(json) = v {
             s.tiers = crate::tiers::Table::parse(json)?;
         }
-        Ok(())
-    },
-};
-
-pub(super) const STRIPE_API_BASE: Setting = Setting {
-    name: "STRIPE_API_BASE",
-    kind: Kind::Url,
-    default: Fallback::Value("https://api.stripe.com"),
-    // The secret key travels on every call.
-    production: Some(Production {
-        rule: "must use https",
-        holds: |s| https(&s.stripe_api_base),
-    }),
-    doc: "base URL of Stripe's API (tests use localstripe)",
-    apply: |s, v| {
-        s.stripe_api_base = http_url(v.unwrap_or_default())?;
         Ok(())
     },
 };
@@ -117,7 +96,7 @@ mod tests {
         ];
         let problems = settings(&prod).unwrap().production_problems().join("\n");
         assert!(
-            problems.contains("STRIPE_API_BASE must use https"),
+            problems.contains("STRIPE_API_BASE must be https"),
             "{problems}"
         );
         let e = settings(&[("CHECKOUT_CANCEL_URL", "app.example/back")]).unwrap_err();

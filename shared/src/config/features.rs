@@ -76,3 +76,29 @@ pub(super) const CATALOG: Setting = Setting {
         Ok(())
     },
 };
+
+pub(super) const STRIPE_API_BASE: Setting = Setting {
+    name: "STRIPE_API_BASE",
+    kind: Kind::Url,
+    default: Fallback::Value("https://api.stripe.com"),
+    production: Some(Production {
+        rule: "must be https",
+        holds: |s| {
+            // The secret key travels in every call's Authorization header.
+            if s.stripe_api_base.starts_with("https://") {
+                Ok(())
+            } else {
+                Err(s.stripe_api_base.clone())
+            }
+        },
+    }),
+    doc: "base URL of Stripe's API (tests use localstripe)",
+    apply: |s, v| {
+        let url = v.unwrap_or_default();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(format!("must be an http(s) URL, got {url:?}"));
+        }
+        s.stripe_api_base = url.to_string();
+        Ok(())
+    },
+};

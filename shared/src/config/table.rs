@@ -366,7 +366,6 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     billing::TIERS,
-    billing::STRIPE_API_BASE,
     billing::CHECKOUT_SUCCESS_URL,
     billing::CHECKOUT_CANCEL_URL,
     Setting {
@@ -411,6 +410,7 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     features::CATALOG,
+    features::STRIPE_API_BASE,
     Setting {
         name: "AWS_ENDPOINT_URL",
         kind: Kind::Url,
