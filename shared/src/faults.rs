@@ -107,6 +107,24 @@ impl Faults {
     }
 }
 
+impl Faults {
+    /// Runs `call` under the dice: fails it before it starts (throttle, timeout), or runs it
+    /// and then reports it failed (the lost answer). `error` builds the backend's error.
+    pub async fn run<T, E, F>(&self, writes: bool, call: F, error: fn(String) -> E) -> Result<T, E>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        let Some(fault) = self.before_call(writes).await else {
+            return call.await;
+        };
+        crate::metrics::count(crate::metrics::Metric::StoreFault, &[("kind", "injected")]);
+        if fault == Fault::TimeoutAfter {
+            let _ = call.await;
+        }
+        Err(error(format!("injected fault: {}", fault.as_str())))
+    }
+}
+
 fn to_ppm(rate: f64) -> u64 {
     (rate.clamp(0.0, 1.0) * 1_000_000.0).round() as u64
 }

@@ -9,8 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
-use crate::faults::{Fault, Faults};
-use crate::metrics::Metric;
+use crate::faults::Faults;
 
 pub struct FaultyQueue {
     inner: SharedQueue,
@@ -23,26 +22,11 @@ impl FaultyQueue {
     }
 }
 
-fn injected(f: Fault) -> QueueError {
-    QueueError::Unavailable(format!("injected fault: {}", f.as_str()))
-}
-
 async fn faulty<T, F>(faults: &Faults, writes: bool, call: F) -> Result<T, QueueError>
 where
     F: std::future::Future<Output = Result<T, QueueError>>,
 {
-    match faults.before_call(writes).await {
-        None => call.await,
-        Some(Fault::TimeoutAfter) => {
-            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
-            let _ = call.await;
-            Err(injected(Fault::TimeoutAfter))
-        }
-        Some(f) => {
-            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
-            Err(injected(f))
-        }
-    }
+    faults.run(writes, call, QueueError::Unavailable).await
 }
 
 #[async_trait]

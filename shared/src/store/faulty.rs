@@ -7,8 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
-use crate::faults::{Fault, Faults};
-use crate::metrics::Metric;
+use crate::faults::Faults;
 
 pub struct FaultyStore {
     inner: SharedStore,
@@ -21,27 +20,11 @@ impl FaultyStore {
     }
 }
 
-fn injected(f: Fault) -> StoreError {
-    StoreError::Unavailable(format!("injected fault: {}", f.as_str()))
-}
-
-/// Runs `call` under the dice: before it (throttle, timeout), or after it (lost answer).
 async fn faulty<T, F>(faults: &Faults, writes: bool, call: F) -> Result<T, StoreError>
 where
     F: std::future::Future<Output = Result<T, StoreError>>,
 {
-    match faults.before_call(writes).await {
-        None => call.await,
-        Some(Fault::TimeoutAfter) => {
-            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
-            let _ = call.await;
-            Err(injected(Fault::TimeoutAfter))
-        }
-        Some(f) => {
-            crate::metrics::count(Metric::StoreFault, &[("kind", "injected")]);
-            Err(injected(f))
-        }
-    }
+    faults.run(writes, call, StoreError::Unavailable).await
 }
 
 #[async_trait]
