@@ -34,8 +34,10 @@ pub const EMAIL_VERIFICATION_SECS: i64 = DAY;
 /// A count of consecutive failed sign-ins, kept this long after the last failure: the NIST SP
 /// 800-63B 5.2.2 cap of 100 consecutive failures cannot be waited out in less than a month.
 pub const FAILURE_COUNT_SECS: i64 = 30 * DAY;
-/// A rate-limit window counter is kept for two windows (the sliding window reads the previous).
-pub const RATE_WINDOWS_KEPT: i64 = 2;
+/// A fixed-window rate-limit counter is kept for its window.
+pub const RATE_WINDOWS_KEPT: i64 = 1;
+/// A sliding-window log is kept one window after its newest hit: older hits no longer count.
+pub const RATE_LOG_WINDOWS_KEPT: i64 = 1;
 
 /// Every stored kind with a fixed lifetime, for the retention cron and the docs.
 pub const TABLE: &[(&str, i64)] = &[

@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub mod send;
+
 /// Every function's routes, merged, with the shared layers (what Lambda serves per function);
 /// `outbox` adds `GET /_local/outbox`.
 pub fn app(state: AppState, outbox: bool) -> Router {

@@ -19,6 +19,11 @@ pub fn rate_limit(rule: &str, subject_hash: &str, window_start: i64) -> Key {
     )
 }
 
+/// A sliding-window rate-limit log: one per rule and hashed subject.
+pub fn rate_log(rule: &str, subject_hash: &str) -> Key {
+    (format!("rl#{rule}#{subject_hash}"), "log".into())
+}
+
 /// An idempotency record: scoped by the authenticated subject (or route family), then the key.
 pub fn idempotency(scope: &str, key: &str) -> Key {
     (format!("idem#{scope}"), format!("key#{key}"))

@@ -8,6 +8,7 @@ mod customers;
 mod faults;
 mod idempotency;
 mod lambda_events;
+mod local_send;
 mod mail;
 mod operations;
 mod orders;

@@ -30,6 +30,17 @@ use crate::webhooks::signature::{
 
 pub struct Stripe;
 
+/// The `Stripe-Signature` header Stripe sends for `body` at `t` (`rampart-local send`, tests).
+pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+    format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
+}
+
+fn mac(secret: &str, t: i64, body: &[u8]) -> [u8; 32] {
+    let mut signed = format!("{t}.").into_bytes();
+    signed.extend_from_slice(body);
+    hmac_sha256(secret.as_bytes(), &signed)
+}
+
 /// Checks a `Stripe-Signature` header; returns the signed timestamp.
 pub fn verify_signature(
     header: Option<&str>,
@@ -54,10 +65,8 @@ pub fn verify_signature(
         return Err(VerifyError::Malformed);
     }
     fresh(ts, now, TIMESTAMP_TOLERANCE_SECS)?;
-    let mut signed = format!("{ts}.").into_bytes();
-    signed.extend_from_slice(body);
     let ok = secrets.iter().any(|s| {
-        let mac = hmac_sha256(s.as_bytes(), &signed);
+        let mac = mac(s, ts, body);
         v1.iter().any(|sig| constant_time_eq(&mac, sig))
     });
     if ok {
