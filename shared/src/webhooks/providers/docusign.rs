@@ -118,6 +118,7 @@ mod tests {
             "docusign-connect-key-1".to_string(),
         ];
         assert_eq!(verify_signature(&["bm90IGl0", sig], BODY, &keys), Ok(()));
+        assert_eq!(sign(&keys[1], BODY), sig, "signs as DocuSign does");
         let wrong = vec!["wrong".to_string()];
         let mismatch = Err(VerifyError::Mismatch);
         assert_eq!(verify_signature(&[sig], BODY, &wrong), mismatch);

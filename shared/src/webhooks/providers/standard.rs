@@ -165,6 +165,8 @@ mod tests {
     #[test]
     fn standard_webhooks_sign_id_timestamp_and_body() {
         assert_eq!(check("msg_2Lx", SIG, BODY, &[SECRET], T), Ok(T));
+        let signed = sign(SECRET, "msg_2Lx", T, BODY);
+        assert_eq!(signed.as_deref(), Some(SIG), "signs as the spec says");
         let multi = format!("v1,AAAA {SIG}");
         assert_eq!(check("msg_2Lx", &multi, BODY, &[SECRET], T + 299), Ok(T));
         let mismatch = Err(VerifyError::Mismatch);

@@ -391,6 +391,8 @@ mod tests {
         let tokens = s(&["twilio_auth_token_abc"]);
         let mismatch = Err(VerifyError::Mismatch);
         assert_eq!(verify_form(SIG, URL, &params, &tokens), Ok(()));
+        let signed = sign_form("twilio_auth_token_abc", URL, &params);
+        assert_eq!(Some(signed.as_str()), SIG, "signs as Twilio does");
         let mut tampered = params.clone();
         tampered[1].1 = "failed".into();
         assert_eq!(verify_form(SIG, URL, &tampered, &tokens), mismatch);
