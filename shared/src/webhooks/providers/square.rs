@@ -119,7 +119,11 @@ mod tests {
         let sig = Some("9HXeGpfuY+c7eQ6DoENPsu6uMTkSVsPY15UK+O3K5Os=");
         let keys = vec!["sq_signature_key_123".to_string()];
         assert_eq!(verify_signature(sig, url, BODY, &keys), Ok(()));
-        assert_eq!(Some(sign(&keys[0], url, BODY).as_str()), sig, "signs as Square does");
+        assert_eq!(
+            Some(sign(&keys[0], url, BODY).as_str()),
+            sig,
+            "signs as Square does"
+        );
         let rotated = vec!["old".to_string(), keys[0].clone()];
         assert_eq!(verify_signature(sig, url, BODY, &rotated), Ok(()));
         let other_url = "https://api.example.com/other";

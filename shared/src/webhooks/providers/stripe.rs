@@ -492,7 +492,11 @@ mod tests {
             verify_signature(Some(h), body, secrets, now)
         };
         assert_eq!(check(&good, BODY, &secrets, T), Ok(T));
-        assert_eq!(sign("whsec_test_secret_stripe", T, BODY), good, "signs as Stripe does");
+        assert_eq!(
+            sign("whsec_test_secret_stripe", T, BODY),
+            good,
+            "signs as Stripe does"
+        );
         // Rotation: old and new secrets both accepted; several v1 entries allowed.
         let both = s(&["whsec_new", "whsec_test_secret_stripe"]);
         let multi = format!("t={T},v1=00ff,v1={SIG}");
