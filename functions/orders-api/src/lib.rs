@@ -13,6 +13,7 @@ use rampart::AppState;
 use rampart::auth::AuthUser;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
+use rampart::openapi;
 use rampart::orders::{self, OrderError, PostRequest, Reply, read};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -91,6 +92,11 @@ async fn activate(State(state): State<AppState>, user: AuthUser, Path(id): Path<
     orders::activate(&state, &user, &id).await
 }
 
+/// This function's contract, served at `/orders/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document("orders-api", "orders", vec![orders::openapi::openapi()])
+}
+
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/catalog", get(catalog))
@@ -102,6 +108,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/esims/{id}/activate", post(activate))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(health::routes("/orders/health", DEPENDENCIES))
+        .merge(openapi::serve("/orders/openapi.json", &openapi()))
         .with_state(state)
 }
 
