@@ -14,6 +14,7 @@ use rampart::auth::AuthUser;
 use rampart::billing::quota;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
+use rampart::openapi;
 use rampart::orders::{self, OrderError, PostRequest, Reply, read};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -92,6 +93,11 @@ async fn activate(State(state): State<AppState>, user: AuthUser, Path(id): Path<
     orders::activate(&state, &user, &id).await
 }
 
+/// This function's contract, served at `/orders/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document("orders-api", "orders", vec![orders::openapi::openapi()])
+}
+
 pub fn routes(state: AppState) -> Router {
     // Every signed-in call to the shop counts against the caller's daily quota (issue 9);
     // the public catalog and health do not (no identity, or exempt).
@@ -106,6 +112,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/catalog", get(catalog))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(health::routes("/orders/health", DEPENDENCIES))
+        .merge(openapi::serve("/orders/openapi.json", &openapi()))
         .with_state(state)
 }
 

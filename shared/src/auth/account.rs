@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::{Condition, Tx, TxError, Update, keys, load};
 
 /// What `GET /auth/me` and registration show of an account.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Profile {
     pub id: String,
     pub email: String,
