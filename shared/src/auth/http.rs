@@ -23,7 +23,7 @@ use crate::ratelimit::{self, Subject};
 use crate::state::AppState;
 
 /// Where a client wants its tokens.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Delivery {
     /// httpOnly cookies, with a CSRF token for the double submit (web).
@@ -33,13 +33,13 @@ pub enum Delivery {
     Body,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Register {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
     email: String,
     password: String,
@@ -47,12 +47,12 @@ pub struct Login {
     delivery: Delivery,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EmailOnly {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VerifyCode {
     email: String,
     code: String,
@@ -60,24 +60,24 @@ pub struct VerifyCode {
     delivery: Delivery,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VerifyEmail {
     email: String,
     code: String,
 }
 
-#[derive(Deserialize)]
-struct RefreshBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RefreshBody {
     refresh_token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Reset {
     token: String,
     new_password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Change {
     current_password: String,
     new_password: String,

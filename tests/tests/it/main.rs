@@ -10,6 +10,7 @@ mod idempotency;
 mod lambda_events;
 mod local_send;
 mod mail;
+mod openapi;
 mod operations;
 mod orders;
 mod props;
