@@ -1,10 +1,11 @@
 //! The SES v2 mailer against moto, and the local outbox.
 
-use rampart::mail::{Mail, Mailer, Outbox, Ses};
+use rampart::mail::{Mail, MailKind, Mailer, Outbox, Ses};
 use rampart_tests::{aws_config, aws_endpoint};
 
 fn mail(to: &str) -> Mail {
     Mail {
+        kind: MailKind::SignInCode,
         to: to.into(),
         subject: "Your sign-in code".into(),
         body: "Your sign-in code is 123456.".into(),
