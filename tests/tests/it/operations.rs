@@ -110,7 +110,7 @@ async fn sigterm_during_a_slow_request_lets_it_finish_then_stops() {
 
 /// A log sink the test reads back.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -131,7 +131,7 @@ impl<'w> MakeWriter<'w> for Captured {
 
 impl Captured {
     /// Every line logged so far that carries `request_id`.
-    fn lines_of(&self, request_id: &str) -> Vec<Value> {
+    pub(crate) fn lines_of(&self, request_id: &str) -> Vec<Value> {
         String::from_utf8_lossy(&self.0.lock().unwrap())
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).expect("every log line is one JSON object"))
@@ -143,7 +143,7 @@ impl Captured {
 /// The test binary's one global subscriber, capturing every test's lines. A thread-local
 /// subscriber is not enough: tracing caches whether a call site is enabled process-wide, and
 /// a test running first on another thread without one would disable the request span for all.
-fn captured_logs() -> &'static Captured {
+pub(crate) fn captured_logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Captured::default();
