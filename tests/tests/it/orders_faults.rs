@@ -146,6 +146,15 @@ async fn fifty_identical_orders_under_faults_make_one_order_and_every_answer_agr
     fx.faults.set_rate(0.1);
     let mut answers = wave(app, &alice, &body, 50).await;
     assert!(fx.faults.injected() > 0, "the dice never rolled a fault");
+    let refused = answers
+        .iter()
+        .filter(|a| matches!(a, Answer::Unavailable))
+        .count();
+    eprintln!(
+        "first wave: {refused} answered 503, {} faults injected",
+        fx.faults.injected()
+    );
+    assert!(refused > 0, "no fault reached a client: the test proves nothing");
     // Retry what was refused, as a client following Retry-After would, still under faults. A
     // claim whose holder lost its answer (the claim landed, the reply did not) keeps the key
     // busy until its deadline: time moves past it between rounds.
