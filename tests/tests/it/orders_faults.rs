@@ -28,7 +28,11 @@ pub struct FaultyShop {
 }
 
 /// The shop over `store` and `queue`, both behind the dice (off until the test turns them on).
-async fn faulty_shop(store: SharedStore, queue: SharedQueue, clock: Arc<ManualClock>) -> FaultyShop {
+async fn faulty_shop(
+    store: SharedStore,
+    queue: SharedQueue,
+    clock: Arc<ManualClock>,
+) -> FaultyShop {
     let faults = Arc::new(Faults::new(0.0, 20_261_130, Duration::ZERO));
     let shared: SharedClock = clock.clone();
     let state = AppState::new(
@@ -154,7 +158,10 @@ async fn fifty_identical_orders_under_faults_make_one_order_and_every_answer_agr
         "first wave: {refused} answered 503, {} faults injected",
         fx.faults.injected()
     );
-    assert!(refused > 0, "no fault reached a client: the test proves nothing");
+    assert!(
+        refused > 0,
+        "no fault reached a client: the test proves nothing"
+    );
     // Retry what was refused, as a client following Retry-After would, still under faults. A
     // claim whose holder lost its answer (the claim landed, the reply did not) keeps the key
     // busy until its deadline: time moves past it between rounds.
@@ -186,7 +193,15 @@ async fn fifty_identical_orders_under_faults_make_one_order_and_every_answer_agr
     );
     let fresh = answers
         .iter()
-        .filter(|a| matches!(a, Answer::Order { replayed: false, .. }))
+        .filter(|a| {
+            matches!(
+                a,
+                Answer::Order {
+                    replayed: false,
+                    ..
+                }
+            )
+        })
         .count();
     assert!(
         fresh <= 1,

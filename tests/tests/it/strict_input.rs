@@ -60,8 +60,14 @@ async fn every_auth_body_refuses_a_member_it_does_not_know_and_names_it() {
     let app = spawn_app().await;
     let pw = "correct horse battery staple";
     let cases = [
-        ("/auth/register", json!({"email": "u@example.com", "password": pw})),
-        ("/auth/login", json!({"email": "u@example.com", "password": pw})),
+        (
+            "/auth/register",
+            json!({"email": "u@example.com", "password": pw}),
+        ),
+        (
+            "/auth/login",
+            json!({"email": "u@example.com", "password": pw}),
+        ),
         ("/auth/otp/request", json!({"email": "u@example.com"})),
         (
             "/auth/otp/verify",
@@ -130,7 +136,11 @@ async fn an_operator_body_with_an_unknown_member_is_refused_before_anything_is_w
     let (pointer, detail) = field_error(r).await;
     assert_eq!(pointer, "/discount");
     assert_eq!(detail, "`discount` is not a field of this request");
-    let listed: Value = admin_get(&app, "/admin/customers").await.json().await.unwrap();
+    let listed: Value = admin_get(&app, "/admin/customers")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["customers"], json!([]), "nothing was created");
     app.shutdown().await;
 }
@@ -155,7 +165,11 @@ async fn unknown_query_parameters_and_filter_values_are_400_naming_the_parameter
         assert!(detail.contains(param), "{path}: {detail}");
     }
     let detail = bad_request(
-        admin_get(&app, "/admin/webhook-events/stripe/evt_1?include_payload=yes").await,
+        admin_get(
+            &app,
+            "/admin/webhook-events/stripe/evt_1?include_payload=yes",
+        )
+        .await,
     )
     .await;
     assert_eq!(
