@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use rampart::AppState;
 use rampart::auth::operator::Operator;
 use rampart::error::{ApiError, StartupError};
 use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
+use rampart::http::{self, Query, RouterOptions};
 use rampart::openapi;
 use rampart::ratelimit::{self, KeyPart, Rule};
 use rampart::webhooks::admin::{self, Filter};
@@ -44,6 +44,7 @@ async fn deliver(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     provider: Option<String>,
     status: Option<String>,
@@ -65,6 +66,7 @@ async fn list(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OneQuery {
     #[serde(default)]
     include_payload: bool,

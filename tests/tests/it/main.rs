@@ -19,5 +19,6 @@ mod ratelimit;
 mod secrets_aws;
 mod shape;
 mod store_contract;
+mod strict_input;
 mod webhooks;
 mod worker_cron;
