@@ -18,6 +18,7 @@ use rampart::auth::operator::Operator;
 use rampart::error::{ApiError, StartupError};
 use rampart::health::{self, Dep};
 use rampart::http::{self, Query, RouterOptions};
+use rampart::openapi;
 use rampart::ratelimit::{self, KeyPart, Rule};
 use rampart::webhooks::admin::{self, Filter};
 use rampart::webhooks::intake::{self, Inbound};
@@ -93,6 +94,16 @@ async fn replay(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
+/// This function's contract for the built-in providers, served at `/webhooks/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi_with(&Registry::builtin())
+}
+
+pub fn openapi_with(registry: &Registry) -> openapi::Document {
+    let part = rampart::webhooks::openapi::openapi(registry);
+    openapi::document("webhooks-api", "webhooks", vec![part])
+}
+
 /// This function's routes for the built-in providers.
 pub fn routes(state: AppState) -> Router {
     routes_with(state, &Registry::builtin())
@@ -125,6 +136,10 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
     );
     Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
+        .merge(openapi::serve(
+            "/webhooks/openapi.json",
+            &openapi_with(registry),
+        ))
         .merge(intake)
         .merge(operator)
         // Provider payloads are small; refuse anything bigger before reading it.

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::{Condition, Tx, TxError, Update, keys, load};
 
 /// What `GET /auth/me` and registration show of an account.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Profile {
     pub id: String,
     pub email: String,
@@ -157,7 +157,8 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
             .set(User::PLAN, User::FREE_PLAN)
             .set(User::SUBSCRIPTION_STATUS, User::NO_SUBSCRIPTION)
             .remove(User::STRIPE_CUSTOMER_ID)
-            .remove(User::STRIPE_SUBSCRIPTION_ID)
+            // Not removed: an absent id lets any subscription's events in again.
+            .set(User::STRIPE_SUBSCRIPTION_ID, User::RELEASED_SUBSCRIPTION)
             .remove(User::CURRENT_PERIOD_END)
             .remove(User::CANCEL_AT_PERIOD_END);
     }

@@ -9,6 +9,7 @@ mod faults;
 mod idempotency;
 mod lambda_events;
 mod mail;
+mod openapi;
 mod operations;
 mod orders;
 mod props;
