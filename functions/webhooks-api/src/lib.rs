@@ -54,6 +54,7 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
     _: Operator,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
@@ -61,6 +62,7 @@ async fn list(
         provider: q.provider,
         status: q.status,
     };
+    filter.check_provider(&registry)?;
     let (events, cursor) = admin::list(&state, &filter, q.cursor, q.limit.unwrap_or(50)).await?;
     Ok(Json(json!({ "events": events, "cursor": cursor })).into_response())
 }
@@ -118,7 +120,10 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
     }
     let minute = std::time::Duration::from_secs(60);
     let operator = Router::new()
-        .route("/admin/webhook-events", get(list))
+        .route(
+            "/admin/webhook-events",
+            get(list).layer(Extension(Arc::new(registry.clone()))),
+        )
         .route("/admin/webhook-events/{provider}/{event_id}", get(one))
         .route(
             "/admin/webhook-events/{provider}/{event_id}/replay",

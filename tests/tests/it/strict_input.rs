@@ -153,6 +153,7 @@ async fn unknown_query_parameters_and_filter_values_are_400_naming_the_parameter
     for (path, param) in [
         ("/admin/webhook-events?stauts=failed", "`stauts`"),
         ("/admin/webhook-events?status=bogus", "`status`"),
+        ("/admin/webhook-events?provider=strpe", "`provider`"),
         ("/admin/webhook-events?limit=many", "`limit`"),
         (
             "/admin/webhook-events/stripe/evt_1?include_payload=yes",
@@ -176,7 +177,12 @@ async fn unknown_query_parameters_and_filter_values_are_400_naming_the_parameter
         detail,
         "Query parameter `include_payload` must be true or false."
     );
-    let ok = admin_get(&app, "/admin/webhook-events?status=failed&limit=5").await;
-    assert_eq!(ok.status(), 200);
+    for ok in [
+        "/admin/webhook-events?status=failed&limit=5",
+        "/admin/webhook-events?provider=stripe",
+        "/admin/webhook-events?provider=standard:acme",
+    ] {
+        assert_eq!(admin_get(&app, ok).await.status(), 200, "{ok}");
+    }
     app.shutdown().await;
 }
