@@ -1,7 +1,7 @@
 //! `cleanup-cron`: the scheduled retention job. EventBridge rules deliver a "Scheduled Event";
-//! EventBridge Scheduler delivers whatever input the schedule names. Both are accepted, and a
-//! `{"dry_run": true}` input (a manual invoke, or a schedule's input) runs the job as a dry run:
-//! it reports per policy what would go and changes nothing.
+//! EventBridge Scheduler delivers whatever input the schedule names (template.yaml: hourly
+//! `{"job": "sweep"}`, daily `{"job": "retention"}`). Any other event is a full run, and
+//! `{"dry_run": true}` (a manual invoke) reports per policy what would go, changing nothing.
 
 use std::time::{Duration, Instant};
 
@@ -14,13 +14,18 @@ use rampart::retention::{self, Budget, Options, Report};
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 /// The run's options from the event: `dry_run` at the top level or in a scheduled event's
-/// `detail`; anything else is a real run.
+/// `detail`, `"job": "sweep"` for the hourly duties only; anything else is a full real run.
 pub fn options(event: &serde_json::Value, budget: Budget) -> Options {
     let flag = |v: &serde_json::Value| v.get("dry_run").and_then(serde_json::Value::as_bool);
     let dry_run = flag(event)
         .or_else(|| event.get("detail").and_then(flag))
         .unwrap_or(false);
-    Options { dry_run, budget }
+    let sweep_only = event.get("job").and_then(serde_json::Value::as_str) == Some("sweep");
+    Options {
+        dry_run,
+        budget,
+        sweep_only,
+    }
 }
 
 /// The budget for an invocation whose deadline is `deadline_ms` (epoch ms, from the Lambda

@@ -383,6 +383,11 @@ pub async fn place(state: &AppState, by: &Admin, req: &NewHold) -> Result<LegalH
         .commit(&*state.store)
         .await?;
     audit(state, by, "legal_hold_placed", &hold).await;
+    // Best effort here: every retention run pins what each active hold covers again, before
+    // it removes anything.
+    if let Err(e) = super::pin::pin(state, &hold.subject).await {
+        tracing::warn!(error = %e, hold_id = %hold.id, "could not pin the held items yet");
+    }
     Ok(hold)
 }
 
@@ -408,6 +413,10 @@ pub async fn lift(state: &AppState, by: &Admin, id: &str) -> Result<LegalHold, A
         Err(e) => return Err(e.into()),
     }
     audit(state, by, "legal_hold_lifted", &hold).await;
+    // Another hold on the same subject still keeps its items pinned.
+    if !is_held(state, &hold.subject).await? {
+        super::pin::unpin(state, &hold.subject).await?;
+    }
     // Items the walks passed over while they were held must be looked at again.
     super::checkpoint::reset_all(state).await?;
     Ok(hold)

@@ -8,6 +8,7 @@
 
 pub mod checkpoint;
 pub mod hold;
+pub mod pin;
 pub mod policies;
 pub mod routes;
 mod walk;
@@ -70,6 +71,8 @@ pub struct Options {
     /// Count what would go; delete, anonymise and requeue nothing, move no checkpoint.
     pub dry_run: bool,
     pub budget: Budget,
+    /// Only the hourly duties (requeue stuck webhook events, report the dead-letter depth).
+    pub sweep_only: bool,
 }
 
 /// What one policy did (or, in a dry run, would do) in this run.
@@ -122,7 +125,17 @@ pub async fn run_with(state: &AppState, opts: &Options) -> Result<Report, StoreE
             crate::webhooks::sweep::requeue_stuck(state, MAX_BATCHES).await?;
     }
     report.dead_letter_depth = dead_letter_depth(state).await;
-    let held = hold::active(state).await?;
+    if opts.sweep_only {
+        return Ok(report);
+    }
+    let holds = hold::list(state).await?;
+    if !opts.dry_run {
+        // Before anything is removed: TTL must not reach what a hold keeps (`pin`).
+        for h in &holds {
+            pin::pin(state, &h.subject).await?;
+        }
+    }
+    let held: hold::HeldSet = holds.into_iter().map(|h| h.subject).collect();
     let mut spent = 0;
     for policy in &table {
         let r = match policy.spec().reach {
