@@ -99,7 +99,8 @@ async fn cron_loop(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         // The cleanup-cron function's own handler: the same job as the daily schedule in AWS.
-        let event = serde_json::json!({ "detail-type": "Scheduled Event", "source": "rampart-local" });
+        let event =
+            serde_json::json!({ "detail-type": "Scheduled Event", "source": "rampart-local" });
         if let Err(e) = cleanup_cron::handle(&state, event).await {
             tracing::warn!(error = %e, "retention run failed");
         }

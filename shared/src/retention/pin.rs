@@ -33,7 +33,9 @@ fn partitions(subject: &Subject) -> Vec<(String, Option<&'static [&'static str]>
             (keys::user(id).0, Some(USER_RECORDS)),
             (keys::audit(id, 0, "").0, Some(AUDIT)),
         ],
-        Subject::Customer(id) => vec![(keys::audit(&format!("customer:{id}"), 0, "").0, Some(AUDIT))],
+        Subject::Customer(id) => {
+            vec![(keys::audit(&format!("customer:{id}"), 0, "").0, Some(AUDIT))]
+        }
         Subject::Item { .. } => Vec::new(),
     }
 }
@@ -83,7 +85,11 @@ async fn pin_one(state: &AppState, item: &Item) -> Result<bool, StoreError> {
         .set(HELD_EXPIRES_AT, own);
     // Only the item as read: never recreate one removed meanwhile, never pin a changed one twice.
     let cond = Condition::eq(EXPIRES_AT, own);
-    match state.store.update(&item.pk, &item.sk, update, Some(cond)).await {
+    match state
+        .store
+        .update(&item.pk, &item.sk, update, Some(cond))
+        .await
+    {
         Ok(_) => Ok(true),
         Err(StoreError::ConditionFailed { .. }) => Ok(false),
         Err(e) => Err(e),
@@ -123,7 +129,11 @@ async fn unpin_one(state: &AppState, item: &Item) -> Result<bool, StoreError> {
     };
     let update = Update::new().set(EXPIRES_AT, own).remove(HELD_EXPIRES_AT);
     let cond = Condition::eq(EXPIRES_AT, PINNED);
-    match state.store.update(&item.pk, &item.sk, update, Some(cond)).await {
+    match state
+        .store
+        .update(&item.pk, &item.sk, update, Some(cond))
+        .await
+    {
         Ok(_) => Ok(true),
         Err(StoreError::ConditionFailed { .. }) => Ok(false),
         Err(e) => Err(e),
