@@ -54,6 +54,9 @@ pub async fn handle_within(
         .unwrap_or_default();
     tracing::info!(event_id = %label.0, detail_type = %label.1, dry_run = opts.dry_run, "retention run starting");
     let report = retention::run_with(state, &opts).await?;
+    // The place for the erasure sweep (`gdpr::erasure::resume_pending`, issue 11): here in the
+    // function, not inside `retention`, since `gdpr` asks `retention::hold` and the two shared
+    // modules must not import each other.
     tracing::info!(
         expired_items_removed = report.expired_items_removed,
         webhooks_requeued = report.webhooks_requeued,

@@ -5,6 +5,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let state = rampart::lambda::startup().await?;
+    // A policy table the job could not honour stops the function at startup, naming the row.
+    rampart::retention::policies::effective(&state.settings)
+        .map_err(|why| format!("RETENTION_POLICIES {why}"))?;
     let state = &state;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

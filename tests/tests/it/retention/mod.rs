@@ -3,6 +3,7 @@
 //! shortens the webhook period to 90 days (so the walk, not TTL, removes them), and seeders
 //! that write items the way their writers do, aged against the manual clock.
 
+mod cron;
 mod holds;
 mod http;
 mod policies;
