@@ -7,13 +7,20 @@ use axum::Router;
 use rampart::AppState;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
+use rampart::openapi;
 
 /// Dependencies `/account/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
 
+/// This function's contract, served at `/account/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document("gdpr-api", "account", vec![])
+}
+
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .merge(health::routes("/account/health", DEPENDENCIES))
+        .merge(openapi::serve("/account/openapi.json", &openapi()))
         .with_state(state)
 }
 
