@@ -99,7 +99,8 @@ pub fn openapi() -> openapi::Document {
 
 pub fn openapi_with(registry: &Registry) -> openapi::Document {
     let part = rampart::webhooks::openapi::openapi(registry);
-    openapi::document("webhooks-api", "webhooks", vec![part])
+    let retention = rampart::retention::openapi::openapi();
+    openapi::document("webhooks-api", "webhooks", vec![part, retention])
 }
 
 /// This function's routes for the built-in providers.

@@ -274,7 +274,7 @@ pub async fn list(state: &AppState) -> Result<Vec<LegalHold>, StoreError> {
 }
 
 /// Body of `POST /admin/legal-holds`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHold {
     pub subject: SubjectInput,
@@ -282,7 +282,7 @@ pub struct NewHold {
 }
 
 /// Exactly one of the three members names what is held.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectInput {
     pub user_id: Option<String>,
@@ -290,7 +290,8 @@ pub struct SubjectInput {
     pub item_key: Option<ItemKeyInput>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A stored item's key.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemKeyInput {
     pub pk: String,

@@ -8,6 +8,7 @@
 
 pub mod checkpoint;
 pub mod hold;
+pub mod openapi;
 pub mod pin;
 pub mod policies;
 pub mod routes;

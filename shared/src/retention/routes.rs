@@ -63,11 +63,13 @@ async fn lift(
     Ok((StatusCode::NO_CONTENT, admin.limits, ()).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Body of `POST /admin/retention/run`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RunRequest {
+pub struct RunRequest {
+    /// Count what would go; change nothing.
     #[serde(default)]
-    dry_run: bool,
+    pub dry_run: bool,
 }
 
 async fn run(
