@@ -101,7 +101,8 @@ pub fn openapi() -> openapi::Document {
 
 pub fn openapi_with(registry: &Registry) -> openapi::Document {
     let part = rampart::webhooks::openapi::openapi(registry);
-    openapi::document("webhooks-api", "webhooks", vec![part])
+    let retention = rampart::retention::openapi::openapi();
+    openapi::document("webhooks-api", "webhooks", vec![part, retention])
 }
 
 /// This function's routes for the built-in providers.
@@ -129,6 +130,8 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
             "/admin/webhook-events/{provider}/{event_id}/replay",
             post(replay),
         );
+    // Legal holds and on-demand retention runs (issue 11) live under /admin/* too.
+    let operator = operator.merge(rampart::retention::routes::routes());
     let operator = ratelimit::protect(
         operator,
         &state,
