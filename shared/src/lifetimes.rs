@@ -72,3 +72,8 @@ pub const API_KEY_RETIRED_SECS: i64 = 90 * DAY;
 /// records for seven years (the longest common bookkeeping retention, e.g. US IRS record keeping
 /// and most EU commercial codes), then removed (GDPR Art. 5(1)(e): no longer than necessary).
 pub const ORDER_SECS: i64 = 7 * 365 * DAY;
+
+/// An erasure's record and tombstone: as long as the anonymised financial records they explain
+/// (the issue: erasure tombstones 7 years), so a replayed provider event is recognised for as
+/// long as anything it could touch exists.
+pub const ERASURE_SECS: i64 = ORDER_SECS;

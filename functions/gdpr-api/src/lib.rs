@@ -1,4 +1,5 @@
-//! `gdpr-api`: GDPR: account data export and erasure under `/account`.
+//! `gdpr-api`: GDPR: account data export and erasure under `/account`, and the operator's
+//! view of an erasure under `/admin/erasures` (the flows are in `rampart::gdpr`).
 //!
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
@@ -14,6 +15,7 @@ pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .merge(health::routes("/account/health", DEPENDENCIES))
+        .merge(rampart::gdpr::routes::routes())
         .with_state(state)
 }
 
