@@ -57,6 +57,17 @@ pub async fn of_user(state: &AppState, user_id: &str) -> Result<Option<Erasure>,
     Ok(load::<Erasure>(&*state.store, &keys::erasure(&marker.erasure_id)).await?)
 }
 
+/// The confirmation word, checked before anything is counted or read.
+pub fn check_word(body: &Confirm) -> Result<(), ApiError> {
+    if body.confirm == CONFIRM_WORD {
+        return Ok(());
+    }
+    Err(ApiError::Validation(vec![FieldError::new(
+        "confirm",
+        format!("must be \"{CONFIRM_WORD}\""),
+    )]))
+}
+
 /// Checks the confirmation: the word, then the password (or, for an account without one, a
 /// fresh email code), counted against the sign-in throttle like a login attempt.
 pub async fn confirm(
@@ -65,12 +76,7 @@ pub async fn confirm(
     body: &Confirm,
     ip: Option<std::net::IpAddr>,
 ) -> Result<(), ApiError> {
-    if body.confirm != CONFIRM_WORD {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "confirm",
-            format!("must be \"{CONFIRM_WORD}\""),
-        )]));
-    }
+    check_word(body)?;
     let field = if user.password_hash.is_some() {
         "password"
     } else {
@@ -298,12 +304,17 @@ pub async fn request(
     let id = begin(state, user).await?;
     // Sessions are already dead through the generation; marking them revoked is tidying.
     session::cleanup_sessions(state, &user.id, None).await;
-    match advance(state, &id, None).await {
+    resume(state, &id).await
+}
+
+/// Runs what is left of an erasure; if a step fails, answers with the record as it stands
+/// (access is gone and the record says what is left: a retry or the sweep finishes it).
+pub async fn resume(state: &AppState, id: &str) -> Result<Erasure, ApiError> {
+    match advance(state, id, None).await {
         Ok(e) => Ok(e),
-        // Access is gone and the record says what is left: the sweep finishes it.
         Err(err) => {
-            tracing::warn!(erasure_id = %id, error = %err, "erasure interrupted; the cron's sweep resumes it");
-            load(&*state.store, &keys::erasure(&id))
+            tracing::warn!(erasure_id = %id, error = %err, "erasure interrupted; a retry or the cron's sweep resumes it");
+            load(&*state.store, &keys::erasure(id))
                 .await?
                 .ok_or_else(|| ApiError::internal("erasure record vanished"))
         }

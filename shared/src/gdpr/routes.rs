@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::erasure::{self, Confirm};
 use super::export;
-use super::record::Erasure;
+use super::record::{Erasure, Status};
 use crate::auth::AuthUser;
 use crate::customers::auth::Admin;
 use crate::error::ApiError;
@@ -98,6 +98,7 @@ async fn delete_route(
         }
         Err(other) => return Err(other),
     };
+    erasure::check_word(&body)?;
     let limits = per_user(&state, delete_limit(), &user).await?;
     let e = erasure::request(&state, &user.user, &body, ip.ok().map(|c| c.0)).await?;
     let mut resp = accepted(&e);
@@ -121,7 +122,11 @@ async fn repeated(state: &AppState, headers: &HeaderMap) -> Result<Option<Erasur
     else {
         return Ok(None);
     };
-    erasure::of_user(state, &user_id).await
+    match erasure::of_user(state, &user_id).await? {
+        // A retry finishes what a crash left (the steps are idempotent).
+        Some(e) if e.status != Status::Erased => erasure::resume(state, &e.id).await.map(Some),
+        other => Ok(other),
+    }
 }
 
 async fn admin_erasure(
