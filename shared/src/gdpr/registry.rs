@@ -19,6 +19,7 @@ use crate::customers::record::{ApiKey, Customer, CustomerEmail};
 use crate::idempotency::record::IdempotencyRecord;
 use crate::mail::OutboxMail;
 use crate::orders::records::{Esim, IntentLink, IssuedIccid, Order, Payment};
+use crate::ratelimit::counter::RateCounter;
 use crate::store::{Item, Record, StoreError};
 use crate::webhooks::event::WebhookEvent;
 
@@ -259,6 +260,14 @@ pub const REGISTRY: &[Kind] = &[
         None,
         Keep("deduplication records; removed by retention after 180 days"),
         Step::Stripe,
+    ),
+    kind(
+        RateCounter::KIND,
+        None,
+        Through("a rate-limit rule keyed by the address's hash"),
+        None,
+        Keep("a window counter; expires two windows later"),
+        Step::Sessions,
     ),
 ];
 

@@ -139,7 +139,7 @@ async fn an_erased_account_is_gone_at_once_and_its_finance_records_stay_without_
         .unwrap();
     let c: Value = r.json().await.unwrap();
     assert!(
-        c["keys"]
+        c["api_keys"]
             .as_array()
             .unwrap()
             .iter()
