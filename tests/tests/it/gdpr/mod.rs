@@ -99,7 +99,7 @@ pub struct Fx {
     pub written: Written,
 }
 
-fn localstripe() -> Option<String> {
+pub fn localstripe() -> Option<String> {
     std::env::var("RAMPART_TEST_STRIPE_BASE")
         .ok()
         .filter(|s| !s.is_empty())
