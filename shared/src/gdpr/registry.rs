@@ -54,6 +54,9 @@ pub enum OnErasure {
     Keep(&'static str),
 }
 
+/// What the export shows of one item.
+pub type View = fn(&Item) -> Result<Json, StoreError>;
+
 /// One registered kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Kind {
@@ -62,7 +65,7 @@ pub struct Kind {
     /// The export's section for it (`None`: not exported, with the reason in `erasure`/docs).
     pub section: Option<&'static str>,
     pub locate: Locate,
-    pub view: Option<fn(&Item) -> Result<Json, StoreError>>,
+    pub view: Option<View>,
     pub erasure: OnErasure,
     /// The erasure step that handles it.
     pub step: Step,
@@ -72,7 +75,7 @@ const fn kind(
     kind: &'static str,
     section: Option<&'static str>,
     locate: Locate,
-    view: Option<fn(&Item) -> Result<Json, StoreError>>,
+    view: Option<View>,
     erasure: OnErasure,
     step: Step,
 ) -> Kind {
