@@ -16,7 +16,7 @@ use serde::Serialize;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One failed field of a validated request body (RFC 9457 §3.2 extension member `errors`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     /// JSON pointer to the offending member, e.g. `/email`.
     pub pointer: String,
@@ -151,7 +151,7 @@ impl ApiError {
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 /// The body of a problem response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_: String,

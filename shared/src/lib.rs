@@ -19,6 +19,7 @@ pub mod lambda;
 pub mod lifetimes;
 pub mod mail;
 pub mod metrics;
+pub mod openapi;
 pub mod orders;
 pub mod queue;
 pub mod ratelimit;

@@ -15,12 +15,18 @@ use rampart::auth::http as handle;
 use rampart::error::StartupError;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
+use rampart::openapi;
 use rampart::ratelimit::{self, Rule};
 
 pub use rampart::auth::limits::{Rules, rules};
 
 /// Dependencies `/auth/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
+
+/// This function's contract, served at `/auth/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document("auth-api", "auth", vec![rampart::auth::openapi::openapi()])
+}
 
 pub fn routes(state: AppState) -> Router {
     let r = rules();
@@ -31,6 +37,7 @@ pub fn routes(state: AppState) -> Router {
     };
     Router::new()
         .merge(health::routes("/auth/health", DEPENDENCIES))
+        .merge(openapi::serve("/auth/openapi.json", &openapi()))
         .merge(limited(
             "/auth/register",
             post(handle::register),

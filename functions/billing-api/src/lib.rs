@@ -10,13 +10,27 @@ use rampart::AppState;
 use rampart::billing::quota;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
+use rampart::openapi;
 
 /// Dependencies `/billing/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
 
+/// This function's contract, served at `/billing/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document(
+        "billing-api",
+        "billing",
+        vec![
+            rampart::billing::openapi::openapi(),
+            rampart::customers::openapi::openapi(),
+        ],
+    )
+}
+
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .merge(health::routes("/billing/health", DEPENDENCIES))
+        .merge(openapi::serve("/billing/openapi.json", &openapi()))
         // Subscription billing: /billing/* (rampart::billing), behind the daily quota.
         .merge(rampart::billing::routes(&state))
         // Customer instances: /admin/customers*, /usage*, /licenses/* (rampart::customers);

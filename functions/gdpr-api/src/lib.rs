@@ -8,14 +8,25 @@ use axum::Router;
 use rampart::AppState;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
+use rampart::openapi;
 
 /// Dependencies `/account/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
+
+/// This function's contract, served at `/account/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document(
+        "gdpr-api",
+        "account",
+        vec![rampart::gdpr::openapi::openapi()],
+    )
+}
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .merge(health::routes("/account/health", DEPENDENCIES))
         .merge(rampart::gdpr::routes::routes())
+        .merge(openapi::serve("/account/openapi.json", &openapi()))
         .with_state(state)
 }
 

@@ -11,8 +11,10 @@ use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
 use rampart::AppState;
 use rampart::auth::AuthUser;
+use rampart::billing::quota;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
+use rampart::openapi;
 use rampart::orders::{self, OrderError, PostRequest, Reply, read};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -91,17 +93,26 @@ async fn activate(State(state): State<AppState>, user: AuthUser, Path(id): Path<
     orders::activate(&state, &user, &id).await
 }
 
+/// This function's contract, served at `/orders/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document("orders-api", "orders", vec![orders::openapi::openapi()])
+}
+
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/catalog", get(catalog))
+    // Every signed-in call to the shop counts against the caller's daily quota (issue 9);
+    // the public catalog and health do not (no identity, or exempt).
+    let metered = Router::new()
         .route("/orders", post(create_order).get(list_orders))
         .route("/orders/{id}", get(get_order))
         .route("/payments", post(create_payment))
         .route("/payments/{id}", get(get_payment))
         .route("/esims", get(list_esims))
-        .route("/esims/{id}/activate", post(activate))
+        .route("/esims/{id}/activate", post(activate));
+    quota::apply(metered, &state)
+        .route("/catalog", get(catalog))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(health::routes("/orders/health", DEPENDENCIES))
+        .merge(openapi::serve("/orders/openapi.json", &openapi()))
         .with_state(state)
 }
 

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,8 @@ use rampart::AppState;
 use rampart::auth::operator::Operator;
 use rampart::error::{ApiError, StartupError};
 use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
+use rampart::http::{self, Query, RouterOptions};
+use rampart::openapi;
 use rampart::ratelimit::{self, KeyPart, Rule};
 use rampart::webhooks::admin::{self, Filter};
 use rampart::webhooks::intake::{self, Inbound};
@@ -43,6 +44,7 @@ async fn deliver(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     provider: Option<String>,
     status: Option<String>,
@@ -64,6 +66,7 @@ async fn list(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OneQuery {
     #[serde(default)]
     include_payload: bool,
@@ -87,6 +90,16 @@ async fn replay(
     let status = admin::replay(&state, &provider, &event_id).await?;
     let body = json!({ "replayed": true, "status": status.as_str() });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// This function's contract for the built-in providers, served at `/webhooks/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi_with(&Registry::builtin())
+}
+
+pub fn openapi_with(registry: &Registry) -> openapi::Document {
+    let part = rampart::webhooks::openapi::openapi(registry);
+    openapi::document("webhooks-api", "webhooks", vec![part])
 }
 
 /// This function's routes for the built-in providers.
@@ -118,6 +131,10 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
     );
     Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
+        .merge(openapi::serve(
+            "/webhooks/openapi.json",
+            &openapi_with(registry),
+        ))
         .merge(intake)
         .merge(operator)
         // Provider payloads are small; refuse anything bigger before reading it.

@@ -21,6 +21,7 @@ pub fn app(state: AppState, outbox: bool) -> Router {
     rampart::metrics::install("local", false);
     let mut routes = Router::new()
         .route("/_local/metrics", axum::routing::get(metrics))
+        .merge(rampart::openapi::serve("/openapi.json", &openapi()))
         .merge(auth_api::routes(state.clone()))
         .merge(webhooks_api::routes(state.clone()))
         .merge(billing_api::routes(state.clone()))
@@ -30,6 +31,18 @@ pub fn app(state: AppState, outbox: bool) -> Router {
         routes = routes.merge(local_only(state.clone()));
     }
     http::finish(routes, &state, RouterOptions::default())
+}
+
+/// The product's contract: every function's document merged, served at `GET /openapi.json` and
+/// committed as `openapi.json` (the `/_local/*` development routes are not part of it).
+pub fn openapi() -> rampart::openapi::Document {
+    rampart::openapi::merged(vec![
+        auth_api::openapi(),
+        webhooks_api::openapi(),
+        billing_api::openapi(),
+        orders_api::openapi(),
+        gdpr_api::openapi(),
+    ])
 }
 
 /// The refusal `rampart-local` gives production settings: it runs on the embedded store, with

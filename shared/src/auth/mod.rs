@@ -24,6 +24,7 @@ pub mod http;
 pub mod jwt;
 pub mod limits;
 pub mod login;
+pub mod openapi;
 pub mod operator;
 pub mod password;
 pub mod records;

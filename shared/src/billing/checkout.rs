@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::store::{Condition, StoreError, Update, keys};
 use crate::stripe::{Account, CheckoutRequest, Guarded, StripeClient};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CheckoutBody {
     pub tier: String,
 }

@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod entitlements;
 pub mod limits;
 pub mod link;
+pub mod openapi;
 pub mod ordering;
 pub mod quota;
 pub mod routes;

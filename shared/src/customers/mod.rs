@@ -10,6 +10,7 @@ pub mod auth;
 pub mod date;
 pub mod license;
 pub mod limits;
+pub mod openapi;
 pub mod record;
 pub mod routes;
 pub mod secret;

@@ -21,9 +21,12 @@ use crate::store::{Condition, Query, StoreError, Tx, TxError, Update, keys, load
 /// The word the client must send, so no stray or replayed call erases an account.
 pub const CONFIRM_WORD: &str = "DELETE";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Confirm {
+    /// Must be `DELETE`.
     pub confirm: String,
+    /// The account's password (accounts that have one).
     pub password: Option<String>,
     /// A fresh sign-in code (`POST /auth/otp/request`) for accounts without a password.
     pub code: Option<String>,

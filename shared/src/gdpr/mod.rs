@@ -6,6 +6,7 @@
 pub mod erasure;
 pub mod export;
 pub mod job;
+pub mod openapi;
 pub mod record;
 pub mod registry;
 pub mod routes;

@@ -15,9 +15,9 @@ use crate::ratelimit::{self, Subject};
 use crate::state::AppState;
 use crate::store::{Condition, Item, Tx};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewOrder {
+pub(crate) struct NewOrder {
     sku: String,
     quantity: u32,
 }

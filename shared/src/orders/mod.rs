@@ -14,6 +14,7 @@ pub mod events;
 pub mod ids;
 pub mod input;
 pub mod local;
+pub mod openapi;
 pub mod pay;
 pub mod problem;
 pub mod providers;

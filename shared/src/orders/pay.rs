@@ -21,9 +21,9 @@ use crate::ratelimit::{self, Subject};
 use crate::state::AppState;
 use crate::store::{Condition, Item, StoreError, Tx, Update, keys, load};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewPayment {
+pub(crate) struct NewPayment {
     order_id: String,
     provider: String,
 }

@@ -5,20 +5,20 @@ use serde::Serialize;
 use super::providers::Provider;
 use super::records::{Esim, EsimStatus, Order, OrderStatus, Payment, PaymentStatus};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EsimRef<'a> {
     pub id: &'a str,
     pub status: EsimStatus,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentSummary<'a> {
     pub id: &'a str,
     pub provider: Provider,
     pub status: PaymentStatus,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderView<'a> {
     pub id: &'a str,
     pub status: OrderStatus,
@@ -54,7 +54,7 @@ impl<'a> From<&'a Order> for OrderView<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentView<'a> {
     pub id: &'a str,
     pub order_id: &'a str,
@@ -84,7 +84,7 @@ impl<'a> From<&'a Payment> for PaymentView<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EsimView<'a> {
     pub id: &'a str,
     pub order_id: &'a str,

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod effects;
 pub mod event;
 pub mod intake;
+pub mod openapi;
 pub mod payload;
 pub mod providers;
 pub mod signature;

@@ -447,6 +447,7 @@ async fn dunning_mail(
         return Ok(());
     }
     let mail = Mail {
+        kind: crate::mail::MailKind::PaymentFailed,
         to: u.email,
         subject: "Your payment did not go through".into(),
         body: "We could not charge your card for your subscription. Please update your payment method to keep your plan.".into(),

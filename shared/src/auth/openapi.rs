@@ -1,0 +1,183 @@
+//! The contract of the `/auth/*` routes (`auth-api`): one stub per handler of `auth::http`,
+//! carrying the route's OpenAPI operation. How to add one: `crate::openapi`'s module doc.
+
+use utoipa::{OpenApi, ToSchema};
+
+use super::account::Profile;
+use super::http::{
+    Change, EmailOnly, Login, RefreshBody, Register, Reset, VerifyCode, VerifyEmail,
+};
+use crate::openapi::{Conflict, Forbidden, RateLimited, Unauthorized, Unavailable};
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    register,
+    verify_email,
+    login,
+    otp_request,
+    otp_verify,
+    refresh,
+    logout,
+    me,
+    forgot,
+    reset,
+    change
+))]
+struct Api;
+
+/// The `/auth/*` part of `auth-api`'s document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    Api::openapi()
+}
+
+/// A new account.
+#[derive(ToSchema)]
+#[schema(example = json!({"id": "890c5e4d3f6a13484bef2c96b5b6f008", "email": "me@example.com"}))]
+pub struct Registered {
+    pub id: String,
+    pub email: String,
+}
+
+/// The address is verified.
+#[derive(ToSchema)]
+pub struct EmailVerified {
+    /// Always `true`.
+    pub email_verified: bool,
+}
+
+/// The answer of the routes that must not reveal whether an account exists.
+#[derive(ToSchema)]
+#[schema(example = json!({"status": "accepted", "detail": "If the address can receive mail, a message is on its way."}))]
+pub struct Accepted {
+    /// Always `accepted`.
+    pub status: String,
+    pub detail: String,
+}
+
+/// Tokens of a sign-in or refresh. `delivery: "cookie"` sets `access_token` and `refresh_token`
+/// as httpOnly cookies and `csrf_token` for the double submit; `delivery: "body"` returns the
+/// refresh token here instead.
+#[derive(ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ.e30.sig", "token_type": "Bearer", "expires_in": 900, "refresh_token": "rt_..."}))]
+pub struct Tokens {
+    /// An HS256 JWT (RFC 8725 profile) for `Authorization: Bearer`.
+    pub access_token: Option<String>,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires (900, less in the session's last 15 minutes).
+    pub expires_in: i64,
+    /// With `delivery: "body"` only.
+    pub refresh_token: Option<String>,
+    /// `cookie` when the tokens went into cookies.
+    pub delivery: Option<String>,
+    /// Email-code sign-in only: whether taking an unverified account back removed its password.
+    pub password_removed: Option<bool>,
+}
+
+/// Registers an account and mails a code to verify the address.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Register,
+    responses(
+        (status = 201, description = "Registered; a verification code is mailed.", body = Registered),
+        Conflict, RateLimited,
+    ),
+    security(()),
+)]
+pub fn register() {}
+
+/// Verifies the address with the mailed code (5 wrong tries burn it; valid 24 h).
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = VerifyEmail,
+    responses(
+        (status = 200, description = "The address is verified.", body = EmailVerified),
+        Unauthorized, RateLimited,
+    ),
+    security(()),
+)]
+pub fn verify_email() {}
+
+/// Signs in with a password; also sets the signed device cookie.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
+    responses(
+        (status = 200, description = "Signed in.", body = Tokens,
+            headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."))),
+        Unauthorized, RateLimited,
+    ),
+    security(()),
+)]
+pub fn login() {}
+
+/// Mails a sign-in code (the same answer whether or not the account exists).
+#[utoipa::path(post, path = "/auth/otp/request", tag = "auth", request_body = EmailOnly,
+    responses(
+        (status = 202, description = "Accepted, whatever happened.", body = Accepted),
+        RateLimited,
+    ),
+    security(()),
+)]
+pub fn otp_request() {}
+
+/// Signs in with a mailed code, creating the account on first use.
+#[utoipa::path(post, path = "/auth/otp/verify", tag = "auth", request_body = VerifyCode,
+    responses(
+        (status = 200, description = "Signed in.", body = Tokens,
+            headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."))),
+        Unauthorized, RateLimited,
+    ),
+    security(()),
+)]
+pub fn otp_verify() {}
+
+/// Rotates the refresh token: from the body (mobile) or the refresh cookie with `X-CSRF-Token`.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "Omit the body to use the refresh cookie."),
+    responses(
+        (status = 200, description = "New tokens; the refresh token is rotated.", body = Tokens),
+        Unauthorized, Forbidden, RateLimited, Unavailable,
+    ),
+    security((), ("refresh_cookie" = [], "csrf_header" = [])),
+)]
+pub fn refresh() {}
+
+/// Ends the session (also from the refresh token once the access token expired).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "A refresh token, when the access token expired."),
+    responses(
+        (status = 204, description = "Signed out; the session cookies are cleared."),
+        Unauthorized, Forbidden,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = []), ("refresh_cookie" = [], "csrf_header" = []), ()),
+)]
+pub fn logout() {}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    responses((status = 200, description = "The account.", body = Profile), Unauthorized),
+    security(("bearer" = []), ("session_cookie" = [])),
+)]
+pub fn me() {}
+
+/// Mails a password reset link (the same answer whether or not the account exists).
+#[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = EmailOnly,
+    responses((status = 202, description = "Accepted, whatever happened.", body = Accepted), RateLimited),
+    security(()),
+)]
+pub fn forgot() {}
+
+/// Sets a new password with a reset link's token; every session is revoked.
+#[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = Reset,
+    responses(
+        (status = 204, description = "Password set; every session revoked."),
+        RateLimited,
+    ),
+    security(()),
+)]
+pub fn reset() {}
+
+/// Changes the password; every other session is revoked.
+#[utoipa::path(post, path = "/auth/password/change", tag = "auth", request_body = Change,
+    responses(
+        (status = 204, description = "Password changed."),
+        Unauthorized, Forbidden, RateLimited,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn change() {}
