@@ -75,6 +75,11 @@ pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
 pub async fn startup() -> Result<crate::AppState, lambda_http::Error> {
     let settings = crate::config::Settings::from_env()?;
     crate::telemetry::init(&settings);
+    // A retention policy the job could not honour stops every function, not just the cron.
+    if let Err(why) = crate::retention::policies::effective(&settings) {
+        tracing::error!(error = %why, "refusing to start: RETENTION_POLICIES");
+        return Err(format!("RETENTION_POLICIES {why}").into());
+    }
     // Metrics carry the function's own name, the dimension template.yaml's alarms select on.
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lambda".into());
     crate::metrics::install(&function, true);

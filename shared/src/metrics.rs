@@ -40,6 +40,10 @@ pub enum Metric {
     StoreFault,
     /// A gauge: the dead-letter queue depth the cron saw.
     DlqDepthSeen,
+    /// Items the retention job deleted, anonymised, or left alone under a legal hold (by policy).
+    RetentionDeleted,
+    RetentionAnonymised,
+    RetentionHeld,
 }
 
 impl Metric {
@@ -58,6 +62,9 @@ impl Metric {
         Metric::RefreshReuseDetected,
         Metric::StoreFault,
         Metric::DlqDepthSeen,
+        Metric::RetentionDeleted,
+        Metric::RetentionAnonymised,
+        Metric::RetentionHeld,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +83,9 @@ impl Metric {
             Metric::RefreshReuseDetected => "refresh_reuse_detected",
             Metric::StoreFault => "store_fault",
             Metric::DlqDepthSeen => "dlq_depth_seen",
+            Metric::RetentionDeleted => "retention_deleted",
+            Metric::RetentionAnonymised => "retention_anonymised",
+            Metric::RetentionHeld => "retention_held",
         }
     }
 }
@@ -87,6 +97,15 @@ pub fn count(metric: Metric, labels: &[(&'static str, &str)]) {
         .map(|(k, v)| ::metrics::Label::new(*k, v.to_string()))
         .collect();
     ::metrics::counter!(metric.name(), labels).increment(1);
+}
+
+/// Counts `n` occurrences at once (one EMF line), e.g. a batch job's total per run.
+pub fn count_by(metric: Metric, n: u64, labels: &[(&'static str, &str)]) {
+    let labels: Vec<::metrics::Label> = labels
+        .iter()
+        .map(|(k, v)| ::metrics::Label::new(*k, v.to_string()))
+        .collect();
+    ::metrics::counter!(metric.name(), labels).increment(n);
 }
 
 /// Records the latest value of a gauge metric.

@@ -8,7 +8,11 @@ async fn main() -> Result<(), Error> {
     let state = &state;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let report = cleanup_cron::handle(state, event.payload).await?;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let budget = cleanup_cron::budget(event.context.deadline, now_ms);
+            let report = cleanup_cron::handle_within(state, event.payload, budget).await?;
             Ok::<_, Error>(report)
         },
     ))

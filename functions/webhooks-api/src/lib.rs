@@ -124,6 +124,8 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
             "/admin/webhook-events/{provider}/{event_id}/replay",
             post(replay),
         );
+    // Legal holds and on-demand retention runs (issue 11) live under /admin/* too.
+    let operator = operator.merge(rampart::retention::routes::routes());
     let operator = ratelimit::protect(
         operator,
         &state,

@@ -111,12 +111,11 @@ async fn cron_loop(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        match rampart::retention::run(&state).await {
-            Ok(r) if r.expired_items_removed > 0 => {
-                tracing::info!(removed = r.expired_items_removed, "retention run")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "retention run failed"),
+        // The cleanup-cron function's own handler: the same job as the daily schedule in AWS.
+        let event =
+            serde_json::json!({ "detail-type": "Scheduled Event", "source": "rampart-local" });
+        if let Err(e) = cleanup_cron::handle(&state, event).await {
+            tracing::warn!(error = %e, "retention run failed");
         }
     }
 }

@@ -44,6 +44,8 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let settings = Settings::from_env()?;
     rampart_local::refuse_production(&settings)?;
+    rampart::retention::policies::effective(&settings)
+        .map_err(|why| format!("RETENTION_POLICIES {why}"))?;
     if let Some(Command::Send { mut args }) = cli.command {
         // A wildcard bind (0.0.0.0:3000) is not an address to send to: use loopback instead.
         if !args.iter().any(|a| a == "--url") {

@@ -136,7 +136,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
         return Ok(e.id);
     }
     let now = state.clock.now_secs();
-    let expires_at = now + crate::lifetimes::ERASURE_SECS;
+    let expires_at = now + crate::lifetimes::ERASURE_TOMBSTONE_SECS;
     let owner = crate::stripe::is_owner(
         &state.settings.owner_account_ids,
         &crate::stripe::Account::from(user),
@@ -209,10 +209,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
 
 /// Whether a legal hold keeps the user's data: erasure then waits after revoking access.
 async fn held(state: &AppState, user_id: &str) -> Result<bool, StoreError> {
-    // wired to retention::hold at merge (`retention::hold::is_user_held(state, user_id)`); the
-    // retention branch has not committed it yet.
-    let _ = (state, user_id);
-    Ok(false)
+    crate::retention::hold::is_user_held(state, user_id).await
 }
 
 /// Runs the erasure's remaining steps in order, marking each done; stops after `stop_after`

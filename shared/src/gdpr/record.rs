@@ -139,7 +139,8 @@ impl Erasure {
 }
 
 impl Record for Erasure {
-    const KIND: &'static str = "erasure";
+    // The retention policy `erasure_tombstones` walks this kind by `erased_at`.
+    const KIND: &'static str = "erasure_tombstone";
 }
 
 impl TryFrom<&Item> for Erasure {

@@ -235,3 +235,26 @@ pub const ERASURES_PENDING: &str = "erasures#pending";
 pub fn erased_user(user_hash: &str) -> Key {
     (format!("erased#{user_hash}"), "tombstone".into())
 }
+
+/// A legal hold, in the one partition every hold lives in (holds are few: one query lists them).
+pub fn legal_hold(hold_id: &str) -> Key {
+    (LEGAL_HOLDS.into(), format!("{LEGAL_HOLD_PREFIX}{hold_id}"))
+}
+
+/// The partition of every legal hold.
+pub const LEGAL_HOLDS: &str = "legalhold";
+pub const LEGAL_HOLD_PREFIX: &str = "hold#";
+
+/// The marker of a hold on one subject (`user:<id>`, `customer:<id>`, `item:<pk>|<sk>`), so
+/// "is this user held?" is one read of a small partition, not a walk over every hold.
+pub fn legal_hold_marker(subject: &str, hold_id: &str) -> Key {
+    (
+        format!("{LEGAL_HOLDS}#{subject}"),
+        format!("{LEGAL_HOLD_PREFIX}{hold_id}"),
+    )
+}
+
+/// Where the retention job stopped in a policy's walk, so the next run goes on from there.
+pub fn retention_checkpoint(policy: &str) -> Key {
+    ("retention".into(), format!("checkpoint#{policy}"))
+}

@@ -16,6 +16,7 @@ mod orders;
 mod props;
 mod queue_contract;
 mod ratelimit;
+mod retention;
 mod secrets_aws;
 mod shape;
 mod store_contract;
