@@ -171,10 +171,9 @@ const OUTBOX_TTL_SECS: i64 = crate::lifetimes::OUTBOX_SECS;
 
 impl Outbox {
     pub fn new(store: SharedStore, clock: crate::clock::SharedClock, print: bool) -> Self {
-        // The outbox only needs a stable partition per address, not secrecy: a fixed key.
         Self {
             store,
-            pepper: b"rampart-local-outbox".to_vec(),
+            pepper: OUTBOX_KEY.to_vec(),
             clock,
             print,
         }
@@ -183,7 +182,17 @@ impl Outbox {
     fn partition(&self, to: &str) -> String {
         keyed_hash(&self.pepper, "outbox", &to.trim().to_lowercase())
     }
+}
 
+/// The outbox only needs a stable partition per address, not secrecy: a fixed key.
+const OUTBOX_KEY: &[u8] = b"rampart-local-outbox";
+
+/// The outbox partition of an address (GDPR export and erasure find a user's mails by it).
+pub fn outbox_partition(to: &str) -> String {
+    keyed_hash(OUTBOX_KEY, "outbox", &to.trim().to_lowercase())
+}
+
+impl Outbox {
     /// Mails to an address, newest first.
     pub async fn list(&self, to: &str) -> Result<Vec<Mail>, ApiError> {
         let (pk, _) = keys::outbox(&self.partition(to), 0, "");

@@ -64,5 +64,12 @@ pub async fn handle_within(
         dry_run = report.dry_run,
         "retention run finished"
     );
+    if !opts.dry_run {
+        // Erasures a crash or a since-lifted legal hold left unfinished (issue 11).
+        match rampart::gdpr::erasure::resume_pending(state).await {
+            Ok(n) => tracing::info!(pending_erasures = n, "pending erasures resumed"),
+            Err(e) => tracing::warn!(error = %e, "pending erasures not resumed"),
+        }
+    }
     Ok(report)
 }

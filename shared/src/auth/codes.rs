@@ -54,7 +54,7 @@ pub(super) fn bad_code() -> ApiError {
 }
 
 /// Whether `code` is what `stored_hash` was made of; malformed codes never match.
-pub(super) fn code_matches(
+pub(crate) fn code_matches(
     pepper: &[u8],
     purpose: &str,
     email: &str,

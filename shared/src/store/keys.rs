@@ -222,6 +222,25 @@ pub fn iccid(iccid: &str) -> Key {
     (format!("iccid#{iccid}"), "esim".into())
 }
 
+/// A GDPR erasure: which of its steps are done and, once finished, the tombstone that stays.
+pub fn erasure(erasure_id: &str) -> Key {
+    (format!("erasure#{erasure_id}"), "state".into())
+}
+
+/// The list of unfinished erasures the cron's sweep resumes (one small item each, removed when
+/// the erasure finishes).
+pub fn erasure_pending(erasure_id: &str) -> Key {
+    (ERASURES_PENDING.into(), format!("erasure#{erasure_id}"))
+}
+
+pub const ERASURES_PENDING: &str = "erasures#pending";
+
+/// The marker an erased account leaves, found by a keyed hash of its old user id (never the
+/// id itself): a repeated deletion request answers with the same erasure.
+pub fn erased_user(user_hash: &str) -> Key {
+    (format!("erased#{user_hash}"), "tombstone".into())
+}
+
 /// A legal hold, in the one partition every hold lives in (holds are few: one query lists them).
 pub fn legal_hold(hold_id: &str) -> Key {
     (LEGAL_HOLDS.into(), format!("{LEGAL_HOLD_PREFIX}{hold_id}"))

@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod customers;
 mod faults;
+mod gdpr;
 mod idempotency;
 mod lambda_events;
 mod local_send;
