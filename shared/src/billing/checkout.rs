@@ -18,6 +18,7 @@ use crate::store::{Condition, StoreError, Update, keys};
 use crate::stripe::{Account, CheckoutRequest, Guarded, StripeClient};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CheckoutBody {
     pub tier: String,
 }

@@ -1,7 +1,7 @@
 //! The contract of the `/billing/*` routes (`billing-api`, `billing::routes`). How to add a
 //! route: `crate::openapi`'s module doc.
 
-use std::collections::BTreeMap;
+pub use crate::tiers::TierLimits;
 
 use utoipa::{OpenApi, ToSchema};
 
@@ -27,11 +27,6 @@ struct Api;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     Api::openapi()
 }
-
-/// A tier's limits by feature; `null` is unlimited.
-#[derive(ToSchema)]
-#[schema(example = json!({"api_calls_per_day": 100, "concurrent_builds": 1, "private_repos": 0, "team_members": 1, "marketplace_agents": 0}))]
-pub struct TierLimits(pub BTreeMap<String, Option<u64>>);
 
 /// One row of the tier table.
 #[derive(ToSchema)]

@@ -8,8 +8,8 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::admin::{NewCustomer, RotateOptions};
 use super::usage::Report;
-use crate::billing::openapi::TierLimits;
 use crate::openapi::{BadRequest, Conflict, NotFound, RateLimited, Unprocessable};
+use crate::tiers::TierLimits;
 
 #[derive(OpenApi)]
 #[openapi(paths(
