@@ -210,7 +210,10 @@ async fn a_customer_never_reads_another_customers_usage() {
         .await;
     assert_eq!(status, 400, "{b_again}");
     assert!(
-        b_again["detail"].as_str().unwrap().contains("`customer_id`"),
+        b_again["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`customer_id`"),
         "{b_again}"
     );
     assert!(b_again.get("totals").is_none(), "{b_again}");
