@@ -212,7 +212,9 @@ async fn request_id_is_echoed_when_sane_and_replaced_when_not() {
         .await
         .unwrap();
     let id = r.headers()["x-request-id"].to_str().unwrap();
-    assert_eq!(id.len(), 32, "replaced by a fresh id: {id}");
+    let fresh = uuid::Uuid::parse_str(id).expect("replaced by a fresh UUID");
+    assert_eq!(fresh.get_version_num(), 4, "a random UUID: {id}");
+    assert_eq!(id, fresh.hyphenated().to_string(), "in its hyphenated form");
     app.shutdown().await;
 }
 
