@@ -23,6 +23,8 @@ pub struct Outcome {
 }
 
 struct Shared {
+    /// When the runtime first asked for an event: the end of the function's init phase.
+    first_poll: std::sync::Mutex<Option<Instant>>,
     events: Mutex<mpsc::UnboundedReceiver<(String, Bytes)>>,
     outcomes: mpsc::UnboundedSender<Outcome>,
 }
@@ -30,6 +32,7 @@ struct Shared {
 /// One emulator: push events with [`Emulator::invoke`], read answers with [`Emulator::outcome`].
 pub struct Emulator {
     pub addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
     events: mpsc::UnboundedSender<(String, Bytes)>,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
     server: tokio::task::JoinHandle<()>,
@@ -37,6 +40,10 @@ pub struct Emulator {
 }
 
 async fn next(State(s): State<Arc<Shared>>) -> Response {
+    s.first_poll
+        .lock()
+        .expect("first poll")
+        .get_or_insert_with(Instant::now);
     // Long poll, as the real API does: the runtime waits here until an event is queued.
     let Some((id, event)) = s.events.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
@@ -93,6 +100,7 @@ impl Emulator {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (outcomes_tx, outcomes_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            first_poll: std::sync::Mutex::new(None),
             events: Mutex::new(events_rx),
             outcomes: outcomes_tx,
         });
@@ -104,7 +112,7 @@ impl Emulator {
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state(shared);
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the emulator");
@@ -114,6 +122,7 @@ impl Emulator {
         });
         Self {
             addr,
+            shared,
             events: events_tx,
             outcomes: outcomes_rx,
             server,
@@ -127,6 +136,11 @@ impl Emulator {
         let id = format!("bench-{:08}", self.next_id);
         let _ = self.events.send((id.clone(), event.into()));
         id
+    }
+
+    /// When the runtime first polled `/next`, if it has.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self.shared.first_poll.lock().expect("first poll")
     }
 
     /// The next answer (response or error), or `None` after `timeout`.

@@ -201,6 +201,7 @@ fn status_of(body: &[u8]) -> String {
 struct FnRow {
     size: u64,
     cold: Vec<Duration>,
+    init: Vec<Duration>,
     warm: Vec<Duration>,
     rss_first: u64,
     rss_peak: u64,
@@ -220,6 +221,9 @@ async fn cold(bin: &Path, name: &str, aws: &Aws, scratch: &Path, row: &mut FnRow
         match emu.outcome(WAIT).await {
             Some(o) => {
                 row.cold.push(o.at - t0);
+                if let Some(p) = emu.first_poll() {
+                    row.init.push(p - t0);
+                }
                 let key = if o.ok {
                     status_of(&o.body)
                 } else {
@@ -422,10 +426,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, r) in &rows {
         let answers: Vec<String> = r.answers.iter().map(|(k, v)| format!("{k}×{v}")).collect();
         println!(
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             mib(r.size),
             ms(percentile(&r.cold, 50.0)),
             ms(percentile(&r.cold, 95.0)),
+            ms(percentile(&r.init, 50.0)),
             ms(percentile(&r.warm, 50.0)),
             ms(percentile(&r.warm, 99.0)),
             mib(r.rss_first),
