@@ -420,9 +420,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         opts.spawns, opts.warm
     );
     println!(
-        "| function | binary | cold p50 | cold p95 | warm p50 | warm p99 | RSS after 1st invoke | RSS peak | answers (cold) |"
+        "| function | binary | cold p50 | cold p95 | init p50 (spawn → 1st poll) | warm p50 | warm p99 | RSS after 1st invoke | RSS peak | answers (cold) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, r) in &rows {
         let answers: Vec<String> = r.answers.iter().map(|(k, v)| format!("{k}×{v}")).collect();
         println!(
