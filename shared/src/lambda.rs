@@ -8,6 +8,8 @@ use axum::extract::Request;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 
+pub use crate::state::Clients;
+
 /// The Lambda invocation's request id, when running under the Lambda runtime.
 pub fn lambda_request_id(req: &Request) -> Option<String> {
     req.lambda_context_ref()
@@ -70,16 +72,21 @@ pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
     lambda_http::run(handler(router)).await
 }
 
-/// Reads the settings, starts logging and assembles the state. A configuration the production
-/// lockdown refuses stops the process here, with the reason in the log and the error.
-pub async fn startup() -> Result<crate::AppState, lambda_http::Error> {
+/// Reads the settings, starts logging and assembles the state with the optional `clients` the
+/// function names (`Clients::NO_MAIL` keeps the SES client out of its binary). A configuration
+/// the production lockdown refuses stops the process here, with the reason in the log and the
+/// error.
+pub async fn startup(clients: Clients) -> Result<crate::AppState, lambda_http::Error> {
     let settings = crate::config::Settings::from_env()?;
     crate::telemetry::init(&settings);
     // Metrics carry the function's own name, the dimension template.yaml's alarms select on.
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lambda".into());
     crate::metrics::install(&function, true);
-    match crate::AppState::from_settings(settings, crate::clock::system()).await {
-        Ok(s) => Ok(s),
+    match crate::AppState::from_settings_with(settings, crate::clock::system(), clients).await {
+        Ok(s) => {
+            prefetch_secrets(&s);
+            Ok(s)
+        }
         Err(e) => {
             tracing::error!(error = %e, "refusing to start");
             Err(e.into())
@@ -87,8 +94,24 @@ pub async fn startup() -> Result<crate::AppState, lambda_http::Error> {
     }
 }
 
+/// Starts loading the secrets while the runtime asks for its first event, so the first request
+/// that needs one (every signed webhook, every token) finds them loaded or in flight: one load,
+/// shared by whoever asks first (`Secrets` lets one caller reload at a time). Production has
+/// them already (the lockdown checks them at startup), so this finds them cached.
+fn prefetch_secrets(state: &crate::AppState) {
+    let secrets = state.secrets.clone();
+    tokio::spawn(async move {
+        if let Err(e) = secrets.snapshot().await {
+            tracing::warn!(error = %e, "secrets not loaded at startup; the first request retries");
+        }
+    });
+}
+
 /// Builds the state from the environment and serves a function's router on Lambda.
-pub async fn serve(build: fn(crate::AppState) -> Router) -> Result<(), lambda_http::Error> {
-    let state = startup().await?;
+pub async fn serve(
+    clients: Clients,
+    build: fn(crate::AppState) -> Router,
+) -> Result<(), lambda_http::Error> {
+    let state = startup(clients).await?;
     run(build(state)).await
 }

@@ -62,9 +62,43 @@ pub struct AppState {
 /// throttling is retried by the SDK, not by us.
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
         .load()
         .await
+}
+
+/// The HTTPS client every AWS SDK client uses: hyper on rustls with ring, the crypto provider
+/// reqwest (Stripe) already links, so a binary carries one TLS stack and one crypto library
+/// (the SDK's default would add aws-lc-rs). Root certificates load on first use, not here.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The AWS clients a binary may build beyond the store, queue and secrets every function uses.
+/// Each is a constructor the binary names: a function that never mails passes
+/// [`Clients::NO_MAIL`], nothing in it references the SES client, and fat LTO leaves that SDK
+/// out of its binary (issue 12: each function links only what it uses).
+#[derive(Clone, Copy)]
+pub struct Clients {
+    pub mail: Option<fn(&aws_config::SdkConfig, &str) -> SharedMailer>,
+}
+
+impl Clients {
+    /// Everything: the local stack, the tests and the functions that mail.
+    pub const ALL: Self = Self {
+        mail: Some(ses_mailer),
+    };
+    /// Functions that never mail anyone: `MAIL_FROM` is ignored and mail would go to the
+    /// outbox in the table, which nothing in them sends to.
+    pub const NO_MAIL: Self = Self { mail: None };
+}
+
+fn ses_mailer(cfg: &aws_config::SdkConfig, from: &str) -> SharedMailer {
+    Arc::new(Ses::new(aws_sdk_sesv2::Client::new(cfg), from))
 }
 
 impl AppState {
@@ -96,10 +130,20 @@ impl AppState {
         self
     }
 
-    /// Assembles the state the settings describe and runs the production lockdown.
+    /// Assembles the state the settings describe, with every client, and runs the production
+    /// lockdown.
     pub async fn from_settings(
         settings: Settings,
         clock: SharedClock,
+    ) -> Result<Self, StartupError> {
+        Self::from_settings_with(settings, clock, Clients::ALL).await
+    }
+
+    /// [`AppState::from_settings`] building only the optional `clients` a binary names.
+    pub async fn from_settings_with(
+        settings: Settings,
+        clock: SharedClock,
+        clients: Clients,
     ) -> Result<Self, StartupError> {
         let problems = settings.production_problems();
         if !problems.is_empty() {
@@ -161,17 +205,14 @@ impl AppState {
         if settings.is_production() {
             check_secrets(&secrets).await?;
         }
-        let ses = match (&settings.mail_from, &aws) {
-            (Some(from), Some(cfg)) => Some(Ses::new(aws_sdk_sesv2::Client::new(cfg), from)),
-            (Some(from), None) => Some(Ses::new(
-                aws_sdk_sesv2::Client::new(&aws_config().await),
-                from,
-            )),
+        let mailer = match (&settings.mail_from, clients.mail, &aws) {
+            (Some(from), Some(make), Some(cfg)) => Some(make(cfg, from)),
+            (Some(from), Some(make), None) => Some(make(&aws_config().await, from)),
             _ => None,
         };
         let state = Self::new(settings, store, queue, secrets, clock);
-        Ok(match ses {
-            Some(ses) => state.with_mailer(Arc::new(ses)),
+        Ok(match mailer {
+            Some(mailer) => state.with_mailer(mailer),
             None => state,
         })
     }

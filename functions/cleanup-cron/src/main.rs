@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let state = rampart::lambda::startup().await?;
+    let state = rampart::lambda::startup(rampart::lambda::Clients::NO_MAIL).await?;
     // A policy table the job could not honour stops the function at startup, naming the row.
     rampart::retention::policies::effective(&state.settings)
         .map_err(|why| format!("RETENTION_POLICIES {why}"))?;
