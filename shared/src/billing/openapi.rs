@@ -1,14 +1,11 @@
 //! The contract of the `/billing/*` routes (`billing-api`, `billing::routes`). How to add a
 //! route: `crate::openapi`'s module doc.
-
-use std::collections::BTreeMap;
-
 use utoipa::{OpenApi, ToSchema};
 
 use super::checkout::CheckoutBody;
 use crate::openapi::{
-    BadGateway, Conflict, Forbidden, OwnerExempt, PaymentUnavailable, QuotaExceeded, Unavailable,
-    Unprocessable,
+    BadGateway, Conflict, Forbidden, OwnerExempt, PaymentUnavailable, QuotaExceeded, TierLimits,
+    Unavailable, Unprocessable,
 };
 
 #[derive(OpenApi)]
@@ -27,11 +24,6 @@ struct Api;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     Api::openapi()
 }
-
-/// A tier's limits by feature; `null` is unlimited.
-#[derive(ToSchema)]
-#[schema(example = json!({"api_calls_per_day": 100, "concurrent_builds": 1, "private_repos": 0, "team_members": 1, "marketplace_agents": 0}))]
-pub struct TierLimits(pub BTreeMap<String, Option<u64>>);
 
 /// One row of the tier table.
 #[derive(ToSchema)]

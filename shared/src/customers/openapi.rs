@@ -8,8 +8,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::admin::{NewCustomer, RotateOptions};
 use super::usage::Report;
-use crate::billing::openapi::TierLimits;
-use crate::openapi::{BadRequest, Conflict, NotFound, RateLimited, Unprocessable};
+use crate::openapi::{BadRequest, Conflict, NotFound, RateLimited, TierLimits, Unprocessable};
 
 #[derive(OpenApi)]
 #[openapi(paths(
