@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod customers;
 pub mod error;
 pub mod faults;
+pub mod gdpr;
 pub mod health;
 pub mod http;
 pub mod idempotency;

@@ -4,6 +4,7 @@
 
 const MINUTE: i64 = 60;
 const DAY: i64 = 86_400;
+const YEAR: i64 = 365 * DAY;
 
 /// Received provider events, the deduplication record: 180 days, longer than any provider's
 /// retry schedule (Stripe retries for up to 3 days, Square and DocuSign for days too).
@@ -18,10 +19,16 @@ pub const WEBHOOK_STALE_AFTER_SECS: i64 = WEBHOOK_EVENT_SECS - DAY;
 /// record expired is still recognised as old for another 180 days; past that, nothing signed
 /// is left to compare (documented in the README).
 pub const TWILIO_SID_SECS: i64 = 2 * WEBHOOK_EVENT_SECS;
-/// Audit events: one year online (seeds: `AUDIT_LOG_ARCHIVE_DAYS=365`).
-pub const AUDIT_SECS: i64 = 365 * DAY;
-/// Mails in the local outbox.
-pub const OUTBOX_SECS: i64 = DAY;
+/// Audit events: seven years (issue 11), the span of the financial records they explain; their
+/// client IP hashes go after one year (`AUDIT_IP_SECS`, the seeds' `AUDIT_LOG_ARCHIVE_DAYS=365`).
+pub const AUDIT_SECS: i64 = 7 * YEAR;
+/// How long an audit event keeps the keyed hash of the client IP (the retention cron removes it).
+pub const AUDIT_IP_SECS: i64 = 365 * DAY;
+/// Mails in the local outbox: 30 days (issue 11).
+pub const OUTBOX_SECS: i64 = 30 * DAY;
+/// An erasure's tombstone (`{id, erased_at}`), which makes replayed webhooks for an erased user
+/// `ignored`: as long as the financial records it stands in for.
+pub const ERASURE_TOMBSTONE_SECS: i64 = 7 * YEAR;
 /// A session and its refresh token, extended by each rotation (RFC 9700 §4.14).
 pub const REFRESH_SECS: i64 = 7 * DAY;
 /// Email sign-in codes (OWASP Authentication Cheat Sheet: short-lived, single use).
@@ -34,10 +41,13 @@ pub const EMAIL_VERIFICATION_SECS: i64 = DAY;
 /// A count of consecutive failed sign-ins, kept this long after the last failure: the NIST SP
 /// 800-63B 5.2.2 cap of 100 consecutive failures cannot be waited out in less than a month.
 pub const FAILURE_COUNT_SECS: i64 = 30 * DAY;
-/// A rate-limit window counter is kept for two windows (the sliding window reads the previous).
-pub const RATE_WINDOWS_KEPT: i64 = 2;
+/// A fixed-window rate-limit counter is kept for its window.
+pub const RATE_WINDOWS_KEPT: i64 = 1;
+/// A sliding-window log is kept one window after its newest hit: older hits no longer count.
+pub const RATE_LOG_WINDOWS_KEPT: i64 = 1;
 
-/// Every stored kind with a fixed lifetime, for the retention cron and the docs.
+/// Every stored kind with a fixed lifetime, for the retention cron and the docs. The retention
+/// policies (`retention::policies`) take their periods from these constants.
 pub const TABLE: &[(&str, i64)] = &[
     ("webhook_event", WEBHOOK_EVENT_SECS),
     ("twilio_sid", TWILIO_SID_SECS),
@@ -56,6 +66,7 @@ pub const TABLE: &[(&str, i64)] = &[
     ("esim", ORDER_SECS),
     ("payment_intent", ORDER_SECS),
     ("iccid", ORDER_SECS),
+    ("erasure_tombstone", ERASURE_TOMBSTONE_SECS),
 ];
 
 /// Reported usage events, the deduplication record of `(customer, event_id)`: 90 days, far past
@@ -71,4 +82,4 @@ pub const API_KEY_RETIRED_SECS: i64 = 90 * DAY;
 /// Orders, their payments, eSIM profiles, the intent links and issued ICCIDs: kept as financial
 /// records for seven years (the longest common bookkeeping retention, e.g. US IRS record keeping
 /// and most EU commercial codes), then removed (GDPR Art. 5(1)(e): no longer than necessary).
-pub const ORDER_SECS: i64 = 7 * 365 * DAY;
+pub const ORDER_SECS: i64 = 7 * YEAR;

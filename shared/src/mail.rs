@@ -14,9 +14,49 @@ use crate::store::{EXPIRES_AT, Item, Key, Query, SharedStore, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mail {
+    /// Why it is sent: the one field logs and the outbox can filter on.
+    pub kind: MailKind,
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+/// Every mail Rampart sends, named once (logs, the outbox and its stored records use these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    SignInCode,
+    VerifyEmail,
+    PasswordReset,
+    PasswordRemoved,
+    SubscriptionCanceled,
+    PaymentFailed,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 6] = [
+        Self::SignInCode,
+        Self::VerifyEmail,
+        Self::PasswordReset,
+        Self::PasswordRemoved,
+        Self::SubscriptionCanceled,
+        Self::PaymentFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignInCode => "sign_in_code",
+            Self::VerifyEmail => "verify_email",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordRemoved => "password_removed",
+            Self::SubscriptionCanceled => "subscription_canceled",
+            Self::PaymentFailed => "payment_failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// The mailbox an address delivers to, for the limits on how much mail one person gets: lower
@@ -56,6 +96,7 @@ pub struct OutboxMail {
 }
 
 impl OutboxMail {
+    pub const MAIL_KIND: &str = "mail_kind";
     pub const TO: &str = "to";
     pub const SUBJECT: &str = "subject";
     pub const BODY: &str = "body";
@@ -92,6 +133,8 @@ impl TryFrom<&Item> for OutboxMail {
             at_ms,
             id: id.to_string(),
             mail: Mail {
+                kind: MailKind::parse(item.req_s(kind, Self::MAIL_KIND)?)
+                    .ok_or_else(|| malformed(kind, Self::MAIL_KIND))?,
                 to: item.req_s(kind, Self::TO)?.into(),
                 subject: item.req_s(kind, Self::SUBJECT)?.into(),
                 body: item.req_s(kind, Self::BODY)?.into(),
@@ -106,6 +149,7 @@ impl From<&OutboxMail> for Item {
         let (pk, sk) = m.key();
         Item::new(pk, sk)
             .with(TYPE, OutboxMail::KIND)
+            .with(OutboxMail::MAIL_KIND, m.mail.kind.as_str())
             .with(OutboxMail::TO, m.mail.to.as_str())
             .with(OutboxMail::SUBJECT, m.mail.subject.as_str())
             .with(OutboxMail::BODY, m.mail.body.as_str())
@@ -127,10 +171,9 @@ const OUTBOX_TTL_SECS: i64 = crate::lifetimes::OUTBOX_SECS;
 
 impl Outbox {
     pub fn new(store: SharedStore, clock: crate::clock::SharedClock, print: bool) -> Self {
-        // The outbox only needs a stable partition per address, not secrecy: a fixed key.
         Self {
             store,
-            pepper: b"rampart-local-outbox".to_vec(),
+            pepper: OUTBOX_KEY.to_vec(),
             clock,
             print,
         }
@@ -139,7 +182,17 @@ impl Outbox {
     fn partition(&self, to: &str) -> String {
         keyed_hash(&self.pepper, "outbox", &to.trim().to_lowercase())
     }
+}
 
+/// The outbox only needs a stable partition per address, not secrecy: a fixed key.
+const OUTBOX_KEY: &[u8] = b"rampart-local-outbox";
+
+/// The outbox partition of an address (GDPR export and erasure find a user's mails by it).
+pub fn outbox_partition(to: &str) -> String {
+    keyed_hash(OUTBOX_KEY, "outbox", &to.trim().to_lowercase())
+}
+
+impl Outbox {
     /// Mails to an address, newest first.
     pub async fn list(&self, to: &str) -> Result<Vec<Mail>, ApiError> {
         let (pk, _) = keys::outbox(&self.partition(to), 0, "");
@@ -159,8 +212,15 @@ impl Mailer for Outbox {
     async fn send(&self, mail: Mail) -> Result<(), ApiError> {
         let now_ms = self.clock.now_ms();
         if self.print {
-            // Structured fields, never the body (it holds codes and links): read it in the outbox.
-            tracing::info!(target: "mail", to = %crate::telemetry::redact_email(&mail.to), subject = %mail.subject, "mail stored in the local outbox (GET /_local/outbox?to=)");
+            // Structured fields, never the body (it holds codes and links, and would break a
+            // JSON log line reader): read it in the outbox.
+            tracing::info!(
+                target: "mail",
+                kind = mail.kind.as_str(),
+                to = %crate::telemetry::redact_email(&mail.to),
+                subject = %mail.subject,
+                "mail stored in the local outbox (GET /_local/outbox?to=)"
+            );
         }
         let stored = OutboxMail {
             to_hash: self.partition(&mail.to),
@@ -247,6 +307,7 @@ mod tests {
             at_ms: 1_767_225_600_123,
             id: "id1".into(),
             mail: Mail {
+                kind: MailKind::PasswordReset,
                 to: "a@example.com".into(),
                 subject: "s".into(),
                 body: "b".into(),

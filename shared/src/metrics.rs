@@ -40,6 +40,10 @@ pub enum Metric {
     StoreFault,
     /// A gauge: the dead-letter queue depth the cron saw.
     DlqDepthSeen,
+    /// Items the retention job deleted, anonymised, or left alone under a legal hold (by policy).
+    RetentionDeleted,
+    RetentionAnonymised,
+    RetentionHeld,
 }
 
 impl Metric {
@@ -58,6 +62,9 @@ impl Metric {
         Metric::RefreshReuseDetected,
         Metric::StoreFault,
         Metric::DlqDepthSeen,
+        Metric::RetentionDeleted,
+        Metric::RetentionAnonymised,
+        Metric::RetentionHeld,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +83,9 @@ impl Metric {
             Metric::RefreshReuseDetected => "refresh_reuse_detected",
             Metric::StoreFault => "store_fault",
             Metric::DlqDepthSeen => "dlq_depth_seen",
+            Metric::RetentionDeleted => "retention_deleted",
+            Metric::RetentionAnonymised => "retention_anonymised",
+            Metric::RetentionHeld => "retention_held",
         }
     }
 }
@@ -89,6 +99,15 @@ pub fn count(metric: Metric, labels: &[(&'static str, &str)]) {
     ::metrics::counter!(metric.name(), labels).increment(1);
 }
 
+/// Counts `n` occurrences at once (one EMF line), e.g. a batch job's total per run.
+pub fn count_by(metric: Metric, n: u64, labels: &[(&'static str, &str)]) {
+    let labels: Vec<::metrics::Label> = labels
+        .iter()
+        .map(|(k, v)| ::metrics::Label::new(*k, v.to_string()))
+        .collect();
+    ::metrics::counter!(metric.name(), labels).increment(n);
+}
+
 /// Records the latest value of a gauge metric.
 pub fn gauge(metric: Metric, value: f64) {
     ::metrics::gauge!(metric.name()).set(value);
@@ -99,9 +118,8 @@ pub fn gauge(metric: Metric, value: f64) {
 pub fn install(function: &str, emf: bool) -> &'static Registry {
     INSTALLED.get_or_init(|| {
         let registry: &'static Registry = Box::leak(Box::new(Registry {
-            function: function.to_string(),
             emf,
-            cells: Mutex::new(BTreeMap::new()),
+            ..Registry::new(function)
         }));
         if ::metrics::set_global_recorder(RecorderRef(registry)).is_err() {
             tracing::warn!("a metrics recorder was already installed; counts go there");
@@ -116,6 +134,13 @@ pub fn registry() -> Option<&'static Registry> {
 }
 
 static INSTALLED: OnceLock<&'static Registry> = OnceLock::new();
+
+/// Runs `f` with every count made on this thread going to `registry` instead of the
+/// process-wide one: what one flow counted, undisturbed by others running in parallel (tests
+/// run a current-thread runtime inside `f`).
+pub fn counting<R>(registry: &Registry, f: impl FnOnce() -> R) -> R {
+    ::metrics::with_local_recorder(registry, f)
+}
 
 /// One series: a metric name and its labels.
 type SeriesKey = (String, Vec<(String, String)>);
@@ -136,6 +161,15 @@ struct Cell {
 }
 
 impl Registry {
+    /// A registry of its own, never installed process-wide (see `counting`).
+    pub fn new(function: &str) -> Self {
+        Self {
+            function: function.to_string(),
+            emf: false,
+            cells: Mutex::new(BTreeMap::new()),
+        }
+    }
+
     fn cell(&self, key: &Key, gauge: bool) -> Arc<Cell> {
         let labels = key
             .labels()
@@ -248,11 +282,26 @@ impl Recorder for RecorderRef {
     fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, m: &Metadata<'_>) -> Counter {
+        self.0.register_counter(key, m)
+    }
+    fn register_gauge(&self, key: &Key, m: &Metadata<'_>) -> Gauge {
+        self.0.register_gauge(key, m)
+    }
+    fn register_histogram(&self, key: &Key, m: &Metadata<'_>) -> Histogram {
+        self.0.register_histogram(key, m)
+    }
+}
+
+impl Recorder for Registry {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.0.cell(key, false))
+        Counter::from_arc(self.cell(key, false))
     }
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.0.cell(key, true))
+        Gauge::from_arc(self.cell(key, true))
     }
     fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
         Histogram::noop()

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
 use rampart::AppState;
 use rampart::auth::AuthUser;
+use rampart::billing::quota;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
 use rampart::openapi;
@@ -98,14 +99,17 @@ pub fn openapi() -> openapi::Document {
 }
 
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/catalog", get(catalog))
+    // Every signed-in call to the shop counts against the caller's daily quota (issue 9);
+    // the public catalog and health do not (no identity, or exempt).
+    let metered = Router::new()
         .route("/orders", post(create_order).get(list_orders))
         .route("/orders/{id}", get(get_order))
         .route("/payments", post(create_payment))
         .route("/payments/{id}", get(get_payment))
         .route("/esims", get(list_esims))
-        .route("/esims/{id}/activate", post(activate))
+        .route("/esims/{id}/activate", post(activate));
+    quota::apply(metered, &state)
+        .route("/catalog", get(catalog))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(health::routes("/orders/health", DEPENDENCIES))
         .merge(openapi::serve("/orders/openapi.json", &openapi()))

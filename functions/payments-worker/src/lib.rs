@@ -16,7 +16,12 @@ pub fn dispatcher() -> Dispatcher {
 
 /// The same, applying webhook events with the providers of `registry`.
 pub fn dispatcher_with(registry: Registry) -> Dispatcher {
-    Dispatcher::new().register(JOB_KIND, ProcessWebhook::new(registry))
+    Dispatcher::new()
+        .register(JOB_KIND, ProcessWebhook::new(registry))
+        .register(
+            rampart::gdpr::job::KIND,
+            rampart::gdpr::job::DeleteStripeCustomer,
+        )
 }
 
 pub async fn handle(

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use rampart::AppState;
 use rampart::auth::operator::Operator;
 use rampart::error::{ApiError, StartupError};
 use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
+use rampart::http::{self, Query, RouterOptions};
 use rampart::openapi;
 use rampart::ratelimit::{self, KeyPart, Rule};
 use rampart::webhooks::admin::{self, Filter};
@@ -44,6 +44,7 @@ async fn deliver(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     provider: Option<String>,
     status: Option<String>,
@@ -53,6 +54,7 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
     _: Operator,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
@@ -60,11 +62,13 @@ async fn list(
         provider: q.provider,
         status: q.status,
     };
+    filter.check_provider(&registry)?;
     let (events, cursor) = admin::list(&state, &filter, q.cursor, q.limit.unwrap_or(50)).await?;
     Ok(Json(json!({ "events": events, "cursor": cursor })).into_response())
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OneQuery {
     #[serde(default)]
     include_payload: bool,
@@ -97,7 +101,8 @@ pub fn openapi() -> openapi::Document {
 
 pub fn openapi_with(registry: &Registry) -> openapi::Document {
     let part = rampart::webhooks::openapi::openapi(registry);
-    openapi::document("webhooks-api", "webhooks", vec![part])
+    let retention = rampart::retention::openapi::openapi();
+    openapi::document("webhooks-api", "webhooks", vec![part, retention])
 }
 
 /// This function's routes for the built-in providers.
@@ -116,12 +121,17 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
     }
     let minute = std::time::Duration::from_secs(60);
     let operator = Router::new()
-        .route("/admin/webhook-events", get(list))
+        .route(
+            "/admin/webhook-events",
+            get(list).layer(Extension(Arc::new(registry.clone()))),
+        )
         .route("/admin/webhook-events/{provider}/{event_id}", get(one))
         .route(
             "/admin/webhook-events/{provider}/{event_id}/replay",
             post(replay),
         );
+    // Legal holds and on-demand retention runs (issue 11) live under /admin/* too.
+    let operator = operator.merge(rampart::retention::routes::routes());
     let operator = ratelimit::protect(
         operator,
         &state,

@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub mod send;
+
 /// Every function's routes, merged, with the shared layers (what Lambda serves per function);
 /// `outbox` adds `GET /_local/outbox`.
 pub fn app(state: AppState, outbox: bool) -> Router {
@@ -111,12 +113,11 @@ async fn cron_loop(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        match rampart::retention::run(&state).await {
-            Ok(r) if r.expired_items_removed > 0 => {
-                tracing::info!(removed = r.expired_items_removed, "retention run")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "retention run failed"),
+        // The cleanup-cron function's own handler: the same job as the daily schedule in AWS.
+        let event =
+            serde_json::json!({ "detail-type": "Scheduled Event", "source": "rampart-local" });
+        if let Err(e) = cleanup_cron::handle(&state, event).await {
+            tracing::warn!(error = %e, "retention run failed");
         }
     }
 }

@@ -1,10 +1,8 @@
 //! `rampart-local`: the whole product on one port, on the embedded store (development only).
-//! `rampart-local send stripe <event-type> --user <id>`: a signed test event to a running stack.
+//! `rampart-local send <provider> <event> [flags]`: a signed provider event to a running stack.
 
 use clap::{Parser, Subcommand};
 use rampart::config::Settings;
-
-mod send;
 
 /// Rampart's local stack: every function's routes on one port, the queue worker and the
 /// retention cron in-process, on an embedded SQLite store. Configured by environment variables
@@ -22,7 +20,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Post a correctly signed provider event to a running stack (like `stripe trigger`):
-    /// `send stripe <event-type> [--user <id>] [--price <price_id>] [--url <base>]`.
+    /// `send <provider> <event> [flags] [--url <base>]`; `send --list` shows every provider,
+    /// its events and flags.
     Send {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
         args: Vec<String>,
@@ -44,12 +43,10 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let settings = Settings::from_env()?;
     rampart_local::refuse_production(&settings)?;
-    if let Some(Command::Send { mut args }) = cli.command {
-        // A wildcard bind (0.0.0.0:3000) is not an address to send to: use loopback instead.
-        if !args.iter().any(|a| a == "--url") {
-            args.extend(["--url".into(), rampart_local::local_url(settings.bind_addr)]);
-        }
-        return send::run(&args).await;
+    rampart::retention::policies::effective(&settings)
+        .map_err(|why| format!("RETENTION_POLICIES {why}"))?;
+    if let Some(Command::Send { args }) = cli.command {
+        return rampart_local::send::run(&args).await;
     }
     rampart::telemetry::init(&settings);
     let data_dir = settings.data_dir.clone();

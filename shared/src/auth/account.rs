@@ -13,7 +13,7 @@ use super::records::{EmailLink, User};
 use super::{email_hash, normalize_email, password, session, verify};
 use crate::crypto::random_id;
 use crate::error::ApiError;
-use crate::mail::Mail;
+use crate::mail::{Mail, MailKind};
 use crate::state::AppState;
 use crate::store::{Condition, Tx, TxError, Update, keys, load};
 
@@ -157,7 +157,8 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
             .set(User::PLAN, User::FREE_PLAN)
             .set(User::SUBSCRIPTION_STATUS, User::NO_SUBSCRIPTION)
             .remove(User::STRIPE_CUSTOMER_ID)
-            .remove(User::STRIPE_SUBSCRIPTION_ID)
+            // Not removed: an absent id lets any subscription's events in again.
+            .set(User::STRIPE_SUBSCRIPTION_ID, User::RELEASED_SUBSCRIPTION)
             .remove(User::CURRENT_PERIOD_END)
             .remove(User::CANCEL_AT_PERIOD_END);
     }
@@ -200,6 +201,7 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
 /// succeeded; a failure is logged (the sign-in answer says `password_removed` too).
 pub async fn mail_password_removed(state: &AppState, email: &str) {
     let mail = Mail {
+        kind: MailKind::PasswordRemoved,
         to: email.into(),
         subject: "Your account's password was removed".into(),
         body: "You just signed in with an email code to an account that was registered with \

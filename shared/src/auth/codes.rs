@@ -21,7 +21,8 @@ use super::records::{Otp, User};
 use super::{email_hash, normalize_email, session, throttle};
 use crate::crypto::{constant_time_eq, keyed_hash, random_bytes, random_id};
 use crate::error::ApiError;
-use crate::mail::{Mail, mailbox};
+use crate::mail::{Mail, MailKind, mailbox};
+use crate::metrics::{self, Metric};
 use crate::ratelimit::{self, RateLimitHeaders, Subject};
 use crate::state::AppState;
 use crate::store::{Condition, Item, Key, StoreError, TxError, Update, load};
@@ -53,7 +54,7 @@ pub(super) fn bad_code() -> ApiError {
 }
 
 /// Whether `code` is what `stored_hash` was made of; malformed codes never match.
-pub(super) fn code_matches(
+pub(crate) fn code_matches(
     pepper: &[u8],
     purpose: &str,
     email: &str,
@@ -110,6 +111,7 @@ pub async fn request_code(
     state
         .mailer
         .send(Mail {
+            kind: MailKind::SignInCode,
             to: email,
             subject: "Your sign-in code".into(),
             body: format!("Your sign-in code is {code}. It expires in 10 minutes and works once."),
@@ -188,6 +190,7 @@ pub async fn verify_code(
     let key = slot(state, &eh, user.as_ref(), device).await?;
     let otp: Otp = count_guess(state, key, Otp::ATTEMPTS).await?;
     if !code_matches(&pepper, "otp", &email, code, &otp.code_hash) {
+        metrics::count(Metric::LoginFailure, &[("method", "code")]);
         crate::audit::record(state, "otp_failure", &format!("email:{eh}"), ip, json!({})).await;
         return Err(bad_code());
     }

@@ -34,12 +34,14 @@ pub enum Delivery {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Register {
     email: String,
     password: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Login {
     email: String,
     password: String,
@@ -48,11 +50,13 @@ pub struct Login {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EmailOnly {
     email: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyCode {
     email: String,
     code: String,
@@ -61,30 +65,34 @@ pub struct VerifyCode {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyEmail {
     email: String,
     code: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     refresh_token: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Reset {
     token: String,
     new_password: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Change {
     current_password: String,
     new_password: String,
 }
 
-/// The answer to a sign-in or refresh: the access token in the body, the refresh token in the
-/// body or in cookies.
+/// The answer to a sign-in or refresh: both tokens in the body, or both in cookies (the body then
+/// says only how long the access token lasts).
 pub fn tokens(state: &AppState, issued: Issued, delivery: Delivery) -> Response {
     let (headers, body) = token_parts(state, issued, delivery);
     (StatusCode::OK, headers, axum::Json(body)).into_response()
@@ -95,16 +103,25 @@ fn token_parts(
     issued: Issued,
     delivery: Delivery,
 ) -> (HeaderMap, serde_json::Value) {
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    });
     let mut headers = HeaderMap::new();
-    match delivery {
-        Delivery::Body => body["refresh_token"] = issued.refresh_token.into(),
-        Delivery::Cookie => cookies::set(&mut headers, state.settings.cookie_secure, &issued),
-    }
+    let body = match delivery {
+        Delivery::Body => json!({
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+            "refresh_token": issued.refresh_token,
+        }),
+        // The HttpOnly cookie is the point of this delivery: a token in the body would be
+        // readable by any script on the page (OWASP HTML5 Security Cheat Sheet, local storage).
+        Delivery::Cookie => {
+            cookies::set(&mut headers, state.settings.cookie_secure, &issued);
+            json!({
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "delivery": "cookie",
+            })
+        }
+    };
     (headers, body)
 }
 

@@ -1,18 +1,26 @@
-//! Access tokens: compact JWS with HMAC-SHA256 (RFC 7519, following the RFC 8725 JWT BCP).
+//! Access tokens: compact JWS with HMAC-SHA256 (RFC 7519, following the RFC 8725 JWT BCP),
+//! signed and verified by the `jsonwebtoken` crate; this file holds the policy around it.
 //!
 //! - The algorithm is pinned: only `HS256` is accepted; `none` and every other value are refused
-//!   before any key is touched (RFC 8725 §3.1, §2.1).
+//!   before any key is touched (RFC 8725 §3.1, §2.1), and the crate is told HS256 only.
 //! - Every token names its key (`kid`); all keys in `JWT_SIGNING_KEYS` (current and previous
 //!   secret versions) verify, the first one signs, so keys rotate without logging anyone out. A
 //!   retired key verifies nothing.
+//! - Explicit typing (RFC 8725 §3.11): access tokens carry `typ: at+jwt` (the media type RFC 9068
+//!   §2.1 registers for JWT access tokens) and nothing else is taken for one, so another JWT
+//!   signed with the same key can never pass as an access token.
 //! - `iss`, `aud`, `exp`, `nbf` and `iat` are checked with at most 30 s of leeway (RFC 8725 §3.8,
-//!   §3.9 for issuer and audience).
+//!   §3.9 for issuer and audience). The crate checks issuer, audience and that the claims are
+//!   present; `exp`/`nbf`/`iat` are compared here with the service clock, because the crate reads
+//!   the system clock and ours is injected (tests move it; a Lambda's is the system's anyway).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{constant_time_eq, hmac_sha256, random_id};
+use crate::crypto::random_id;
 
 pub const ISSUER: &str = "rampart";
 pub const AUDIENCE: &str = "rampart-api";
@@ -21,6 +29,10 @@ pub const ACCESS_TTL_SECS: i64 = 15 * 60;
 /// Clock skew tolerated on `exp`/`nbf`/`iat`.
 pub const LEEWAY_SECS: i64 = 30;
 const ALG: &str = "HS256";
+/// The `typ` header of an access token (RFC 8725 §3.11 explicit typing; RFC 9068 §2.1).
+pub const TYP: &str = "at+jwt";
+/// Longer than any token we issue: refused before any parsing.
+const MAX_LEN: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -34,10 +46,12 @@ pub struct Claims {
     pub sid: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Header {
+/// The header fields read before the crate parses the token: the crate's own header type has no
+/// `none` algorithm, so it would call such a token malformed; we want to say "algorithm".
+#[derive(Debug, Deserialize)]
+struct Peek {
     alg: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     typ: Option<String>,
     #[serde(default)]
     kid: Option<String>,
@@ -49,6 +63,8 @@ pub enum JwtError {
     Malformed,
     #[error("algorithm not accepted")]
     Algorithm,
+    #[error("not an access token (typ)")]
+    Type,
     #[error("unknown signing key")]
     UnknownKey,
     #[error("bad signature")]
@@ -59,6 +75,19 @@ pub enum JwtError {
     Expired,
     #[error("not yet valid")]
     NotYetValid,
+}
+
+impl From<jsonwebtoken::errors::Error> for JwtError {
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        match e.kind() {
+            ErrorKind::InvalidSignature => JwtError::Signature,
+            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => JwtError::Algorithm,
+            ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => JwtError::Audience,
+            ErrorKind::ExpiredSignature => JwtError::Expired,
+            ErrorKind::ImmatureSignature => JwtError::NotYetValid,
+            _ => JwtError::Malformed,
+        }
+    }
 }
 
 pub fn claims_for(user_id: &str, session_id: &str, now: i64) -> Claims {
@@ -74,65 +103,78 @@ pub fn claims_for(user_id: &str, session_id: &str, now: i64) -> Claims {
     }
 }
 
-pub fn sign(claims: &Claims, kid: &str, key: &[u8]) -> String {
-    let header = Header {
-        alg: ALG.into(),
-        typ: Some("JWT".into()),
-        kid: Some(kid.into()),
-    };
-    let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
-    let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let input = format!("{h}.{c}");
-    let sig = URL_SAFE_NO_PAD.encode(hmac_sha256(key, input.as_bytes()));
-    format!("{input}.{sig}")
+/// Signs `claims` with HS256 under key `kid`, typed `at+jwt`.
+pub fn sign(claims: &Claims, kid: &str, key: &[u8]) -> Result<String, JwtError> {
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some(TYP.into());
+    header.kid = Some(kid.into());
+    Ok(jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_secret(key),
+    )?)
 }
 
 /// The `kid` a token names, after checking the algorithm: lets the caller fetch keys (and
 /// refresh the secret early when the key id is new).
 pub fn key_id(token: &str) -> Result<String, JwtError> {
+    Ok(peek(token)?.kid.unwrap_or_default())
+}
+
+fn peek(token: &str) -> Result<Peek, JwtError> {
     let header = token.split('.').next().ok_or(JwtError::Malformed)?;
     let raw = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| JwtError::Malformed)?;
-    let h: Header = serde_json::from_slice(&raw).map_err(|_| JwtError::Malformed)?;
+    let h: Peek = serde_json::from_slice(&raw).map_err(|_| JwtError::Malformed)?;
     if h.alg != ALG {
         return Err(JwtError::Algorithm);
     }
-    h.kid.filter(|k| !k.is_empty()).ok_or(JwtError::UnknownKey)
+    if h.kid.as_deref().is_none_or(str::is_empty) {
+        return Err(JwtError::UnknownKey);
+    }
+    Ok(h)
+}
+
+/// What the crate checks: HS256 only, our issuer and audience, every time claim present. Time
+/// itself is compared in `verify` with the service clock (see the module comment).
+fn validation() -> Validation {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_issuer(&[ISSUER]);
+    v.set_audience(&[AUDIENCE]);
+    v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.leeway = LEEWAY_SECS as u64;
+    v
 }
 
 /// Verifies a token against the keys `(kid, key)` currently accepted.
 pub fn verify(token: &str, keys: &[(String, String)], now: i64) -> Result<Claims, JwtError> {
-    if token.len() > 4096 {
+    if token.len() > MAX_LEN || token.split('.').count() != 3 {
         return Err(JwtError::Malformed);
     }
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwtError::Malformed);
-    };
-    let kid = key_id(token)?;
-    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed)?;
-    let input = format!("{h}.{c}");
-    let mut any_key = false;
-    let mut valid = false;
-    for (k, secret) in keys.iter().filter(|(k, _)| *k == kid) {
-        any_key = true;
-        let _ = k;
-        valid |= constant_time_eq(&hmac_sha256(secret.as_bytes(), input.as_bytes()), &sig);
+    let header = peek(token)?;
+    // Media types compare case-insensitively (RFC 8725 §3.11, RFC 7515 §4.1.9).
+    if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case(TYP)) {
+        return Err(JwtError::Type);
     }
-    if !any_key {
-        return Err(JwtError::UnknownKey);
+    let kid = header.kid.unwrap_or_default();
+    let validation = validation();
+    let mut outcome = Err(JwtError::UnknownKey);
+    for (_, secret) in keys.iter().filter(|(k, _)| *k == kid) {
+        outcome = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(secret.as_bytes()),
+            &validation,
+        )
+        .map(|data| data.claims)
+        .map_err(JwtError::from);
+        if outcome.is_ok() {
+            break;
+        }
     }
-    if !valid {
-        return Err(JwtError::Signature);
-    }
-    let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| JwtError::Malformed)?;
-    let claims: Claims = serde_json::from_slice(&raw).map_err(|_| JwtError::Malformed)?;
-    if claims.iss != ISSUER || claims.aud != AUDIENCE {
-        return Err(JwtError::Audience);
-    }
+    let claims = outcome?;
     if claims.exp + LEEWAY_SECS <= now {
         return Err(JwtError::Expired);
     }
@@ -156,7 +198,7 @@ mod tests {
     #[test]
     fn round_trip_and_rotation() {
         let c = claims_for("u1", "s1", 1000);
-        let t = sign(&c, "k1", b"old-key-material-0123456789");
+        let t = sign(&c, "k1", b"old-key-material-0123456789").unwrap();
         assert_eq!(
             verify(&t, &keys(), 1000),
             Ok(c.clone()),
@@ -185,7 +227,7 @@ mod tests {
     #[test]
     fn tampering_and_time() {
         let c = claims_for("u1", "s1", 1000);
-        let t = sign(&c, "k2", b"new-key-material-0123456789");
+        let t = sign(&c, "k2", b"new-key-material-0123456789").unwrap();
         let mut forged = claims_for("admin", "s1", 1000);
         forged.jti = c.jti.clone();
         let parts: Vec<&str> = t.split('.').collect();
@@ -211,5 +253,52 @@ mod tests {
             Err(JwtError::NotYetValid)
         );
         assert_eq!(verify("a.b", &keys(), 1000), Err(JwtError::Malformed));
+    }
+
+    fn hand_signed(header: &str, claims: &Claims, key: &[u8]) -> String {
+        let h = URL_SAFE_NO_PAD.encode(header);
+        let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+        let sig = crate::crypto::hmac_sha256(key, format!("{h}.{c}").as_bytes());
+        format!("{h}.{c}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    #[test]
+    fn a_token_of_another_type_is_not_an_access_token() {
+        // RFC 8725 §3.11: same key, same claims, but not typed as an access token.
+        let key = b"new-key-material-0123456789";
+        let c = claims_for("u1", "s1", 1000);
+        for header in [
+            r#"{"alg":"HS256","typ":"JWT","kid":"k2"}"#,
+            r#"{"alg":"HS256","kid":"k2"}"#,
+        ] {
+            assert_eq!(
+                verify(&hand_signed(header, &c, key), &keys(), 1000),
+                Err(JwtError::Type),
+                "{header}"
+            );
+        }
+        let typed = hand_signed(r#"{"alg":"HS256","typ":"AT+JWT","kid":"k2"}"#, &c, key);
+        assert_eq!(
+            verify(&typed, &keys(), 1000),
+            Ok(c),
+            "media types ignore case"
+        );
+    }
+
+    #[test]
+    fn another_issuer_or_audience_is_refused() {
+        let key = b"new-key-material-0123456789";
+        let mut c = claims_for("u1", "s1", 1000);
+        c.aud = "someone-else".into();
+        assert_eq!(
+            verify(&sign(&c, "k2", key).unwrap(), &keys(), 1000),
+            Err(JwtError::Audience)
+        );
+        let mut c = claims_for("u1", "s1", 1000);
+        c.iss = "evil".into();
+        assert_eq!(
+            verify(&sign(&c, "k2", key).unwrap(), &keys(), 1000),
+            Err(JwtError::Audience)
+        );
     }
 }

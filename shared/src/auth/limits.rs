@@ -36,16 +36,18 @@ pub struct Rules {
 /// shop write-up's (1 per 60 s and 5 per 24 h per address, 25 per 24 h per IP), counted per
 /// mailbox whatever the IP, so guesses stay bounded: 6 digits, 5 guesses per code, 5 codes a
 /// day is at most 25 chances in a million a day. The rest are our choice.
+/// Sign-in, refresh and the two code checks are sliding windows: with clock-aligned windows,
+/// 5 a minute let 10 attempts through within one second across a minute boundary.
 /// `otp`, `otp_device`, `forgot_mailbox` and `register_mailbox` are keyed by the mailbox or the
 /// device, so their handlers enforce them once the body is read; the others are IP-only layers
 /// in front of the route.
 pub fn rules() -> Rules {
     Rules {
-        login: vec![Rule::new("login_ip", 5, MINUTE, &[KeyPart::Ip])],
+        login: vec![Rule::new("login_ip", 5, MINUTE, &[KeyPart::Ip]).sliding()],
         register: vec![Rule::new("register_ip", 20, HOUR, &[KeyPart::Ip])],
         register_mailbox: vec![Rule::new("register_mailbox_day", 5, DAY, &[KeyPart::Email])],
-        verify_email: vec![Rule::new("verify_email_ip", 30, MINUTE, &[KeyPart::Ip])],
-        refresh: vec![Rule::new("refresh_ip", 10, MINUTE, &[KeyPart::Ip])],
+        verify_email: vec![Rule::new("verify_email_ip", 30, MINUTE, &[KeyPart::Ip]).sliding()],
+        refresh: vec![Rule::new("refresh_ip", 10, MINUTE, &[KeyPart::Ip]).sliding()],
         forgot: vec![Rule::new("forgot_ip", 3, HOUR, &[KeyPart::Ip])],
         reset: vec![Rule::new("reset_ip", 10, HOUR, &[KeyPart::Ip])],
         otp: vec![
@@ -57,7 +59,7 @@ pub fn rules() -> Rules {
             Rule::new("otp_device_min", 1, MINUTE, &[KeyPart::User]),
             Rule::new("otp_device_day", 5, DAY, &[KeyPart::User]),
         ],
-        otp_verify: vec![Rule::new("otp_verify_ip", 30, MINUTE, &[KeyPart::Ip])],
+        otp_verify: vec![Rule::new("otp_verify_ip", 30, MINUTE, &[KeyPart::Ip]).sliding()],
         forgot_mailbox: vec![Rule::new("forgot_mailbox_day", 5, DAY, &[KeyPart::Email])],
     }
 }

@@ -55,12 +55,13 @@ pub struct Accepted {
 }
 
 /// Tokens of a sign-in or refresh. `delivery: "cookie"` sets `access_token` and `refresh_token`
-/// as httpOnly cookies and `csrf_token` for the double submit; `delivery: "body"` returns the
-/// refresh token here instead.
+/// as httpOnly cookies and `csrf_token` for the double submit, and the body carries no token:
+/// `{token_type, expires_in, delivery: "cookie"}`; `delivery: "body"` returns both tokens here.
 #[derive(ToSchema)]
 #[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ.e30.sig", "token_type": "Bearer", "expires_in": 900, "refresh_token": "rt_..."}))]
 pub struct Tokens {
-    /// An HS256 JWT (RFC 8725 profile) for `Authorization: Bearer`.
+    /// With `delivery: "body"` only: an HS256 JWT (`typ: at+jwt`, RFC 8725 profile) for
+    /// `Authorization: Bearer`.
     pub access_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: String,

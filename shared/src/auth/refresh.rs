@@ -22,6 +22,7 @@ use super::session::{
 };
 use crate::crypto::{hmac_sha256, random_token};
 use crate::error::ApiError;
+use crate::metrics::{self, Metric};
 use crate::state::AppState;
 use crate::store::{Condition, EXPIRES_AT, Tx, TxError, TxFailure, Update, keys, load};
 
@@ -41,6 +42,7 @@ async fn reuse_detected(
     if let Err(e) = revoke(state, user_id, session_id).await {
         tracing::error!(error = %e, "could not revoke a session after refresh token reuse");
     }
+    metrics::count(Metric::RefreshReuseDetected, &[]);
     crate::audit::record(
         state,
         "refresh_reuse",

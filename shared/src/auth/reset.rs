@@ -14,7 +14,7 @@ use super::session::{self, generation_is};
 use super::{account, email_hash, password, throttle};
 use crate::crypto::{keyed_hash, random_token};
 use crate::error::ApiError;
-use crate::mail::Mail;
+use crate::mail::{Mail, MailKind};
 use crate::state::AppState;
 use crate::store::{Condition, Tx, Update, keys, load};
 
@@ -72,6 +72,7 @@ async fn mail_token(state: &AppState, email: &str) -> Result<(), ApiError> {
     state
         .mailer
         .send(Mail {
+            kind: MailKind::PasswordReset,
             to: email.into(),
             subject: "Reset your password".into(),
             body: format!(

@@ -55,7 +55,8 @@ pub(super) async fn issue(
     let now = state.clock.now_secs();
     let mut claims = jwt::claims_for(user_id, session_id, now);
     claims.exp = claims.exp.min(session_end);
-    let access_token = jwt::sign(&claims, kid, key.as_bytes());
+    let access_token = jwt::sign(&claims, kid, key.as_bytes())
+        .map_err(|e| ApiError::internal(format!("signing an access token: {e}")))?;
     let pepper = state.hash_pepper().await?;
     Ok(Issued {
         user_id: user_id.into(),

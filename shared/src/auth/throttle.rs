@@ -23,6 +23,7 @@ use super::device::{Device, trusted_for};
 use super::limits::untrusted_login_budget;
 use super::records::{FailureCount, User};
 use crate::error::ApiError;
+use crate::metrics::{self, Metric};
 use crate::ratelimit;
 use crate::state::AppState;
 use crate::store::{Condition, Key, StoreError, keys, load};
@@ -169,6 +170,7 @@ pub async fn admit(state: &AppState, gate: Gate, email_hash: &str) -> Result<Cla
 /// Audits a failed attempt (`subject`: the user id, or `email:<hash>` without an account), and
 /// the moments the backoff starts and the cap is reached.
 pub async fn failed(state: &AppState, claim: &Claim, subject: &str, ip: Option<IpAddr>) {
+    metrics::count(Metric::LoginFailure, &[("method", "password")]);
     crate::audit::record(
         state,
         "login_failure",

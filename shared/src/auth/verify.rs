@@ -12,7 +12,7 @@ use super::codes::{bad_code, code_hash, code_matches, count_guess, six_digits};
 use super::records::{EmailVerification, User};
 use super::{email_hash, normalize_email};
 use crate::error::ApiError;
-use crate::mail::Mail;
+use crate::mail::{Mail, MailKind};
 use crate::state::AppState;
 use crate::store::{Condition, StoreError, Update, keys};
 
@@ -34,6 +34,7 @@ pub async fn mail_code(state: &AppState, user: &User, email_hash: &str) -> Resul
     state
         .mailer
         .send(Mail {
+            kind: MailKind::VerifyEmail,
             to: user.email.clone(),
             subject: "Confirm your email address".into(),
             body: format!(

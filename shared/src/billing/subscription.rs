@@ -100,6 +100,7 @@ pub async fn cancel(state: &AppState, user: &User) -> Result<User, ApiError> {
         |e| format_day(day_number(e)),
     );
     let mail = Mail {
+        kind: crate::mail::MailKind::SubscriptionCanceled,
         to: user.email.clone(),
         subject: "Your subscription is canceled".into(),
         body: format!(

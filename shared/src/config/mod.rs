@@ -9,6 +9,7 @@ mod billing;
 pub mod catalog;
 mod features;
 pub mod parse;
+pub mod retention;
 mod setting;
 mod table;
 
@@ -91,6 +92,8 @@ pub struct Settings {
     /// Where Stripe Checkout sends the user after paying, and after backing out.
     pub checkout_success_url: String,
     pub checkout_cancel_url: String,
+    /// Rows overriding or adding retention policies (`RETENTION_POLICIES`; empty: the table).
+    pub retention_policies: Vec<retention::PolicyOverride>,
 }
 
 impl Settings {
@@ -154,6 +157,7 @@ impl Settings {
             tiers: crate::tiers::Table::default(),
             checkout_success_url: String::new(),
             checkout_cancel_url: String::new(),
+            retention_policies: Vec::new(),
         }
     }
 

@@ -300,6 +300,7 @@ pub static SETTINGS: &[Setting] = &[
     features::DEAD_LETTER_QUEUE_URL,
     features::FAULT_RATE,
     features::FAULT_SEED,
+    super::retention::RETENTION_POLICIES,
     Setting {
         name: "PUBLIC_BASE_URL",
         kind: Kind::Url,

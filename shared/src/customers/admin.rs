@@ -31,6 +31,7 @@ const COMPANY_NAME_MAX: usize = 200;
 const MAX_KEY_PAGES: usize = 5;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     pub email: String,
     pub company_name: String,
@@ -39,6 +40,7 @@ pub struct NewCustomer {
 
 /// Body of a rotation: `expires_in_secs` ends the validity of the keys that work now.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RotateOptions {
     pub expires_in_secs: Option<i64>,
 }

@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -18,7 +18,7 @@ use super::auth::{Admin, ApiCaller, Caller};
 use super::usage::{self, Outcome, Report, event_view};
 use super::{license, limits};
 use crate::error::ApiError;
-use crate::http::{IDEMPOTENT_REPLAYED, Json};
+use crate::http::{IDEMPOTENT_REPLAYED, Json, Query};
 use crate::ratelimit::{self, RateLimitHeaders, Subject};
 use crate::state::AppState;
 
@@ -62,6 +62,7 @@ async fn create(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     cursor: Option<String>,
     limit: Option<usize>,
@@ -170,6 +171,7 @@ async fn report(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SummaryQuery {
     from: Option<String>,
     to: Option<String>,

@@ -31,6 +31,7 @@ const MAX_SUMMARY_ROWS: usize = 10_000;
 const CONFLICT_RETRIES: u32 = 5;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Report {
     pub event_id: String,
     pub metric: String,

@@ -147,6 +147,9 @@ pub(super) fn field_error(mut pointer: String, msg: &str) -> FieldError {
         } else {
             "has the wrong number of items".to_string()
         }
+    } else if msg.contains("not `true` or `false`") {
+        // Query strings parse booleans by hand, with a message of their own.
+        "must be true or false".to_string()
     } else if msg.contains("digit") || msg.contains("integer") || msg.contains("fit in target") {
         // Query strings parse numbers with `str::parse`, whose errors name no type.
         "must be a whole number".to_string()

@@ -13,7 +13,8 @@ use tracing::Instrument;
 use super::X_REQUEST_ID;
 use crate::error::{ApiError, PROBLEM_JSON, problem_response};
 
-/// The request's id: the caller's `X-Request-Id` when it is sane, else Lambda's, else random.
+/// The request's id: the caller's `X-Request-Id` when it is sane, else Lambda's, else a random
+/// UUID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
@@ -32,7 +33,8 @@ pub(super) async fn request_id(mut req: Request, next: Next) -> Response {
         .get(&X_REQUEST_ID)
         .and_then(sane_request_id)
         .or_else(|| crate::lambda::lambda_request_id(&req))
-        .unwrap_or_else(crate::crypto::random_id);
+        // Ours are random UUIDs (v4), the form Lambda's own request ids take.
+        .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     req.headers_mut().insert(X_REQUEST_ID, value.clone());
     req.extensions_mut().insert(RequestId(id));

@@ -47,6 +47,7 @@ mod tests {
     struct List {
         status: Option<Status>,
         limit: Option<usize>,
+        payload: Option<bool>,
     }
 
     #[derive(serde::Deserialize, Debug)]
@@ -77,7 +78,11 @@ mod tests {
             detail("colour=red"),
             "Query parameter `colour` is not a field of this request."
         );
-        assert!(parse::<List>("status=failed&limit=5").is_ok());
+        assert_eq!(
+            detail("payload=yes"),
+            "Query parameter `payload` must be true or false."
+        );
+        assert!(parse::<List>("status=failed&limit=5&payload=true").is_ok());
         assert!(parse::<List>("").is_ok());
     }
 }

@@ -190,12 +190,8 @@ pub const MAX_PAGE: usize = 100;
 
 impl Paging {
     pub fn parse(query: Option<&str>) -> Result<(usize, Option<String>), OrderError> {
-        let p: Paging = serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|e| {
-            invalid(vec![FieldError {
-                pointer: String::new(),
-                detail: format!("query: {e}"),
-            }])
-        })?;
+        // The shared query rules: an unknown parameter is 400 naming it, as on every listing.
+        let p: Paging = crate::http::query::parse(query.unwrap_or_default())?;
         let limit = match p.limit.as_deref() {
             None => DEFAULT_PAGE,
             Some(l) => l

@@ -1,12 +1,14 @@
-//! Rate limits: one counter item per (rule, hashed subject, window), bumped by a single atomic
-//! conditional update that fails once the limit is reached. Never read-then-write: concurrent
-//! requests cannot both take the last slot. TTL removes old windows.
+//! Rate limits. Fixed windows: one counter item per (rule, hashed subject, window), bumped by a
+//! single atomic conditional update that fails once the limit is reached, so concurrent requests
+//! cannot both take the last slot; TTL removes old windows. Sliding windows (`Rule::sliding`):
+//! an exact log of admitted hits per (rule, hashed subject), in `sliding`.
 //!
-//! This file is the counting; `http` turns decisions into response headers, 429s and router
-//! middleware, so the counter knows nothing of HTTP.
+//! This file is the rules and the fixed-window counting; `http` turns decisions into response
+//! headers, 429s and router middleware, so the counter knows nothing of HTTP.
 
 pub mod counter;
 pub mod http;
+pub mod sliding;
 
 pub use http::{RateLimitHeaders, by_ip, enforce, protect};
 
@@ -35,8 +37,8 @@ pub struct Rule {
     pub limit: u32,
     pub window: Duration,
     pub key: Vec<KeyPart>,
-    /// Smooths the window edge: the previous window's count still weighs in proportionally to
-    /// how much of it overlaps a sliding window ending now.
+    /// No span of `window` holds more than `limit` hits, wherever it starts: an exact log of
+    /// the admitted hits instead of a counter per clock-aligned window (see `sliding`).
     pub sliding: bool,
 }
 
@@ -51,6 +53,7 @@ impl Rule {
         }
     }
 
+    /// A sliding window: for small limits (the log keeps one time per admitted hit).
     pub fn sliding(mut self) -> Self {
         self.sliding = true;
         self
@@ -101,22 +104,16 @@ pub async fn check(state: &AppState, rule: &Rule, subject: &Subject) -> Result<D
     check_hashed(state, rule, &subject_hash).await
 }
 
-/// Whether a subject has used up the current window of a fixed-window rule, without counting a
-/// hit: `Some(retry_after_secs)` if so. A failure throttle asks this before it checks a
+/// Whether a subject has used up the current window of a rule, without counting a hit: `Some(retry_after_secs)` if so. A failure throttle asks this before it checks a
 /// credential, so a client past the limit is refused even when it finally guesses right.
 pub async fn exhausted(
     state: &AppState,
     rule: &Rule,
     subject: &Subject,
 ) -> Result<Option<u64>, ApiError> {
-    const COUNT: &str = "count";
     let hash = subject_hash(state, rule, subject).await?;
-    let w = rule.window.as_secs().max(1) as i64;
-    let now = state.clock.now_secs();
-    let start = now - now.rem_euclid(w);
-    let (pk, sk) = keys::rate_limit(&rule.name, &hash, start);
-    let count = state.store.get(&pk, &sk).await?.and_then(|i| i.n(COUNT));
-    Ok((count.unwrap_or(0) >= i64::from(rule.limit)).then_some((start + w - now).max(1) as u64))
+    let (count, reset_secs) = used_hashed(state, rule, &hash).await?;
+    Ok((count >= i64::from(rule.limit)).then_some(reset_secs))
 }
 
 /// The keyed hash a rule counts a subject under.
@@ -147,24 +144,14 @@ pub async fn check_hashed(
     rule: &Rule,
     subject_hash: &str,
 ) -> Result<Decision, ApiError> {
+    if rule.sliding {
+        return sliding::check(state, rule, subject_hash).await;
+    }
     let w = rule.window.as_secs().max(1) as i64;
-    let now_ms = state.clock.now_ms();
-    let now = now_ms.div_euclid(1000);
+    let now = state.clock.now_secs();
     let start = now - now.rem_euclid(w);
     let reset_secs = (start + w - now).max(1) as u64;
-
-    let mut limit = i64::from(rule.limit);
-    if rule.sliding {
-        let (ppk, psk) = keys::rate_limit(&rule.name, subject_hash, start - w);
-        let prev = load::<RateCounter>(&*state.store, &(ppk, psk))
-            .await?
-            .map_or(0, |c| c.count);
-        let elapsed_ms = now_ms - start * 1000;
-        let weight_left = (w * 1000 - elapsed_ms).max(0);
-        // Rounded up: the estimate never admits more than the limit.
-        let carried = (prev * weight_left + w * 1000 - 1) / (w * 1000);
-        limit = (limit - carried).max(0);
-    }
+    let limit = i64::from(rule.limit);
     let decision = |allowed: bool, count: i64| {
         if !allowed {
             crate::metrics::count(crate::metrics::Metric::RateLimited, &[("rule", &rule.name)]);
@@ -182,7 +169,6 @@ pub async fn check_hashed(
         return Ok(decision(false, 0));
     }
     let (pk, sk) = keys::rate_limit(&rule.name, subject_hash, start);
-    // Kept one extra window so the sliding estimate can read it.
     let update = Update::new()
         .add(COUNT, 1)
         .set(TYPE, RateCounter::KIND)
@@ -202,12 +188,15 @@ pub async fn check_hashed(
 }
 
 /// The current window's count for a subject the caller already hashed, without counting (a
-/// usage view); and the seconds until the window resets.
+/// usage view); and the seconds until the window resets (a sliding window: until a slot frees).
 pub async fn used_hashed(
     state: &AppState,
     rule: &Rule,
     subject_hash: &str,
 ) -> Result<(i64, u64), ApiError> {
+    if rule.sliding {
+        return sliding::used(state, rule, subject_hash).await;
+    }
     let w = rule.window.as_secs().max(1) as i64;
     let now = state.clock.now_secs();
     let start = now - now.rem_euclid(w);
@@ -225,6 +214,9 @@ pub async fn clear_hashed(
     rule: &Rule,
     subject_hash: &str,
 ) -> Result<(), ApiError> {
+    if rule.sliding {
+        return sliding::clear(state, rule, subject_hash).await;
+    }
     let w = rule.window.as_secs().max(1) as i64;
     let now = state.clock.now_secs();
     let (pk, sk) = keys::rate_limit(&rule.name, subject_hash, now - now.rem_euclid(w));

@@ -19,6 +19,11 @@ pub fn rate_limit(rule: &str, subject_hash: &str, window_start: i64) -> Key {
     )
 }
 
+/// A sliding-window rate-limit log: one per rule and hashed subject.
+pub fn rate_log(rule: &str, subject_hash: &str) -> Key {
+    (format!("rl#{rule}#{subject_hash}"), "log".into())
+}
+
 /// An idempotency record: scoped by the authenticated subject (or route family), then the key.
 pub fn idempotency(scope: &str, key: &str) -> Key {
     (format!("idem#{scope}"), format!("key#{key}"))
@@ -215,4 +220,46 @@ pub fn payment_intent(provider: &str, intent_id: &str) -> Key {
 /// An issued ICCID, so no two profiles ever carry the same one.
 pub fn iccid(iccid: &str) -> Key {
     (format!("iccid#{iccid}"), "esim".into())
+}
+
+/// A GDPR erasure: which of its steps are done and, once finished, the tombstone that stays.
+pub fn erasure(erasure_id: &str) -> Key {
+    (format!("erasure#{erasure_id}"), "state".into())
+}
+
+/// The list of unfinished erasures the cron's sweep resumes (one small item each, removed when
+/// the erasure finishes).
+pub fn erasure_pending(erasure_id: &str) -> Key {
+    (ERASURES_PENDING.into(), format!("erasure#{erasure_id}"))
+}
+
+pub const ERASURES_PENDING: &str = "erasures#pending";
+
+/// The marker an erased account leaves, found by a keyed hash of its old user id (never the
+/// id itself): a repeated deletion request answers with the same erasure.
+pub fn erased_user(user_hash: &str) -> Key {
+    (format!("erased#{user_hash}"), "tombstone".into())
+}
+
+/// A legal hold, in the one partition every hold lives in (holds are few: one query lists them).
+pub fn legal_hold(hold_id: &str) -> Key {
+    (LEGAL_HOLDS.into(), format!("{LEGAL_HOLD_PREFIX}{hold_id}"))
+}
+
+/// The partition of every legal hold.
+pub const LEGAL_HOLDS: &str = "legalhold";
+pub const LEGAL_HOLD_PREFIX: &str = "hold#";
+
+/// The marker of a hold on one subject (`user:<id>`, `customer:<id>`, `item:<pk>|<sk>`), so
+/// "is this user held?" is one read of a small partition, not a walk over every hold.
+pub fn legal_hold_marker(subject: &str, hold_id: &str) -> Key {
+    (
+        format!("{LEGAL_HOLDS}#{subject}"),
+        format!("{LEGAL_HOLD_PREFIX}{hold_id}"),
+    )
+}
+
+/// Where the retention job stopped in a policy's walk, so the next run goes on from there.
+pub fn retention_checkpoint(policy: &str) -> Key {
+    ("retention".into(), format!("checkpoint#{policy}"))
 }

@@ -3,7 +3,9 @@
 //! end, resume, delete) and payment intents. Form fields use Stripe's bracket notation
 //! (`metadata[user_id]`, `line_items[0][price]`).
 
-use super::objects::{CheckoutSession, Customer, PaymentIntent, Price, Subscription};
+use super::objects::{
+    CheckoutSession, Customer, DeletedCustomer, Invoice, List, PaymentIntent, Price, Subscription,
+};
 use super::{Guarded, Method, StripeError};
 
 fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -116,6 +118,21 @@ impl Guarded<'_> {
     /// Ends a subscription now (GDPR erasure, an operator).
     pub async fn cancel_subscription(&self, id: &str) -> Result<Subscription, StripeError> {
         let path = format!("/v1/subscriptions/{}", id_segment(id)?);
+        self.client.send(Method::Delete, &path, &[], None).await
+    }
+
+    /// The customer's invoices, newest first (GDPR export: the user's billing history).
+    pub async fn list_invoices(&self, customer: &str) -> Result<List<Invoice>, StripeError> {
+        let f = form(&[("customer", id_segment(customer)?), ("limit", "100")]);
+        self.client
+            .send(Method::Get, "/v1/invoices", &f, None)
+            .await
+    }
+
+    /// Deletes the customer (GDPR erasure; Stripe cancels its subscriptions with it). Deleting
+    /// again answers 404, which the caller treats as done.
+    pub async fn delete_customer(&self, customer: &str) -> Result<DeletedCustomer, StripeError> {
+        let path = format!("/v1/customers/{}", id_segment(customer)?);
         self.client.send(Method::Delete, &path, &[], None).await
     }
 

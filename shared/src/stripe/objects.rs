@@ -14,6 +14,40 @@ pub struct Customer {
     pub email: Option<String>,
 }
 
+/// A deleted customer (https://docs.stripe.com/api/customers/delete).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DeletedCustomer {
+    pub id: String,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// `invoice` (https://docs.stripe.com/api/invoices/object), the fields an export shows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct Invoice {
+    pub id: String,
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub amount_due: Option<i64>,
+    #[serde(default)]
+    pub amount_paid: Option<i64>,
+    #[serde(default)]
+    pub created: Option<i64>,
+}
+
+/// A list answer (https://docs.stripe.com/api/pagination).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub has_more: bool,
+}
+
 /// `checkout.session` (https://docs.stripe.com/api/checkout/sessions/object).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CheckoutSession {

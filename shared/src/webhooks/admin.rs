@@ -4,6 +4,7 @@ use base64::Engine;
 use serde_json::{Value as Json, json};
 
 use super::event::{Outcome, Status, WebhookEvent};
+use super::providers::Registry;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Query, StoreError, cursor_after, keys, load};
@@ -17,6 +18,23 @@ const INDEX_PAGE: usize = 200;
 pub struct Filter {
     pub provider: Option<String>,
     pub status: Option<String>,
+}
+
+impl Filter {
+    /// A provider filter must name a registered provider (`stripe`, `standard:<source>`): a
+    /// typo is a client error, not "no events".
+    pub fn check_provider(&self, registry: &Registry) -> Result<(), ApiError> {
+        match self.provider.as_deref() {
+            Some(p) if registry.get(p).is_none() => {
+                let known: Vec<&str> = registry.iter().map(|p| p.name()).collect();
+                Err(ApiError::BadRequest(format!(
+                    "Query parameter `provider` must be one of {}, got {p:?}.",
+                    known.join(", ")
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 pub fn view(e: &WebhookEvent, payload: bool) -> Json {

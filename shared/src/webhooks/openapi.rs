@@ -157,7 +157,7 @@ pub struct Replayed {
 /// Lists received webhook events, newest first.
 #[utoipa::path(get, path = "/admin/webhook-events", tag = "operators",
     params(
-        ("provider" = Option<String>, Query, description = "Only this provider's events."),
+        ("provider" = Option<String>, Query, description = "Only this provider's events (400 for an unknown one)."),
         ("status" = Option<String>, Query, description = "Only events in this status (400 for an unknown one)."),
         ("cursor" = Option<String>, Query, description = "From a previous page."),
         ("limit" = Option<u32>, Query, description = "1-200 (default 50)."),

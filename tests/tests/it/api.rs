@@ -381,15 +381,19 @@ async fn client_ip_trusts_forwarded_for_only_from_trusted_proxies() {
 
 #[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;
-    // Keep a request in flight while shutdown starts.
-    let url = app.url("/auth/health");
-    let client = app.client.clone();
-    let inflight = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
-    tokio::time::sleep(Duration::from_millis(20)).await;
     let addr = app.addr;
-    app.shutdown().await;
-    assert_eq!(inflight.await.unwrap().unwrap(), 200);
+    // A request the server is handling (its body still to come) while shutdown starts.
+    let mut conn = crate::operations::login_in_flight(addr).await;
+    let stopping = tokio::spawn(app.shutdown());
+    conn.write_all(crate::operations::IN_FLIGHT_BODY)
+        .await
+        .unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    stopping.await.unwrap();
     assert!(
         reqwest::get(format!("http://{addr}/auth/health"))
             .await

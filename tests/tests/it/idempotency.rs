@@ -192,18 +192,30 @@ async fn completion_commits_with_business_writes(fx: Fx) {
     assert!(matches!(claim(&fx, "k5", "h").await, Ok(Claim::Replay(_))));
 }
 
-/// A route guarded by the middleware; `fail` makes it answer 500 once.
-async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
+/// A request the test holds inside the handler: `started` fires once it runs (its claim is
+/// held), and it finishes when `release` fires. No sleeps: the order is the test's, not the
+/// scheduler's.
+#[derive(Clone, Default)]
+struct Held {
+    started: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+/// A route guarded by the middleware; `fail` makes it answer 500 once, a body with `slow`
+/// waits in the handler until `Held::release`.
+async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>, Held) {
     let state = embedded_state(settings(&[]), rampart::clock::system());
     let calls = Arc::new(AtomicU32::new(0));
     let fail_next = Arc::new(AtomicU32::new(0));
-    let (c, f) = (calls.clone(), fail_next.clone());
+    let held = Held::default();
+    let (c, f, h) = (calls.clone(), fail_next.clone(), held.clone());
     let handler = move |rampart::http::Json(body): rampart::http::Json<serde_json::Value>| {
-        let (c, f) = (c.clone(), f.clone());
+        let (c, f, h) = (c.clone(), f.clone(), h.clone());
         async move {
             let n = c.fetch_add(1, Ordering::SeqCst) + 1;
             if body.get("slow").is_some() {
-                tokio::time::sleep(Duration::from_millis(2000)).await;
+                h.started.notify_one();
+                h.release.notified().await;
             }
             if f.swap(0, Ordering::SeqCst) == 1 {
                 return Err(ApiError::internal("boom"));
@@ -239,12 +251,12 @@ async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
         .route_layer(axum::middleware::from_fn(scope));
     let router = rampart::http::finish(routes, &state, Default::default());
     let addr = rampart_tests::serve_router(router).await;
-    (format!("http://{addr}/things"), calls, fail_next)
+    (format!("http://{addr}/things"), calls, fail_next, held)
 }
 
 #[tokio::test]
 async fn middleware_replays_rejects_and_releases() {
-    let (url, calls, fail_next) = guarded_app().await;
+    let (url, calls, fail_next, held) = guarded_app().await;
     let c = reqwest::Client::new();
     let send_as = |user: &str, key: Option<&str>, body: &str| {
         let mut r = c
@@ -301,13 +313,15 @@ async fn middleware_replays_rejects_and_releases() {
     assert_eq!(anon.status(), 401);
 
     let slow = tokio::spawn(send(Some("slow"), r#"{"slow":true}"#));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    held.started.notified().await;
     assert_eq!(
         send(Some("slow"), r#"{"slow":true}"#)
             .await
             .unwrap()
             .status(),
-        409
+        409,
+        "the first still holds the key"
     );
+    held.release.notify_one();
     assert_eq!(slow.await.unwrap().unwrap().status(), 201);
 }

@@ -70,16 +70,7 @@ async fn sigterm_during_a_slow_request_lets_it_finish_then_stops() {
     let server = tokio::spawn(rampart_local::run_until(running, signal));
 
     // A login whose body is still on its way when the signal arrives: in flight.
-    let body = br#"{"email":"slow@example.com","password":"not-the-password-1"}"#;
-    let mut conn = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST /auth/login HTTP/1.1\r\nhost: local\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await.unwrap();
-    conn.write_all(&body[..10]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut conn = login_in_flight(addr).await;
 
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &std::process::id().to_string()])
@@ -92,7 +83,7 @@ async fn sigterm_during_a_slow_request_lets_it_finish_then_stops() {
         "shutdown waits for the request in flight"
     );
 
-    conn.write_all(&body[10..]).await.unwrap();
+    conn.write_all(IN_FLIGHT_BODY).await.unwrap();
     let mut response = String::new();
     conn.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
@@ -108,9 +99,30 @@ async fn sigterm_during_a_slow_request_lets_it_finish_then_stops() {
     );
 }
 
+/// The body of `login_in_flight`'s request (a wrong password: 401 once it arrives).
+pub(crate) const IN_FLIGHT_BODY: &[u8] =
+    br#"{"email":"slow@example.com","password":"not-the-password-1"}"#;
+
+/// A login the server is certainly handling, its body not sent yet: it asks `Expect:
+/// 100-continue`, and the server answers `100 Continue` only once the handler reads the body.
+/// No sleep guesses when the request got in. Finish it by writing `IN_FLIGHT_BODY`.
+pub(crate) async fn login_in_flight(addr: std::net::SocketAddr) -> TcpStream {
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /auth/login HTTP/1.1\r\nhost: local\r\ncontent-type: application/json\r\n\
+         expect: 100-continue\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        IN_FLIGHT_BODY.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = [0u8; 25];
+    conn.read_exact(&mut interim).await.unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    conn
+}
+
 /// A log sink the test reads back.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -131,7 +143,7 @@ impl<'w> MakeWriter<'w> for Captured {
 
 impl Captured {
     /// Every line logged so far that carries `request_id`.
-    fn lines_of(&self, request_id: &str) -> Vec<Value> {
+    pub(crate) fn lines_of(&self, request_id: &str) -> Vec<Value> {
         String::from_utf8_lossy(&self.0.lock().unwrap())
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).expect("every log line is one JSON object"))
@@ -143,7 +155,7 @@ impl Captured {
 /// The test binary's one global subscriber, capturing every test's lines. A thread-local
 /// subscriber is not enough: tracing caches whether a call site is enabled process-wide, and
 /// a test running first on another thread without one would disable the request span for all.
-fn captured_logs() -> &'static Captured {
+pub(crate) fn captured_logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Captured::default();

@@ -4,6 +4,8 @@
 
 #[path = "orders_create.rs"]
 mod create;
+#[path = "orders_faults.rs"]
+mod faults;
 #[path = "orders_pay.rs"]
 mod pay;
 #[path = "orders_stripe.rs"]

@@ -1,5 +1,5 @@
 //! Rate limits on both backends: exact admission under concurrency, windows, sliding
-//! smoothing, hashed keys; and the headers over HTTP.
+//! windows that never hold more than the limit, hashed keys; and the headers over HTTP.
 
 use std::time::Duration;
 
@@ -16,7 +16,8 @@ rampart_tests::on_backends!(
     rampart_tests::embedded_state_fx, rampart_tests::dynamo_state_fx;
     two_hundred_at_once_admit_exactly_ten,
     window_resets,
-    sliding_window_carries_the_previous_window,
+    sliding_window_admits_at_most_the_limit_in_any_minute,
+    sliding_window_under_concurrency_admits_exactly_the_limit,
     subjects_are_hashed_and_separate,
 );
 
@@ -76,35 +77,80 @@ async fn window_resets(fx: Fx) {
     );
 }
 
-async fn sliding_window_carries_the_previous_window(fx: Fx) {
-    let rule = Rule::new("slide", 10, Duration::from_secs(60), &[KeyPart::Ip]).sliding();
-    let s = ip_subject("198.51.100.3");
-    for _ in 0..10 {
-        assert!(
-            ratelimit::check(&fx.state, &rule, &s)
+/// Attempts at `attempts` (ms since `origin` on the test clock, ascending, not in the past):
+/// those `rule` admitted.
+async fn admitted_at(fx: &Fx, rule: &Rule, s: &Subject, origin: i64, attempts: &[i64]) -> Vec<i64> {
+    let mut admitted = Vec::new();
+    for &at in attempts {
+        let now = fx.clock.now_ms() - origin;
+        fx.clock.advance(Duration::from_millis((at - now) as u64));
+        if ratelimit::check(&fx.state, rule, s).await.unwrap().allowed {
+            admitted.push(at);
+        }
+    }
+    admitted
+}
+
+/// The most admitted hits any span of `window_ms` holds.
+fn busiest_window(admitted: &[i64], window_ms: i64) -> usize {
+    admitted
+        .iter()
+        .map(|t| {
+            admitted
+                .iter()
+                .filter(|u| **u >= *t && **u < t + window_ms)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+async fn sliding_window_admits_at_most_the_limit_in_any_minute(fx: Fx) {
+    // The test clock starts on a minute boundary: attempts at 59.5 s to 60.4 s straddle it.
+    let origin = fx.clock.now_ms();
+    let rule = Rule::new("slide", 5, Duration::from_secs(60), &[KeyPart::Ip]).sliding();
+    let burst: Vec<i64> = (0..10).map(|i| 59_500 + i * 100).collect();
+    let admitted = admitted_at(&fx, &rule, &ip_subject("198.51.100.3"), origin, &burst).await;
+    assert_eq!(
+        admitted,
+        burst[..5].to_vec(),
+        "fixed windows would admit 5 more after the boundary"
+    );
+
+    // One every 6 s from 2:33 to 3:27: a two-counter estimate (the previous minute's count
+    // weighted by its overlap) lets a 6th in at 3:15.
+    let other = ip_subject("198.51.100.13");
+    let spread: Vec<i64> = (0..10).map(|i| 153_000 + i * 6_000).collect();
+    let admitted = admitted_at(&fx, &rule, &other, origin, &spread).await;
+    assert_eq!(admitted.len(), 5, "admitted at {admitted:?}");
+    assert_eq!(
+        busiest_window(&admitted, 60_000),
+        5,
+        "admitted at {admitted:?}"
+    );
+
+    // Once the first hit is a minute old, its slot is free again.
+    let later = admitted_at(&fx, &rule, &other, origin, &[213_001]).await;
+    assert_eq!(later, vec![213_001]);
+}
+
+async fn sliding_window_under_concurrency_admits_exactly_the_limit(fx: Fx) {
+    let rule = Rule::new("slide_burst", 10, Duration::from_secs(60), &[KeyPart::Ip]).sliding();
+    let mut tasks = Vec::new();
+    for _ in 0..60 {
+        let (state, rule) = (fx.state.clone(), rule.clone());
+        tasks.push(tokio::spawn(async move {
+            ratelimit::check(&state, &rule, &ip_subject("198.51.100.23"))
                 .await
                 .unwrap()
                 .allowed
-        );
+        }));
     }
-    assert!(
-        !ratelimit::check(&fx.state, &rule, &s)
-            .await
-            .unwrap()
-            .allowed
-    );
-    // Halfway into the next window half of the previous count still weighs: 5 slots remain.
-    fx.clock.advance(Duration::from_secs(90));
     let mut admitted = 0;
-    for _ in 0..10 {
-        admitted += usize::from(
-            ratelimit::check(&fx.state, &rule, &s)
-                .await
-                .unwrap()
-                .allowed,
-        );
+    for t in tasks {
+        admitted += usize::from(t.await.unwrap());
     }
-    assert_eq!(admitted, 5);
+    assert_eq!(admitted, 10);
 }
 
 async fn subjects_are_hashed_and_separate(fx: Fx) {

@@ -56,6 +56,11 @@ impl User {
     /// billing fields existed).
     pub const FREE_PLAN: &str = "free";
     pub const NO_SUBSCRIPTION: &str = "none";
+    /// Stored as `stripe_subscription_id` when an account is taken back from whoever
+    /// registered it first: the previous holder's subscription is no longer this user's, and a
+    /// write naming it (its renewals, its deletion) must find "another subscription is current"
+    /// and be superseded. Read back as no subscription.
+    pub const RELEASED_SUBSCRIPTION: &str = "released";
 
     /// A new account on the free plan.
     pub fn new(
@@ -113,7 +118,9 @@ impl TryFrom<&Item> for User {
             password_hash: item.opt_s(Self::PASSWORD_HASH),
             session_gen: item.n(Self::SESSION_GEN).unwrap_or(0),
             stripe_customer_id: item.opt_s(Self::STRIPE_CUSTOMER_ID),
-            stripe_subscription_id: item.opt_s(Self::STRIPE_SUBSCRIPTION_ID),
+            stripe_subscription_id: item
+                .opt_s(Self::STRIPE_SUBSCRIPTION_ID)
+                .filter(|s| s != Self::RELEASED_SUBSCRIPTION),
             current_period_end: item.n(Self::CURRENT_PERIOD_END),
             cancel_at_period_end: item.bool(Self::CANCEL_AT_PERIOD_END),
             billing_event_at: item.n(Self::BILLING_EVENT_AT),

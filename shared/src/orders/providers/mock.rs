@@ -103,7 +103,7 @@ pub fn signature(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Opt
 
 /// UTC date-time of epoch seconds (RFC 3339), by the days-to-civil conversion of the proleptic
 /// Gregorian calendar.
-fn rfc3339(secs: i64) -> String {
+pub fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;

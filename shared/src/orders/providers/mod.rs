@@ -44,12 +44,9 @@ impl serde::Serialize for Provider {
     }
 }
 
-/// Who pays: the owner check needs the id and the email (owners may be listed by either).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payer {
-    pub user_id: String,
-    pub email: Option<String>,
-}
+/// Who pays: the owner check needs the id and the email (owners may be listed by either). The
+/// same account the Stripe client checks, so there is one owner rule.
+pub use crate::stripe::Account as Payer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntentRequest {
@@ -119,14 +116,7 @@ pub fn get(state: &AppState, p: Provider) -> Guarded {
     }
 }
 
-/// Whether `payer` is an owner or test account (listed by user id or email, case-insensitive).
-pub fn is_owner(owners: &[String], payer: &Payer) -> bool {
-    let id = payer.user_id.to_lowercase();
-    let email = payer.email.as_deref().map(str::to_lowercase);
-    owners
-        .iter()
-        .any(|o| *o == id || email.as_deref() == Some(o.as_str()))
-}
+pub use crate::stripe::is_owner;
 
 impl Guarded {
     /// Refuses owner and test accounts; the refusal is audited and logged as critical (someone
@@ -165,23 +155,5 @@ impl PaymentProvider for Guarded {
 
     fn parse_event(&self, event: &Json) -> Option<PaymentEvent> {
         self.inner.parse_event(event)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn owners_match_by_id_or_email_in_any_case() {
-        let owners = vec!["u-boss".to_string(), "boss@example.com".to_string()];
-        let payer = |id: &str, email: Option<&str>| Payer {
-            user_id: id.into(),
-            email: email.map(str::to_string),
-        };
-        assert!(is_owner(&owners, &payer("U-Boss", None)));
-        assert!(is_owner(&owners, &payer("x", Some("Boss@Example.com"))));
-        assert!(!is_owner(&owners, &payer("x", Some("other@example.com"))));
-        assert!(!is_owner(&[], &payer("x", None)));
     }
 }

@@ -4,6 +4,8 @@
 //! for older payloads; envelope events move the envelope's status forward.
 
 use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use super::{Delivery, Provider, Rejected, Verified};
 use crate::jobs::JobError;
@@ -15,6 +17,11 @@ use crate::webhooks::payload::{json, rfc3339_secs, str_at, string_at};
 use crate::webhooks::signature::{VerifyError, any, b64_eq, configured, hmac_sha256};
 
 pub struct DocuSign;
+
+/// An `X-DocuSign-Signature-N` value DocuSign sends for `body` under one Connect key.
+pub fn sign(key: &str, body: &[u8]) -> String {
+    STANDARD.encode(hmac_sha256(key.as_bytes(), body))
+}
 
 const SIGNATURE_HEADER_PREFIX: &str = "x-docusign-signature-";
 
@@ -111,6 +118,7 @@ mod tests {
             "docusign-connect-key-1".to_string(),
         ];
         assert_eq!(verify_signature(&["bm90IGl0", sig], BODY, &keys), Ok(()));
+        assert_eq!(sign(&keys[1], BODY), sig, "signs as DocuSign does");
         let wrong = vec!["wrong".to_string()];
         let mismatch = Err(VerifyError::Mismatch);
         assert_eq!(verify_signature(&[sig], BODY, &wrong), mismatch);

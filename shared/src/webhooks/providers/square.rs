@@ -3,6 +3,8 @@
 //! `payment.*` events move the payment's status forward.
 
 use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use super::{Delivery, Provider, Rejected, Verified};
 use crate::jobs::JobError;
@@ -15,6 +17,17 @@ use crate::webhooks::signature::{VerifyError, any, b64_eq, configured, hmac_sha2
 
 pub struct Square;
 
+/// The `x-square-hmacsha256-signature` Square sends for `body` delivered to `url`.
+pub fn sign(key: &str, url: &str, body: &[u8]) -> String {
+    STANDARD.encode(mac(key, url, body))
+}
+
+fn mac(key: &str, url: &str, body: &[u8]) -> [u8; 32] {
+    let mut signed = url.as_bytes().to_vec();
+    signed.extend_from_slice(body);
+    hmac_sha256(key.as_bytes(), &signed)
+}
+
 /// Checks the signature of `body` as delivered to `url`.
 pub fn verify_signature(
     header: Option<&str>,
@@ -24,11 +37,7 @@ pub fn verify_signature(
 ) -> Result<(), VerifyError> {
     let header = header.ok_or(VerifyError::Missing)?;
     let keys = configured(keys)?;
-    let mut signed = url.as_bytes().to_vec();
-    signed.extend_from_slice(body);
-    any(keys
-        .iter()
-        .any(|k| b64_eq(&hmac_sha256(k.as_bytes(), &signed), header)))
+    any(keys.iter().any(|k| b64_eq(&mac(k, url, body), header)))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +119,11 @@ mod tests {
         let sig = Some("9HXeGpfuY+c7eQ6DoENPsu6uMTkSVsPY15UK+O3K5Os=");
         let keys = vec!["sq_signature_key_123".to_string()];
         assert_eq!(verify_signature(sig, url, BODY, &keys), Ok(()));
+        assert_eq!(
+            Some(sign(&keys[0], url, BODY).as_str()),
+            sig,
+            "signs as Square does"
+        );
         let rotated = vec!["old".to_string(), keys[0].clone()];
         assert_eq!(verify_signature(sig, url, BODY, &rotated), Ok(()));
         let other_url = "https://api.example.com/other";

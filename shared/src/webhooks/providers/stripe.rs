@@ -30,6 +30,17 @@ use crate::webhooks::signature::{
 
 pub struct Stripe;
 
+/// The `Stripe-Signature` header Stripe sends for `body` at `t` (`rampart-local send`, tests).
+pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+    format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
+}
+
+fn mac(secret: &str, t: i64, body: &[u8]) -> [u8; 32] {
+    let mut signed = format!("{t}.").into_bytes();
+    signed.extend_from_slice(body);
+    hmac_sha256(secret.as_bytes(), &signed)
+}
+
 /// Checks a `Stripe-Signature` header; returns the signed timestamp.
 pub fn verify_signature(
     header: Option<&str>,
@@ -54,10 +65,8 @@ pub fn verify_signature(
         return Err(VerifyError::Malformed);
     }
     fresh(ts, now, TIMESTAMP_TOLERANCE_SECS)?;
-    let mut signed = format!("{ts}.").into_bytes();
-    signed.extend_from_slice(body);
     let ok = secrets.iter().any(|s| {
-        let mac = hmac_sha256(s.as_bytes(), &signed);
+        let mac = mac(s, ts, body);
         v1.iter().any(|sig| constant_time_eq(&mac, sig))
     });
     if ok {
@@ -447,6 +456,7 @@ async fn dunning_mail(
         return Ok(());
     }
     let mail = Mail {
+        kind: crate::mail::MailKind::PaymentFailed,
         to: u.email,
         subject: "Your payment did not go through".into(),
         body: "We could not charge your card for your subscription. Please update your payment method to keep your plan.".into(),
@@ -483,6 +493,11 @@ mod tests {
             verify_signature(Some(h), body, secrets, now)
         };
         assert_eq!(check(&good, BODY, &secrets, T), Ok(T));
+        assert_eq!(
+            sign("whsec_test_secret_stripe", T, BODY),
+            good,
+            "signs as Stripe does"
+        );
         // Rotation: old and new secrets both accepted; several v1 entries allowed.
         let both = s(&["whsec_new", "whsec_test_secret_stripe"]);
         let multi = format!("t={T},v1=00ff,v1={SIG}");

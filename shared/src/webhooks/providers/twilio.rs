@@ -8,6 +8,8 @@
 //! applied.
 
 use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::Value as Json;
 
 use super::{Delivery, Provider, Rejected, Verified};
@@ -40,6 +42,14 @@ pub fn verify_form(
 ) -> Result<(), VerifyError> {
     let header = header.ok_or(VerifyError::Missing)?;
     let tokens = configured(tokens)?;
+    let signed = signed_text(url, params);
+    any(tokens
+        .iter()
+        .any(|t| b64_eq(&hmac_sha1(t.as_bytes(), signed.as_bytes()), header)))
+}
+
+/// What Twilio signs: the URL, then every parameter's name and value, sorted by name.
+fn signed_text(url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort();
     let mut signed = url.to_string();
@@ -47,9 +57,15 @@ pub fn verify_form(
         signed.push_str(k);
         signed.push_str(v);
     }
-    any(tokens
-        .iter()
-        .any(|t| b64_eq(&hmac_sha1(t.as_bytes(), signed.as_bytes()), header)))
+    signed
+}
+
+/// The `X-Twilio-Signature` Twilio sends for a form callback to `url` (`rampart-local send`).
+pub fn sign_form(token: &str, url: &str, params: &[(String, String)]) -> String {
+    STANDARD.encode(hmac_sha1(
+        token.as_bytes(),
+        signed_text(url, params).as_bytes(),
+    ))
 }
 
 /// JSON bodies: the URL carries `bodySHA256`, which must match the body.
@@ -375,6 +391,8 @@ mod tests {
         let tokens = s(&["twilio_auth_token_abc"]);
         let mismatch = Err(VerifyError::Mismatch);
         assert_eq!(verify_form(SIG, URL, &params, &tokens), Ok(()));
+        let signed = sign_form("twilio_auth_token_abc", URL, &params);
+        assert_eq!(Some(signed.as_str()), SIG, "signs as Twilio does");
         let mut tampered = params.clone();
         tampered[1].1 = "failed".into();
         assert_eq!(verify_form(SIG, URL, &tampered, &tokens), mismatch);

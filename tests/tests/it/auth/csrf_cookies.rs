@@ -111,6 +111,49 @@ async fn cookie_and_body_delivery_and_me_with_both() {
 }
 
 #[tokio::test]
+async fn cookie_delivery_keeps_the_access_token_out_of_the_body() {
+    let (app, _) = app_with(&[]).await;
+    register(&app, "cora@example.com").await;
+    let r = post(
+        &app,
+        "/auth/login",
+        json!({"email": "cora@example.com", "password": PW, "delivery": "cookie"}),
+        "198.51.100.9",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let mut jar = Jar::default();
+    jar.absorb(r.headers());
+    assert!(
+        !jar.get("access_token").is_empty(),
+        "the token is in its cookie"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"token_type": "Bearer", "expires_in": 900, "delivery": "cookie"}),
+        "a script on the page can read the body: no token in it"
+    );
+
+    // A cookie refresh answers the same way.
+    let r = app
+        .client
+        .post(app.url("/auth/refresh"))
+        .header("cookie", jar.header())
+        .header("x-csrf-token", jar.get("csrf_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"token_type": "Bearer", "expires_in": 900, "delivery": "cookie"})
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn production_cookies_are_secure_and_prefixed() {
     let (app, _) = app_with(&[("COOKIE_SECURE", "true")]).await;
     register(&app, "dan@example.com").await;

@@ -102,3 +102,43 @@ async fn each_rate_limit_bites_exactly_at_its_number() {
     .await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn ten_sign_ins_across_a_minute_boundary_let_five_through() {
+    // The test clock starts on a minute boundary: 10 attempts at 59.5 s to 60.4 s straddle it.
+    // Clock-aligned windows let 5 through on each side of it; the sliding window 5 in all.
+    let (app, clock) = app_with(&[]).await;
+    clock.advance(Duration::from_millis(59_500));
+    let mut admitted = Vec::new();
+    for i in 0..10 {
+        // One address, a fresh email per attempt: only the per-IP limit can refuse it.
+        let creds = json!({"email": format!("n{i}@example.com"), "password": "whatever it is"});
+        let r = post(&app, "/auth/login", creds, "203.0.113.9").await;
+        if r.status() != 429 {
+            assert_eq!(r.status(), 401);
+            admitted.push(i);
+        }
+        clock.advance(Duration::from_millis(100));
+    }
+    assert_eq!(admitted, vec![0, 1, 2, 3, 4]);
+    // A minute after the first attempt its slot is free again, not before.
+    clock.advance(Duration::from_millis(58_000));
+    let r = post(
+        &app,
+        "/auth/login",
+        json!({"email": "late@example.com", "password": "x y z w"}),
+        "203.0.113.9",
+    )
+    .await;
+    assert_eq!(r.status(), 429, "59 s after the first attempt");
+    clock.advance(Duration::from_millis(1_000));
+    let r = post(
+        &app,
+        "/auth/login",
+        json!({"email": "later@example.com", "password": "x y z w"}),
+        "203.0.113.9",
+    )
+    .await;
+    assert_eq!(r.status(), 401, "a minute after the first attempt");
+    app.shutdown().await;
+}

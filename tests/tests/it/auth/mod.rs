@@ -3,6 +3,7 @@
 
 mod codes;
 mod conflicts;
+mod counters;
 mod csrf_cookies;
 mod limits;
 mod lockout;

@@ -188,5 +188,30 @@ async fn code_login_on_an_unverified_account_says_password_removed((app, _): Fx)
     )
     .await;
     assert_eq!(r.status(), 401, "the registered password is gone");
+
+    // The previous holder's subscription renews: its event names this user in its metadata,
+    // but it is no longer this account's subscription.
+    let now = app.state.clock.now_secs();
+    let renewal = json!({
+        "id": "sub_squatter",
+        "object": "subscription",
+        "customer": "cus_squatter",
+        "status": "active",
+        "metadata": {"user_id": user_id},
+        "cancel_at_period_end": false,
+        "items": {"data": [{"price": {"id": "price_pro"}, "current_period_end": now + 30 * 86_400}]},
+    });
+    let r = crate::billing::stripe_event(&app, "customer.subscription.updated", now + 60, renewal)
+        .await;
+    assert_eq!(r["outcome"], "superseded");
+    let me: Value = me_bearer(&app, body["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["plan"], "free",
+        "the squatter's renewal does not reach the owner"
+    );
     app.shutdown().await;
 }

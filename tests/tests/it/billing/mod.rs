@@ -7,7 +7,7 @@ mod cancel;
 mod checkout;
 mod quota;
 mod stripe_client;
-mod stub;
+pub mod stub;
 mod tiers;
 
 use std::collections::BTreeMap;

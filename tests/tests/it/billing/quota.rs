@@ -94,6 +94,35 @@ async fn the_101st_call_of_a_free_user_is_429_until_utc_midnight() {
     app.shutdown().await;
 }
 
+/// The shop's and the account's routes count against the same daily quota as billing's; the
+/// public catalog does not (it proves no identity).
+#[tokio::test]
+async fn shop_and_account_calls_count_against_the_daily_quota_and_the_catalog_does_not() {
+    let (app, _clock) = late_evening_app(&[]).await;
+    let (_, token) = sign_up(&app, "shopper@example.com").await;
+    for path in ["/orders", "/esims", "/orders/ord_missing", "/account/export"] {
+        let r = get(&app, path, &token).await;
+        assert!(
+            r.headers().contains_key("ratelimit"),
+            "{path} is metered: {:?}",
+            r.headers()
+        );
+    }
+    let catalog = app.client.get(app.url("/catalog")).send().await.unwrap();
+    assert_eq!(catalog.status(), 200);
+    assert!(!catalog.headers().contains_key("ratelimit"));
+    let usage: Value = get(&app, "/billing/usage", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        usage["api_calls"],
+        json!({"used": 4, "limit": 100, "remaining": 96})
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_pro_users_101st_call_is_served() {
     let (app, _clock) = late_evening_app(&[]).await;

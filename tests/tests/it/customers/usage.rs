@@ -200,14 +200,22 @@ async fn a_customer_never_reads_another_customers_usage() {
         .await;
     assert_eq!(a_summary["totals"], json!({ "api_calls": 9 }));
     assert_eq!(b_summary["totals"], json!({ "api_calls": 1 }));
-    // No parameter selects a customer: the key decides.
-    let (_, b_again) = s
+    // No parameter selects a customer: the key decides, and a parameter that tries is refused.
+    let (status, b_again) = s
         .get_json(s.with_key(
             Method::GET,
             &format!("/usage/summary?customer_id={}", a.id),
             &b.api_key,
         ))
         .await;
-    assert_eq!(b_again["totals"], json!({ "api_calls": 1 }));
+    assert_eq!(status, 400, "{b_again}");
+    assert!(
+        b_again["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`customer_id`"),
+        "{b_again}"
+    );
+    assert!(b_again.get("totals").is_none(), "{b_again}");
     s.app.shutdown().await;
 }

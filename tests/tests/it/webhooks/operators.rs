@@ -1,16 +1,32 @@
 //! Operator routes over received events: listing newest first with filters and cursors,
 //! inspecting one event, replaying it.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use rampart_tests::{STRIPE_NEW, embedded_state, settings};
+use rampart::AppState;
+use rampart::queue::sqlite::SqliteQueue;
+use rampart::store::sqlite::{Db, SqliteStore};
+use rampart_tests::{STRIPE_NEW, embedded_state, settings, spawn_app_with, test_secrets};
 use serde_json::{Value, json};
 
-use super::{app, now, processed, send_stripe, stripe_header};
+use super::{BASE_SETTINGS, now, processed, send_stripe, stripe_header};
 
 #[tokio::test]
 async fn operators_list_inspect_and_replay_events() {
-    let app = app(&[]).await;
+    // The stack's queue, and a second handle on it that shows how many messages wait.
+    let clock = rampart::clock::system();
+    let db = Db::in_memory().unwrap();
+    let queue = SqliteQueue::new(db.clone(), clock.clone(), "payments", 3);
+    let waiting = SqliteQueue::new(db.clone(), clock.clone(), "payments", 3);
+    let state = AppState::new(
+        settings(BASE_SETTINGS),
+        Arc::new(SqliteStore::new(db, clock.clone())),
+        Arc::new(queue),
+        test_secrets(clock.clone()),
+        clock,
+    );
+    let app = spawn_app_with(state).await;
     for i in 0..3 {
         let body = json!({"id": format!("evt_op_{i}"), "type": "payment_intent.processing", "created": now(),
             "data": {"object": {"id": format!("pi_op_{i}"), "status": "processing"}}})
@@ -117,7 +133,12 @@ async fn operators_list_inspect_and_replay_events() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Until the worker has taken the replayed message and acked it, however long that takes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while waiting.depth().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the replay was never consumed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let after: Value = admin("/admin/webhook-events/stripe/evt_op_1")
         .send()
         .await

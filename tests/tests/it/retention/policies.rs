@@ -1,0 +1,136 @@
+//! Policies applied by the job on both backends: what is past its period goes (or loses its IP
+//! hash), what is inside stays, a dry run changes nothing and counts exactly what the real run
+//! then removes, and a run cut short by its budget resumes to the same end state.
+
+use rampart::retention::{self, Budget, Options};
+
+use super::{DAY_MS, audit_event, exists, policy, stored_audit, webhook_event};
+use rampart_tests::StateFx as Fx;
+
+rampart_tests::on_backends!(
+    crate::retention::embedded, crate::retention::aws;
+    items_past_their_period_go_and_items_inside_stay,
+    a_dry_run_deletes_nothing_and_counts_what_the_real_run_removes,
+    a_run_stopped_at_its_budget_resumes_to_the_same_end_state,
+    a_second_run_finds_nothing_left_to_do,
+);
+
+async fn items_past_their_period_go_and_items_inside_stay(fx: Fx) {
+    let s = &fx.state;
+    let old = webhook_event(s, "evt_old", 100).await;
+    let young = webhook_event(s, "evt_young", 80).await;
+    let old_login = audit_event(s, "u1", "a_old", 400).await;
+    let young_login = audit_event(s, "u1", "a_young", 300).await;
+
+    let report = retention::run(s).await.unwrap();
+
+    assert!(!exists(s, &old).await, "100 days > the 90-day policy");
+    assert!(exists(s, &young).await, "80 days is inside the period");
+    let webhooks = policy(&report, "webhook_events");
+    assert_eq!((webhooks.due, webhooks.deleted), (1, 1));
+    // The audit event outlives its IP hash: a year for the hash, seven for the event.
+    let aged = stored_audit(s, &old_login).await.expect("still kept");
+    assert_eq!(aged.ip_hash, None);
+    assert_eq!(aged.kind, "login_success");
+    let fresh = stored_audit(s, &young_login).await.unwrap();
+    assert_eq!(fresh.ip_hash.as_deref(), Some("iphash"));
+    assert_eq!(policy(&report, "audit_ip_hashes").anonymised, 1);
+    assert_eq!(policy(&report, "audit_events").deleted, 0);
+    assert!(!report.incomplete);
+}
+
+async fn a_dry_run_deletes_nothing_and_counts_what_the_real_run_removes(fx: Fx) {
+    let s = &fx.state;
+    let mut old = Vec::new();
+    for i in 0..7 {
+        old.push(webhook_event(s, &format!("evt_old_{i}"), 91 + i).await);
+    }
+    let young = webhook_event(s, "evt_young", 10).await;
+    let login = audit_event(s, "u2", "a1", 500).await;
+
+    let dry = retention::run_with(
+        s,
+        &Options {
+            dry_run: true,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(policy(&dry, "webhook_events").due, 7);
+    assert_eq!(policy(&dry, "webhook_events").deleted, 0);
+    assert_eq!(policy(&dry, "audit_ip_hashes").due, 1);
+    for key in &old {
+        assert!(exists(s, key).await, "a dry run deletes nothing");
+    }
+    assert!(stored_audit(s, &login).await.unwrap().ip_hash.is_some());
+
+    let real = retention::run(s).await.unwrap();
+    assert_eq!(policy(&real, "webhook_events").deleted, 7);
+    assert_eq!(policy(&real, "audit_ip_hashes").anonymised, 1);
+    for key in &old {
+        assert!(!exists(s, key).await);
+    }
+    assert!(exists(s, &young).await);
+}
+
+async fn a_run_stopped_at_its_budget_resumes_to_the_same_end_state(fx: Fx) {
+    let s = &fx.state;
+    let mut old = Vec::new();
+    let mut young = Vec::new();
+    for i in 0..45 {
+        old.push(webhook_event(s, &format!("evt_o{i:03}"), 95 + i % 30).await);
+        young.push(webhook_event(s, &format!("evt_y{i:03}"), 60 + i % 30).await);
+    }
+    let small = Options {
+        budget: Budget::items(10),
+        ..Options::default()
+    };
+    let mut deleted = 0;
+    let mut runs = 0;
+    loop {
+        let r = retention::run_with(s, &small).await.unwrap();
+        deleted += policy(&r, "webhook_events").deleted;
+        runs += 1;
+        if !r.incomplete {
+            break;
+        }
+        assert!(runs < 50, "each run makes progress");
+    }
+    assert!(
+        runs > 4,
+        "the budget cut the work into several runs ({runs})"
+    );
+    assert_eq!(deleted, 45, "every old event deleted exactly once");
+    for key in &old {
+        assert!(!exists(s, key).await);
+    }
+    for key in &young {
+        assert!(exists(s, key).await, "nothing inside its period went");
+    }
+    // Time passes: the walk goes on from its checkpoint to what has aged meanwhile.
+    fx.clock
+        .advance(std::time::Duration::from_millis(30 * DAY_MS as u64));
+    let later = retention::run(s).await.unwrap();
+    let aged = young.len() - {
+        let mut n = 0;
+        for key in &young {
+            n += usize::from(exists(s, key).await);
+        }
+        n
+    };
+    assert_eq!(policy(&later, "webhook_events").deleted, aged);
+    assert!(aged > 0);
+}
+
+async fn a_second_run_finds_nothing_left_to_do(fx: Fx) {
+    let s = &fx.state;
+    webhook_event(s, "evt_1", 120).await;
+    audit_event(s, "u3", "a1", 800).await;
+    retention::run(s).await.unwrap();
+    let again = retention::run(s).await.unwrap();
+    for p in &again.policies {
+        assert_eq!((p.due, p.deleted, p.anonymised), (0, 0, 0), "{}", p.policy);
+    }
+}
