@@ -220,7 +220,7 @@ pub fn report() {}
         ("from" = Option<String>, Query, description = "`YYYY-MM-DD`."),
         ("to" = Option<String>, Query, description = "`YYYY-MM-DD`; at most 92 days after `from`."),
     ),
-    responses((status = 200, description = "The summary.", body = UsageSummary), Unprocessable, RateLimited),
+    responses((status = 200, description = "The summary.", body = UsageSummary), BadRequest, Unprocessable, RateLimited),
     security(("api_key" = [])),
 )]
 pub fn summary() {}

@@ -100,7 +100,12 @@ async fn the_101st_call_of_a_free_user_is_429_until_utc_midnight() {
 async fn shop_and_account_calls_count_against_the_daily_quota_and_the_catalog_does_not() {
     let (app, _clock) = late_evening_app(&[]).await;
     let (_, token) = sign_up(&app, "shopper@example.com").await;
-    for path in ["/orders", "/esims", "/orders/ord_missing", "/account/export"] {
+    for path in [
+        "/orders",
+        "/esims",
+        "/orders/ord_missing",
+        "/account/export",
+    ] {
         let r = get(&app, path, &token).await;
         assert!(
             r.headers().contains_key("ratelimit"),
