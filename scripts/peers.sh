@@ -9,7 +9,7 @@ REQS="scripts/requirements-test.txt"
 install_peers() {
     mkdir -p "$TOOLS"
     # (Re)install when the venv is missing or the pinned requirements changed.
-    if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/localstripe" ] || ! cmp -s "$REQS" "$VENV/.requirements"; then
+    if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/localstripe" ] || [ ! -x "$VENV/bin/st" ] || ! cmp -s "$REQS" "$VENV/.requirements"; then
         echo "==> installing test peers into $VENV"
         python3 -m venv "$VENV"
         "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"

@@ -10,12 +10,6 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
-/// A tier's limits by feature; `null` is unlimited (the contract's schema of a limits map,
-/// here so billing and customers can both name it without importing each other).
-#[derive(utoipa::ToSchema)]
-#[schema(example = json!({"api_calls_per_day": 100, "concurrent_builds": 1, "private_repos": 0, "team_members": 1, "marketplace_agents": 0}))]
-pub struct TierLimits(pub std::collections::BTreeMap<String, Option<u64>>);
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {

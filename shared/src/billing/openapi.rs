@@ -1,14 +1,11 @@
 //! The contract of the `/billing/*` routes (`billing-api`, `billing::routes`). How to add a
 //! route: `crate::openapi`'s module doc.
-
-pub use crate::tiers::TierLimits;
-
 use utoipa::{OpenApi, ToSchema};
 
 use super::checkout::CheckoutBody;
 use crate::openapi::{
-    BadGateway, Conflict, Forbidden, OwnerExempt, PaymentUnavailable, QuotaExceeded, Unavailable,
-    Unprocessable,
+    BadGateway, Conflict, Forbidden, OwnerExempt, PaymentUnavailable, QuotaExceeded, TierLimits,
+    Unavailable, Unprocessable,
 };
 
 #[derive(OpenApi)]

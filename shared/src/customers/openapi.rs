@@ -8,8 +8,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::admin::{NewCustomer, RotateOptions};
 use super::usage::Report;
-use crate::openapi::{BadRequest, Conflict, NotFound, RateLimited, Unprocessable};
-use crate::tiers::TierLimits;
+use crate::openapi::{BadRequest, Conflict, NotFound, RateLimited, TierLimits, Unprocessable};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -221,7 +220,7 @@ pub fn report() {}
         ("from" = Option<String>, Query, description = "`YYYY-MM-DD`."),
         ("to" = Option<String>, Query, description = "`YYYY-MM-DD`; at most 92 days after `from`."),
     ),
-    responses((status = 200, description = "The summary.", body = UsageSummary), Unprocessable, RateLimited),
+    responses((status = 200, description = "The summary.", body = UsageSummary), BadRequest, Unprocessable, RateLimited),
     security(("api_key" = [])),
 )]
 pub fn summary() {}

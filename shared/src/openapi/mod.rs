@@ -42,6 +42,9 @@
 //!    `RAMPART_BLESS=1 cargo test -p rampart-tests --test it openapi::`. `./scripts/contract`
 //!    then runs schemathesis against the local stack: every answer must match what you wrote.
 
+mod problems;
+mod security;
+
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -49,337 +52,19 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref,
-    RefOr,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr,
 };
-use utoipa::{IntoResponses, PartialSchema, ToSchema};
+use utoipa::{PartialSchema, ToSchema};
 
+pub use problems::*;
+pub use security::SCHEMES;
 pub use utoipa;
 
-use crate::error::{FieldError, PROBLEM_JSON, Problem};
-
-/// One problem response of the contract: its component name, status and the `type` slugs a
-/// route may answer with it (`urn:rampart:problem:<slug>`).
-pub struct ProblemDoc {
-    pub name: &'static str,
-    pub status: u16,
-    pub slugs: &'static [&'static str],
-    pub description: &'static str,
-    /// Carries `Retry-After` (and on 429 `RateLimit-Policy`/`RateLimit`).
-    pub retry_after: bool,
-}
-
-/// Every problem response a route may list (RFC 9457 bodies, `application/problem+json`).
-pub const PROBLEMS: &[ProblemDoc] = &[
-    ProblemDoc {
-        name: "BadRequest",
-        status: 400,
-        slugs: &["bad-request"],
-        description: "Malformed JSON (the detail gives line and column), or a malformed value \
-                      the detail names.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "BadRequestOrKeyMissing",
-        status: 400,
-        slugs: &["bad-request", "idempotency-key-missing"],
-        description: "Malformed request, or the `Idempotency-Key` header this route requires \
-                      is missing.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "Unauthorized",
-        status: 401,
-        slugs: &["unauthorized"],
-        description: "No valid credential: missing, malformed, expired or revoked (the same \
-                      answer whatever the reason).",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "Forbidden",
-        status: 403,
-        slugs: &["forbidden"],
-        description: "Authenticated but refused: a cookie request without a matching \
-                      `X-CSRF-Token` or from a foreign `Origin`, or a wrong current password.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "OwnerExempt",
-        status: 403,
-        slugs: &["owner-exempt", "forbidden"],
-        description: "Owner and test accounts are never charged (`owner-exempt`, before any \
-                      provider call); `forbidden` for a refused cookie request.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "NotFound",
-        status: 404,
-        slugs: &["not-found"],
-        description: "No such resource (another user's is not found either).",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "Conflict",
-        status: 409,
-        slugs: &["conflict"],
-        description: "The resource's state does not allow this, or a request with the same \
-                      `Idempotency-Key` is still running.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "OrderConflict",
-        status: 409,
-        slugs: &["conflict", "order-not-payable", "order-not-paid"],
-        description: "The order's state does not allow this (`order-not-payable`: not \
-                      CREATED; `order-not-paid`), or the same key is still running.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "PayloadTooLarge",
-        status: 413,
-        slugs: &["payload-too-large"],
-        description: "The body is over this route's limit.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "UnsupportedMediaType",
-        status: 415,
-        slugs: &["unsupported-media-type"],
-        description: "The body is not `application/json`.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "Unprocessable",
-        status: 422,
-        slugs: &["unprocessable"],
-        description: "The body or a parameter has the wrong shape or an invalid value; \
-                      `errors[].pointer` names each member.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "RateLimited",
-        status: 429,
-        slugs: &["rate-limited"],
-        description: "Too many requests: retry after `Retry-After` seconds.",
-        retry_after: true,
-    },
-    ProblemDoc {
-        name: "QuotaExceeded",
-        status: 429,
-        slugs: &["rate-limited", "quota-exceeded"],
-        description: "The route's own limit (`rate-limited`) or the tier's daily quota \
-                      (`quota-exceeded`, until the next UTC midnight).",
-        retry_after: true,
-    },
-    ProblemDoc {
-        name: "BadGateway",
-        status: 502,
-        slugs: &["payment-provider-error"],
-        description: "The payment provider refused the request.",
-        retry_after: false,
-    },
-    ProblemDoc {
-        name: "Unavailable",
-        status: 503,
-        slugs: &["unavailable"],
-        description: "A dependency is unavailable or a write lost a race twice; retry after \
-                      `Retry-After` seconds.",
-        retry_after: true,
-    },
-    ProblemDoc {
-        name: "PaymentUnavailable",
-        status: 503,
-        slugs: &["unavailable", "payment-provider-unavailable"],
-        description: "The payment provider did not answer (nothing was charged) or a \
-                      dependency is unavailable; retry after `Retry-After` seconds.",
-        retry_after: true,
-    },
-];
-
-macro_rules! problem_responses {
-    ($($name:ident),* $(,)?) => {$(
-        #[doc = concat!("The `", stringify!($name), "` problem response (see [`PROBLEMS`]).")]
-        pub struct $name;
-        impl IntoResponses for $name {
-            fn responses() -> BTreeMap<String, RefOr<Response>> {
-                reference(stringify!($name))
-            }
-        }
-    )*};
-}
-
-problem_responses!(
-    BadRequest,
-    BadRequestOrKeyMissing,
-    Unauthorized,
-    Forbidden,
-    OwnerExempt,
-    NotFound,
-    Conflict,
-    OrderConflict,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    Unprocessable,
-    RateLimited,
-    QuotaExceeded,
-    BadGateway,
-    Unavailable,
-    PaymentUnavailable,
-);
-
-fn problem_doc(name: &str) -> &'static ProblemDoc {
-    PROBLEMS
-        .iter()
-        .find(|p| p.name == name)
-        .unwrap_or_else(|| panic!("no problem response {name} in PROBLEMS"))
-}
-
-fn reference(name: &str) -> BTreeMap<String, RefOr<Response>> {
-    let doc = problem_doc(name);
-    let r = Ref::from_response_name(name);
-    BTreeMap::from([(doc.status.to_string(), RefOr::Ref(r))])
-}
-
-fn header(description: &str) -> utoipa::openapi::header::Header {
-    HeaderBuilder::new()
-        .schema(Some(String::schema()))
-        .description(Some(description))
-        .build()
-}
-
-fn problem_component(doc: &ProblemDoc) -> Response {
-    let slugs: Vec<String> = doc
-        .slugs
-        .iter()
-        .map(|s| format!("`urn:rampart:problem:{s}`"))
-        .collect();
-    let mut content = ContentBuilder::new().schema(Some(Problem::schema()));
-    let first = doc.slugs[0];
-    content = content.example(Some(serde_json::json!({
-        "type": format!("urn:rampart:problem:{first}"),
-        "title": axum::http::StatusCode::from_u16(doc.status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("Error"),
-        "status": doc.status,
-        "detail": doc.description.split(['.', ':', ';']).next().unwrap_or(""),
-    })));
-    let mut response = ResponseBuilder::new()
-        .description(format!("{} Type: {}.", doc.description, slugs.join(", ")))
-        .content(PROBLEM_JSON, content.build());
-    if doc.retry_after {
-        response = response.header("Retry-After", header("Seconds to wait."));
-    }
-    if doc.status == 429 {
-        response = response
-            .header(
-                "RateLimit-Policy",
-                header("The limits that apply (IETF RateLimit header fields)."),
-            )
-            .header("RateLimit", header("What is left of them."));
-    }
-    response.build()
-}
-
-/// The security schemes routes may name in `security(...)`.
-pub const SCHEMES: &[&str] = &[
-    "bearer",
-    "session_cookie",
-    "csrf_header",
-    "refresh_cookie",
-    "admin_bearer",
-    "api_key",
-    "stripe_signature",
-    "square_signature",
-    "docusign_signature",
-    "twilio_signature",
-    "standard_webhooks",
-];
-
-/// The schemes that are credentials (a refusal is 401).
-const CREDENTIALS: &[&str] = &[
-    "bearer",
-    "session_cookie",
-    "refresh_cookie",
-    "admin_bearer",
-    "api_key",
-];
-
-fn api_key_header(name: &str, description: &str) -> SecurityScheme {
-    SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-        name,
-        description,
-    )))
-}
-
-fn scheme(name: &str) -> SecurityScheme {
-    let bearer = |description: &str| {
-        let mut http = Http::new(HttpAuthScheme::Bearer);
-        http.description = Some(description.into());
-        SecurityScheme::Http(http)
-    };
-    let cookie = |cookie: &str, description: &str| {
-        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-            cookie,
-            description,
-        )))
-    };
-    match name {
-        "bearer" => {
-            let mut http = Http::new(HttpAuthScheme::Bearer);
-            http.bearer_format = Some("JWT".into());
-            http.description =
-                Some("An access token from sign-in or refresh (`delivery: \"body\"`).".into());
-            SecurityScheme::Http(http)
-        }
-        "session_cookie" => cookie(
-            "access_token",
-            "The httpOnly access-token cookie of a web sign-in (`__Host-access_token` with \
-             COOKIE_SECURE). A POST with it also needs `csrf_header`.",
-        ),
-        "csrf_header" => api_key_header(
-            "X-CSRF-Token",
-            "Double submit: equal to the `csrf_token` cookie (OWASP CSRF Prevention Cheat \
-             Sheet). Required with a session or refresh cookie, never with a Bearer token.",
-        ),
-        "refresh_cookie" => cookie(
-            "refresh_token",
-            "The httpOnly refresh-token cookie (`Path=/auth`; `__Secure-refresh_token` with \
-             COOKIE_SECURE).",
-        ),
-        "admin_bearer" => bearer("The operator token, `ADMIN_API_TOKEN`."),
-        "api_key" => api_key_header(
-            "X-API-Key",
-            "A customer instance's key, `rk_live_<key id>_<secret>` (`rk_test_` outside \
-             production).",
-        ),
-        "stripe_signature" => api_key_header(
-            "Stripe-Signature",
-            "`t=<unix time>,v1=<HMAC-SHA256 hex>` over `t.body` (Stripe's webhook signing).",
-        ),
-        "square_signature" => api_key_header(
-            "x-square-hmacsha256-signature",
-            "Base64 HMAC-SHA256 over SQUARE_WEBHOOK_URL followed by the body.",
-        ),
-        "docusign_signature" => api_key_header(
-            "X-DocuSign-Signature-1",
-            "Base64 HMAC-SHA256 of the body (DocuSign Connect; `-2`... for more keys).",
-        ),
-        "twilio_signature" => api_key_header(
-            "X-Twilio-Signature",
-            "Base64 HMAC-SHA1 over PUBLIC_BASE_URL + path + sorted form parameters.",
-        ),
-        "standard_webhooks" => api_key_header(
-            "webhook-signature",
-            "Standard Webhooks: `v1,<base64 HMAC-SHA256>` over `webhook-id.webhook-timestamp.body` \
-             with the source's secret; `webhook-id` and `webhook-timestamp` headers too.",
-        ),
-        other => panic!("unknown security scheme {other}"),
-    }
-}
+use crate::error::{FieldError, Problem};
+use problems::{problem_component, problem_doc};
+use security::{CREDENTIALS, scheme};
 
 /// The problem and security components every document carries.
 fn components() -> utoipa::openapi::Components {
@@ -515,6 +200,11 @@ fn json_answer(body: bytes::Bytes) -> HttpResponse {
     );
     resp
 }
+
+/// A tier's limits by feature; `null` is unlimited (billing's tiers and customers' licenses).
+#[derive(ToSchema)]
+#[schema(example = json!({"api_calls_per_day": 100, "concurrent_builds": 1, "private_repos": 0, "team_members": 1, "marketplace_agents": 0}))]
+pub struct TierLimits(pub BTreeMap<String, Option<u64>>);
 
 /// The health route's answer.
 #[derive(ToSchema)]

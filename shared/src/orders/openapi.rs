@@ -14,7 +14,7 @@ use super::views::{EsimView, OrderView, PaymentView};
 use crate::config::catalog::Plan;
 use crate::openapi::{
     BadGateway, BadRequest, BadRequestOrKeyMissing, NotFound, OrderConflict, OwnerExempt,
-    PaymentUnavailable, RateLimited, Unprocessable,
+    PaymentUnavailable, QuotaExceeded, Unprocessable,
 };
 
 #[derive(OpenApi)]
@@ -87,7 +87,7 @@ pub fn catalog() {}
     responses(
         (status = 201, description = "Ordered (a replay adds `Idempotent-Replayed: true`).", body = OrderView,
             headers(("Location" = String, description = "The order's URL."))),
-        BadRequestOrKeyMissing, OrderConflict, RateLimited,
+        BadRequestOrKeyMissing, OrderConflict, QuotaExceeded,
     ),
     security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
 )]
@@ -99,7 +99,7 @@ pub fn create_order() {}
         ("limit" = Option<String>, Query, description = "1-100 (default 20)."),
         ("cursor" = Option<String>, Query, description = "From a previous page."),
     ),
-    responses((status = 200, description = "A page.", body = OrderPage), BadRequest, Unprocessable),
+    responses((status = 200, description = "A page.", body = OrderPage), BadRequest, Unprocessable, QuotaExceeded),
     security(("bearer" = []), ("session_cookie" = [])),
 )]
 pub fn list_orders() {}
@@ -107,7 +107,7 @@ pub fn list_orders() {}
 /// One of the caller's orders.
 #[utoipa::path(get, path = "/orders/{id}", tag = "shop",
     params(("id" = String, Path, description = "The order id.")),
-    responses((status = 200, description = "The order.", body = OrderView), BadRequest, NotFound),
+    responses((status = 200, description = "The order.", body = OrderView), BadRequest, NotFound, QuotaExceeded),
     security(("bearer" = []), ("session_cookie" = [])),
 )]
 pub fn get_order() {}
@@ -118,7 +118,7 @@ pub fn get_order() {}
     responses(
         (status = 201, description = "A payment intent to complete with the provider.", body = PaymentView),
         (status = 200, description = "The order's existing payment.", body = PaymentView),
-        BadRequestOrKeyMissing, OwnerExempt, NotFound, OrderConflict, RateLimited, BadGateway,
+        BadRequestOrKeyMissing, OwnerExempt, NotFound, OrderConflict, QuotaExceeded, BadGateway,
         PaymentUnavailable,
     ),
     security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
@@ -128,7 +128,7 @@ pub fn create_payment() {}
 /// One of the caller's payments.
 #[utoipa::path(get, path = "/payments/{id}", tag = "shop",
     params(("id" = String, Path, description = "The payment id.")),
-    responses((status = 200, description = "The payment.", body = PaymentView), BadRequest, NotFound),
+    responses((status = 200, description = "The payment.", body = PaymentView), BadRequest, NotFound, QuotaExceeded),
     security(("bearer" = []), ("session_cookie" = [])),
 )]
 pub fn get_payment() {}
@@ -139,7 +139,7 @@ pub fn get_payment() {}
         ("limit" = Option<String>, Query, description = "1-100 (default 20)."),
         ("cursor" = Option<String>, Query, description = "From a previous page."),
     ),
-    responses((status = 200, description = "A page.", body = EsimPage), BadRequest, Unprocessable),
+    responses((status = 200, description = "A page.", body = EsimPage), BadRequest, Unprocessable, QuotaExceeded),
     security(("bearer" = []), ("session_cookie" = [])),
 )]
 pub fn list_esims() {}
@@ -149,7 +149,7 @@ pub fn list_esims() {}
     params(("id" = String, Path, description = "The eSIM id.")),
     responses(
         (status = 200, description = "Ready.", body = EsimView),
-        BadRequest, NotFound, OrderConflict, RateLimited,
+        BadRequest, NotFound, OrderConflict, QuotaExceeded,
     ),
     security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
 )]
