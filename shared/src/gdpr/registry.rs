@@ -20,6 +20,7 @@ use crate::idempotency::record::IdempotencyRecord;
 use crate::mail::OutboxMail;
 use crate::orders::records::{Esim, IntentLink, IssuedIccid, Order, Payment};
 use crate::ratelimit::counter::RateCounter;
+use crate::ratelimit::sliding::RateLog;
 use crate::store::{Item, Record, StoreError};
 use crate::webhooks::event::WebhookEvent;
 
@@ -269,7 +270,15 @@ pub const REGISTRY: &[Kind] = &[
         None,
         Through("a rate-limit rule keyed by the address's hash"),
         None,
-        Keep("a window counter; expires two windows later"),
+        Keep("a window counter; expires one window later"),
+        Step::Sessions,
+    ),
+    kind(
+        RateLog::KIND,
+        None,
+        Through("a sliding-window rule keyed by the address's hash"),
+        None,
+        Keep("the times of the last attempts; expires with its window"),
         Step::Sessions,
     ),
 ];
