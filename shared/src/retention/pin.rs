@@ -47,22 +47,51 @@ fn kept_for_a_period(item: &Item, only: Option<&[&str]>) -> bool {
     listed && only.is_none_or(|o| o.contains(&kind))
 }
 
+/// Which way a walk over a subject's items goes.
+#[derive(Clone, Copy)]
+enum Way {
+    Pin,
+    Unpin,
+}
+
 /// Pins everything the subject's hold covers; returns how many items it pinned now.
 pub async fn pin(state: &AppState, subject: &Subject) -> Result<usize, StoreError> {
-    let mut pinned = 0;
-    if let Subject::Item { pk, sk } = subject {
-        if let Some(item) = state.store.get(pk, sk).await? {
-            pinned += usize::from(pin_one(state, &item).await?);
+    walk(state, subject, Way::Pin).await
+}
+
+/// Puts back the own `expires_at` of everything pinned for the subject.
+pub async fn unpin(state: &AppState, subject: &Subject) -> Result<usize, StoreError> {
+    walk(state, subject, Way::Unpin).await
+}
+
+/// One walk over what a hold covers (one item, or the subject's partitions a page at a time),
+/// pinning or unpinning each; returns how many items changed.
+async fn walk(state: &AppState, subject: &Subject, way: Way) -> Result<usize, StoreError> {
+    let one = |item: Item| async move {
+        match way {
+            Way::Pin => pin_one(state, &item).await,
+            Way::Unpin => unpin_one(state, &item).await,
         }
-        return Ok(pinned);
+    };
+    let mut changed = 0;
+    if let Subject::Item { pk, sk } = subject {
+        // A pinned item reads as live (its expiry is far off), so `get` finds it either way.
+        if let Some(item) = state.store.get(pk, sk).await? {
+            changed += usize::from(one(item).await?);
+        }
+        return Ok(changed);
     }
     for (pk, only) in partitions(subject) {
         let mut cursor = None;
         loop {
             let q = Query::table(pk.clone()).limit(PAGE).cursor(cursor);
             let page = state.store.query(q).await?;
-            for item in page.items.iter().filter(|i| kept_for_a_period(i, only)) {
-                pinned += usize::from(pin_one(state, item).await?);
+            for item in page
+                .items
+                .into_iter()
+                .filter(|i| kept_for_a_period(i, only))
+            {
+                changed += usize::from(one(item).await?);
             }
             cursor = page.cursor;
             if cursor.is_none() {
@@ -70,7 +99,7 @@ pub async fn pin(state: &AppState, subject: &Subject) -> Result<usize, StoreErro
             }
         }
     }
-    Ok(pinned)
+    Ok(changed)
 }
 
 async fn pin_one(state: &AppState, item: &Item) -> Result<bool, StoreError> {
@@ -94,33 +123,6 @@ async fn pin_one(state: &AppState, item: &Item) -> Result<bool, StoreError> {
         Err(StoreError::ConditionFailed { .. }) => Ok(false),
         Err(e) => Err(e),
     }
-}
-
-/// Puts back the own `expires_at` of everything pinned for the subject.
-pub async fn unpin(state: &AppState, subject: &Subject) -> Result<usize, StoreError> {
-    let mut restored = 0;
-    if let Subject::Item { pk, sk } = subject {
-        // A pinned item reads as live (its expiry is far off), so `get` finds it.
-        if let Some(item) = state.store.get(pk, sk).await? {
-            restored += usize::from(unpin_one(state, &item).await?);
-        }
-        return Ok(restored);
-    }
-    for (pk, only) in partitions(subject) {
-        let mut cursor = None;
-        loop {
-            let q = Query::table(pk.clone()).limit(PAGE).cursor(cursor);
-            let page = state.store.query(q).await?;
-            for item in page.items.iter().filter(|i| kept_for_a_period(i, only)) {
-                restored += usize::from(unpin_one(state, item).await?);
-            }
-            cursor = page.cursor;
-            if cursor.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(restored)
 }
 
 async fn unpin_one(state: &AppState, item: &Item) -> Result<bool, StoreError> {
