@@ -1,7 +1,9 @@
 //! Glue between Lambda events and the shared HTTP code: what the Lambda runtime attaches to a
 //! request (its request id, API Gateway's source IP), and the runner every function's main uses.
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 
 use axum::Router;
 use axum::extract::Request;
@@ -82,7 +84,8 @@ pub async fn startup(clients: Clients) -> Result<crate::AppState, lambda_http::E
     // Metrics carry the function's own name, the dimension template.yaml's alarms select on.
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lambda".into());
     crate::metrics::install(&function, true);
-    match crate::AppState::from_settings_with(settings, crate::clock::system(), clients).await {
+    let clock = crate::clock::system();
+    match crate::AppState::from_settings_with(settings, clock, clients, lambda_aws).await {
         Ok(s) => {
             prefetch_secrets(&s);
             Ok(s)
@@ -92,6 +95,41 @@ pub async fn startup(clients: Clients) -> Result<crate::AppState, lambda_http::E
             Err(e.into())
         }
     }
+}
+
+/// A Lambda function's AWS configuration, read from the variables the Lambda runtime sets for
+/// every function: `AWS_REGION`, and the execution role's `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, valid for the execution environment's life
+/// (AWS Lambda Developer Guide, "Defined runtime environment variables"). The SDK's default chain
+/// would find the same credentials first; building the configuration directly skips its provider
+/// walk (profile files read from disk, region and settings providers) on the cold-start path and
+/// keeps STS, the profile parser and the metadata clients out of the binary (issue 12: startup
+/// and size). `AWS_ENDPOINT_URL` is still honoured, as the SDK documents it, for local peers.
+pub fn aws_config() -> aws_config::SdkConfig {
+    aws_config_from(&|name| std::env::var(name).ok())
+}
+
+/// [`aws_config`] with region and endpoint read through `env` (tests); credentials always come
+/// from the process environment.
+pub fn aws_config_from(env: &dyn Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_dynamodb::config::{Region, SharedCredentialsProvider};
+    let env = |name: &str| env(name).filter(|v| !v.is_empty());
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .http_client(crate::state::https_client())
+        .retry_config(crate::state::retry_config());
+    config.set_region(env("AWS_REGION").map(Region::new));
+    config.set_endpoint_url(env("AWS_ENDPOINT_URL"));
+    config.build()
+}
+
+fn lambda_aws() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + Send>> {
+    Box::pin(std::future::ready(aws_config()))
 }
 
 /// Starts loading the secrets while the runtime asks for its first event, so the first request

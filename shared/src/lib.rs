@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod aws_http;
 pub mod billing;
 pub mod clock;
 pub mod config;

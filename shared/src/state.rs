@@ -1,6 +1,8 @@
 //! The shared state every router and worker gets, and how it is assembled from configuration:
 //! DynamoDB/SQS/Secrets Manager when their names are configured, embedded twins otherwise.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
@@ -58,24 +60,39 @@ pub struct AppState {
     pub mailer: SharedMailer,
 }
 
-/// The shared AWS SDK configuration; standard retry mode (exponential backoff with jitter) so
-/// throttling is retried by the SDK, not by us.
+/// The shared AWS SDK configuration through the SDK's default provider chain (environment,
+/// profile files, SSO-less web identity, container and instance metadata): what the local stack
+/// and the tests use, wherever their credentials come from. Lambda functions use
+/// [`crate::lambda::aws_config`] instead. Standard retry mode (exponential backoff with jitter)
+/// so throttling is retried by the SDK, not by us.
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https_client())
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+        .retry_config(retry_config())
         .load()
         .await
 }
 
-/// The HTTPS client every AWS SDK client uses: hyper on rustls with ring, the crypto provider
-/// reqwest (Stripe) already links, so a binary carries one TLS stack and one crypto library
-/// (the SDK's default would add aws-lc-rs). Root certificates load on first use, not here.
+/// Four attempts in the SDK's standard mode, for every AWS client we build.
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(4)
+}
+
+/// How a binary gets its AWS configuration. A function pointer, so a Lambda binary, which names
+/// only [`crate::lambda::aws_config`], does not link the default provider chain (STS, profile
+/// files, instance metadata): fat LTO drops what nothing names (issue 12).
+pub type AwsLoader = fn() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + Send>>;
+
+/// [`AwsLoader`] through the default provider chain ([`aws_config`]).
+pub fn default_chain() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + Send>> {
+    Box::pin(aws_config())
+}
+
+/// The HTTPS client every AWS SDK client uses: reqwest on rustls with ring, the client Stripe's
+/// calls use (`aws_http`), so a binary carries one HTTP client and one TLS stack. Root
+/// certificates load on first use, not here.
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    crate::aws_http::client()
 }
 
 /// The AWS clients a binary may build beyond the store, queue and secrets every function uses.
@@ -136,14 +153,16 @@ impl AppState {
         settings: Settings,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
-        Self::from_settings_with(settings, clock, Clients::ALL).await
+        Self::from_settings_with(settings, clock, Clients::ALL, default_chain).await
     }
 
-    /// [`AppState::from_settings`] building only the optional `clients` a binary names.
+    /// [`AppState::from_settings`] building only the optional `clients` a binary names, with
+    /// its AWS configuration from `aws` when the settings name an AWS resource.
     pub async fn from_settings_with(
         settings: Settings,
         clock: SharedClock,
         clients: Clients,
+        load_aws: AwsLoader,
     ) -> Result<Self, StartupError> {
         let problems = settings.production_problems();
         if !problems.is_empty() {
@@ -156,7 +175,7 @@ impl AppState {
             || settings.queue_url.is_some()
             || settings.secret_id.is_some();
         let aws = if needs_aws {
-            Some(aws_config().await)
+            Some(load_aws().await)
         } else {
             None
         };
@@ -205,9 +224,9 @@ impl AppState {
         if settings.is_production() {
             check_secrets(&secrets).await?;
         }
-        let mailer = match (&settings.mail_from, clients.mail, &aws) {
-            (Some(from), Some(make), Some(cfg)) => Some(make(cfg, from)),
-            (Some(from), Some(make), None) => Some(make(&aws_config().await, from)),
+        let mailer = match (&settings.mail_from, clients.mail, aws) {
+            (Some(from), Some(make), Some(cfg)) => Some(make(&cfg, from)),
+            (Some(from), Some(make), None) => Some(make(&load_aws().await, from)),
             _ => None,
         };
         let state = Self::new(settings, store, queue, secrets, clock);

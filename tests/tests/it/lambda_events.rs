@@ -156,3 +156,47 @@ async fn unknown_route_through_lambda_is_problem_json() {
     assert_eq!(resp["statusCode"], 404);
     assert_eq!(resp["headers"]["content-type"], "application/problem+json");
 }
+
+/// A Lambda function's AWS configuration comes from the variables Lambda sets (region,
+/// execution-role keys in the environment) without the SDK's default chain; pointed at moto, its
+/// clients sign, resolve and reach the service.
+#[tokio::test]
+async fn a_lambda_function_reaches_aws_with_only_the_variables_lambda_sets() {
+    use rampart::secrets::SecretSource;
+    let Some(ep) = rampart_tests::aws_endpoint() else {
+        eprintln!("skipped: no AWS test endpoint");
+        return;
+    };
+    let (_, table) = rampart_tests::dynamo_table(&ep).await;
+    let name = format!("lambda-{}", rampart::crypto::random_id());
+    aws_sdk_secretsmanager::Client::new(&rampart_tests::aws_config(&ep).await)
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"HASH_PEPPER":"from-moto"}"#)
+        .send()
+        .await
+        .unwrap();
+
+    let lambda_env = |var: &str| match var {
+        "AWS_REGION" => Some("us-east-1".to_string()),
+        "AWS_ENDPOINT_URL" => Some(ep.clone()),
+        _ => None,
+    };
+    let cfg = rampart::lambda::aws_config_from(&lambda_env);
+    assert_eq!(cfg.region().map(|r| r.as_ref()), Some("us-east-1"));
+    let source = rampart::secrets::aws::SecretsManagerSource::new(
+        aws_sdk_secretsmanager::Client::new(&cfg),
+        &name,
+    );
+    let loaded = source
+        .load()
+        .await
+        .expect("secret read with the Lambda config");
+    assert_eq!(loaded.current["HASH_PEPPER"], "from-moto");
+    let tables = aws_sdk_dynamodb::Client::new(&cfg)
+        .list_tables()
+        .send()
+        .await
+        .expect("DynamoDB reached with the Lambda config");
+    assert!(tables.table_names().contains(&table), "{tables:?}");
+}
