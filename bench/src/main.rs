@@ -698,6 +698,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n## Rampart performance ({})\n", machine());
+    if cfg!(debug_assertions) {
+        // The Lambda rows time the release binaries either way; the in-process rows time this
+        // process's own code, which is unoptimised in a dev build.
+        println!(
+            "(this harness is a dev build: its in-process rows are not representative; scripts/bench uses --profile bench-fast)\n"
+        );
+    }
     println!(
         "Lambda functions (release) under the loopback Runtime API emulator, AWS = moto via a counting proxy."
     );
@@ -737,7 +744,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!(
-        "\nStripe intake, warm, webhooks-api beside the Python peer (AWS calls per request, counted at the proxy):\n"
+        "\nStripe intake, warm, webhooks-api and the Python peer when included (AWS calls per request, counted at the proxy):\n"
     );
     println!("| function | request | p50 | p99 | AWS calls per request |");
     println!("|---|---|---|---|---|");
