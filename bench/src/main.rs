@@ -228,9 +228,9 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-/// The event each function is invoked with: webhooks-api gets a signed Stripe delivery (a new
-/// event every time; so does the Python peer), the other HTTP functions their health route, the worker an empty batch
-/// and the cron a scheduled event.
+/// The event each function is invoked with: webhooks-api and the Python peer get a signed Stripe
+/// delivery (a new event every time), the other HTTP functions their health route, the worker an
+/// empty batch and the cron a scheduled event.
 fn event(name: &str) -> String {
     let health = |path: &str| apigw_v2("GET", path, &[], None);
     match name {
