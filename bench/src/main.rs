@@ -1,7 +1,9 @@
 //! `rampart-perf` (run by `scripts/bench`, after `start_peers`): builds the release binaries,
 //! runs each function under the loopback Lambda Runtime API emulator with its AWS calls going to
 //! moto through a counting proxy, loads the local stack with wrk, times the in-process handler,
-//! and prints one table. Timings on a shared machine are noisy: compare ratios within one run.
+//! runs the Python peer (`bench/peer`) beside webhooks-api when its venv is installed, and prints
+//! the tables, then a verdict per goal of issue 12. Timings on a shared machine are noisy:
+//! compare ratios within one run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use rampart_perf::emulator::Emulator;
 use rampart_perf::fixtures::{self, STRIPE_SECRET, apigw_v2, stripe_delivery};
-use rampart_perf::load;
+use rampart_perf::load::{self, LoadRun};
+use rampart_perf::peer::{self, Peer};
 use rampart_perf::proxy::CountingProxy;
 use rampart_perf::stats::{mib, ms, percentile, status_kib, us};
+use rampart_perf::verdict::{self, Aim, Row, Unit};
 
 const FUNCTIONS: [&str; 7] = [
     "webhooks-api",
@@ -33,6 +37,8 @@ struct Options {
     bin_dir: Option<PathBuf>,
     /// Only these functions (`--only webhooks-api,auth-api`); the local stack needs all.
     only: Option<Vec<String>>,
+    /// Leave the Python peer out even when it is installed (`--no-peer`).
+    peer: bool,
 }
 
 fn options() -> Options {
@@ -58,6 +64,7 @@ fn options() -> Options {
         build: bin_dir.is_none() && !args.iter().any(|a| a == "--no-build"),
         bin_dir,
         only: text("--only").map(|v| v.split(',').map(str::to_string).collect()),
+        peer: !args.iter().any(|a| a == "--no-peer"),
     }
 }
 
@@ -93,6 +100,8 @@ fn build(opts: &Options) -> Result<PathBuf, String> {
 struct Aws {
     proxy: CountingProxy,
     env: Vec<(String, String)>,
+    /// moto itself, for set-up calls that are not to be counted.
+    endpoint: String,
 }
 
 async fn aws_setup(endpoint: &str, scratch: &Path) -> Aws {
@@ -140,26 +149,78 @@ async fn aws_setup(endpoint: &str, scratch: &Path) -> Aws {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    Aws { proxy, env }
+    Aws {
+        proxy,
+        env,
+        endpoint: endpoint.to_string(),
+    }
 }
 
-fn spawn(bin: &Path, name: &str, emu: &Emulator, aws: &Aws, scratch: &Path) -> Child {
-    Command::new(bin)
+/// What is spawned for a row: a function's release binary, or the Python peer under its runtime
+/// interface client.
+struct Subject {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+    dir: Option<PathBuf>,
+    /// Set after the shared AWS environment, so it can override it (the peer's table).
+    env: Vec<(String, String)>,
+    /// Whether it does webhooks-api's intake (the new-event and duplicate rows).
+    intake: bool,
+}
+
+impl Subject {
+    fn function(bins: &Path, name: &'static str) -> Self {
+        Self {
+            name,
+            program: bins.join(name),
+            args: Vec::new(),
+            dir: None,
+            env: Vec::new(),
+            intake: name == "webhooks-api",
+        }
+    }
+
+    fn peer(p: &Peer, table: String) -> Self {
+        let cmd = p.command();
+        let mut env = p.env();
+        env.push(("TABLE_NAME".into(), table));
+        Self {
+            name: peer::NAME,
+            program: cmd.get_program().into(),
+            args: cmd
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            dir: cmd.get_current_dir().map(Path::to_path_buf),
+            env,
+            intake: true,
+        }
+    }
+}
+
+fn spawn(s: &Subject, emu: &Emulator, aws: &Aws, scratch: &Path) -> Child {
+    let mut cmd = Command::new(&s.program);
+    if let Some(dir) = &s.dir {
+        cmd.current_dir(dir);
+    }
+    cmd.args(&s.args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", scratch)
         .env("DATA_DIR", scratch)
         .env("AWS_LAMBDA_RUNTIME_API", emu.addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_NAME", s.name.replace(' ', "-"))
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
         .envs(aws.env.iter().map(|(k, v)| (k, v)))
+        .envs(s.env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()))
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", s.program.display()))
 }
 
 fn stop(mut child: Child) {
@@ -167,13 +228,15 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-/// The event each function is invoked with: webhooks-api gets a signed Stripe delivery (a new
-/// event every time), the other HTTP functions their health route, the worker an empty batch
-/// and the cron a scheduled event.
+/// The event each function is invoked with: webhooks-api and the Python peer get a signed Stripe
+/// delivery (a new event every time), the other HTTP functions their health route, the worker an
+/// empty batch and the cron a scheduled event.
 fn event(name: &str) -> String {
     let health = |path: &str| apigw_v2("GET", path, &[], None);
     match name {
-        "webhooks-api" => stripe_delivery(&format!("evt_bench_{}", rampart::crypto::random_id())),
+        "webhooks-api" | peer::NAME => {
+            stripe_delivery(&format!("evt_bench_{}", rampart::crypto::random_id()))
+        }
         "auth-api" => health("/auth/health"),
         "billing-api" => health("/billing/health"),
         "orders-api" => health("/orders/health"),
@@ -199,7 +262,8 @@ fn status_of(body: &[u8]) -> String {
 
 #[derive(Default)]
 struct FnRow {
-    size: u64,
+    /// None for the Python peer (no binary).
+    size: Option<u64>,
     cold: Vec<Duration>,
     init: Vec<Duration>,
     warm: Vec<Duration>,
@@ -212,12 +276,12 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// Cold starts: a fresh process and emulator per spawn, the event queued before the spawn, timed
 /// from spawn to the emulator receiving the answer.
-async fn cold(bin: &Path, name: &str, aws: &Aws, scratch: &Path, row: &mut FnRow, n: usize) {
+async fn cold(s: &Subject, aws: &Aws, scratch: &Path, row: &mut FnRow, n: usize) {
     for _ in 0..n {
         let mut emu = Emulator::start().await;
-        emu.invoke(event(name));
+        emu.invoke(event(s.name));
         let t0 = Instant::now();
-        let child = spawn(bin, name, &emu, aws, scratch);
+        let child = spawn(s, &emu, aws, scratch);
         match emu.outcome(WAIT).await {
             Some(o) => {
                 row.cold.push(o.at - t0);
@@ -251,6 +315,7 @@ async fn invoke_all(emu: &mut Emulator, events: Vec<String>) -> Vec<Duration> {
 }
 
 struct IntakeRow {
+    function: &'static str,
     label: &'static str,
     latencies: Vec<Duration>,
     calls: BTreeMap<String, u64>,
@@ -258,27 +323,23 @@ struct IntakeRow {
 }
 
 /// One warm process: RSS after the first invoke, warm latency of its event, and for
-/// webhooks-api the new-event and duplicate paths with their AWS calls counted.
-async fn warm(
-    bin: &Path,
-    name: &str,
-    aws: &Aws,
-    scratch: &Path,
-    row: &mut FnRow,
-    n: usize,
-) -> Vec<IntakeRow> {
+/// webhooks-api and the Python peer the new-event and duplicate paths with their AWS calls
+/// counted.
+async fn warm(s: &Subject, aws: &Aws, scratch: &Path, row: &mut FnRow, n: usize) -> Vec<IntakeRow> {
+    let name = s.name;
     let mut emu = Emulator::start().await;
-    let child = spawn(bin, name, &emu, aws, scratch);
+    let child = spawn(s, &emu, aws, scratch);
     invoke_all(&mut emu, vec![event(name)]).await;
     row.rss_first = status_kib(child.id(), "VmRSS:").unwrap_or(0);
     let mut intake = Vec::new();
-    if name == "webhooks-api" {
+    if s.intake {
         let _ = aws.proxy.take();
         let news: Vec<String> = (0..n)
             .map(|i| stripe_delivery(&format!("evt_warm_{}_{i}", rampart::crypto::random_id())))
             .collect();
         let lat = invoke_all(&mut emu, news).await;
         intake.push(IntakeRow {
+            function: name,
             label: "new event",
             latencies: lat.clone(),
             calls: aws.proxy.take(),
@@ -290,6 +351,7 @@ async fn warm(
         let _ = aws.proxy.take();
         let lat = invoke_all(&mut emu, vec![dup; n]).await;
         intake.push(IntakeRow {
+            function: name,
             label: "duplicate delivery",
             latencies: lat,
             calls: aws.proxy.take(),
@@ -340,19 +402,217 @@ async fn in_process(n: usize) -> Vec<(&'static str, Duration, Duration)> {
     rows
 }
 
-fn python_peer() -> &'static str {
-    let ok = Command::new("python3")
-        .args(["-c", "import aws_lambda_powertools, stripe, boto3"])
-        .stdout(Stdio::null())
+/// The size of `bin` once stripped of symbols (what the release profile's `strip = "symbols"`
+/// ships), measured on a copy so binaries from `--bin-dir` built without it read the same;
+/// `None` when `strip` is not installed.
+fn stripped_size(bin: &Path, scratch: &Path) -> Option<u64> {
+    let out = scratch.join("stripped");
+    let ok = Command::new("strip")
+        .arg("-o")
+        .arg(&out)
+        .arg(bin)
         .stderr(Stdio::null())
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        "available but not wired into this harness yet: not included"
-    } else {
-        "not included (aws-lambda-powertools, stripe and boto3 are not installed on this machine)"
+        .is_ok_and(|s| s.success());
+    let size = std::fs::metadata(&out).ok().map(|m| m.len());
+    let _ = std::fs::remove_file(&out);
+    size.filter(|_| ok)
+}
+
+fn selected(opts: &Options, name: &str) -> bool {
+    opts.only
+        .as_ref()
+        .is_none_or(|only| only.iter().any(|o| o == name))
+}
+
+/// The Python peer ready to spawn, with its idempotency table created, and its versions; or why
+/// it is not part of this run (printed in its place).
+fn peer_subject(opts: &Options, aws: &Aws) -> Result<(Subject, String), String> {
+    if !opts.peer {
+        return Err("left out (--no-peer)".into());
     }
+    if !selected(opts, "webhooks-api") {
+        return Err("left out (it runs beside webhooks-api, which --only excludes)".into());
+    }
+    let p = peer::find()?;
+    let table = format!("peer-{}", rampart::crypto::random_id());
+    p.create_table(&aws.endpoint, &table)?;
+    Ok((Subject::peer(&p, table), p.versions.clone()))
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// Each wrk load's label and its run (or why the run failed).
+type LoadRuns = Vec<(&'static str, Result<LoadRun, String>)>;
+
+/// Everything the verdict reads, gathered while the tables are printed.
+struct Measured<'a> {
+    rows: &'a [(&'static str, FnRow)],
+    intake: &'a [IntakeRow],
+    peer_missing: Option<&'a str>,
+    /// Whether the sizes are stripped sizes (`strip` was available).
+    stripped: bool,
+    /// The wrk loads, or why there were none.
+    load: Result<LoadRuns, String>,
+    in_process: &'a [(&'static str, Duration, Duration)],
+}
+
+/// One row per goal of issue 12, measured against this run's numbers.
+fn verdict_rows(m: &Measured) -> Vec<Row> {
+    let mut out = Vec::new();
+    let rust: Vec<&(&str, FnRow)> = m.rows.iter().filter(|(n, _)| *n != peer::NAME).collect();
+    let intake = |function: &str, label: &str| {
+        m.intake
+            .iter()
+            .find(|r| r.function == function && r.label == label)
+    };
+
+    let goal = "webhooks-api cold start → first response p50 ≤ 15 ms";
+    out.push(match rust.iter().find(|(n, _)| *n == "webhooks-api") {
+        Some((_, r)) if !r.cold.is_empty() => Row::measured(
+            goal,
+            millis(percentile(&r.cold, 50.0)),
+            Aim::AtMost(15.0),
+            Unit::Ms,
+            "",
+        ),
+        _ => Row::unmeasured(goal, "webhooks-api was not run"),
+    });
+
+    let ours = intake("webhooks-api", "duplicate delivery");
+    let theirs = intake(peer::NAME, "duplicate delivery");
+    out.push(match (ours, theirs) {
+        (Some(o), Some(t)) => {
+            let peer_p50 = millis(percentile(&t.latencies, 50.0));
+            Row::measured(
+                &format!(
+                    "warm duplicate delivery p50 ≤ the Python peer's ({}, this run)",
+                    Unit::Ms.show(peer_p50)
+                ),
+                millis(percentile(&o.latencies, 50.0)),
+                Aim::AtMost(peer_p50),
+                Unit::Ms,
+                "",
+            )
+        }
+        // Without a peer in this run, the issue's own Python figure is the bar, said as such.
+        (Some(o), None) => Row::measured(
+            "warm duplicate delivery p50 ≤ the Python peer's (9.7 ms, the issue's figure)",
+            millis(percentile(&o.latencies, 50.0)),
+            Aim::AtMost(9.7),
+            Unit::Ms,
+            &format!(
+                "no peer this run: {}",
+                m.peer_missing.unwrap_or("it did not answer")
+            ),
+        ),
+        _ => Row::unmeasured(
+            "warm duplicate delivery p50 ≤ the Python peer's",
+            "webhooks-api was not run",
+        ),
+    });
+
+    for (label, want) in [("new event", 2.0), ("duplicate delivery", 1.0)] {
+        let goal = format!("AWS calls per request, {label} = {want:.0}");
+        out.push(match intake("webhooks-api", label) {
+            Some(r) => Row::measured(
+                &goal,
+                r.calls.values().sum::<u64>() as f64 / r.n as f64,
+                Aim::Exactly(want),
+                Unit::PerRequest,
+                "",
+            ),
+            None => Row::unmeasured(&goal, "webhooks-api was not run"),
+        });
+    }
+
+    let goal = "RSS after first invoke ≤ 20 MiB";
+    out.push(match rust.iter().max_by_key(|(_, r)| r.rss_first) {
+        Some((name, r)) => Row::measured(
+            goal,
+            r.rss_first as f64 / (1024.0 * 1024.0),
+            Aim::AtMost(20.0),
+            Unit::MiB,
+            &if rust.len() == 1 {
+                format!("{name}, the only function run")
+            } else {
+                format!("largest of {} functions: {name}", rust.len())
+            },
+        ),
+        None => Row::unmeasured(goal, "no function was run"),
+    });
+
+    let goal = "stripped binary ≤ 8 MiB (arm64)";
+    out.push(match rust.iter().max_by_key(|(_, r)| r.size) {
+        Some((name, r)) => Row::measured(
+            goal,
+            r.size.unwrap_or(0) as f64 / (1024.0 * 1024.0),
+            Aim::AtMost(8.0),
+            Unit::MiB,
+            &format!(
+                "x86_64, largest: {name}{}; arm64 could not be built here (no aarch64 target or linker)",
+                if m.stripped {
+                    ""
+                } else {
+                    ", unstripped: strip is not installed"
+                }
+            ),
+        ),
+        None => Row::unmeasured(goal, "no function was run"),
+    });
+
+    let load_goals: [(&str, &str, Aim, bool); 3] = [
+        (
+            "local stack, distinct signed events ≥ 10,000 req/s",
+            "distinct signed events",
+            Aim::AtLeast(10_000.0),
+            false,
+        ),
+        (
+            "local stack, distinct signed events ≤ 100 µs CPU/request",
+            "distinct signed events",
+            Aim::AtMost(100.0),
+            true,
+        ),
+        (
+            "local stack, one event over and over ≥ 20,000 req/s",
+            "one event over and over",
+            Aim::AtLeast(20_000.0),
+            false,
+        ),
+    ];
+    for (goal, label, aim, cpu) in load_goals {
+        let run = match &m.load {
+            Err(why) => Err(why.clone()),
+            Ok(runs) => match runs.iter().find(|(l, _)| *l == label) {
+                Some((_, Ok(r))) => Ok(r),
+                Some((_, Err(e))) => Err(format!("the wrk run failed: {e}")),
+                None => Err("not run".into()),
+            },
+        };
+        out.push(match run {
+            Ok(r) if cpu => Row::measured(goal, micros(r.cpu_per_request), aim, Unit::Us, ""),
+            Ok(r) => Row::measured(goal, r.per_sec, aim, Unit::PerSec, ""),
+            Err(why) => Row::unmeasured(goal, &why),
+        });
+    }
+
+    for (label, p50, _) in m.in_process {
+        out.push(Row::measured(
+            &format!("in-process handler p50 ≤ 50 µs: {label}"),
+            micros(*p50),
+            Aim::AtMost(50.0),
+            Unit::Us,
+            "",
+        ));
+    }
+    out
 }
 
 fn machine() -> String {
@@ -389,35 +649,80 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&scratch)?;
     let aws = aws_setup(&endpoint, &scratch).await;
 
-    let mut rows: Vec<(&str, FnRow)> = Vec::new();
-    let mut intake = Vec::new();
+    let mut subjects: Vec<(Subject, Option<u64>)> = Vec::new();
+    let mut stripped = true;
     for name in FUNCTIONS {
-        if let Some(only) = &opts.only
-            && !only.iter().any(|o| o == name)
-        {
-            continue;
+        if selected(&opts, name) {
+            let s = Subject::function(&bins, name);
+            let size = match stripped_size(&s.program, &scratch) {
+                Some(size) => size,
+                None => {
+                    stripped = false;
+                    std::fs::metadata(&s.program)?.len()
+                }
+            };
+            subjects.push((s, Some(size)));
         }
-        let bin = bins.join(name);
+    }
+    // The peer's rows follow webhooks-api's, whose job it does.
+    let peer = peer_subject(&opts, &aws);
+    let peer_text = match &peer {
+        Ok((_, versions)) => format!(
+            "included as the `{}` rows: bench/peer/handler.py under awslambdaric ({versions})",
+            peer::NAME
+        ),
+        Err(why) => format!("not included: {why}"),
+    };
+    if let Ok((s, _)) = peer {
+        let at = subjects
+            .iter()
+            .position(|(s, _)| s.name == "webhooks-api")
+            .map_or(subjects.len(), |i| i + 1);
+        subjects.insert(at, (s, None));
+    }
+
+    let mut rows: Vec<(&'static str, FnRow)> = Vec::new();
+    let mut intake = Vec::new();
+    for (s, size) in &subjects {
         let mut row = FnRow {
-            size: std::fs::metadata(&bin)?.len(),
+            size: *size,
             ..FnRow::default()
         };
         eprintln!(
-            "==> {name}: {} cold starts, {} warm invokes",
-            opts.spawns, opts.warm
+            "==> {}: {} cold starts, {} warm invokes",
+            s.name, opts.spawns, opts.warm
         );
-        cold(&bin, name, &aws, &scratch, &mut row, opts.spawns).await;
-        intake.extend(warm(&bin, name, &aws, &scratch, &mut row, opts.warm).await);
-        rows.push((name, row));
+        cold(s, &aws, &scratch, &mut row, opts.spawns).await;
+        intake.extend(warm(s, &aws, &scratch, &mut row, opts.warm).await);
+        rows.push((s.name, row));
     }
 
     println!("\n## Rampart performance ({})\n", machine());
+    if cfg!(debug_assertions) {
+        // The Lambda rows time the release binaries either way; the in-process rows time this
+        // process's own code, which is unoptimised in a dev build.
+        println!(
+            "(this harness is a dev build: its in-process rows are not representative; scripts/bench uses --profile bench-fast)\n"
+        );
+    }
     println!(
-        "Lambda functions (release, stripped) under the loopback Runtime API emulator, AWS = moto via a counting proxy."
+        "Lambda functions (release) under the loopback Runtime API emulator, AWS = moto via a counting proxy."
     );
     println!(
-        "Cold start = spawn -> answer received, {} spawns; warm = {} invokes on one process.\n",
+        "binary = {} size, {}.",
+        if stripped {
+            "stripped"
+        } else {
+            "file (strip is not installed)"
+        },
+        std::env::consts::ARCH
+    );
+    println!(
+        "Cold start = spawn -> answer received, {} spawns; warm = {} invokes on one process.",
         opts.spawns, opts.warm
+    );
+    println!(
+        "Python peer (stripe + Powertools idempotency + boto3, doing webhooks-api's intake): {peer_text}.\n"
     );
     println!(
         "| function | binary | cold p50 | cold p95 | init p50 (spawn → 1st poll) | warm p50 | warm p99 | RSS after 1st invoke | RSS peak | answers (cold) |"
@@ -427,7 +732,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let answers: Vec<String> = r.answers.iter().map(|(k, v)| format!("{k}×{v}")).collect();
         println!(
             "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            mib(r.size),
+            r.size.map(mib).unwrap_or_else(|| "— (Python)".into()),
             ms(percentile(&r.cold, 50.0)),
             ms(percentile(&r.cold, 95.0)),
             ms(percentile(&r.init, 50.0)),
@@ -438,12 +743,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             answers.join(" "),
         );
     }
-    println!("\nwebhooks-api intake, warm (AWS calls per request, counted at the proxy):\n");
-    println!("| request | p50 | p99 | AWS calls per request |");
-    println!("|---|---|---|---|");
+    println!(
+        "\nStripe intake, warm, webhooks-api and the Python peer when included (AWS calls per request, counted at the proxy):\n"
+    );
+    println!("| function | request | p50 | p99 | AWS calls per request |");
+    println!("|---|---|---|---|---|");
     for r in &intake {
         println!(
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
+            r.function,
             r.label,
             ms(percentile(&r.latencies, 50.0)),
             ms(percentile(&r.latencies, 99.0)),
@@ -455,31 +763,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nLocal stack (rampart-local, embedded store, worker running), wrk -t2 -c32 -d{}s:\n",
         opts.load_secs
     );
-    if !load::wrk_available() {
-        println!("not measured: wrk is not installed (apt-get install wrk)");
+    let load = if !load::wrk_available() {
+        Err("wrk is not installed (apt-get install wrk)".to_string())
     } else if opts.load_secs == 0 || !bins.join("rampart-local").exists() {
-        println!("not measured (--load-secs 0, or no rampart-local binary)");
+        Err("--load-secs 0, or no rampart-local binary".to_string())
     } else {
         let data = scratch.join("local");
         std::fs::create_dir_all(&data)?;
-        let stack = load::LocalStack::start(&bins.join("rampart-local"), &data).await?;
-        println!("| load | req/s | CPU per request | p50 | p99 | requests | non-2xx |");
-        println!("|---|---|---|---|---|---|---|");
-        for (label, distinct) in [
-            ("distinct signed events", true),
-            ("one event over and over", false),
-        ] {
-            match load::run(&stack, &scratch, distinct, 32, opts.load_secs) {
-                Ok(r) => println!(
-                    "| {label} | {:.0} | {} | {} | {} | {} | {} |",
-                    r.per_sec,
-                    us(r.cpu_per_request),
-                    r.p50_ms.map(|v| format!("{v:.2} ms")).unwrap_or_default(),
-                    r.p99_ms.map(|v| format!("{v:.2} ms")).unwrap_or_default(),
-                    r.requests,
-                    r.non_2xx,
-                ),
-                Err(e) => println!("| {label} | failed: {e} | | | | | |"),
+        match load::LocalStack::start(&bins.join("rampart-local"), &data).await {
+            Err(e) => Err(e),
+            Ok(stack) => {
+                let mut runs = Vec::new();
+                for (label, distinct) in [
+                    ("distinct signed events", true),
+                    ("one event over and over", false),
+                ] {
+                    runs.push((
+                        label,
+                        load::run(&stack, &scratch, distinct, 32, opts.load_secs),
+                    ));
+                }
+                Ok(runs)
+            }
+        }
+    };
+    match &load {
+        Err(why) => println!("not measured: {why}"),
+        Ok(runs) => {
+            println!("| load | req/s | CPU per request | p50 | p99 | requests | non-2xx |");
+            println!("|---|---|---|---|---|---|---|");
+            for (label, run) in runs {
+                match run {
+                    Ok(r) => println!(
+                        "| {label} | {:.0} | {} | {} | {} | {} | {} |",
+                        r.per_sec,
+                        us(r.cpu_per_request),
+                        r.p50_ms.map(|v| format!("{v:.2} ms")).unwrap_or_default(),
+                        r.p99_ms.map(|v| format!("{v:.2} ms")).unwrap_or_default(),
+                        r.requests,
+                        r.non_2xx,
+                    ),
+                    Err(e) => println!("| {label} | failed: {e} | | | | | |"),
+                }
             }
         }
     }
@@ -490,14 +815,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("| request | p50 | p99 |");
     println!("|---|---|---|");
-    for (label, p50, p99) in in_process(n).await {
-        println!("| {label} | {} | {} |", us(p50), us(p99));
+    let in_proc = in_process(n).await;
+    for (label, p50, p99) in &in_proc {
+        println!("| {label} | {} | {} |", us(*p50), us(*p99));
     }
     println!("\n(criterion's view of the same: cargo bench -p rampart-perf --bench handler)");
-    println!(
-        "\nPython peer (Powertools idempotency + stripe + boto3): {}",
-        python_peer()
-    );
+
+    let peer_missing = peer_text.strip_prefix("not included: ");
+    let goals = verdict_rows(&Measured {
+        rows: &rows,
+        intake: &intake,
+        peer_missing,
+        stripped,
+        load,
+        in_process: &in_proc,
+    });
+    println!("\nGoals of issue 12 against this run (\"met\", or the distance still to go):\n");
+    print!("{}", verdict::table(&goals));
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
