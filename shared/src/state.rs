@@ -61,9 +61,9 @@ pub struct AppState {
 }
 
 /// The shared AWS SDK configuration through the SDK's default provider chain (environment,
-/// profile files, SSO-less web identity, container and instance metadata): what the local stack
+/// profile files, web identity, container and instance metadata): what the local stack
 /// and the tests use, wherever their credentials come from. Lambda functions use
-/// [`crate::lambda::aws_config`] instead. Standard retry mode (exponential backoff with jitter)
+/// `lambda::aws_config` instead. Standard retry mode (exponential backoff with jitter)
 /// so throttling is retried by the SDK, not by us.
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -79,7 +79,7 @@ pub fn retry_config() -> aws_config::retry::RetryConfig {
 }
 
 /// How a binary gets its AWS configuration. A function pointer, so a Lambda binary, which names
-/// only [`crate::lambda::aws_config`], does not link the default provider chain (STS, profile
+/// only `lambda::aws_config`, does not link the default provider chain (STS, profile
 /// files, instance metadata): fat LTO drops what nothing names (issue 12).
 pub type AwsLoader = fn() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + Send>>;
 
