@@ -58,7 +58,9 @@ struct Connector {
 
 impl Connector {
     fn new((connect, read): Timeouts) -> Self {
-        let mut builder = reqwest::Client::builder();
+        // The SDK sees what the service answered: a redirect is its to judge (an error for these
+        // services), never followed here with a request signed for another host.
+        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
         if let Some(t) = connect {
             builder = builder.connect_timeout(t);
         }

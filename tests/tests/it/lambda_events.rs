@@ -200,3 +200,49 @@ async fn a_lambda_function_reaches_aws_with_only_the_variables_lambda_sets() {
         .expect("DynamoDB reached with the Lambda config");
     assert!(tables.table_names().contains(&table), "{tables:?}");
 }
+
+/// The SDK's HTTP client hands a redirect back to the SDK instead of following it: a signed
+/// request never goes to a host it was not signed for.
+#[tokio::test]
+async fn an_aws_call_answered_with_a_redirect_is_not_followed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let followed = Arc::new(AtomicUsize::new(0));
+    let elsewhere = {
+        let followed = followed.clone();
+        rampart_tests::serve_router(Router::new().fallback(move || {
+            followed.fetch_add(1, Ordering::SeqCst);
+            async { "{}" }
+        }))
+        .await
+    };
+    let redirecting = rampart_tests::serve_router(Router::new().fallback(move || async move {
+        (
+            axum::http::StatusCode::TEMPORARY_REDIRECT,
+            [(axum::http::header::LOCATION, format!("http://{elsewhere}/"))],
+        )
+    }))
+    .await;
+    let endpoint = format!("http://{redirecting}");
+    let cfg = rampart::lambda::aws_config_from(&|var| match var {
+        "AWS_REGION" => Some("us-east-1".to_string()),
+        "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+        _ => None,
+    });
+    let cfg = cfg
+        .into_builder()
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"),
+        ))
+        .build();
+    let result = aws_sdk_dynamodb::Client::new(&cfg)
+        .list_tables()
+        .send()
+        .await;
+    assert!(result.is_err(), "a 307 is not a table list: {result:?}");
+    assert_eq!(
+        followed.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+}
