@@ -4,6 +4,7 @@
 //! retries are through, exactly the 50 events exist, each applied, each effect in place once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rampart::AppState;
@@ -82,21 +83,26 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
             .to_string()
         })
         .collect();
-    // A consumer that takes a batch and dies holding it, once, mid-storm.
+    // A consumer that takes a batch and dies holding it, once, mid-storm. It races the local
+    // stack's worker for messages, so it keeps trying until it wins one or the storm is over (a
+    // fixed number of tries could lose every race on a loaded machine).
     let queue = app.state.queue.clone();
-    let killed = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        for _ in 0..20 {
-            if let Ok(batch) = queue
-                .receive(10, Duration::from_secs(1), Duration::from_millis(100))
-                .await
-                && !batch.is_empty()
-            {
-                return batch.len(); // dropped without ack
+    let storm_over = Arc::new(AtomicBool::new(false));
+    let killed = {
+        let storm_over = storm_over.clone();
+        tokio::spawn(async move {
+            while !storm_over.load(Ordering::SeqCst) {
+                if let Ok(batch) = queue
+                    .receive(10, Duration::from_secs(1), Duration::from_millis(100))
+                    .await
+                    && !batch.is_empty()
+                {
+                    return batch.len(); // dropped without ack
+                }
             }
-        }
-        0
-    });
+            0
+        })
+    };
     let sem = Arc::new(tokio::sync::Semaphore::new(16));
     let mut tasks = Vec::new();
     for n in 0..500 {
@@ -139,6 +145,7 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
         assert_eq!(answers.last(), Some(&200), "the retries got through");
         retried += usize::from(answers.len() > 1);
     }
+    storm_over.store(true, Ordering::SeqCst);
     assert!(
         killed.await.unwrap() > 0,
         "the consumer died holding messages"
