@@ -50,9 +50,7 @@ impl TryFrom<&Item> for AuditEvent {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         // The inverse of `keys::audit`: the id follows the zero-padded time.
         let id = item
             .sk

@@ -115,9 +115,7 @@ impl TryFrom<&Item> for OutboxMail {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         // The inverses of `keys::outbox`: `outbox#<hash>` and `<zero-padded ms>#<id>`.
         let to_hash = item
             .pk

@@ -148,9 +148,7 @@ impl TryFrom<&Item> for Erasure {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         let id = item
             .pk
             .strip_prefix(keys::erasure("").0.as_str())
@@ -226,9 +224,7 @@ impl TryFrom<&Item> for ErasedUser {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         let user_hash = item
             .pk
             .strip_prefix(keys::erased_user("").0.as_str())
@@ -266,9 +262,7 @@ impl TryFrom<&Item> for PendingErasure {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         Ok(Self {
             erasure_id: item.req_s(kind, ERASURE_ID)?.to_string(),
         })

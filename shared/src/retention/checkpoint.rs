@@ -32,9 +32,7 @@ impl TryFrom<&Item> for Checkpoint {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         Ok(Self {
             policy: item
                 .sk

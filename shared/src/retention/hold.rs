@@ -107,9 +107,7 @@ impl TryFrom<&Item> for LegalHold {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         let id = item
             .sk
             .strip_prefix(keys::LEGAL_HOLD_PREFIX)
@@ -169,9 +167,7 @@ impl TryFrom<&Item> for HoldMarker {
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         let kind = Self::KIND;
-        if item.req_s(kind, TYPE)? != kind {
-            return Err(malformed(kind, TYPE));
-        }
+        item.expect_kind(kind)?;
         let bad = || malformed(kind, "key");
         let prefix = format!("{}#", keys::LEGAL_HOLDS);
         Ok(Self {

@@ -29,6 +29,15 @@ pub fn malformed(kind: &str, attr: &str) -> StoreError {
 }
 
 impl Item {
+    /// Fails unless the item's `type` is `kind`: a record never reads an item of another kind.
+    pub fn expect_kind(&self, kind: &str) -> Result<(), StoreError> {
+        if self.req_s(kind, TYPE)? == kind {
+            Ok(())
+        } else {
+            Err(malformed(kind, TYPE))
+        }
+    }
+
     /// A required string attribute of a record of `kind`.
     pub fn req_s(&self, kind: &str, name: &str) -> Result<&str, StoreError> {
         self.s(name).ok_or_else(|| malformed(kind, name))
