@@ -17,7 +17,7 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::http::{IDEMPOTENCY_KEY, Json};
 use crate::idempotency;
-use crate::ratelimit::{self, RateLimitHeaders, Rule, Subject};
+use crate::ratelimit;
 use crate::state::AppState;
 
 /// Every body here is a few bytes (`{"tier": "pro"}`).
@@ -44,18 +44,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/billing/resume", post(resume))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT));
     quota::apply(router, state)
-}
-
-async fn per_user(
-    state: &AppState,
-    rule: Rule,
-    user: &AuthUser,
-) -> Result<RateLimitHeaders, ApiError> {
-    let subject = Subject {
-        user: Some(user.user_id.clone()),
-        ..Subject::default()
-    };
-    ratelimit::enforce(state, &[rule], &subject).await
 }
 
 async fn tiers(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
@@ -85,7 +73,7 @@ async fn checkout_session(
     headers: HeaderMap,
     Json(body): Json<CheckoutBody>,
 ) -> Result<Response, ApiError> {
-    let limits = per_user(&state, limits::checkout(), &user).await?;
+    let limits = ratelimit::enforce_for_user(&state, limits::checkout(), &user.user_id).await?;
     let key = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok());
     let started = checkout::start(&state, &user.user, &body.tier, key).await?;
     let body = json!({ "id": started.id, "url": started.url });
@@ -93,14 +81,14 @@ async fn checkout_session(
 }
 
 async fn cancel(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    let limits = per_user(&state, limits::cancel(), &user).await?;
+    let limits = ratelimit::enforce_for_user(&state, limits::cancel(), &user.user_id).await?;
     let after = subscription::cancel(&state, &user.user).await?;
     let body = subscription::view(&after);
     Ok((StatusCode::ACCEPTED, limits, axum::Json(body)).into_response())
 }
 
 async fn resume(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    let limits = per_user(&state, limits::resume(), &user).await?;
+    let limits = ratelimit::enforce_for_user(&state, limits::resume(), &user.user_id).await?;
     let after = subscription::resume(&state, &user.user).await?;
     let body = subscription::view(&after);
     Ok((limits, axum::Json(body)).into_response())

@@ -18,7 +18,7 @@ use crate::auth::AuthUser;
 use crate::customers::auth::Admin;
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json};
-use crate::ratelimit::{self, KeyPart, RateLimitHeaders, Rule, Subject};
+use crate::ratelimit::{self, KeyPart, Rule};
 use crate::state::AppState;
 use crate::store::{keys, load};
 
@@ -44,20 +44,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/erasures/{id}", get(admin_erasure))
 }
 
-async fn per_user(
-    state: &AppState,
-    rule: Rule,
-    user: &AuthUser,
-) -> Result<RateLimitHeaders, ApiError> {
-    let subject = Subject {
-        user: Some(user.user_id.clone()),
-        ..Subject::default()
-    };
-    ratelimit::enforce(state, &[rule], &subject).await
-}
-
 async fn export_route(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    let limits = per_user(&state, export_limit(), &user).await?;
+    let limits = ratelimit::enforce_for_user(&state, export_limit(), &user.user_id).await?;
     let doc = export::build(&state, user.user).await?;
     let day = crate::customers::date::format_day(crate::customers::date::day_number(
         state.clock.now_secs(),
@@ -99,7 +87,7 @@ async fn delete_route(
         Err(other) => return Err(other),
     };
     erasure::check_word(&body)?;
-    let limits = per_user(&state, delete_limit(), &user).await?;
+    let limits = ratelimit::enforce_for_user(&state, delete_limit(), &user.user_id).await?;
     let e = erasure::request(&state, &user.user, &body, ip.ok().map(|c| c.0)).await?;
     let mut resp = accepted(&e);
     limits.write(resp.headers_mut());

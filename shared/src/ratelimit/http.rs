@@ -52,6 +52,19 @@ impl IntoResponseParts for RateLimitHeaders {
     }
 }
 
+/// One rule charged to a signed-in user (the per-user limits of the account and billing routes).
+pub async fn enforce_for_user(
+    state: &AppState,
+    rule: Rule,
+    user_id: &str,
+) -> Result<RateLimitHeaders, ApiError> {
+    let subject = Subject {
+        user: Some(user_id.to_string()),
+        ..Subject::default()
+    };
+    enforce(state, &[rule], &subject).await
+}
+
 /// Checks rules in order, stopping at the first one exceeded (later ones are not charged).
 /// `Ok` carries the headers for the response; `Err` is the 429 with its headers.
 pub async fn enforce(

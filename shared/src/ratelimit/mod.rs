@@ -10,7 +10,7 @@ pub mod counter;
 pub mod http;
 pub mod sliding;
 
-pub use http::{RateLimitHeaders, by_ip, enforce, protect};
+pub use http::{RateLimitHeaders, by_ip, enforce, enforce_for_user, protect};
 
 use std::net::IpAddr;
 use std::time::Duration;
