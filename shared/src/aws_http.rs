@@ -28,7 +28,8 @@ pub struct ReqwestHttpClient {
 
 type Timeouts = (Option<Duration>, Option<Duration>);
 
-/// The client to give the SDK's configuration.
+/// The client every AWS SDK configuration we build is given (`state::aws_config`,
+/// `lambda::aws_config`, the tests): one HTTP client and one TLS stack per binary.
 pub fn client() -> SharedHttpClient {
     SharedHttpClient::new(ReqwestHttpClient::default())
 }
@@ -92,9 +93,9 @@ impl HttpConnector for Connector {
                 })?;
             let request = reqwest::Request::try_from(http::Request::from_parts(parts, body))
                 .map_err(|e| ConnectorError::user(e.into()))?;
-            let response = client.execute(request).await.map_err(transport)?;
+            let mut response = client.execute(request).await.map_err(transport)?;
             let status = response.status();
-            let headers = response.headers().clone();
+            let headers = std::mem::take(response.headers_mut());
             let body = response.bytes().await.map_err(transport)?;
             let mut out = http::Response::new(SdkBody::from(body));
             *out.status_mut() = status;

@@ -121,7 +121,7 @@ pub fn aws_config_from(env: &dyn Fn(&str) -> Option<String>) -> aws_config::SdkC
             EnvironmentVariableCredentialsProvider::new(),
         ))
         .identity_cache(aws_config::identity::IdentityCache::lazy().build())
-        .http_client(crate::state::https_client())
+        .http_client(crate::aws_http::client())
         .retry_config(crate::state::retry_config());
     config.set_region(env("AWS_REGION").map(Region::new));
     config.set_endpoint_url(env("AWS_ENDPOINT_URL"));

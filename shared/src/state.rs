@@ -67,7 +67,7 @@ pub struct AppState {
 /// so throttling is retried by the SDK, not by us.
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
+        .http_client(crate::aws_http::client())
         .retry_config(retry_config())
         .load()
         .await
@@ -86,13 +86,6 @@ pub type AwsLoader = fn() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> 
 /// [`AwsLoader`] through the default provider chain ([`aws_config`]).
 pub fn default_chain() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + Send>> {
     Box::pin(aws_config())
-}
-
-/// The HTTPS client every AWS SDK client uses: reqwest on rustls with ring, the client Stripe's
-/// calls use (`aws_http`), so a binary carries one HTTP client and one TLS stack. Root
-/// certificates load on first use, not here.
-pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    crate::aws_http::client()
 }
 
 /// The AWS clients a binary may build beyond the store, queue and secrets every function uses.

@@ -170,7 +170,7 @@ pub fn aws_endpoint() -> Option<String> {
 
 pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(rampart::state::https_client())
+        .http_client(rampart::aws_http::client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
