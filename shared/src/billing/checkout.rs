@@ -38,10 +38,7 @@ fn price_of<'a>(state: &'a AppState, tier: &str) -> Result<(Tier, &'a str), ApiE
     }
     let price = state
         .settings
-        .stripe_prices
-        .iter()
-        .find(|(_, name)| name == t.as_str())
-        .map(|(p, _)| p.as_str())
+        .price_of_tier(t.as_str())
         .ok_or_else(|| bad("this tier is not for sale"))?;
     Ok((t, price))
 }

@@ -15,12 +15,7 @@ pub fn tiers(state: &AppState) -> Json {
     let rows: Vec<Json> = Tier::ALL
         .into_iter()
         .map(|t| {
-            let price = state
-                .settings
-                .stripe_prices
-                .iter()
-                .find(|(_, name)| name == t.as_str())
-                .map(|(p, _)| p.as_str());
+            let price = state.settings.price_of_tier(t.as_str());
             json!({
                 "tier": t.as_str(),
                 "limits": state.settings.tiers.limits(t),

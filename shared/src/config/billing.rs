@@ -1,7 +1,8 @@
-//! The billing settings (issue 9): the tier table override and where Stripe Checkout sends
-//! the user back (`STRIPE_API_BASE` is the orders' declaration, shared). Declared here and
+//! The billing settings (issue 9): which Stripe price buys which tier, the tier table override
+//! and where Stripe Checkout sends the user back (`STRIPE_API_BASE` is the orders' declaration, shared). Declared here and
 //! listed in `table::SETTINGS`.
 
+use super::parse;
 use super::setting::{Fallback, Kind, Setting};
 
 fn http_url(v: &str) -> Result<String, String> {
@@ -17,6 +18,34 @@ fn or_public(s: &super::Settings, v: Option<&str>, path: &str) -> Result<String,
     match v {
         Some(url) => http_url(url),
         None => Ok(format!("{}{path}", s.public_base_url.trim_end_matches('/'))),
+    }
+}
+
+pub(super) const STRIPE_PRICES: Setting = Setting {
+    name: "STRIPE_PRICES",
+    kind: Kind::List,
+    default: Fallback::Unset("(empty)"),
+    production: None,
+    doc: "tier per Stripe price id, e.g. `starter=price_123,pro=price_456`",
+    apply: |s, v| {
+        s.stripe_prices = parse::prices(v.unwrap_or_default())?;
+        Ok(())
+    },
+};
+
+/// `STRIPE_PRICES` read both ways: checkout and the tier table look up a tier's price, Stripe's
+/// subscription events the tier a price buys.
+impl super::Settings {
+    /// The Stripe price that buys `tier`, when one is configured (the tier is for sale).
+    pub fn price_of_tier(&self, tier: &str) -> Option<&str> {
+        let mut prices = self.stripe_prices.iter();
+        prices.find(|(_, t)| t == tier).map(|(p, _)| p.as_str())
+    }
+
+    /// The tier a Stripe price id buys, when it is one of ours.
+    pub fn tier_of_price(&self, price: &str) -> Option<&str> {
+        let mut prices = self.stripe_prices.iter();
+        prices.find(|(p, _)| p == price).map(|(_, t)| t.as_str())
     }
 }
 

@@ -342,17 +342,7 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
-    Setting {
-        name: "STRIPE_PRICES",
-        kind: Kind::List,
-        default: Fallback::Unset("(empty)"),
-        production: None,
-        doc: "tier per Stripe price id, e.g. `starter=price_123,pro=price_456`",
-        apply: |s, v| {
-            s.stripe_prices = parse::prices(v.unwrap_or_default())?;
-            Ok(())
-        },
-    },
+    billing::STRIPE_PRICES,
     Setting {
         name: "OWNER_ACCOUNT_IDS",
         kind: Kind::List,

@@ -252,12 +252,7 @@ impl Provider for Stripe {
                 if is_owner(state, &user_id).await? {
                     return Ok(owner_blocked(state, &user_id, ty).await);
                 }
-                let tier = state
-                    .settings
-                    .stripe_prices
-                    .iter()
-                    .find(|(p, _)| *p == price_id)
-                    .map_or("unknown", |(_, t)| t.as_str());
+                let tier = state.settings.tier_of_price(&price_id).unwrap_or("unknown");
                 let deleted = kind == SubscriptionKind::Deleted;
                 let status = if deleted { "canceled" } else { status.as_str() };
                 // A paid plan only while the subscription runs (not while its first payment
