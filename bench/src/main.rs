@@ -18,13 +18,14 @@ use rampart_perf::proxy::CountingProxy;
 use rampart_perf::stats::{mib, ms, percentile, status_kib, us};
 use rampart_perf::verdict::{self, Aim, Row, Unit};
 
-const FUNCTIONS: [&str; 7] = [
+const FUNCTIONS: [&str; 8] = [
     "webhooks-api",
     "auth-api",
     "billing-api",
+    "customers-api",
     "orders-api",
     "gdpr-api",
-    "payments-worker",
+    "jobs-worker",
     "cleanup-cron",
 ];
 
@@ -239,9 +240,10 @@ fn event(name: &str) -> String {
         }
         "auth-api" => health("/auth/health"),
         "billing-api" => health("/billing/health"),
+        "customers-api" => health("/usage/health"),
         "orders-api" => health("/orders/health"),
         "gdpr-api" => health("/account/health"),
-        "payments-worker" => r#"{"Records":[]}"#.into(),
+        "jobs-worker" => r#"{"Records":[]}"#.into(),
         _ => serde_json::json!({
             "version": "0", "id": "bench", "detail-type": "Scheduled Event",
             "source": "aws.scheduler", "account": "123456789012",

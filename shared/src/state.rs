@@ -47,8 +47,8 @@ fn with_faults(
     )
 }
 
-/// Name of the embedded queue (the SQS queue is `PaymentsQueue` in template.yaml).
-pub const LOCAL_QUEUE: &str = "payments";
+/// Name of the embedded queue (the SQS queue is `JobsQueue` in template.yaml).
+pub const LOCAL_QUEUE: &str = "jobs";
 
 #[derive(Clone)]
 pub struct AppState {

@@ -86,7 +86,12 @@ pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
 pub fn embedded_state(settings: Settings, clock: SharedClock) -> AppState {
     let db = Db::in_memory().expect("sqlite");
     let store: SharedStore = Arc::new(SqliteStore::new(db.clone(), clock.clone()));
-    let queue: SharedQueue = Arc::new(SqliteQueue::new(db, clock.clone(), "payments", 3));
+    let queue: SharedQueue = Arc::new(SqliteQueue::new(
+        db,
+        clock.clone(),
+        rampart::state::LOCAL_QUEUE,
+        3,
+    ));
     AppState::new(settings, store, queue, test_secrets(clock.clone()), clock)
 }
 

@@ -20,6 +20,9 @@ use rampart::ratelimit::{self, Rule};
 
 pub use rampart::auth::limits::{Rules, rules};
 
+/// The function's name: its package, binary and the kebab-case of its SAM logical id.
+pub const NAME: &str = "auth-api";
+
 /// Dependencies `/auth/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
 
@@ -35,7 +38,7 @@ pub fn routes(state: AppState) -> Router {
     let limited = |path: &str, route: MethodRouter<AppState>, rules: Vec<Rule>| {
         ratelimit::protect(Router::new().route(path, route), &state, rules)
     };
-    Router::new()
+    let routes = Router::new()
         .merge(health::routes("/auth/health", DEPENDENCIES))
         .merge(openapi::serve("/auth/openapi.json", &openapi()))
         .merge(limited(
@@ -69,7 +72,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/auth/logout", post(handle::logout))
         .route("/auth/me", get(handle::me))
         .route("/auth/password/change", post(handle::change))
-        .with_state(state)
+        .with_state(state);
+    http::serves(NAME, routes)
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,16 +1,17 @@
-//! `billing-api`: subscription billing (issue 9: tiers, daily quota, Stripe Checkout, cancel and
-//! resume); and customer instances (issue 10): operators manage customers and their API keys,
-//! instances report usage and fetch offline-verifiable licenses.
+//! `billing-api`: subscription billing under `/billing`: the tier table, the daily quota, Stripe
+//! Checkout, cancel and resume. Business customers and their instances are `customers-api`.
 //!
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
 
 use axum::Router;
 use rampart::AppState;
-use rampart::billing::quota;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
 use rampart::openapi;
+
+/// The function's name: its package, binary and the kebab-case of its SAM logical id.
+pub const NAME: &str = "billing-api";
 
 /// Dependencies `/billing/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
@@ -20,26 +21,18 @@ pub fn openapi() -> openapi::Document {
     openapi::document(
         "billing-api",
         "billing",
-        vec![
-            rampart::billing::openapi::openapi(),
-            rampart::customers::openapi::openapi(),
-        ],
+        vec![rampart::billing::openapi::openapi()],
     )
 }
 
 pub fn routes(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(health::routes("/billing/health", DEPENDENCIES))
         .merge(openapi::serve("/billing/openapi.json", &openapi()))
         // Subscription billing: /billing/* (rampart::billing), behind the daily quota.
         .merge(rampart::billing::routes(&state))
-        // Customer instances: /admin/customers*, /usage*, /licenses/* (rampart::customers);
-        // every X-API-Key call counts against the customer's daily quota.
-        .merge(quota::apply_api_keys(
-            rampart::customers::routes(&state),
-            &state,
-        ))
-        .with_state(state)
+        .with_state(state);
+    http::serves(NAME, routes)
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,5 +1,7 @@
-//! `gdpr-api`: GDPR: account data export and erasure under `/account`, and the operator's
-//! view of an erasure under `/admin/erasures` (the flows are in `rampart::gdpr`).
+//! `gdpr-api`: GDPR and retention: account data export and erasure under `/account`, the
+//! operator's view of an erasure under `/admin/erasures`, legal holds under `/admin/legal-holds`
+//! and on-demand retention runs at `/admin/retention/run` (the flows are in `rampart::gdpr` and
+//! `rampart::retention`).
 //!
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
@@ -10,6 +12,10 @@ use rampart::billing::quota;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
 use rampart::openapi;
+use rampart::ratelimit::{self, KeyPart, Rule};
+
+/// The function's name: its package, binary and the kebab-case of its SAM logical id.
+pub const NAME: &str = "gdpr-api";
 
 /// Dependencies `/account/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
@@ -19,17 +25,32 @@ pub fn openapi() -> openapi::Document {
     openapi::document(
         "gdpr-api",
         "account",
-        vec![rampart::gdpr::openapi::openapi()],
+        vec![
+            rampart::gdpr::openapi::openapi(),
+            rampart::retention::openapi::openapi(),
+        ],
     )
 }
 
 pub fn routes(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(health::routes("/account/health", DEPENDENCIES))
         // Every signed-in `/account/*` call counts against the caller's daily quota (issue 9).
         .merge(quota::apply(rampart::gdpr::routes::routes(), &state))
+        .merge(operator(&state))
         .merge(openapi::serve("/account/openapi.json", &openapi()))
-        .with_state(state)
+        .with_state(state);
+    http::serves(NAME, routes)
+}
+
+/// Legal holds and on-demand retention runs, with the per-IP limit every operator route has.
+fn operator(state: &AppState) -> Router<AppState> {
+    let minute = std::time::Duration::from_secs(60);
+    ratelimit::protect(
+        rampart::retention::routes::routes(),
+        state,
+        vec![Rule::new("admin_ip", 60, minute, &[KeyPart::Ip])],
+    )
 }
 
 pub fn router(state: AppState) -> Router {

@@ -18,6 +18,9 @@ use rampart::openapi;
 use rampart::orders::{self, OrderError, PostRequest, Reply, read};
 use tower_http::limit::RequestBodyLimitLayer;
 
+/// The function's name: its package, binary and the kebab-case of its SAM logical id.
+pub const NAME: &str = "orders-api";
+
 /// Dependencies `/orders/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store, Dep::Queue];
 /// Shop bodies are a few fields; refuse anything bigger before reading it.
@@ -108,12 +111,13 @@ pub fn routes(state: AppState) -> Router {
         .route("/payments/{id}", get(get_payment))
         .route("/esims", get(list_esims))
         .route("/esims/{id}/activate", post(activate));
-    quota::apply(metered, &state)
+    let routes = quota::apply(metered, &state)
         .route("/catalog", get(catalog))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(health::routes("/orders/health", DEPENDENCIES))
         .merge(openapi::serve("/orders/openapi.json", &openapi()))
-        .with_state(state)
+        .with_state(state);
+    http::serves(NAME, routes)
 }
 
 pub fn router(state: AppState) -> Router {

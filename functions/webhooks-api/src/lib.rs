@@ -27,6 +27,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
+/// The function's name: its package, binary and the kebab-case of its SAM logical id.
+pub const NAME: &str = "webhooks-api";
+
 /// Dependencies `/webhooks/health` reports on.
 pub const DEPENDENCIES: &[Dep] = &[Dep::Store, Dep::Queue];
 /// Body limit for this function's routes (provider payloads are small).
@@ -101,8 +104,7 @@ pub fn openapi() -> openapi::Document {
 
 pub fn openapi_with(registry: &Registry) -> openapi::Document {
     let part = rampart::webhooks::openapi::openapi(registry);
-    let retention = rampart::retention::openapi::openapi();
-    openapi::document("webhooks-api", "webhooks", vec![part, retention])
+    openapi::document("webhooks-api", "webhooks", vec![part])
 }
 
 /// This function's routes for the built-in providers.
@@ -130,14 +132,12 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
             "/admin/webhook-events/{provider}/{event_id}/replay",
             post(replay),
         );
-    // Legal holds and on-demand retention runs (issue 11) live under /admin/* too.
-    let operator = operator.merge(rampart::retention::routes::routes());
     let operator = ratelimit::protect(
         operator,
         &state,
         vec![Rule::new("admin_ip", 60, minute, &[KeyPart::Ip])],
     );
-    Router::new()
+    let routes = Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
         .merge(openapi::serve(
             "/webhooks/openapi.json",
@@ -147,7 +147,8 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
         .merge(operator)
         // Provider payloads are small; refuse anything bigger before reading it.
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .with_state(state)
+        .with_state(state);
+    http::serves(NAME, routes)
 }
 
 /// The routes with the shared layers: what Lambda serves.

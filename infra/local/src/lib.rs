@@ -17,20 +17,25 @@ use tokio::task::JoinHandle;
 
 pub mod send;
 
+/// The name the local stack's own routes carry in the request span.
+pub const NAME: &str = "rampart-local";
+
 /// Every function's routes, merged, with the shared layers (what Lambda serves per function);
 /// `outbox` adds `GET /_local/outbox`.
 pub fn app(state: AppState, outbox: bool) -> Router {
     rampart::metrics::install("local", false);
-    let mut routes = Router::new()
+    let own = Router::new()
         .route("/_local/metrics", axum::routing::get(metrics))
-        .merge(rampart::openapi::serve("/openapi.json", &openapi()))
+        .merge(rampart::openapi::serve("/openapi.json", &openapi()));
+    let mut routes = http::serves(NAME, own)
         .merge(auth_api::routes(state.clone()))
         .merge(webhooks_api::routes(state.clone()))
         .merge(billing_api::routes(state.clone()))
+        .merge(customers_api::routes(state.clone()))
         .merge(orders_api::routes(state.clone()))
         .merge(gdpr_api::routes(state.clone()));
     if outbox {
-        routes = routes.merge(local_only(state.clone()));
+        routes = routes.merge(http::serves(NAME, local_only(state.clone())));
     }
     http::finish(routes, &state, RouterOptions::default())
 }
@@ -42,6 +47,7 @@ pub fn openapi() -> rampart::openapi::Document {
         auth_api::openapi(),
         webhooks_api::openapi(),
         billing_api::openapi(),
+        customers_api::openapi(),
         orders_api::openapi(),
         gdpr_api::openapi(),
     ])
@@ -154,7 +160,7 @@ pub async fn start_with(
     });
     let worker = tokio::spawn(rampart::jobs::worker_loop(
         state.clone(),
-        payments_worker::dispatcher(),
+        jobs_worker::dispatcher(),
         stop_rx.clone(),
     ));
     let cron = tokio::spawn(cron_loop(state, stop_rx));

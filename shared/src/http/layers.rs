@@ -64,7 +64,7 @@ pub(super) async fn access_log(req: Request, next: Next) -> Response {
         request_id = %id,
         method = %method,
         route = %route,
-        function = super::function_of(&route),
+        function = tracing::field::Empty,
         user_id = tracing::field::Empty,
     );
     async move {

@@ -32,23 +32,16 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
-/// The function crate that serves a route template, by its first segment (one process serves
-/// them all locally; in Lambda the function's own name is in `AWS_LAMBDA_FUNCTION_NAME` too).
-pub fn function_of(route: &str) -> &'static str {
-    match route
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or("")
-    {
-        "auth" => "auth-api",
-        "webhooks" | "admin" => "webhooks-api",
-        "billing" => "billing-api",
-        "orders" | "payments" => "orders-api",
-        "account" => "gdpr-api",
-        "_local" => "rampart-local",
-        _ => "none",
-    }
+/// Tags every route of a function's router with the function's name: the request span's
+/// `function` field comes from the router that matched (the same routers Lambda serves one by
+/// one and the local stack merges), never from a hand-kept table of path prefixes.
+pub fn serves(function: &'static str, routes: Router) -> Router {
+    routes.route_layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            tracing::Span::current().record("function", function);
+            next.run(req)
+        },
+    ))
 }
 
 /// Adds the signed-in user to the current request's span: every later line of the request

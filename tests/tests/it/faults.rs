@@ -141,8 +141,8 @@ async fn a_message_redelivered_after_its_effect_landed_changes_nothing(fx: Fx) {
         }]}))
         .unwrap()
     };
-    let dispatcher = payments_worker::dispatcher();
-    let first = payments_worker::handle(&fx.state, &dispatcher, delivery(1)).await;
+    let dispatcher = jobs_worker::dispatcher();
+    let first = jobs_worker::handle(&fx.state, &dispatcher, delivery(1)).await;
     assert!(
         first.batch_item_failures.is_empty(),
         "applied the first time"
@@ -163,7 +163,7 @@ async fn a_message_redelivered_after_its_effect_landed_changes_nothing(fx: Fx) {
         .unwrap();
     // The deletion failed: SQS hands the same message over again, later.
     fx.clock.advance(Duration::from_secs(120));
-    let again = payments_worker::handle(&fx.state, &dispatcher, delivery(2)).await;
+    let again = jobs_worker::handle(&fx.state, &dispatcher, delivery(2)).await;
     assert!(
         again.batch_item_failures.is_empty(),
         "a redelivery of a processed event succeeds (and is deleted this time)"

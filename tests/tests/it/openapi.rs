@@ -187,6 +187,7 @@ async fn each_function_serves_its_part_and_the_stack_the_whole() {
     for (group, sample) in [
         ("auth", "/auth/login"),
         ("billing", "/billing/health"),
+        ("usage", "/usage/health"),
         ("orders", "/orders/health"),
         ("webhooks", "/webhooks/health"),
         ("account", "/account/health"),

@@ -177,8 +177,12 @@ async fn an_error_inside_a_request_logs_its_request_id_and_route() {
     let logs = captured_logs();
     let request_id = format!("req-{}", rampart::crypto::random_id());
     let state = embedded_state(settings(&[]), rampart::clock::system());
+    // The route belongs to orders-api's router, as it would in the function.
     let app = rampart::http::finish(
-        Router::new().route("/orders/{id}/boom", get(boom)),
+        rampart::http::serves(
+            "orders-api",
+            Router::new().route("/orders/{id}/boom", get(boom)),
+        ),
         &state,
         RouterOptions::default(),
     );

@@ -54,7 +54,12 @@ pub async fn embedded_faulty_shop() -> Option<FaultyShop> {
     let shared: SharedClock = clock.clone();
     let db = Db::in_memory().expect("sqlite");
     let store: SharedStore = Arc::new(SqliteStore::new(db.clone(), shared.clone()));
-    let queue: SharedQueue = Arc::new(SqliteQueue::new(db, shared, "payments", 50));
+    let queue: SharedQueue = Arc::new(SqliteQueue::new(
+        db,
+        shared,
+        rampart::state::LOCAL_QUEUE,
+        50,
+    ));
     Some(faulty_shop(store, queue, clock).await)
 }
 

@@ -61,7 +61,7 @@ async fn sqs_batch_reports_only_the_failures() {
         .register("test.ok", Ok_)
         .register("test.fail", Fail);
     let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
-    let resp = payments_worker::handle(&state, &dispatcher, event).await;
+    let resp = jobs_worker::handle(&state, &dispatcher, event).await;
     let failed: Vec<&str> = resp
         .batch_item_failures
         .iter()
@@ -85,7 +85,7 @@ async fn sqs_batch_reports_only_the_failures() {
 async fn production_dispatcher_fails_unknown_kinds_into_the_dlq_path() {
     let state = embedded_state(settings(&[]), rampart::clock::system());
     let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
-    let resp = payments_worker::handle(&state, &payments_worker::dispatcher(), event).await;
+    let resp = jobs_worker::handle(&state, &jobs_worker::dispatcher(), event).await;
     assert_eq!(
         resp.batch_item_failures.len(),
         5,

@@ -113,7 +113,7 @@ async fn a_provider_defined_outside_the_crate_is_received_verified_and_applied_o
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(rampart::jobs::worker_loop(
         state.clone(),
-        payments_worker::dispatcher_with(registry),
+        jobs_worker::dispatcher_with(registry),
         stop_rx,
     ));
     let client = reqwest::Client::new();

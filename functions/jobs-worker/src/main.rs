@@ -1,4 +1,4 @@
-//! Lambda entry point of `payments-worker` (SQS event source with ReportBatchItemFailures).
+//! Lambda entry point of `jobs-worker` (SQS event source with ReportBatchItemFailures).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -8,14 +8,12 @@ async fn main() -> Result<(), Error> {
     let state = rampart::lambda::startup(rampart::lambda::Clients::ALL).await?;
     // The worker mails users (dunning): in production that must be a real mailer.
     if state.settings.is_production() && state.settings.mail_from.is_none() {
-        return Err("MAIL_FROM must be set for payments-worker in production".into());
+        return Err("MAIL_FROM must be set for jobs-worker in production".into());
     }
-    let dispatcher = payments_worker::dispatcher();
+    let dispatcher = jobs_worker::dispatcher();
     let (state, dispatcher) = (&state, &dispatcher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(
-            payments_worker::handle(state, dispatcher, event.payload).await,
-        )
+        Ok::<SqsBatchResponse, Error>(jobs_worker::handle(state, dispatcher, event.payload).await)
     }))
     .await
 }

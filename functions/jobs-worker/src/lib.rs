@@ -1,4 +1,4 @@
-//! `payments-worker`: the SQS consumer. Each record is dispatched by its message kind; only the
+//! `jobs-worker`: the SQS consumer. Each record is dispatched by its message kind; only the
 //! records that failed are reported back (partial batch failures), so SQS redelivers just those
 //! and dead-letters them after the queue's maximum receives.
 

@@ -1,0 +1,46 @@
+//! `customers-api`: business customers and their self-hosted instances. Operators manage
+//! customers and their API keys under `/admin/customers`; instances report usage (`/usage*`)
+//! and fetch offline-verifiable licenses (`/licenses/*`) with their `X-API-Key`, and every such
+//! call counts against the customer's daily quota.
+//!
+//! `routes` are this function's routes on the shared state; `router` adds the shared layers
+//! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
+
+use axum::Router;
+use rampart::AppState;
+use rampart::billing::quota;
+use rampart::health::{self, Dep};
+use rampart::http::{self, RouterOptions};
+use rampart::openapi;
+
+/// The function's name: its package, binary and the kebab-case of its SAM logical id.
+pub const NAME: &str = "customers-api";
+
+/// Dependencies `/usage/health` reports on.
+pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
+
+/// This function's contract, served at `/usage/openapi.json`.
+pub fn openapi() -> openapi::Document {
+    openapi::document(
+        "customers-api",
+        "usage",
+        vec![rampart::customers::openapi::openapi()],
+    )
+}
+
+pub fn routes(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(health::routes("/usage/health", DEPENDENCIES))
+        .merge(openapi::serve("/usage/openapi.json", &openapi()))
+        .merge(quota::apply_api_keys(
+            rampart::customers::routes(&state),
+            &state,
+        ))
+        .with_state(state);
+    http::serves(NAME, routes)
+}
+
+pub fn router(state: AppState) -> Router {
+    let opts = RouterOptions { body_limit: None };
+    http::finish(routes(state.clone()), &state, opts)
+}
