@@ -7,6 +7,7 @@ mod billing;
 mod customers;
 mod faults;
 mod gdpr;
+mod generated_docs;
 mod idempotency;
 mod lambda_events;
 mod local_send;

@@ -351,11 +351,4 @@ mod tests {
             );
         }
     }
-
-    /// README's settings table is generated from `SETTINGS`. To regenerate it after changing a
-    /// setting: `RAMPART_BLESS=1 cargo test -p rampart config::` (then review the diff).
-    #[test]
-    fn readme_settings_table_matches_the_declarations() {
-        crate::repo_checks::check_readme_section("settings", &readme_table());
-    }
 }
