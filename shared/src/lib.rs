@@ -5,6 +5,9 @@ pub use rampart_platform::{
     aws_http, clock, config, crypto, error, faults, lifetimes, metrics, secrets, telemetry, tiers,
 };
 
+pub use rampart_store as store;
+pub use rampart_store::queue;
+
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -18,11 +21,9 @@ pub mod lambda;
 pub mod mail;
 pub mod openapi;
 pub mod orders;
-pub mod queue;
 pub mod ratelimit;
 pub mod retention;
 pub mod state;
-pub mod store;
 pub mod stripe;
 pub mod webhooks;
 

@@ -10,13 +10,13 @@ use crate::config::Settings;
 use crate::error::StartupError;
 use crate::mail::{Outbox, Ses, SharedMailer};
 use crate::queue::SharedQueue;
-use crate::queue::sqlite::SqliteQueue;
 use crate::queue::sqs::SqsQueue;
 use crate::secrets::local::LocalSource;
 use crate::secrets::{self, SecretSource, Secrets};
 use crate::store::SharedStore;
 use crate::store::dynamo::DynamoStore;
-use crate::store::sqlite::{Db, SqliteStore};
+use rampart_store_sqlite::SqliteQueue;
+use rampart_store_sqlite::{Db, SqliteStore};
 
 /// Wraps the store and queue in the fault dice when `FAULT_RATE` asks for it (never in
 /// production: the settings refuse it there).

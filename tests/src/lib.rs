@@ -10,12 +10,12 @@ use rampart::AppState;
 use rampart::clock::{ManualClock, SharedClock};
 use rampart::config::Settings;
 use rampart::queue::SharedQueue;
-use rampart::queue::sqlite::SqliteQueue;
 use rampart::secrets::local::LocalSource;
 use rampart::secrets::{HASH_PEPPER, JWT_SIGNING_KEYS, Secrets};
 use rampart::store::SharedStore;
 use rampart::store::dynamo::DynamoStore;
-use rampart::store::sqlite::{Db, SqliteStore};
+use rampart_store_sqlite::SqliteQueue;
+use rampart_store_sqlite::{Db, SqliteStore};
 
 pub use rampart_local::Running;
 

@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use rampart::idempotency::{self, Claim, StoredResponse};
 use rampart::ratelimit::{self, KeyPart, Rule, Subject};
 use rampart::store::dynamo::DynamoStore;
-use rampart::store::sqlite::{Db, SqliteStore};
 use rampart::store::{Condition, Item, SharedStore};
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{aws_config, aws_endpoint, dynamo_table, settings, state_on};
 
 #[derive(Debug, Clone, Default)]

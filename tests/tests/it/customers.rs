@@ -14,9 +14,9 @@ use std::sync::Arc;
 use rampart::AppState;
 use rampart::clock::{ManualClock, SharedClock};
 use rampart::queue::SharedQueue;
-use rampart::queue::sqlite::SqliteQueue;
 use rampart::store::SharedStore;
-use rampart::store::sqlite::{Db, SqliteStore};
+use rampart_store_sqlite::SqliteQueue;
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{ADMIN_TOKEN, TestApp, settings, spawn_app_with, test_secrets};
 use serde_json::{Value, json};
 

@@ -12,10 +12,10 @@ use rampart::clock::{ManualClock, SharedClock};
 use rampart::faults::Faults;
 use rampart::queue::SharedQueue;
 use rampart::queue::faulty::FaultyQueue;
-use rampart::queue::sqlite::SqliteQueue;
 use rampart::store::SharedStore;
 use rampart::store::faulty::FaultyStore;
-use rampart::store::sqlite::{Db, SqliteStore};
+use rampart_store_sqlite::SqliteQueue;
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{TestApp, spawn_app_with, test_secrets};
 use serde_json::{Value, json};
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::queue::sqlite::SqliteQueue;
 use rampart::queue::sqs::SqsQueue;
 use rampart::queue::{OutgoingMessage, Queue};
-use rampart::store::sqlite::Db;
+use rampart_store_sqlite::Db;
+use rampart_store_sqlite::SqliteQueue;
 use rampart_tests::{aws_config, aws_endpoint};
 
 const MAX_RECEIVES: u32 = 2;

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rampart::clock::{ManualClock, SharedClock};
-use rampart::store::sqlite::{Db, SqliteStore};
 use rampart::store::{
     Condition, EXPIRES_AT, GSI1PK, GSI1SK, Item, Query, SharedStore, StoreError, TxFailure, Update,
     Value, Write,
 };
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{aws_endpoint, dynamo_store, manual_clock};
 
 pub struct Fx {

@@ -236,14 +236,14 @@ async fn billing_api_refuses_to_start_in_production_without_a_strong_license_key
             clock.clone(),
             std::time::Duration::from_secs(60),
         ));
-        let db = rampart::store::sqlite::Db::in_memory().unwrap();
+        let db = rampart_store_sqlite::Db::in_memory().unwrap();
         let state = rampart::AppState::new(
             rampart_tests::settings(&[("APP_ENV", "production")]),
-            Arc::new(rampart::store::sqlite::SqliteStore::new(
+            Arc::new(rampart_store_sqlite::SqliteStore::new(
                 db.clone(),
                 clock.clone(),
             )),
-            Arc::new(rampart::queue::sqlite::SqliteQueue::new(
+            Arc::new(rampart_store_sqlite::SqliteQueue::new(
                 db,
                 clock.clone(),
                 "q",
@@ -292,14 +292,14 @@ async fn during_a_license_key_rotation_both_keys_are_published_and_the_first_sig
         clock.clone(),
         std::time::Duration::from_secs(60),
     ));
-    let db = rampart::store::sqlite::Db::in_memory().unwrap();
+    let db = rampart_store_sqlite::Db::in_memory().unwrap();
     let state = rampart::AppState::new(
         rampart_tests::settings(&[]),
-        Arc::new(rampart::store::sqlite::SqliteStore::new(
+        Arc::new(rampart_store_sqlite::SqliteStore::new(
             db.clone(),
             clock.clone(),
         )),
-        Arc::new(rampart::queue::sqlite::SqliteQueue::new(
+        Arc::new(rampart_store_sqlite::SqliteQueue::new(
             db,
             clock.clone(),
             "q",

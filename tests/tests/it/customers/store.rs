@@ -12,8 +12,8 @@ use rampart::customers::record::{ApiKey, UsageCounter};
 use rampart::customers::usage::{self, Outcome, Report};
 use rampart::error::ApiError;
 use rampart::store::dynamo::DynamoStore;
-use rampart::store::sqlite::{Db, SqliteStore};
 use rampart::store::{SharedStore, keys, load};
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{aws_endpoint, dynamo_table, manual_clock, state_on};
 use serde_json::json;
 

@@ -131,8 +131,8 @@ async fn fx_on(store: SharedStore) -> Fx {
 }
 
 pub async fn embedded_fx() -> Option<Fx> {
-    let db = rampart::store::sqlite::Db::in_memory().expect("sqlite");
-    let store: SharedStore = Arc::new(rampart::store::sqlite::SqliteStore::new(
+    let db = rampart_store_sqlite::Db::in_memory().expect("sqlite");
+    let store: SharedStore = Arc::new(rampart_store_sqlite::SqliteStore::new(
         db,
         rampart::clock::system(),
     ));

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rampart::AppState;
-use rampart::queue::sqlite::SqliteQueue;
-use rampart::store::sqlite::{Db, SqliteStore};
+use rampart_store_sqlite::SqliteQueue;
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{STRIPE_NEW, embedded_state, settings, spawn_app_with, test_secrets};
 use serde_json::{Value, json};
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rampart::AppState;
 use rampart::clock::SharedClock;
-use rampart::queue::sqlite::SqliteQueue;
 use rampart::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
-use rampart::store::sqlite::{Db, SqliteStore};
 use rampart::store::{Query, SharedStore};
 use rampart::webhooks::intake::{self, Intake, Verified};
+use rampart_store_sqlite::SqliteQueue;
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{
     STRIPE_NEW, TestApp, aws_endpoint, dynamo_store, embedded_state, manual_clock, settings,
     spawn_app_with, test_secrets,

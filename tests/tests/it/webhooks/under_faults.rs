@@ -12,10 +12,10 @@ use rampart::clock::SharedClock;
 use rampart::faults::Faults;
 use rampart::queue::SharedQueue;
 use rampart::queue::faulty::FaultyQueue;
-use rampart::queue::sqlite::SqliteQueue;
 use rampart::store::faulty::FaultyStore;
-use rampart::store::sqlite::{Db, SqliteStore};
 use rampart::store::{Query, SharedStore};
+use rampart_store_sqlite::SqliteQueue;
+use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{
     STRIPE_NEW, TestApp, aws_endpoint, dynamo_store, settings, spawn_app_with, test_secrets,
 };

@@ -2,7 +2,6 @@
 //! over SQS in AWS and an embedded SQLite twin locally.
 
 pub mod faulty;
-pub mod sqlite;
 pub mod sqs;
 
 use std::collections::BTreeMap;
@@ -61,14 +60,14 @@ pub enum QueueError {
     Invalid(String),
 }
 
-impl From<QueueError> for crate::error::ApiError {
+impl From<QueueError> for rampart_platform::error::ApiError {
     fn from(e: QueueError) -> Self {
-        crate::error::ApiError::Unavailable(e.to_string())
+        rampart_platform::error::ApiError::Unavailable(e.to_string())
     }
 }
 
-impl From<crate::store::StoreError> for QueueError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::StoreError> for QueueError {
+    fn from(e: crate::StoreError) -> Self {
         QueueError::Unavailable(e.to_string())
     }
 }

@@ -3,10 +3,11 @@
 
 use rusqlite::Connection;
 
-use super::db::unavailable;
-use crate::store::StoreError;
+use rampart_store::StoreError;
 
-pub(super) fn create(conn: &Connection) -> Result<(), StoreError> {
+use crate::error::unavailable;
+
+pub(crate) fn create(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS items (
                  pk TEXT NOT NULL,

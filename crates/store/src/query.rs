@@ -76,7 +76,7 @@ pub fn cursor_after(item: &Item) -> String {
 
 /// The position a page ended at. Opaque to callers: base64url of JSON.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct CursorKey {
+pub struct CursorKey {
     pub pk: String,
     pub sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

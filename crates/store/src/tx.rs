@@ -39,16 +39,16 @@ impl<P: std::fmt::Debug> TxError<P> {
     }
 }
 
-impl From<StoreError> for crate::error::ApiError {
+impl From<StoreError> for rampart_platform::error::ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(msg) => crate::error::ApiError::Unavailable(msg),
-            other => crate::error::ApiError::internal(other),
+            StoreError::Unavailable(msg) => rampart_platform::error::ApiError::Unavailable(msg),
+            other => rampart_platform::error::ApiError::internal(other),
         }
     }
 }
 
-impl<P: std::fmt::Debug> From<TxError<P>> for crate::error::ApiError {
+impl<P: std::fmt::Debug> From<TxError<P>> for rampart_platform::error::ApiError {
     fn from(e: TxError<P>) -> Self {
         match e {
             TxError::Store(s) => s.into(),
@@ -56,7 +56,7 @@ impl<P: std::fmt::Debug> From<TxError<P>> for crate::error::ApiError {
                 reason: TxFailure::Conflict,
                 ..
             } => StoreError::Unavailable("transaction conflict".into()).into(),
-            other => crate::error::ApiError::internal(other.to_string()),
+            other => rampart_platform::error::ApiError::internal(other.to_string()),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `Faulty`: a `Queue` that fails some calls on purpose (see `crate::faults`). A lost answer
+//! `Faulty`: a `Queue` that fails some calls on purpose (see `rampart_platform::faults`). A lost answer
 //! to `send` means the message may be queued although the caller saw an error; a lost answer
 //! to `ack` means the message comes back although its effect was applied: both happen with
 //! SQS, and the flows above must absorb them.
@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
-use crate::faults::Faults;
+use rampart_platform::faults::Faults;
 
 pub struct FaultyQueue {
     inner: SharedQueue,

@@ -31,7 +31,7 @@ pub(crate) fn validate_key(pk: &str, sk: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) fn validate_item(item: &Item) -> Result<(), StoreError> {
+pub fn validate_item(item: &Item) -> Result<(), StoreError> {
     validate_key(&item.pk, &item.sk)?;
     for name in item.attrs.keys() {
         validate_name(name, false)?;
@@ -39,16 +39,16 @@ pub(crate) fn validate_item(item: &Item) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) fn validate_cond(cond: Option<&Condition>) -> Result<(), StoreError> {
+pub fn validate_cond(cond: Option<&Condition>) -> Result<(), StoreError> {
     cond.map_or(Ok(()), Condition::validate)
 }
 
-pub(crate) fn validate_update(pk: &str, sk: &str, update: &Update) -> Result<(), StoreError> {
+pub fn validate_update(pk: &str, sk: &str, update: &Update) -> Result<(), StoreError> {
     validate_key(pk, sk)?;
     update.validate()
 }
 
-pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
+pub fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
         return Err(StoreError::Invalid(format!(
             "a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes, got {}",
@@ -90,7 +90,7 @@ pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) fn validate_query(q: &Query) -> Result<(), StoreError> {
+pub fn validate_query(q: &Query) -> Result<(), StoreError> {
     if q.limit == 0 || q.limit > 1000 {
         return Err(StoreError::Invalid("query limit must be 1..=1000".into()));
     }

@@ -11,8 +11,8 @@ pub mod faulty;
 mod item;
 pub mod keys;
 mod query;
+pub mod queue;
 pub mod record;
-pub mod sqlite;
 pub mod tx;
 mod validate;
 mod value;
@@ -23,15 +23,25 @@ use async_trait::async_trait;
 pub use condition::{CmpOp, Condition};
 pub use item::Item;
 pub use keys::Key;
-pub(crate) use query::CursorKey;
 pub use query::{Page, Partition, Query, cursor_after};
 pub use record::{Record, load};
 pub use tx::{Tx, TxError};
-pub(crate) use validate::{
-    validate_cond, validate_item, validate_query, validate_transaction, validate_update,
-};
 pub use value::Value;
 pub use write::{Update, Write};
+
+/// What a backend of the `Store` trait needs beyond the trait's own types: the request checks
+/// every backend applies before touching its storage (so both refuse exactly the same input), and
+/// the paging cursor's key.
+pub mod backend {
+    pub use super::query::CursorKey;
+    pub use super::validate::{
+        validate_cond, validate_item, validate_query, validate_transaction, validate_update,
+    };
+    pub use super::{
+        Condition, EXPIRES_AT, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store, StoreError,
+        TxFailure, Update, Value, Write,
+    };
+}
 
 /// Attribute DynamoDB's TTL is configured on (epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::{CmpOp, Condition, EXPIRES_AT, Item, StoreError, TxFailure, Update, Value};
+use crate::{CmpOp, Condition, EXPIRES_AT, Item, StoreError, TxFailure, Update, Value};
 
 pub(super) type Av = HashMap<String, AttributeValue>;
 
@@ -231,7 +231,10 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    crate::metrics::count(crate::metrics::Metric::StoreFault, &[("kind", "dynamodb")]);
+    rampart_platform::metrics::count(
+        rampart_platform::metrics::Metric::StoreFault,
+        &[("kind", "dynamodb")],
+    );
     StoreError::Unavailable(format!("dynamodb: {}", DisplayErrorContext(e)))
 }
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
-use crate::clock::SharedClock;
-use crate::crypto::random_id;
-use crate::store::sqlite::{Db, unavailable};
+use crate::db::Db;
+use crate::error::unavailable;
+use rampart_platform::clock::SharedClock;
+use rampart_platform::crypto::random_id;
+use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 
 /// SQS FIFO's de-duplication interval.
 const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;

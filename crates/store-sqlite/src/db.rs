@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::store::StoreError;
+use rampart_store::StoreError;
+
+use crate::error::unavailable;
 
 /// Writes committed together at most (bounds the latency one commit adds to the first).
 const MAX_BATCH: usize = 128;
@@ -77,10 +79,6 @@ pub struct Db {
     readers: Option<Sender<ReadJob>>,
 }
 
-pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(format!("sqlite: {e}"))
-}
-
 fn gone() -> StoreError {
     StoreError::Unavailable("sqlite worker stopped".into())
 }
@@ -93,7 +91,7 @@ impl Db {
             })?;
         }
         let writer = configure(Connection::open(path).map_err(unavailable)?)?;
-        super::schema::create(&writer)?;
+        crate::schema::create(&writer)?;
         let (rtx, rrx) = channel::<ReadJob>();
         let rrx = Arc::new(Mutex::new(rrx));
         for i in 0..READERS {
@@ -113,7 +111,7 @@ impl Db {
     /// A private in-memory database (tests and benchmarks).
     pub fn in_memory() -> Result<Self, StoreError> {
         let conn = configure(Connection::open_in_memory().map_err(unavailable)?)?;
-        super::schema::create(&conn)?;
+        crate::schema::create(&conn)?;
         Ok(Self {
             writer: spawn_writer(conn)?,
             readers: None,

@@ -8,18 +8,15 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{
+use rampart_platform::clock::SharedClock;
+use rampart_store::backend::{
     Condition, CursorKey, EXPIRES_AT, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store,
     StoreError, TxFailure, Update, Value, Write, validate_cond, validate_item, validate_query,
     validate_transaction, validate_update,
 };
-use crate::clock::SharedClock;
 
-mod db;
-mod schema;
-
-pub use db::Db;
-pub(crate) use db::unavailable;
+use crate::db::Db;
+use crate::error::unavailable;
 
 pub struct SqliteStore {
     db: Db,

@@ -1,4 +1,4 @@
-//! `Faulty`: a `Store` that fails some calls on purpose (see `crate::faults`). A fault after
+//! `Faulty`: a `Store` that fails some calls on purpose (see `rampart_platform::faults`). A fault after
 //! the write performs the real call first and then reports it failed, exactly as a lost
 //! DynamoDB response does, so callers must already cope with "it may have happened".
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
-use crate::faults::Faults;
+use rampart_platform::faults::Faults;
 
 pub struct FaultyStore {
     inner: SharedStore,

@@ -11,12 +11,13 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update as DdbUpdate,
 };
 
-use super::{
-    Condition, CursorKey, EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store,
+use crate::GSI1;
+use crate::backend::{
+    Condition, CursorKey, EXPIRES_AT, GSI1PK, GSI1SK, Item, Page, Partition, Query, Store,
     StoreError, Update, Write, validate_cond, validate_item, validate_query, validate_transaction,
     validate_update,
 };
-use crate::clock::SharedClock;
+use rampart_platform::clock::SharedClock;
 
 mod expr;
 
