@@ -5,25 +5,18 @@ pub use rampart_platform::{
     aws_http, clock, config, crypto, error, faults, lifetimes, metrics, secrets, telemetry, tiers,
 };
 
+/// The HTTP layer's root (layers, extractors, `finish`, `serves`).
+pub use rampart_http as http;
+pub use rampart_http::{audit, health, idempotency, jobs, lambda, mail, openapi, ratelimit, state};
 pub use rampart_store as store;
 pub use rampart_store::queue;
 
-pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod customers;
 pub mod gdpr;
-pub mod health;
-pub mod http;
-pub mod idempotency;
-pub mod jobs;
-pub mod lambda;
-pub mod mail;
-pub mod openapi;
 pub mod orders;
-pub mod ratelimit;
 pub mod retention;
-pub mod state;
 pub mod stripe;
 pub mod webhooks;
 

@@ -89,7 +89,7 @@ pub fn embedded_state(settings: Settings, clock: SharedClock) -> AppState {
     let queue: SharedQueue = Arc::new(SqliteQueue::new(
         db,
         clock.clone(),
-        rampart::state::LOCAL_QUEUE,
+        rampart_store_sqlite::LOCAL_QUEUE,
         3,
     ));
     AppState::new(settings, store, queue, test_secrets(clock.clone()), clock)

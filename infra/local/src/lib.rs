@@ -17,6 +17,11 @@ use tokio::task::JoinHandle;
 
 pub mod send;
 
+/// Every AWS client, with the embedded store and queue for what is not configured: the local
+/// stack's (and the tests') clients. No Lambda function names these.
+pub const CLIENTS: rampart::state::Clients =
+    rampart::state::Clients::ALL.with_embedded(rampart_store_sqlite::open_embedded);
+
 /// The name the local stack's own routes carry in the request span.
 pub const NAME: &str = "rampart-local";
 

@@ -51,7 +51,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     rampart::telemetry::init(&settings);
     let data_dir = settings.data_dir.clone();
     let bind = settings.bind_addr;
-    let state = rampart::AppState::from_settings(settings, rampart::clock::system()).await?;
+    let state = rampart::AppState::from_settings(
+        settings,
+        rampart::clock::system(),
+        rampart_local::CLIENTS,
+    )
+    .await?;
     // Load (and on a first start, generate) the secrets now rather than at the first request.
     state.secrets.snapshot().await?;
     // Installed before serving: a SIGTERM from the first moment on is a graceful stop.

@@ -4,8 +4,9 @@
 //! exempts `GET /billing/usage`). Request and response glue only; the flows are the siblings.
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -15,8 +16,9 @@ use super::checkout::{self, CheckoutBody};
 use super::{entitlements, limits, quota, subscription};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::http::{IDEMPOTENCY_KEY, Json};
-use crate::idempotency;
+use crate::http::json;
+use crate::idempotency::request::{self, Reply, WriteRequest};
+use crate::idempotency::{self, Claim};
 use crate::ratelimit;
 use crate::state::AppState;
 
@@ -24,22 +26,12 @@ use crate::state::AppState;
 const BODY_LIMIT: usize = 4 * 1024;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let idempotent = axum::middleware::from_fn_with_state(
-        idempotency::Layer {
-            state: state.clone(),
-            required: false,
-        },
-        idempotency::middleware,
-    );
     let router = Router::new()
         .route("/billing/tiers", get(tiers))
         .route("/billing/subscription", get(current))
         .route("/billing/usage", get(usage))
         .route("/billing/entitlements", get(entitlements_view))
-        .route(
-            "/billing/checkout-session",
-            post(checkout_session).route_layer(idempotent),
-        )
+        .route("/billing/checkout-session", post(checkout_session))
         .route("/billing/cancel", post(cancel))
         .route("/billing/resume", post(resume))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT));
@@ -67,17 +59,40 @@ async fn entitlements_view(
     Ok(axum::Json(body).into_response())
 }
 
+/// A checkout honours `Idempotency-Key` through the one idempotent path: a retry replays the
+/// session it started (Stripe's own idempotency key is derived from the client's, so a retry
+/// after our failure reaches the same session too).
 async fn checkout_session(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
-    Json(body): Json<CheckoutBody>,
+    uri: Uri,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     let limits = ratelimit::enforce_for_user(&state, limits::checkout(), &user.user_id).await?;
-    let key = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok());
-    let started = checkout::start(&state, &user.user, &body.tier, key).await?;
-    let body = json!({ "id": started.id, "url": started.url });
-    Ok((StatusCode::CREATED, limits, axum::Json(body)).into_response())
+    let start = async |key: Option<&str>| {
+        let body: CheckoutBody = json::body(&headers, &body)?;
+        let started = checkout::start(&state, &user.user, &body.tier, key).await?;
+        Ok::<_, ApiError>(json!({ "id": started.id, "url": started.url }))
+    };
+    let Some(key) = request::optional_key(&headers)? else {
+        let view = start(None).await?;
+        return Ok((StatusCode::CREATED, limits, axum::Json(view)).into_response());
+    };
+    let req = WriteRequest {
+        headers: &headers,
+        path: uri.path_and_query().map_or("/", |p| p.as_str()),
+        body: &body,
+    };
+    let scope = format!("user:{}", user.user_id);
+    let guard = match request::claim(&state, &scope, &key, req).await? {
+        Claim::Replay(r) => return Ok(r.into_response()),
+        Claim::Acquired(g) => g,
+    };
+    let view = request::release_on_error(&state, &guard, start(Some(&key)).await).await?;
+    let resp = request::stored(StatusCode::CREATED.as_u16(), None, &view);
+    idempotency::complete(&state.store, &guard, &resp).await?;
+    Ok(Reply::Fresh { resp, limits }.into_response())
 }
 
 async fn cancel(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {

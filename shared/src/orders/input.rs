@@ -1,181 +1,43 @@
-//! Request and response glue of the shop's routes: the Idempotency-Key claim around a write,
-//! strict JSON bodies, paging parameters, and the replies (fresh, replayed, plain JSON).
+//! Request and response glue of the shop's routes: the shared idempotent path and JSON bodies
+//! in the shop's error type, and paging parameters.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
-use serde_json::Value as Json;
+use crate::error::{ApiError, FieldError};
+use crate::idempotency::request;
 
 use super::problem::OrderError;
-use crate::error::{ApiError, FieldError};
-use crate::http::IDEMPOTENCY_KEY;
-use crate::idempotency::{self, Claim, Guard, StoredResponse};
-use crate::ratelimit::RateLimitHeaders;
-use crate::state::AppState;
 
-/// What a write route hands down from the request.
-#[derive(Debug, Clone, Copy)]
-pub struct PostRequest<'a> {
-    pub headers: &'a HeaderMap,
-    /// Path and query, as the idempotency hash covers them.
-    pub path: &'a str,
-    pub body: &'a [u8],
-}
-
-/// A shop route's answer.
-#[derive(Debug)]
-pub enum Reply {
-    /// The response just recorded under the idempotency key.
-    Fresh {
-        resp: StoredResponse,
-        limits: RateLimitHeaders,
-    },
-    /// A repeat of a completed request: the recorded response, `Idempotent-Replayed: true`.
-    Replayed(StoredResponse),
-    Json {
-        status: StatusCode,
-        body: Json,
-        limits: RateLimitHeaders,
-    },
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        match self {
-            Reply::Replayed(r) => r.into_response(),
-            Reply::Fresh { resp, limits } => {
-                let mut out = (
-                    StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK),
-                    resp.body,
-                )
-                    .into_response();
-                for (k, v) in resp.headers {
-                    if let (Ok(k), Ok(v)) =
-                        (header::HeaderName::try_from(k), HeaderValue::try_from(v))
-                    {
-                        out.headers_mut().insert(k, v);
-                    }
-                }
-                limits.write(out.headers_mut());
-                out
-            }
-            Reply::Json {
-                status,
-                body,
-                limits,
-            } => {
-                let mut out = (status, axum::Json(body)).into_response();
-                limits.write(out.headers_mut());
-                out
-            }
-        }
-    }
-}
-
-pub fn json(status: StatusCode, body: Json) -> Reply {
-    Reply::Json {
-        status,
-        body,
-        limits: RateLimitHeaders::default(),
-    }
-}
-
-/// A response to record: JSON, with `Location` when it names a new resource.
-pub fn stored(
-    status: u16,
-    location: Option<String>,
-    body: &impl serde::Serialize,
-) -> StoredResponse {
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-    if let Some(l) = location {
-        headers.push(("location".to_string(), l));
-    }
-    StoredResponse {
-        status,
-        headers,
-        body: serde_json::to_vec(body).unwrap_or_default(),
-    }
-}
+/// The shop's routes answer through the one idempotent path (`idempotency::request`).
+pub use crate::idempotency::request::{Reply, WriteRequest as PostRequest, json, stored};
+pub use crate::idempotency::{Claim as Claimed, Guard};
 
 pub fn invalid(errors: Vec<FieldError>) -> OrderError {
     OrderError::Api(ApiError::Validation(errors))
 }
 
 /// The required `Idempotency-Key` (400 `idempotency-key-missing` without one).
-pub fn idempotency_key(headers: &HeaderMap) -> Result<String, OrderError> {
-    let raw = headers
-        .get(&IDEMPOTENCY_KEY)
-        .ok_or_else(OrderError::key_missing)?;
-    let key = raw
-        .to_str()
-        .map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII.".into()))?;
-    idempotency::validate_key(key)?;
-    Ok(key.to_string())
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, OrderError> {
+    Ok(request::required_key(headers)?)
 }
 
-/// A JSON body of exactly the expected shape: 415 for another content type, 400 for broken
-/// JSON, 422 naming the member for a wrong or unknown field.
-pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, OrderError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(
-            ApiError::UnsupportedMediaType("Send the body as application/json.".into()).into(),
-        );
-    }
-    if body.is_empty() {
-        return Err(ApiError::BadRequest("Malformed JSON body: the body is empty.".into()).into());
-    }
-    Ok(crate::http::json::parse(body)?)
+/// A JSON body of exactly the expected shape (the shared rules of `http::json::body`).
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<T, OrderError> {
+    Ok(crate::http::json::body(headers, body)?)
 }
 
-pub enum Claimed {
-    Acquired(Guard),
-    Replay(StoredResponse),
-}
-
-/// Claims the caller's key for this exact request (scoped by user, as the idempotency
-/// middleware does): a replay, 409 while the first runs, 422 for another request.
+/// Claims the caller's key for this exact request, scoped by the user.
 pub async fn claim(
-    state: &AppState,
+    state: &crate::state::AppState,
     user_id: &str,
     key: &str,
     req: PostRequest<'_>,
 ) -> Result<Claimed, OrderError> {
-    let hash = idempotency::request_hash("POST", req.path, req.body);
-    let scope = format!("user:{user_id}");
-    match idempotency::claim(
-        &state.store,
-        state.clock.now_secs(),
-        state.settings.idempotency_ttl,
-        &scope,
-        key,
-        &hash,
-    )
-    .await?
-    {
-        Claim::Acquired(g) => Ok(Claimed::Acquired(g)),
-        Claim::Replay(r) => Ok(Claimed::Replay(r)),
-    }
+    Ok(request::claim(state, &format!("user:{user_id}"), key, req).await?)
 }
 
-/// Gives the key back when the work under it failed, so a retry runs it again (nothing of it
-/// was written: the business writes and the recorded response commit together).
-pub async fn release_on_error<T>(
-    state: &AppState,
-    guard: &Guard,
-    result: Result<T, OrderError>,
-) -> Result<T, OrderError> {
-    if result.is_err()
-        && let Err(e) = idempotency::release(&state.store, guard).await
-    {
-        tracing::warn!(error = %e, "could not release an idempotency claim; it lapses at its deadline");
-    }
-    result
-}
+pub use crate::idempotency::request::release_on_error;
 
 /// `?limit=&cursor=` of a listing; anything else is refused.
 #[derive(Debug, Default, serde::Deserialize)]

@@ -29,14 +29,6 @@ fn coded(status: StatusCode, code: &'static str, detail: impl Into<String>) -> O
 }
 
 impl OrderError {
-    pub fn key_missing() -> Self {
-        coded(
-            StatusCode::BAD_REQUEST,
-            "idempotency-key-missing",
-            "This route requires an Idempotency-Key header.",
-        )
-    }
-
     pub fn order_not_paid() -> Self {
         coded(
             StatusCode::CONFLICT,

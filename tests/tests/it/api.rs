@@ -445,7 +445,7 @@ async fn production_refuses_weak_or_missing_secrets_and_names_them() {
 #[tokio::test]
 async fn production_refuses_to_start_with_unsafe_settings() {
     let s = settings(&[("APP_ENV", "production"), ("COOKIE_SECURE", "false")]);
-    let err = rampart::AppState::from_settings(s, rampart::clock::system())
+    let err = rampart::AppState::from_settings(s, rampart::clock::system(), rampart_local::CLIENTS)
         .await
         .err()
         .expect("refused");

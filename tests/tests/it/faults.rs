@@ -248,7 +248,7 @@ async fn fault_rate_wraps_the_store_and_queue_of_a_configured_state() {
         ("FAULT_SEED", "3"),
         ("DATA_DIR", dir.to_str().unwrap()),
     ]);
-    let state = AppState::from_settings(settings, rampart::clock::system())
+    let state = AppState::from_settings(settings, rampart::clock::system(), rampart_local::CLIENTS)
         .await
         .unwrap();
     let err = state.store.get("p", "s").await.unwrap_err();

@@ -1,11 +1,10 @@
-//! Idempotency keys on both backends (plain functions), and the middleware over HTTP.
+//! Idempotency keys on both backends (plain functions), and the one idempotent path over HTTP.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::post;
 use rampart::clock::Clock;
 use rampart::error::ApiError;
@@ -201,61 +200,66 @@ struct Held {
     release: Arc<tokio::sync::Notify>,
 }
 
-/// A route guarded by the middleware; `fail` makes it answer 500 once, a body with `slow`
-/// waits in the handler until `Held::release`.
+/// A route on the one idempotent path (claim in the handler, scoped by the caller named in
+/// `x-test-user`, which stands in for authentication); `fail` makes it answer 500 once, a body
+/// with `slow` waits in the handler until `Held::release`.
 async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>, Held) {
+    use rampart::idempotency::request::{self, Reply, WriteRequest};
     let state = embedded_state(settings(&[]), rampart::clock::system());
     let calls = Arc::new(AtomicU32::new(0));
     let fail_next = Arc::new(AtomicU32::new(0));
     let held = Held::default();
     let (c, f, h) = (calls.clone(), fail_next.clone(), held.clone());
-    let handler = move |rampart::http::Json(body): rampart::http::Json<serde_json::Value>| {
+    let handler = move |axum::extract::State(state): axum::extract::State<rampart::AppState>,
+                        headers: axum::http::HeaderMap,
+                        body: axum::body::Bytes| {
         let (c, f, h) = (c.clone(), f.clone(), h.clone());
         async move {
-            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
-            if body.get("slow").is_some() {
-                h.started.notify_one();
-                h.release.notified().await;
-            }
-            if f.swap(0, Ordering::SeqCst) == 1 {
-                return Err(ApiError::internal("boom"));
-            }
-            Ok((
-                StatusCode::CREATED,
-                axum::Json(serde_json::json!({ "call": n, "echo": body })),
-            ))
+            let key = request::required_key(&headers)?;
+            let user = headers
+                .get("x-test-user")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ApiError::Unauthorized("who is calling?".into()))?;
+            let req = WriteRequest {
+                headers: &headers,
+                path: "/things",
+                body: &body,
+            };
+            let guard = match request::claim(&state, &format!("test:{user}"), &key, req).await? {
+                Claim::Replay(r) => return Ok::<_, ApiError>(Reply::Replayed(r)),
+                Claim::Acquired(g) => g,
+            };
+            let work = async {
+                let body: serde_json::Value = rampart::http::json::body(&headers, &body)?;
+                let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+                if body.get("slow").is_some() {
+                    h.started.notify_one();
+                    h.release.notified().await;
+                }
+                if f.swap(0, Ordering::SeqCst) == 1 {
+                    return Err(ApiError::internal("boom"));
+                }
+                Ok(serde_json::json!({ "call": n, "echo": body }))
+            };
+            let view = request::release_on_error(&state, &guard, work.await).await?;
+            let resp = request::stored(201, None, &view);
+            idempotency::complete(&state.store, &guard, &resp).await?;
+            Ok(Reply::Fresh {
+                resp,
+                limits: Default::default(),
+            })
         }
-    };
-    let layer = idempotency::Layer {
-        state: state.clone(),
-        required: true,
-    };
-    // Stands in for an API-key layer: names the caller from a header, outside idempotency.
-    let scope = |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
-        if let Some(u) = req
-            .headers()
-            .get("x-test-user")
-            .and_then(|v| v.to_str().ok())
-        {
-            let scope = idempotency::IdempotencyScope(format!("test:{u}"));
-            req.extensions_mut().insert(scope);
-        }
-        next.run(req).await
     };
     let routes = Router::new()
         .route("/things", post(handler))
-        .route_layer(axum::middleware::from_fn_with_state(
-            layer,
-            idempotency::middleware,
-        ))
-        .route_layer(axum::middleware::from_fn(scope));
+        .with_state(state.clone());
     let router = rampart::http::finish(routes, &state, Default::default());
     let addr = rampart_tests::serve_router(router).await;
     (format!("http://{addr}/things"), calls, fail_next, held)
 }
 
 #[tokio::test]
-async fn middleware_replays_rejects_and_releases() {
+async fn the_idempotent_path_replays_rejects_and_releases() {
     let (url, calls, fail_next, held) = guarded_app().await;
     let c = reqwest::Client::new();
     let send_as = |user: &str, key: Option<&str>, body: &str| {

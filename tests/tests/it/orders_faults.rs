@@ -57,7 +57,7 @@ pub async fn embedded_faulty_shop() -> Option<FaultyShop> {
     let queue: SharedQueue = Arc::new(SqliteQueue::new(
         db,
         shared,
-        rampart::state::LOCAL_QUEUE,
+        rampart_store_sqlite::LOCAL_QUEUE,
         50,
     ));
     Some(faulty_shop(store, queue, clock).await)

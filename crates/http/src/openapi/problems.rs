@@ -7,7 +7,7 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr};
 use utoipa::{IntoResponses, PartialSchema};
 
-use crate::error::{PROBLEM_JSON, Problem};
+use rampart_platform::error::{PROBLEM_JSON, Problem};
 
 /// One problem response of the contract: its component name, status and the `type` slugs a
 /// route may answer with it (`urn:rampart:problem:<slug>`).

@@ -1,7 +1,7 @@
 //! The stored rate-limit counter: one item per (rule, hashed subject, window), its attribute
 //! names, and its one mapping from the store item.
 
-use crate::store::{Item, Record, StoreError};
+use rampart_store::{Item, Record, StoreError};
 
 /// Hits counted in the window so far.
 pub const COUNT: &str = "count";

@@ -11,10 +11,10 @@
 //! for small limits (sign-in, refresh, code checks), not for quotas.
 
 use super::{Decision, Rule};
-use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::record::TYPE;
-use crate::store::{Condition, Item, Record, StoreError, Update, keys, load};
+use rampart_platform::error::ApiError;
+use rampart_store::record::TYPE;
+use rampart_store::{Condition, Item, Record, StoreError, Update, keys, load};
 
 /// The admitted hit times (Unix ms, ascending, comma separated).
 pub const HITS: &str = "hits";
@@ -40,7 +40,7 @@ impl TryFrom<&Item> for RateLog {
             .filter(|t| !t.is_empty())
             .map(|t| t.parse::<i64>())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| crate::store::record::malformed(Self::KIND, HITS))?;
+            .map_err(|_| rampart_store::record::malformed(Self::KIND, HITS))?;
         Ok(Self {
             raw: raw.to_string(),
             hits,
@@ -81,7 +81,10 @@ pub(super) async fn check(
     let limit = rule.limit as usize;
     let decision = |allowed: bool, in_window: &[i64], now_ms: i64| {
         if !allowed {
-            crate::metrics::count(crate::metrics::Metric::RateLimited, &[("rule", &rule.name)]);
+            rampart_platform::metrics::count(
+                rampart_platform::metrics::Metric::RateLimited,
+                &[("rule", &rule.name)],
+            );
         }
         Decision {
             rule: rule.name.clone(),
@@ -113,9 +116,9 @@ pub(super) async fn check(
             None => Condition::NotExists,
         };
         let update = Update::new().set(HITS, raw).set(TYPE, RateLog::KIND).set(
-            crate::store::EXPIRES_AT,
+            rampart_store::EXPIRES_AT,
             now_ms.div_euclid(1000)
-                + crate::lifetimes::RATE_LOG_WINDOWS_KEPT * w.div_euclid(1000).max(1)
+                + rampart_platform::lifetimes::RATE_LOG_WINDOWS_KEPT * w.div_euclid(1000).max(1)
                 + 1,
         );
         match state.store.update(&pk, &sk, update, Some(unchanged)).await {

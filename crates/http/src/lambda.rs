@@ -78,14 +78,14 @@ pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
 /// function names (`Clients::NO_MAIL` keeps the SES client out of its binary). A configuration
 /// the production lockdown refuses stops the process here, with the reason in the log and the
 /// error.
-pub async fn startup(clients: Clients) -> Result<crate::AppState, lambda_http::Error> {
-    let settings = crate::config::Settings::from_env()?;
-    crate::telemetry::init(&settings);
+pub async fn startup(clients: Clients) -> Result<crate::state::AppState, lambda_http::Error> {
+    let settings = rampart_platform::config::Settings::from_env()?;
+    rampart_platform::telemetry::init(&settings);
     // Metrics carry the function's own name, the dimension template.yaml's alarms select on.
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lambda".into());
-    crate::metrics::install(&function, true);
-    let clock = crate::clock::system();
-    match crate::AppState::from_settings_with(settings, clock, clients, lambda_aws).await {
+    rampart_platform::metrics::install(&function, true);
+    let clock = rampart_platform::clock::system();
+    match crate::state::AppState::from_settings_with(settings, clock, clients, lambda_aws).await {
         Ok(s) => {
             prefetch_secrets(&s);
             Ok(s)
@@ -121,7 +121,7 @@ pub fn aws_config_from(env: &dyn Fn(&str) -> Option<String>) -> aws_config::SdkC
             EnvironmentVariableCredentialsProvider::new(),
         ))
         .identity_cache(aws_config::identity::IdentityCache::lazy().build())
-        .http_client(crate::aws_http::client())
+        .http_client(rampart_platform::aws_http::client())
         .retry_config(crate::state::retry_config());
     config.set_region(env("AWS_REGION").map(Region::new));
     config.set_endpoint_url(env("AWS_ENDPOINT_URL"));
@@ -136,7 +136,7 @@ fn lambda_aws() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + Send>> {
 /// that needs one (every signed webhook, every token) finds them loaded or in flight: one load,
 /// shared by whoever asks first (`Secrets` lets one caller reload at a time). Production has
 /// them already (the lockdown checks them at startup), so this finds them cached.
-fn prefetch_secrets(state: &crate::AppState) {
+fn prefetch_secrets(state: &crate::state::AppState) {
     let secrets = state.secrets.clone();
     tokio::spawn(async move {
         if let Err(e) = secrets.snapshot().await {
@@ -148,7 +148,7 @@ fn prefetch_secrets(state: &crate::AppState) {
 /// Builds the state from the environment and serves a function's router on Lambda.
 pub async fn serve(
     clients: Clients,
-    build: fn(crate::AppState) -> Router,
+    build: fn(crate::state::AppState) -> Router,
 ) -> Result<(), lambda_http::Error> {
     let state = startup(clients).await?;
     run(build(state)).await

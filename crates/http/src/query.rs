@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use rampart_platform::error::{ApiError, FieldError};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);

@@ -11,9 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 
 use super::{Decision, Rule, Subject, check};
-use crate::error::ApiError;
-use crate::http::{ClientIp, RATELIMIT, RATELIMIT_POLICY};
 use crate::state::AppState;
+use crate::{ClientIp, RATELIMIT, RATELIMIT_POLICY};
+use rampart_platform::error::ApiError;
 
 /// The outcome of every rule checked for a request; becomes the RateLimit header fields.
 #[derive(Debug, Clone, Default)]

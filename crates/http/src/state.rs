@@ -1,22 +1,22 @@
 //! The shared state every router and worker gets, and how it is assembled from configuration:
-//! DynamoDB/SQS/Secrets Manager when their names are configured, embedded twins otherwise.
+//! DynamoDB/SQS/Secrets Manager when their names are configured, the embedded twins otherwise,
+//! when the binary links them (`Clients::embedded`: the local stack and the tests; a Lambda
+//! function does not, and refuses to start without `TABLE_NAME` and `QUEUE_URL`).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::clock::SharedClock;
-use crate::config::Settings;
-use crate::error::StartupError;
 use crate::mail::{Outbox, Ses, SharedMailer};
-use crate::queue::SharedQueue;
-use crate::queue::sqs::SqsQueue;
-use crate::secrets::local::LocalSource;
-use crate::secrets::{self, SecretSource, Secrets};
-use crate::store::SharedStore;
-use crate::store::dynamo::DynamoStore;
-use rampart_store_sqlite::SqliteQueue;
-use rampart_store_sqlite::{Db, SqliteStore};
+use rampart_platform::clock::SharedClock;
+use rampart_platform::config::Settings;
+use rampart_platform::error::StartupError;
+use rampart_platform::secrets::local::LocalSource;
+use rampart_platform::secrets::{self, SecretSource, Secrets};
+use rampart_store::SharedStore;
+use rampart_store::dynamo::DynamoStore;
+use rampart_store::queue::SharedQueue;
+use rampart_store::queue::sqs::SqsQueue;
 
 /// Wraps the store and queue in the fault dice when `FAULT_RATE` asks for it (never in
 /// production: the settings refuse it there).
@@ -33,22 +33,21 @@ fn with_faults(
         seed = settings.fault_seed,
         "injecting store and queue faults (FAULT_RATE)"
     );
-    let faults = Arc::new(crate::faults::Faults::new(
+    let faults = Arc::new(rampart_platform::faults::Faults::new(
         settings.fault_rate,
         settings.fault_seed,
         std::time::Duration::ZERO,
     ));
     (
-        Arc::new(crate::store::faulty::FaultyStore::new(
+        Arc::new(rampart_store::faulty::FaultyStore::new(
             store,
             faults.clone(),
         )),
-        Arc::new(crate::queue::faulty::FaultyQueue::new(queue, faults)),
+        Arc::new(rampart_store::queue::faulty::FaultyQueue::new(
+            queue, faults,
+        )),
     )
 }
-
-/// Name of the embedded queue (the SQS queue is `JobsQueue` in template.yaml).
-pub const LOCAL_QUEUE: &str = "jobs";
 
 #[derive(Clone)]
 pub struct AppState {
@@ -67,7 +66,7 @@ pub struct AppState {
 /// so throttling is retried by the SDK, not by us.
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::aws_http::client())
+        .http_client(rampart_platform::aws_http::client())
         .retry_config(retry_config())
         .load()
         .await
@@ -95,19 +94,37 @@ pub fn default_chain() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + S
 #[derive(Clone, Copy)]
 pub struct Clients {
     pub mail: Option<fn(&aws_config::SdkConfig, &str) -> SharedMailer>,
+    /// The embedded store and queue, for whichever of `TABLE_NAME`/`QUEUE_URL` is unset. Only
+    /// the local stack and the tests name one, so no Lambda function links the embedded engine.
+    pub embedded: Option<Embedded>,
 }
 
+/// Opens the embedded store and queue the settings describe (under `DATA_DIR`).
+pub type Embedded = fn(&Settings, &SharedClock) -> Result<(SharedStore, SharedQueue), StartupError>;
+
 impl Clients {
-    /// Everything: the local stack, the tests and the functions that mail.
+    /// Functions that mail: every AWS client they may use.
     pub const ALL: Self = Self {
         mail: Some(ses_mailer),
+        embedded: None,
     };
     /// Functions that never mail anyone: `MAIL_FROM` is ignored and mail would go to the
     /// outbox in the table, which nothing in them sends to.
-    pub const NO_MAIL: Self = Self { mail: None };
+    pub const NO_MAIL: Self = Self {
+        mail: None,
+        embedded: None,
+    };
+
+    /// These clients, with the embedded twins for what is not configured.
+    pub const fn with_embedded(self, embedded: Embedded) -> Self {
+        Self {
+            mail: self.mail,
+            embedded: Some(embedded),
+        }
+    }
 }
 
-fn ses_mailer(cfg: &aws_config::SdkConfig, from: &str) -> SharedMailer {
+pub fn ses_mailer(cfg: &aws_config::SdkConfig, from: &str) -> SharedMailer {
     Arc::new(Ses::new(aws_sdk_sesv2::Client::new(cfg), from))
 }
 
@@ -140,13 +157,14 @@ impl AppState {
         self
     }
 
-    /// Assembles the state the settings describe, with every client, and runs the production
-    /// lockdown.
+    /// Assembles the state the settings describe with `clients`, through the SDK's default
+    /// provider chain, and runs the production lockdown.
     pub async fn from_settings(
         settings: Settings,
         clock: SharedClock,
+        clients: Clients,
     ) -> Result<Self, StartupError> {
-        Self::from_settings_with(settings, clock, Clients::ALL, default_chain).await
+        Self::from_settings_with(settings, clock, clients, default_chain).await
     }
 
     /// [`AppState::from_settings`] building only the optional `clients` a binary names, with
@@ -172,33 +190,33 @@ impl AppState {
         } else {
             None
         };
-        let db = if settings.table_name.is_none() || settings.queue_url.is_none() {
-            let path = settings.data_dir.join("rampart.db");
-            Some(Db::open(&path).map_err(|e| StartupError(format!("DATA_DIR: {e}")))?)
+        let embedded = if settings.table_name.is_none() || settings.queue_url.is_none() {
+            let open = clients.embedded.ok_or_else(|| {
+                StartupError(
+                    "TABLE_NAME and QUEUE_URL must be set: this binary has no embedded store"
+                        .into(),
+                )
+            })?;
+            Some(open(&settings, &clock)?)
         } else {
             None
         };
-        let store: SharedStore = match (&settings.table_name, &aws, &db) {
+        let store: SharedStore = match (&settings.table_name, &aws, &embedded) {
             (Some(t), Some(cfg), _) => Arc::new(DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(cfg),
                 t,
                 clock.clone(),
             )),
-            (_, _, Some(db)) => Arc::new(SqliteStore::new(db.clone(), clock.clone())),
-            _ => unreachable!("either a table or the embedded database is configured"),
+            (_, _, Some((store, _))) => store.clone(),
+            _ => unreachable!("either a table or the embedded store is configured"),
         };
-        let queue: SharedQueue = match (&settings.queue_url, &aws, &db) {
+        let queue: SharedQueue = match (&settings.queue_url, &aws, &embedded) {
             (Some(u), Some(cfg), _) => Arc::new(
                 SqsQueue::new(aws_sdk_sqs::Client::new(cfg), u)
                     .with_dead_letter(settings.dead_letter_queue_url.clone()),
             ),
-            (_, _, Some(db)) => Arc::new(SqliteQueue::new(
-                db.clone(),
-                clock.clone(),
-                LOCAL_QUEUE,
-                settings.queue_max_receives,
-            )),
-            _ => unreachable!("either a queue URL or the embedded database is configured"),
+            (_, _, Some((_, queue))) => queue.clone(),
+            _ => unreachable!("either a queue URL or the embedded queue is configured"),
         };
         let (store, queue) = with_faults(&settings, store, queue);
         let source: Box<dyn SecretSource> = match (&settings.secret_id, &aws) {
@@ -230,12 +248,12 @@ impl AppState {
     }
 
     /// The key of the keyed hashes that keep raw emails and IPs out of the table.
-    pub async fn hash_pepper(&self) -> Result<Vec<u8>, crate::ApiError> {
+    pub async fn hash_pepper(&self) -> Result<Vec<u8>, rampart_platform::error::ApiError> {
         self.secrets
             .require(secrets::HASH_PEPPER)
             .await
             .map(String::into_bytes)
-            .map_err(|e| crate::ApiError::Unavailable(e.to_string()))
+            .map_err(|e| rampart_platform::error::ApiError::Unavailable(e.to_string()))
     }
 }
 

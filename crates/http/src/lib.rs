@@ -1,6 +1,19 @@
-//! HTTP layers and extractors every router gets: request id, a tracing span and access log per
-//! request, security headers, CORS from an allowlist, problem+json for every error, panic
-//! capture, client IP, body limit; JSON and query extractors whose rejections are problems.
+//! What every Rampart function is built from, above the platform and the store: the shared
+//! state and how Lambda runs a function (`state`, `lambda`), the layers and extractors every
+//! router gets (request id, a tracing span and access log per request, security headers, CORS
+//! from an allowlist, problem+json for every error, panic capture, client IP, body limit; JSON
+//! and query extractors whose rejections are problems), rate limits, the one idempotent path,
+//! the OpenAPI contract's shared parts, health, the audit log, mail and the job dispatcher.
+
+pub mod audit;
+pub mod health;
+pub mod idempotency;
+pub mod jobs;
+pub mod lambda;
+pub mod mail;
+pub mod openapi;
+pub mod ratelimit;
+pub mod state;
 
 pub mod client_ip;
 pub mod json;
@@ -22,8 +35,7 @@ pub use client_ip::ClientIp;
 pub use json::Json;
 pub use layers::RequestId;
 pub use query::Query;
-
-use crate::state::AppState;
+pub use state::AppState;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const X_CSRF_TOKEN: HeaderName = HeaderName::from_static("x-csrf-token");

@@ -4,13 +4,13 @@
 
 use serde_json::Value as Json;
 
-use crate::crypto::{keyed_hash, random_id};
 use crate::state::AppState;
-use crate::store::record::{Record, TYPE, malformed};
-use crate::store::{EXPIRES_AT, GSI1PK, GSI1SK, Item, Key, StoreError, keys};
+use rampart_platform::crypto::{keyed_hash, random_id};
+use rampart_store::record::{Record, TYPE, malformed};
+use rampart_store::{EXPIRES_AT, GSI1PK, GSI1SK, Item, Key, StoreError, keys};
 
 /// Audit retention: one year online (seeds: `AUDIT_LOG_ARCHIVE_DAYS=365`).
-pub const RETENTION_SECS: i64 = crate::lifetimes::AUDIT_SECS;
+pub const RETENTION_SECS: i64 = rampart_platform::lifetimes::AUDIT_SECS;
 
 /// One audit event, in its subject's partition and on the time index.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,11 +15,11 @@ pub use http::{RateLimitHeaders, by_ip, enforce, enforce_for_user, protect};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::record::TYPE;
-use crate::store::{Condition, Record, StoreError, Update, keys, load};
 use counter::{COUNT, RateCounter};
+use rampart_platform::error::ApiError;
+use rampart_store::record::TYPE;
+use rampart_store::{Condition, Record, StoreError, Update, keys, load};
 
 /// What identifies the subject a rule counts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +131,7 @@ async fn subject_hash(
     }
     // Keyed hash: no raw email or IP sits in the table.
     let pepper = state.hash_pepper().await?;
-    Ok(crate::crypto::keyed_hash(
+    Ok(rampart_platform::crypto::keyed_hash(
         &pepper,
         &format!("ratelimit:{}", rule.name),
         &parts.join("\u{1f}"),
@@ -154,7 +154,10 @@ pub async fn check_hashed(
     let limit = i64::from(rule.limit);
     let decision = |allowed: bool, count: i64| {
         if !allowed {
-            crate::metrics::count(crate::metrics::Metric::RateLimited, &[("rule", &rule.name)]);
+            rampart_platform::metrics::count(
+                rampart_platform::metrics::Metric::RateLimited,
+                &[("rule", &rule.name)],
+            );
         }
         Decision {
             rule: rule.name.clone(),
@@ -173,8 +176,8 @@ pub async fn check_hashed(
         .add(COUNT, 1)
         .set(TYPE, RateCounter::KIND)
         .set(
-            crate::store::EXPIRES_AT,
-            start + crate::lifetimes::RATE_WINDOWS_KEPT * w,
+            rampart_store::EXPIRES_AT,
+            start + rampart_platform::lifetimes::RATE_WINDOWS_KEPT * w,
         );
     let cond = Condition::AttrNotExists(COUNT.into()).or(Condition::lt(COUNT, limit));
     match state.store.update(&pk, &sk, update, Some(cond)).await {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::X_REQUEST_ID;
-use crate::error::{ApiError, PROBLEM_JSON, problem_response};
+use rampart_platform::error::{ApiError, PROBLEM_JSON, problem_response};
 
 /// The request's id: the caller's `X-Request-Id` when it is sane, else Lambda's, else a random
 /// UUID.

@@ -5,12 +5,12 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use rampart_platform::error::{ApiError, FieldError};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
@@ -176,14 +176,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        if !is_json(ct) {
-            return Err(ApiError::UnsupportedMediaType(
-                "Send the body as application/json.".into(),
-            ));
+        let headers = req.headers().clone();
+        if !is_json(content_type(&headers)) {
+            return Err(unsupported());
         }
         let bytes = Bytes::from_request(req, state)
             .await
@@ -194,13 +189,33 @@ where
                     ApiError::BadRequest("The request body could not be read.".into())
                 }
             })?;
-        if bytes.is_empty() {
-            return Err(ApiError::BadRequest(
-                "Malformed JSON body: the body is empty.".into(),
-            ));
-        }
-        parse(&bytes).map(Json)
+        body(&headers, &bytes).map(Json)
     }
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn unsupported() -> ApiError {
+    ApiError::UnsupportedMediaType("Send the body as application/json.".into())
+}
+
+/// A JSON body already read (a handler that also hashes the raw bytes, say): 415 for another
+/// content type, 400 for an empty or broken body, 422 naming the member for a wrong or unknown
+/// field, exactly as the `Json` extractor answers.
+pub fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+    if !is_json(content_type(headers)) {
+        return Err(unsupported());
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::BadRequest(
+            "Malformed JSON body: the body is empty.".into(),
+        ));
+    }
+    parse(bytes)
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::record::{TYPE, malformed};
-use crate::store::{EXPIRES_AT, Item, Key, Record, StoreError, Value};
+use rampart_store::record::{TYPE, malformed};
+use rampart_store::{EXPIRES_AT, Item, Key, Record, StoreError, Value};
 
 use super::StoredResponse;
 

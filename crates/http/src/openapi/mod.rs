@@ -62,8 +62,8 @@ pub use problems::*;
 pub use security::SCHEMES;
 pub use utoipa;
 
-use crate::error::{FieldError, Problem};
 use problems::{problem_component, problem_doc};
+use rampart_platform::error::{FieldError, Problem};
 use security::{CREDENTIALS, scheme};
 
 /// The problem and security components every document carries.

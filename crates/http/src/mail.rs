@@ -7,10 +7,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::crypto::{keyed_hash, random_id};
-use crate::error::ApiError;
-use crate::store::record::{Record, TYPE, malformed};
-use crate::store::{EXPIRES_AT, Item, Key, Query, SharedStore, StoreError, keys};
+use rampart_platform::crypto::{keyed_hash, random_id};
+use rampart_platform::error::ApiError;
+use rampart_store::record::{Record, TYPE, malformed};
+use rampart_store::{EXPIRES_AT, Item, Key, Query, SharedStore, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mail {
@@ -160,15 +160,19 @@ impl From<&OutboxMail> for Item {
 pub struct Outbox {
     store: SharedStore,
     pepper: Vec<u8>,
-    clock: crate::clock::SharedClock,
+    clock: rampart_platform::clock::SharedClock,
     print: bool,
 }
 
 /// Outbox mails are kept a day.
-const OUTBOX_TTL_SECS: i64 = crate::lifetimes::OUTBOX_SECS;
+const OUTBOX_TTL_SECS: i64 = rampart_platform::lifetimes::OUTBOX_SECS;
 
 impl Outbox {
-    pub fn new(store: SharedStore, clock: crate::clock::SharedClock, print: bool) -> Self {
+    pub fn new(
+        store: SharedStore,
+        clock: rampart_platform::clock::SharedClock,
+        print: bool,
+    ) -> Self {
         Self {
             store,
             pepper: OUTBOX_KEY.to_vec(),
@@ -215,7 +219,7 @@ impl Mailer for Outbox {
             tracing::info!(
                 target: "mail",
                 kind = mail.kind.as_str(),
-                to = %crate::telemetry::redact_email(&mail.to),
+                to = %rampart_platform::telemetry::redact_email(&mail.to),
                 subject = %mail.subject,
                 "mail stored in the local outbox (GET /_local/outbox?to=)"
             );
