@@ -5,13 +5,13 @@ pub use rampart_platform::{
     aws_http, clock, config, crypto, error, faults, lifetimes, metrics, secrets, telemetry, tiers,
 };
 
+pub use rampart_auth as auth;
 /// The HTTP layer's root (layers, extractors, `finish`, `serves`).
 pub use rampart_http as http;
 pub use rampart_http::{audit, health, idempotency, jobs, lambda, mail, openapi, ratelimit, state};
 pub use rampart_store as store;
 pub use rampart_store::queue;
 
-pub mod auth;
 pub mod billing;
 pub mod customers;
 pub mod gdpr;

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::record::{self, ErasedUser, Erasure, PendingErasure, Status, Step};
 use super::steps;
-use crate::auth::records::{EmailLink, Otp, User};
-use crate::auth::{session, throttle};
+use crate::auth::records::{EmailLink, User};
+use crate::auth::session;
 use crate::crypto::{keyed_hash, random_id};
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
@@ -72,7 +72,8 @@ pub fn check_word(body: &Confirm) -> Result<(), ApiError> {
 }
 
 /// Checks the confirmation: the word, then the password (or, for an account without one, a
-/// fresh email code), counted against the sign-in throttle like a login attempt.
+/// fresh email code), counted against the sign-in throttle like a login attempt (auth's
+/// re-authentication).
 pub async fn confirm(
     state: &AppState,
     user: &User,
@@ -80,53 +81,18 @@ pub async fn confirm(
     ip: Option<std::net::IpAddr>,
 ) -> Result<(), ApiError> {
     check_word(body)?;
-    let field = if user.password_hash.is_some() {
-        "password"
-    } else {
-        "code"
+    let offered = crate::auth::reauth::Offered {
+        password: body.password.as_deref(),
+        code: body.code.as_deref(),
     };
-    let given = match field {
-        "password" => body.password.as_deref(),
-        _ => body.code.as_deref(),
-    };
-    let Some(given) = given.filter(|g| !g.is_empty()) else {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            field,
-            "is required to delete the account",
-        )]));
-    };
-    let eh = crate::auth::email_hash(state, &user.email).await?;
-    let gate = throttle::gate(state, &eh, Some(user), None).await?;
-    let claim = throttle::admit(state, gate, &eh).await?;
-    let ok = match &user.password_hash {
-        Some(stored) => {
-            crate::auth::password::verify_off_thread(given.to_string(), stored.clone()).await?
-        }
-        None => code_ok(state, &eh, &user.email, given).await?,
-    };
-    if !ok {
-        throttle::failed(state, &claim, &user.id, ip).await;
-        return Err(ApiError::Forbidden(format!("The {field} is not correct.")));
-    }
-    throttle::succeeded(state, &claim).await
-}
-
-/// A code-only account's fresh code: matches the address's live code, which is then used up.
-async fn code_ok(state: &AppState, eh: &str, email: &str, code: &str) -> Result<bool, ApiError> {
-    let pepper = state.hash_pepper().await?;
-    let Some(otp) = load::<Otp>(&*state.store, &keys::otp(eh)).await? else {
-        return Ok(false);
-    };
-    if !crate::auth::codes::code_matches(&pepper, "otp", email, code, &otp.code_hash) {
-        return Ok(false);
-    }
-    let (pk, sk) = otp.key();
-    let this_code = Condition::eq(Otp::CODE_HASH, otp.code_hash.as_str());
-    match state.store.delete(&pk, &sk, Some(this_code)).await {
-        Ok(Some(_)) => Ok(true),
-        Ok(None) | Err(StoreError::ConditionFailed { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crate::auth::reauth::confirm(
+        state,
+        user,
+        offered,
+        "is required to delete the account",
+        ip,
+    )
+    .await
 }
 
 /// Starts the erasure of `user` (or finds the one already started): one transaction marks the

@@ -11,10 +11,10 @@ use serde_json::json;
 use super::codes::{bad_code, code_hash, code_matches, count_guess, six_digits};
 use super::records::{EmailVerification, User};
 use super::{email_hash, normalize_email};
-use crate::error::ApiError;
-use crate::mail::{Mail, MailKind};
-use crate::state::AppState;
-use crate::store::{Condition, StoreError, Update, keys};
+use rampart_http::mail::{Mail, MailKind};
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
+use rampart_store::{Condition, StoreError, Update, keys};
 
 /// The domain verification codes are hashed under (never a sign-in code's).
 const PURPOSE: &str = "verify";
@@ -28,7 +28,7 @@ pub async fn mail_code(state: &AppState, user: &User, email_hash: &str) -> Resul
         user_id: user.id.clone(),
         code_hash: code_hash(&pepper, PURPOSE, &user.email, &code),
         attempts: 0,
-        expires_at: state.clock.now_secs() + crate::lifetimes::EMAIL_VERIFICATION_SECS,
+        expires_at: state.clock.now_secs() + rampart_platform::lifetimes::EMAIL_VERIFICATION_SECS,
     };
     state.store.put((&record).into(), None).await?;
     state
@@ -62,7 +62,7 @@ pub async fn verify_email(
     let record: EmailVerification = count_guess(state, key, EmailVerification::ATTEMPTS).await?;
     if !code_matches(&pepper, PURPOSE, &email, code, &record.code_hash) {
         let subject = format!("email:{eh}");
-        crate::audit::record(state, "verify_failure", &subject, ip, json!({})).await;
+        rampart_http::audit::record(state, "verify_failure", &subject, ip, json!({})).await;
         return Err(bad_code());
     }
     let (pk, sk) = record.key();
@@ -85,6 +85,6 @@ pub async fn verify_email(
         Err(StoreError::ConditionFailed { .. }) => return Err(bad_code()),
         Err(e) => return Err(e.into()),
     }
-    crate::audit::record(state, "email_verified", &record.user_id, ip, json!({})).await;
+    rampart_http::audit::record(state, "email_verified", &record.user_id, ip, json!({})).await;
     Ok(())
 }

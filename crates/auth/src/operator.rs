@@ -5,9 +5,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
-use crate::crypto::{constant_time_eq, sha256};
-use crate::error::ApiError;
-use crate::state::AppState;
+use rampart_http::state::AppState;
+use rampart_platform::crypto::{constant_time_eq, sha256};
+use rampart_platform::error::ApiError;
 
 pub const ADMIN_API_TOKEN: &str = "ADMIN_API_TOKEN";
 

@@ -19,16 +19,16 @@ use super::limits::rules;
 use super::login::SignIn;
 use super::records::{Otp, User};
 use super::{email_hash, normalize_email, session, throttle};
-use crate::crypto::{constant_time_eq, keyed_hash, random_bytes, random_id};
-use crate::error::ApiError;
-use crate::mail::{Mail, MailKind, mailbox};
-use crate::metrics::{self, Metric};
-use crate::ratelimit::{self, RateLimitHeaders, Subject};
-use crate::state::AppState;
-use crate::store::{Condition, Item, Key, StoreError, TxError, Update, load};
+use rampart_http::mail::{Mail, MailKind, mailbox};
+use rampart_http::ratelimit::{self, RateLimitHeaders, Subject};
+use rampart_http::state::AppState;
+use rampart_platform::crypto::{constant_time_eq, keyed_hash, random_bytes, random_id};
+use rampart_platform::error::ApiError;
+use rampart_platform::metrics::{self, Metric};
+use rampart_store::{Condition, Item, Key, StoreError, TxError, Update, load};
 
 /// Email codes: valid 10 minutes (OWASP Authentication Cheat Sheet: short-lived).
-pub const OTP_TTL_SECS: i64 = crate::lifetimes::OTP_SECS;
+pub const OTP_TTL_SECS: i64 = rampart_platform::lifetimes::OTP_SECS;
 /// Wrong guesses a code allows before it is burned (OWASP Authentication Cheat Sheet: few tries
 /// per code; the module comment gives the odds, NIST SP 800-63B 5.2.2 the ceiling).
 pub const OTP_MAX_ATTEMPTS: i64 = 5;
@@ -166,12 +166,12 @@ async fn slot(
     device: Option<&Device>,
 ) -> Result<Key, ApiError> {
     if let Some(d) = user.and_then(|u| trusted_for(device, &u.id)) {
-        let key = crate::store::keys::otp_for_device(eh, &d.device_id);
+        let key = rampart_store::keys::otp_for_device(eh, &d.device_id);
         if load::<Otp>(&*state.store, &key).await?.is_some() {
             return Ok(key);
         }
     }
-    Ok(crate::store::keys::otp(eh))
+    Ok(rampart_store::keys::otp(eh))
 }
 
 /// `POST /auth/otp/verify`: checks a code; on success signs in, creating the account on first
@@ -191,7 +191,8 @@ pub async fn verify_code(
     let otp: Otp = count_guess(state, key, Otp::ATTEMPTS).await?;
     if !code_matches(&pepper, "otp", &email, code, &otp.code_hash) {
         metrics::count(Metric::LoginFailure, &[("method", "code")]);
-        crate::audit::record(state, "otp_failure", &format!("email:{eh}"), ip, json!({})).await;
+        rampart_http::audit::record(state, "otp_failure", &format!("email:{eh}"), ip, json!({}))
+            .await;
         return Err(bad_code());
     }
     // Single use: only the request that deletes it gets in.

@@ -13,14 +13,14 @@ use serde_json::json;
 
 use super::jwt;
 use super::records::{RefreshStatus, RefreshToken, Session, User};
-use crate::crypto::{keyed_hash, random_bytes, random_id, random_token};
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::store::{Condition, Query, StoreError, Tx, TxError, Update, keys, load};
+use rampart_http::state::AppState;
+use rampart_platform::crypto::{keyed_hash, random_bytes, random_id, random_token};
+use rampart_platform::error::ApiError;
+use rampart_store::{Condition, Query, StoreError, Tx, TxError, Update, keys, load};
 
 /// Refresh token (and session) lifetime without use: 7 days, extended by each rotation up to
 /// the session's absolute end.
-pub const REFRESH_TTL_SECS: i64 = crate::lifetimes::REFRESH_SECS;
+pub const REFRESH_TTL_SECS: i64 = rampart_platform::lifetimes::REFRESH_SECS;
 
 /// What a login or refresh hands back to the client.
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ pub(super) async fn commit_retrying<P: Copy + std::fmt::Debug>(
 ) -> Result<(), TxError<P>> {
     match tx.clone().commit(&*state.store).await {
         Err(TxError::Canceled {
-            reason: crate::store::TxFailure::Conflict,
+            reason: rampart_store::TxFailure::Conflict,
             ..
         }) => {
             // 20-147 ms, random (AWS DynamoDB developer guide: retry a TransactionConflict with
@@ -207,7 +207,7 @@ pub async fn signed_in(
     user_cond: Option<Condition>,
 ) -> Result<Issued, ApiError> {
     let issued = create_checked(state, user_id, user_cond).await?;
-    crate::audit::record(
+    rampart_http::audit::record(
         state,
         "login_success",
         user_id,

@@ -22,11 +22,11 @@ use serde_json::json;
 use super::device::{Device, trusted_for};
 use super::limits::untrusted_login_budget;
 use super::records::{FailureCount, User};
-use crate::error::ApiError;
-use crate::metrics::{self, Metric};
-use crate::ratelimit;
-use crate::state::AppState;
-use crate::store::{Condition, Key, StoreError, keys, load};
+use rampart_http::ratelimit;
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
+use rampart_platform::metrics::{self, Metric};
+use rampart_store::{Condition, Key, StoreError, keys, load};
 
 /// Consecutive failures after which each further attempt waits (OWASP Authentication Cheat
 /// Sheet: slow down, do not lock; the number).
@@ -143,7 +143,7 @@ pub async fn admit(state: &AppState, gate: Gate, email_hash: &str) -> Result<Cla
             key: key.clone(),
             failures: attempt,
             next_at: now + backoff_secs(attempt),
-            expires_at: now + crate::lifetimes::FAILURE_COUNT_SECS,
+            expires_at: now + rampart_platform::lifetimes::FAILURE_COUNT_SECS,
         };
         let unchanged = match &stored {
             None => Condition::NotExists,
@@ -171,7 +171,7 @@ pub async fn admit(state: &AppState, gate: Gate, email_hash: &str) -> Result<Cla
 /// the moments the backoff starts and the cap is reached.
 pub async fn failed(state: &AppState, claim: &Claim, subject: &str, ip: Option<IpAddr>) {
     metrics::count(Metric::LoginFailure, &[("method", "password")]);
-    crate::audit::record(
+    rampart_http::audit::record(
         state,
         "login_failure",
         subject,
@@ -186,7 +186,7 @@ pub async fn failed(state: &AppState, claim: &Claim, subject: &str, ip: Option<I
     };
     if let Some(kind) = milestone {
         let detail = json!({ "throttle": claim.gate.scope(), "failures": claim.attempt });
-        crate::audit::record(state, kind, subject, ip, detail).await;
+        rampart_http::audit::record(state, kind, subject, ip, detail).await;
     }
 }
 

@@ -16,11 +16,11 @@ use super::reset as password_reset;
 use super::session::{self, Issued};
 use super::{AuthUser, codes, cookies, device, extract, limits, login as password_login};
 use super::{normalize_email, refresh as rotation, verify};
-use crate::error::ApiError;
-use crate::http::{self, ClientIp, Json};
-use crate::mail::mailbox;
-use crate::ratelimit::{self, Subject};
-use crate::state::AppState;
+use rampart_http::mail::mailbox;
+use rampart_http::ratelimit::{self, Subject};
+use rampart_http::state::AppState;
+use rampart_http::{self as http, ClientIp, Json};
+use rampart_platform::error::ApiError;
 
 /// Where a client wants its tokens.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -282,7 +282,7 @@ pub async fn logout(
         }
     };
     session::revoke(&state, &user_id, &session_id).await?;
-    crate::audit::record(
+    rampart_http::audit::record(
         &state,
         "logout",
         &user_id,

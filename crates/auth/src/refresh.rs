@@ -20,11 +20,11 @@ use super::session::{
     self, Issued, REFRESH_TTL_SECS, absolute_end, commit_retrying, generation_is, issue,
     refresh_hash, revoke,
 };
-use crate::crypto::{hmac_sha256, random_token};
-use crate::error::ApiError;
-use crate::metrics::{self, Metric};
-use crate::state::AppState;
-use crate::store::{Condition, EXPIRES_AT, Tx, TxError, TxFailure, Update, keys, load};
+use rampart_http::state::AppState;
+use rampart_platform::crypto::{hmac_sha256, random_token};
+use rampart_platform::error::ApiError;
+use rampart_platform::metrics::{self, Metric};
+use rampart_store::{Condition, EXPIRES_AT, Tx, TxError, TxFailure, Update, keys, load};
 
 /// How many rotations within the grace period a late tab may follow to the newest token.
 const GRACE_HOPS: usize = 4;
@@ -43,7 +43,7 @@ async fn reuse_detected(
         tracing::error!(error = %e, "could not revoke a session after refresh token reuse");
     }
     metrics::count(Metric::RefreshReuseDetected, &[]);
-    crate::audit::record(
+    rampart_http::audit::record(
         state,
         "refresh_reuse",
         user_id,

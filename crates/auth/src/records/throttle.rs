@@ -4,8 +4,8 @@
 //! see the count the one before them left.
 
 use super::expect_kind;
-use crate::store::record::{Record, TYPE};
-use crate::store::{EXPIRES_AT, Item, Key, StoreError};
+use rampart_store::record::{Record, TYPE};
+use rampart_store::{EXPIRES_AT, Item, Key, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureCount {
@@ -66,7 +66,7 @@ impl From<&FailureCount> for Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys;
+    use rampart_store::keys;
 
     #[test]
     fn failure_counts_round_trip() {

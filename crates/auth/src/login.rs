@@ -11,9 +11,9 @@ use super::device::{self, Device};
 use super::records::{Session, User};
 use super::session::{self, Issued, generation_is};
 use super::{email_hash, normalize_email, password, throttle};
-use crate::error::{ApiError, FieldError};
-use crate::state::AppState;
-use crate::store::{Condition, StoreError, Tx, TxError, Update, keys};
+use rampart_http::state::AppState;
+use rampart_platform::error::{ApiError, FieldError};
+use rampart_store::{Condition, StoreError, Tx, TxError, Update, keys};
 
 /// What a successful sign-in (password or email code) hands to the client.
 #[derive(Debug, Clone)]
@@ -162,6 +162,6 @@ pub async fn change_password(
             TxError::Store(other) => other.into(),
         })?;
     session::cleanup_sessions(state, &user.id, Some(session_id)).await;
-    crate::audit::record(state, "password_change", &user.id, ip, json!({})).await;
+    rampart_http::audit::record(state, "password_change", &user.id, ip, json!({})).await;
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::ratelimit::{KeyPart, Rule};
+use rampart_http::ratelimit::{KeyPart, Rule};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);

@@ -2,8 +2,8 @@
 //! while its user's session generation is the one it was issued under.
 
 use super::{expect_kind, id_after};
-use crate::store::record::{Record, TYPE};
-use crate::store::{EXPIRES_AT, Item, Key, StoreError, keys};
+use rampart_store::record::{Record, TYPE};
+use rampart_store::{EXPIRES_AT, Item, Key, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordReset {

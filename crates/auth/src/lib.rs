@@ -27,6 +27,7 @@ pub mod login;
 pub mod openapi;
 pub mod operator;
 pub mod password;
+pub mod reauth;
 pub mod records;
 pub mod refresh;
 pub mod reset;
@@ -40,9 +41,9 @@ pub use records::{
     Session, User,
 };
 
-use crate::error::{ApiError, FieldError};
-use crate::secrets::{JWT_SIGNING_KEYS, parse_keyed_list};
-use crate::state::AppState;
+use rampart_http::state::AppState;
+use rampart_platform::error::{ApiError, FieldError};
+use rampart_platform::secrets::{JWT_SIGNING_KEYS, parse_keyed_list};
 
 /// Lowercased, trimmed email, or why it is not one.
 pub fn normalize_email(field: &str, raw: &str) -> Result<String, FieldError> {
@@ -79,7 +80,9 @@ pub fn normalize_email(field: &str, raw: &str) -> Result<String, FieldError> {
 /// The keyed hash that stands in for an email in keys and audit events.
 pub async fn email_hash(state: &AppState, email: &str) -> Result<String, ApiError> {
     let pepper = state.hash_pepper().await?;
-    Ok(crate::crypto::keyed_hash(&pepper, "email", email))
+    Ok(rampart_platform::crypto::keyed_hash(
+        &pepper, "email", email,
+    ))
 }
 
 /// Every accepted signing key `(kid, key)`, current and previous secret versions. When `kid`

@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::crypto::{constant_time_eq, hmac_sha256};
+use rampart_platform::crypto::{constant_time_eq, hmac_sha256};
 
 fn key(pepper: &[u8]) -> [u8; 32] {
     hmac_sha256(pepper, b"rampart csrf key v1")

@@ -12,14 +12,14 @@ use serde_json::json;
 use super::records::{PasswordReset, User};
 use super::session::{self, generation_is};
 use super::{account, email_hash, password, throttle};
-use crate::crypto::{keyed_hash, random_token};
-use crate::error::ApiError;
-use crate::mail::{Mail, MailKind};
-use crate::state::AppState;
-use crate::store::{Condition, Tx, Update, keys, load};
+use rampart_http::mail::{Mail, MailKind};
+use rampart_http::state::AppState;
+use rampart_platform::crypto::{keyed_hash, random_token};
+use rampart_platform::error::ApiError;
+use rampart_store::{Condition, Tx, Update, keys, load};
 
 /// Password-reset tokens: single use, 30 minutes.
-pub const RESET_TTL_SECS: i64 = crate::lifetimes::RESET_SECS;
+pub const RESET_TTL_SECS: i64 = rampart_platform::lifetimes::RESET_SECS;
 
 /// How long `forgot_password` takes at least, so the existing-account path (writes and a
 /// mail) is not told apart from the other by timing.
@@ -136,7 +136,7 @@ pub async fn reset_password(
     // The mailbox's owner chose a new password: unknown clients may try passwords again.
     let eh = email_hash(state, &user.email).await?;
     throttle::clear_account(state, &eh).await?;
-    crate::audit::record(state, "password_reset", &user.id, ip, json!({})).await;
+    rampart_http::audit::record(state, "password_reset", &user.id, ip, json!({})).await;
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 //! the code that verifies a newly registered address (`EmailVerification`).
 
 use super::{expect_kind, id_after};
-use crate::store::record::{Record, TYPE};
-use crate::store::{EXPIRES_AT, Item, Key, StoreError, keys};
+use rampart_store::record::{Record, TYPE};
+use rampart_store::{EXPIRES_AT, Item, Key, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Otp {

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, Method, header};
 
 use super::records::User;
 use super::{cookies, csrf, jwt, session, signing_keys};
-use crate::error::ApiError;
-use crate::http::X_CSRF_TOKEN;
-use crate::state::AppState;
+use rampart_http::X_CSRF_TOKEN;
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthVia {
@@ -117,7 +117,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let Some(user) = session::live_user(state, &user_id, &session_id).await? else {
             return Err(unauthorized());
         };
-        crate::http::record_user(&user_id);
+        rampart_http::record_user(&user_id);
         let user = AuthUser {
             user_id,
             session_id,

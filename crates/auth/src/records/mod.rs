@@ -16,8 +16,8 @@ pub use session::{RefreshStatus, RefreshToken, Session};
 pub use throttle::FailureCount;
 pub use user::{EmailLink, User};
 
-use crate::store::record::{TYPE, malformed};
-use crate::store::{Item, StoreError};
+use rampart_store::record::{TYPE, malformed};
+use rampart_store::{Item, StoreError};
 
 /// Refuses an item of another kind: a key mix-up shows as an error, not as a wrong record.
 fn expect_kind(item: &Item, kind: &str) -> Result<(), StoreError> {

@@ -6,8 +6,8 @@
 //! and a read-modify-put would lose nothing.
 
 use super::{expect_kind, id_after};
-use crate::store::record::{Record, TYPE};
-use crate::store::{Item, Key, StoreError, keys};
+use rampart_store::record::{Record, TYPE};
+use rampart_store::{Item, Key, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

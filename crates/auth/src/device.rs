@@ -8,9 +8,9 @@
 use axum::http::HeaderMap;
 
 use super::cookies;
-use crate::crypto::{constant_time_eq, keyed_hash, random_id};
-use crate::error::ApiError;
-use crate::state::AppState;
+use rampart_http::state::AppState;
+use rampart_platform::crypto::{constant_time_eq, keyed_hash, random_id};
+use rampart_platform::error::ApiError;
 
 /// 180 days (issue 16; the OWASP Authentication Cheat Sheet's device cookies leave the lifetime
 /// to the application); each sign-in on the device issues it afresh.

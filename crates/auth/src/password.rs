@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::error::{ApiError, FieldError};
+use rampart_platform::error::{ApiError, FieldError};
 
 /// OWASP Password Storage Cheat Sheet, argon2id minimum configuration.
 pub const M_COST_KIB: u32 = 19 * 1024;
@@ -30,7 +30,7 @@ pub const MAX_LEN: usize = 128;
 /// The 19,640 most common passwords (Royce Williams' list as shipped by Django 5.2,
 /// `django/contrib/auth/common-passwords.txt.gz`, BSD-3-Clause), lowercased.
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../data/common-passwords.txt")
+    include_str!("../data/common-passwords.txt")
         .lines()
         .map(str::trim)
         .collect()
@@ -43,8 +43,8 @@ fn hasher() -> Argon2<'static> {
 
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
 pub fn hash(password: &str) -> String {
-    let salt =
-        SaltString::encode_b64(&crate::crypto::random_bytes(16)).expect("16-byte salt encodes");
+    let salt = SaltString::encode_b64(&rampart_platform::crypto::random_bytes(16))
+        .expect("16-byte salt encodes");
     hasher()
         .hash_password(password.as_bytes(), &salt)
         .expect("argon2 hashing with valid parameters cannot fail")
@@ -111,7 +111,8 @@ pub fn needs_rehash(stored: &str) -> bool {
 
 /// A hash of a random password: verified against when the account does not exist, so a login
 /// for an unknown email costs the same argon2 work as one for a real account.
-pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash(&crate::crypto::random_token(24)));
+pub static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash(&rampart_platform::crypto::random_token(24)));
 
 /// Checks a new password; the errors name the `field` they belong to.
 pub fn check_policy(field: &str, password: &str, email: &str) -> Result<(), FieldError> {

@@ -20,7 +20,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::random_id;
+use rampart_platform::crypto::random_id;
 
 pub const ISSUER: &str = "rampart";
 pub const AUDIENCE: &str = "rampart-api";
@@ -258,7 +258,7 @@ mod tests {
     fn hand_signed(header: &str, claims: &Claims, key: &[u8]) -> String {
         let h = URL_SAFE_NO_PAD.encode(header);
         let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
-        let sig = crate::crypto::hmac_sha256(key, format!("{h}.{c}").as_bytes());
+        let sig = rampart_platform::crypto::hmac_sha256(key, format!("{h}.{c}").as_bytes());
         format!("{h}.{c}.{}", URL_SAFE_NO_PAD.encode(sig))
     }
 

@@ -1,5 +1,5 @@
 //! The contract of the `/auth/*` routes (`auth-api`): one stub per handler of `auth::http`,
-//! carrying the route's OpenAPI operation. How to add one: `crate::openapi`'s module doc.
+//! carrying the route's OpenAPI operation. How to add one: `rampart_http::openapi`'s module doc.
 
 use utoipa::{OpenApi, ToSchema};
 
@@ -7,7 +7,7 @@ use super::account::Profile;
 use super::http::{
     Change, EmailOnly, Login, RefreshBody, Register, Reset, VerifyCode, VerifyEmail,
 };
-use crate::openapi::{Conflict, Forbidden, RateLimited, Unauthorized, Unavailable};
+use rampart_http::openapi::{Conflict, Forbidden, RateLimited, Unauthorized, Unavailable};
 
 #[derive(OpenApi)]
 #[openapi(paths(

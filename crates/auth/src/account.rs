@@ -11,11 +11,11 @@ use serde_json::json;
 
 use super::records::{EmailLink, User};
 use super::{email_hash, normalize_email, password, session, verify};
-use crate::crypto::random_id;
-use crate::error::ApiError;
-use crate::mail::{Mail, MailKind};
-use crate::state::AppState;
-use crate::store::{Condition, Tx, TxError, Update, keys, load};
+use rampart_http::mail::{Mail, MailKind};
+use rampart_http::state::AppState;
+use rampart_platform::crypto::random_id;
+use rampart_platform::error::ApiError;
+use rampart_store::{Condition, Tx, TxError, Update, keys, load};
 
 /// What `GET /auth/me` and registration show of an account.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -184,7 +184,7 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
     session::cleanup_sessions(state, &u.id, None).await;
     let password_removed = u.password_hash.is_some();
     let detail = json!({ "password_removed": password_removed });
-    crate::audit::record(state, "account_taken_back", &u.id, ip, detail).await;
+    rampart_http::audit::record(state, "account_taken_back", &u.id, ip, detail).await;
     if billing {
         let detail = json!({
             "stripe_customer": u.stripe_customer_id.is_some(),
@@ -192,7 +192,7 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
             "previous_plan": u.plan,
             "plan": User::FREE_PLAN,
         });
-        crate::audit::record(state, "billing_unlinked", &u.id, ip, detail).await;
+        rampart_http::audit::record(state, "billing_unlinked", &u.id, ip, detail).await;
     }
     Ok(password_removed)
 }

@@ -2,8 +2,8 @@
 //! item per token, found by the token's keyed hash; the rotated ones are kept to detect reuse).
 
 use super::{expect_kind, id_after};
-use crate::store::record::{Record, TYPE, malformed};
-use crate::store::{EXPIRES_AT, Item, Key, StoreError, keys};
+use rampart_store::record::{Record, TYPE, malformed};
+use rampart_store::{EXPIRES_AT, Item, Key, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
