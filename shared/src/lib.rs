@@ -11,13 +11,13 @@ pub use rampart_http as http;
 pub use rampart_http::{audit, health, idempotency, jobs, lambda, mail, openapi, ratelimit, state};
 pub use rampart_store as store;
 pub use rampart_store::queue;
+pub use rampart_stripe as stripe;
 
 pub mod billing;
 pub mod customers;
 pub mod gdpr;
 pub mod orders;
 pub mod retention;
-pub mod stripe;
 pub mod webhooks;
 
 pub use error::ApiError;

@@ -103,7 +103,9 @@ pub async fn start(
     request_key: Option<&str>,
 ) -> Result<Started, ApiError> {
     let client = StripeClient::new(state);
-    let stripe = client.for_account(&Account::from(user), "checkout").await?;
+    let stripe = client
+        .for_account(&Account::new(&user.id, &user.email), "checkout")
+        .await?;
     let (tier, price_id) = price_of(state, tier)?;
     refuse_if_subscribed(user, tier)?;
     let price = stripe.retrieve_price(price_id).await?;

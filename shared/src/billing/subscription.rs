@@ -83,7 +83,9 @@ pub async fn cancel(state: &AppState, user: &User) -> Result<User, ApiError> {
         return Ok(user.clone());
     }
     let stripe = StripeClient::new(state);
-    let guarded = stripe.for_account(&Account::from(user), "cancel").await?;
+    let guarded = stripe
+        .for_account(&Account::new(&user.id, &user.email), "cancel")
+        .await?;
     let key = request_key("cancel", sub_id);
     let sub = guarded.set_cancel_at_period_end(sub_id, true, &key).await?;
     record(state, &user.id, &sub).await?;
@@ -126,7 +128,9 @@ pub async fn resume(state: &AppState, user: &User) -> Result<User, ApiError> {
         })
         .ok_or_else(|| no_subscription("There is no pending cancellation to undo."))?;
     let stripe = StripeClient::new(state);
-    let guarded = stripe.for_account(&Account::from(user), "resume").await?;
+    let guarded = stripe
+        .for_account(&Account::new(&user.id, &user.email), "resume")
+        .await?;
     let key = request_key("resume", sub_id);
     let sub = guarded
         .set_cancel_at_period_end(sub_id, false, &key)

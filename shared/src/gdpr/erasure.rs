@@ -105,7 +105,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
     let expires_at = now + crate::lifetimes::ERASURE_TOMBSTONE_SECS;
     let owner = crate::stripe::is_owner(
         &state.settings.owner_account_ids,
-        &crate::stripe::Account::from(user),
+        &crate::stripe::Account::new(&user.id, &user.email),
     );
     let erasure = Erasure {
         id: format!("er_{}", random_id()),

@@ -51,7 +51,7 @@ async fn stripe_history(state: &AppState, user: &User) -> Json {
     };
     let client = StripeClient::new(state);
     let listed = match client
-        .for_account(&Account::from(user), "gdpr_export")
+        .for_account(&Account::new(&user.id, &user.email), "gdpr_export")
         .await
     {
         Ok(stripe) => stripe.list_invoices(customer).await,

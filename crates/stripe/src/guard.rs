@@ -6,7 +6,6 @@
 use serde_json::json;
 
 use super::{StripeClient, StripeError};
-use crate::auth::records::User;
 
 /// Whose behalf a call acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,11 +14,12 @@ pub struct Account {
     pub email: Option<String>,
 }
 
-impl From<&User> for Account {
-    fn from(u: &User) -> Self {
+impl Account {
+    /// The account of a user, by id and address (owners may be listed by either).
+    pub fn new(user_id: &str, email: &str) -> Self {
         Self {
-            user_id: u.id.clone(),
-            email: Some(u.email.clone()),
+            user_id: user_id.to_string(),
+            email: Some(email.to_string()),
         }
     }
 }
@@ -63,7 +63,7 @@ impl StripeClient {
             action,
             "Stripe call refused: owner or test account"
         );
-        crate::audit::record(
+        rampart_http::audit::record(
             &self.state,
             "owner_exempt",
             &account.user_id,

@@ -27,11 +27,11 @@ use serde::de::DeserializeOwned;
 pub use calls::{CheckoutRequest, PaymentIntentRequest};
 pub use guard::{Account, Guarded, is_owner};
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
 
 /// The secret key (`sk_live_…` / `sk_test_…`), a key of the one application secret.
-pub const API_KEY: &str = crate::secrets::check::STRIPE_API_KEY;
+pub const API_KEY: &str = rampart_platform::secrets::check::STRIPE_API_KEY;
 /// The API version the shapes in `objects` follow (Stripe versions its API by date; pinning it
 /// keeps a dashboard upgrade from changing them under us).
 pub const API_VERSION: &str = "2024-06-20";
