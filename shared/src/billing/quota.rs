@@ -1,10 +1,11 @@
 //! The daily API quota: every authenticated request to `/billing/*`, `/orders*`,
-//! `/payments*`, `/esims*`, `/account/*` and every `X-API-Key` request counts against the
+//! `/payments*`, `/esims*` and every `X-API-Key` request counts against the
 //! caller's tier for the UTC day, with one conditional ADD on the rate limiter's counter (a
 //! fixed window of 86,400 s aligned to the epoch is exactly a UTC day: Unix time has no leap
 //! seconds). Past the limit: 429 `quota-exceeded`, `Retry-After` to the next UTC midnight, and
 //! the `RateLimit-Policy`/`RateLimit` fields (draft-ietf-httpapi-ratelimit-headers) on every
-//! counted answer. Health routes, `/auth/*` and `GET /billing/usage` never count, and neither
+//! counted answer. Health routes, `/auth/*`, `GET /billing/usage` and the GDPR rights
+//! (`/account/export`, `/account/delete`: they keep their own limits) never count, and neither
 //! does a request that proves no identity (its handler answers 401).
 //!
 //! `apply(router, &state)` puts it in front of a router's routes (orders-api and gdpr-api
@@ -100,10 +101,15 @@ pub async fn usage(state: &AppState, who: &Metered) -> Result<(i64, Option<u64>,
     Ok((used, limit, reset))
 }
 
+/// The data subject's rights of access and erasure (GDPR Art. 15, 17): a tier's daily quota
+/// must not stand between a user and them; their routes have limits of their own.
+const GDPR_RIGHTS: &[&str] = &["/account/export", "/account/delete"];
+
 /// Requests that never count, wherever the layer sits.
 fn exempt(method: &Method, path: &str) -> bool {
     path.ends_with("/health")
         || path.starts_with("/auth/")
+        || GDPR_RIGHTS.contains(&path)
         || (*method == Method::GET && path == "/billing/usage")
 }
 
@@ -248,8 +254,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn health_auth_and_the_usage_view_never_count() {
+    fn health_auth_the_usage_view_and_gdpr_rights_never_count() {
         assert!(exempt(&Method::GET, "/billing/health"));
+        assert!(exempt(&Method::GET, "/account/export"));
+        assert!(exempt(&Method::POST, "/account/delete"));
+        assert!(!exempt(&Method::GET, "/account/exports"));
         assert!(exempt(&Method::GET, "/orders/health"));
         assert!(exempt(&Method::POST, "/auth/login"));
         assert!(exempt(&Method::GET, "/billing/usage"));

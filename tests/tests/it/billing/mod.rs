@@ -52,6 +52,17 @@ pub async fn app(clock: SharedClock, extra: &[(&str, &str)]) -> TestApp {
     spawn_app_with(state(clock, extra).await).await
 }
 
+/// `app` on a fresh DynamoDB table (moto), its mail outbox in the same table; `None` when no
+/// test endpoint is configured.
+pub async fn dynamo_app(clock: SharedClock, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let endpoint = rampart_tests::aws_endpoint()?;
+    let mut state = state(clock.clone(), extra).await;
+    let store = rampart_tests::dynamo_store(&endpoint, clock.clone()).await;
+    state.store = store.clone();
+    state.mailer = Arc::new(rampart::mail::Outbox::new(store, clock, false));
+    Some(spawn_app_with(state).await)
+}
+
 /// A client address of its own per call: the per-IP login limit stays out of these tests.
 fn some_ip() -> String {
     let b = rampart::crypto::random_bytes(2);
