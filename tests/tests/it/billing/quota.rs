@@ -1,8 +1,9 @@
 //! The daily API quota: a free user's 101st counted call of the UTC day is 429
 //! `quota-exceeded` with `Retry-After` to midnight, a pro user's is not, the usage view and
 //! health and auth routes never count, concurrent calls never over-admit (both backends),
-//! `X-API-Key` calls count against the customer's tier, and the GDPR rights are never behind
-//! the quota (both backends).
+//! `X-API-Key` calls count against the customer's tier, the user routes count the signed-in
+//! user whatever `X-API-Key` says, and the GDPR rights are never behind the quota (both
+//! backends).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -245,7 +246,7 @@ async fn api_key_calls_count_against_the_customers_tier() {
     app.shutdown().await;
 }
 
-/// The quota's exemptions on both backends, at 23:50 UTC.
+/// The quota's principal and its exemptions on both backends, at 23:50 UTC.
 mod late_day {
     use super::*;
 
@@ -271,8 +272,76 @@ mod late_day {
     }
 
     rampart_tests::on_backends!(super::late_embedded, super::late_dynamo;
+        an_api_key_header_never_exempts_a_signed_in_user_from_the_quota,
         a_user_past_the_quota_can_still_export_and_erase_the_account,
     );
+
+    async fn get_with_key(app: &TestApp, path: &str, token: &str, key: &str) -> reqwest::Response {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(token)
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The user routes authenticate the Bearer (or cookie) user, so that user is who the quota
+    /// counts: a refused `X-API-Key` beside it does not make the call uncounted, and a valid one
+    /// (here an unlimited enterprise customer's) does not move the user's calls onto its quota.
+    async fn an_api_key_header_never_exempts_a_signed_in_user_from_the_quota(fx: Late) {
+        let app = &fx.app;
+        let r = app
+            .client
+            .post(app.url("/admin/customers"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"email": "it@big.example", "company_name": "Big", "tier": "enterprise"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let valid_key = r.json::<Value>().await.unwrap()["api_key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (who, key) in [
+            ("junk@example.com", "x"),
+            ("keyed@example.com", valid_key.as_str()),
+        ] {
+            let (_, token) = sign_up(app, who).await;
+            for (i, path) in ["/billing/subscription", "/orders", "/esims"]
+                .iter()
+                .enumerate()
+            {
+                let r = get_with_key(app, path, &token, key).await;
+                assert_eq!(r.status(), 200, "{who}: {path}");
+                let remaining = 2 - i;
+                assert_eq!(
+                    r.headers()
+                        .get("ratelimit")
+                        .map(|v| v.to_str().unwrap().to_string()),
+                    Some(format!("\"quota\";r={remaining};t=600")),
+                    "{who}: {path} is counted against the user"
+                );
+            }
+            let (status, ty, _) =
+                problem(get_with_key(app, "/billing/subscription", &token, key).await).await;
+            assert_eq!(
+                (status, ty.as_str()),
+                (429, "urn:rampart:problem:quota-exceeded"),
+                "{who}: the fourth call of a free user"
+            );
+            let usage: Value = get(app, "/billing/usage", &token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                usage["api_calls"]["used"], 3,
+                "{who}: the user's day: {usage}"
+            );
+        }
+    }
 
     /// The rights of access and erasure do not depend on a tier's quota: a free user who spent the
     /// day's calls still exports and erases the account (those routes keep their own limits).
