@@ -125,19 +125,22 @@ pub async fn register(state: &AppState, email: &str, pw: &str) -> Result<Profile
 /// The parts of taking an account back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TakeBack {
-    /// Verified, without password, a new session generation, on the free plan without billing
-    /// links; if it is still unverified and linked to the customer read.
+    /// Verified, without password, a new session and device generation, on the free plan
+    /// without billing links; if it is still unverified, linked to the customer read and at the
+    /// device generation read.
     Reclaim,
     /// The Stripe customer -> user link the previous holder's checkout wrote.
     UnlinkCustomer,
 }
 
 /// The owner of the address proved it (an email code) while the account was still unverified:
-/// whoever registered the address first may hold a password, sessions and a Stripe customer or
-/// subscription. All of it goes, in one transaction: the password, every session (a new
+/// whoever registered the address first may hold a password, sessions, device cookies and a
+/// Stripe customer or subscription. All of it goes, in one transaction: the password, every
+/// session (a new session generation), the trust of every device cookie (a new device
 /// generation), and the billing state (the user lands on free; the customer link is deleted,
 /// so that customer's later events no longer reach this account). Returns whether a password
-/// was removed (the sign-in answer and a mail tell the user).
+/// was removed (the sign-in answer and a mail tell the user). The account's device generation
+/// is then `u.device_gen + 1`.
 pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result<bool, ApiError> {
     let unverified = Condition::AttrNotExists(User::EMAIL_VERIFIED.into())
         .or(Condition::eq(User::EMAIL_VERIFIED, false));
@@ -151,7 +154,8 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
     let mut reclaim = Update::new()
         .set(User::EMAIL_VERIFIED, true)
         .remove(User::PASSWORD_HASH)
-        .add(User::SESSION_GEN, 1);
+        .add(User::SESSION_GEN, 1)
+        .set(User::DEVICE_GEN, u.device_gen + 1);
     if billing {
         reclaim = reclaim
             .set(User::PLAN, User::FREE_PLAN)
@@ -166,7 +170,12 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
         TakeBack::Reclaim,
         u.key(),
         reclaim,
-        Some(Condition::Exists.and(unverified).and(same_customer)),
+        Some(
+            Condition::Exists
+                .and(unverified)
+                .and(same_customer)
+                .and(User::generation_is(User::DEVICE_GEN, u.device_gen)),
+        ),
     );
     if let Some(c) = &u.stripe_customer_id {
         // The link of this user's own customer id: it names this user (one customer, one user).

@@ -2,7 +2,8 @@
 //! or not the account exists, a random single-use token stored only as a keyed hash,
 //! short-lived, and every session ended by the reset). Each mailed token stands on its own: more
 //! requests (an attacker's too) mail more tokens but never retire one already mailed; only a
-//! reset or a password change does.
+//! reset or a password change does. A reset also ends the trust of every device cookie minted
+//! before it (a new device generation): whoever held the account may have minted many.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -86,7 +87,8 @@ async fn mail_token(state: &AppState, email: &str) -> Result<(), ApiError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reset {
     ConsumeToken,
-    /// The new hash and a new generation, if the generation is still the token's.
+    /// The new hash, a new session and device generation, if the session generation is still
+    /// the token's.
     SetPassword,
 }
 
@@ -111,8 +113,8 @@ pub async fn reset_password(
     password::check_policy("new_password", new_pw, &user.email)
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let hash = password::hash_off_thread(new_pw.to_string()).await?;
-    // Consuming the token, setting the password and ending every session (a new generation)
-    // commit together, or nothing does.
+    // Consuming the token, setting the password and ending every session and device trust (new
+    // generations) commit together, or nothing does.
     let result = Tx::new()
         .delete(Reset::ConsumeToken, record.key(), Some(Condition::Exists))
         .update(
@@ -120,7 +122,8 @@ pub async fn reset_password(
             user.key(),
             Update::new()
                 .set(User::PASSWORD_HASH, hash)
-                .set(User::SESSION_GEN, record.session_gen + 1),
+                .set(User::SESSION_GEN, record.session_gen + 1)
+                .add(User::DEVICE_GEN, 1),
             Some(Condition::Exists.and(generation_is(record.session_gen))),
         )
         .commit(&*state.store)
