@@ -2,8 +2,13 @@
 //! or not the account exists, a random single-use token stored only as a keyed hash,
 //! short-lived, and every session ended by the reset). Each mailed token stands on its own: more
 //! requests (an attacker's too) mail more tokens but never retire one already mailed; only a
-//! reset or a password change does. A reset also ends the trust of every device cookie minted
-//! before it (a new device generation): whoever held the account may have minted many.
+//! reset or a password change does.
+//!
+//! A reset also ends the trust of every device cookie minted before it (a new device
+//! generation). Using a mailed token proves the mailbox, so the reset of an account whose
+//! address was not verified yet is its owner taking it back from whoever registered it: the
+//! address becomes verified and that holder's billing is severed, as a code sign-in would
+//! (`account::take_back`). A verified account's billing is its owner's and stays.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,7 +22,7 @@ use crate::crypto::{keyed_hash, random_token};
 use crate::error::ApiError;
 use crate::mail::{Mail, MailKind};
 use crate::state::AppState;
-use crate::store::{Condition, Tx, Update, keys, load};
+use crate::store::{Condition, Key, Tx, Update, keys, load};
 
 /// Password-reset tokens: single use, 30 minutes.
 pub const RESET_TTL_SECS: i64 = crate::lifetimes::RESET_SECS;
@@ -88,8 +93,10 @@ async fn mail_token(state: &AppState, email: &str) -> Result<(), ApiError> {
 enum Reset {
     ConsumeToken,
     /// The new hash, a new session and device generation, if the session generation is still
-    /// the token's.
+    /// the token's (and, for an unverified account, its billing still the one read).
     SetPassword,
+    /// The Stripe customer -> user link of the previous holder's checkout (unverified only).
+    UnlinkCustomer,
 }
 
 pub async fn reset_password(
@@ -113,21 +120,35 @@ pub async fn reset_password(
     password::check_policy("new_password", new_pw, &user.email)
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let hash = password::hash_off_thread(new_pw.to_string()).await?;
+    let mut update = Update::new()
+        .set(User::PASSWORD_HASH, hash)
+        .set(User::SESSION_GEN, record.session_gen + 1)
+        .add(User::DEVICE_GEN, 1);
+    let mut cond = Condition::Exists.and(generation_is(record.session_gen));
+    let mut unlink: Option<Key> = None;
+    let mut had_billing = false;
+    if !user.email_verified {
+        let severed = account::sever_billing(&user, update.set(User::EMAIL_VERIFIED, true));
+        update = severed.update;
+        cond = cond
+            .and(
+                Condition::AttrNotExists(User::EMAIL_VERIFIED.into())
+                    .or(Condition::eq(User::EMAIL_VERIFIED, false)),
+            )
+            .and(severed.unchanged);
+        unlink = severed.unlink;
+        had_billing = severed.had_billing;
+    }
     // Consuming the token, setting the password and ending every session and device trust (new
-    // generations) commit together, or nothing does.
-    let result = Tx::new()
+    // generations), with the billing severed for an unverified account, commit together, or
+    // nothing does.
+    let mut tx = Tx::new()
         .delete(Reset::ConsumeToken, record.key(), Some(Condition::Exists))
-        .update(
-            Reset::SetPassword,
-            user.key(),
-            Update::new()
-                .set(User::PASSWORD_HASH, hash)
-                .set(User::SESSION_GEN, record.session_gen + 1)
-                .add(User::DEVICE_GEN, 1),
-            Some(Condition::Exists.and(generation_is(record.session_gen))),
-        )
-        .commit(&*state.store)
-        .await;
+        .update(Reset::SetPassword, user.key(), update, Some(cond));
+    if let Some(link) = unlink {
+        tx = tx.delete(Reset::UnlinkCustomer, link, None);
+    }
+    let result = tx.commit(&*state.store).await;
     match result {
         Ok(()) => {}
         // Used meanwhile, or a password change or another reset retired it.
@@ -140,6 +161,9 @@ pub async fn reset_password(
     let eh = email_hash(state, &user.email).await?;
     throttle::clear_account(state, &eh).await?;
     crate::audit::record(state, "password_reset", &user.id, ip, json!({})).await;
+    if had_billing {
+        account::audit_billing_unlinked(state, &user, ip).await;
+    }
     Ok(())
 }
 

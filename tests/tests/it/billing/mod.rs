@@ -1,13 +1,15 @@
 //! billing-api over HTTP against the spawned local stack, one file per behaviour area: the tier
 //! table (`tiers`), the daily quota (`quota`), checkout and the owner rule (`checkout`, against
-//! the Stripe stub), cancel/resume (`cancel`, against localstripe) and the Stripe client's
-//! retry rules (`stripe_client`). Fixtures here.
+//! the Stripe stub), cancel/resume (`cancel`, against localstripe), the Stripe client's
+//! retry rules (`stripe_client`) and billing after a take-back or reset (`takeback`). Fixtures
+//! here.
 
 mod cancel;
 mod checkout;
 mod quota;
 mod stripe_client;
 pub mod stub;
+mod takeback;
 mod tiers;
 
 use std::collections::BTreeMap;
