@@ -125,35 +125,43 @@ pub async fn register(state: &AppState, email: &str, pw: &str) -> Result<Profile
 /// The parts of taking an account back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TakeBack {
-    /// Verified, without password, a new session generation, on the free plan without billing
-    /// links; if it is still unverified and linked to the customer read.
+    /// Verified, without password, a new session generation, a new device generation, and
+    /// the previous holder's billing severed; if it is still unverified with the billing read.
     Reclaim,
     /// The Stripe customer -> user link the previous holder's checkout wrote.
     UnlinkCustomer,
 }
 
-/// The owner of the address proved it (an email code) while the account was still unverified:
-/// whoever registered the address first may hold a password, sessions and a Stripe customer or
-/// subscription. All of it goes, in one transaction: the password, every session (a new
-/// generation), and the billing state (the user lands on free; the customer link is deleted,
-/// so that customer's later events no longer reach this account). Returns whether a password
-/// was removed (the sign-in answer and a mail tell the user).
-pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result<bool, ApiError> {
-    let unverified = Condition::AttrNotExists(User::EMAIL_VERIFIED.into())
-        .or(Condition::eq(User::EMAIL_VERIFIED, false));
-    let same_customer = match &u.stripe_customer_id {
+/// What severing the previous holder's billing writes (`sever_billing`).
+pub(crate) struct Severed {
+    /// The user update, with the billing changes added.
+    pub update: Update,
+    /// The billing state is still the one read (the same Stripe customer, or none).
+    pub unchanged: Condition,
+    /// The link of the customer the previous holder's checkout created, to delete.
+    pub unlink: Option<rampart_store::Key>,
+    /// Whether there was anything to sever (a customer, a subscription or a paid plan).
+    pub had_billing: bool,
+}
+
+/// Severs the billing of whoever held an account before its owner took it back (a code
+/// sign-in, or a reset, of an unverified account): the plan back to free with no Stripe
+/// customer or subscription, and a new billing generation. From then on only the customer the
+/// owner's own checkout creates (a new one: its idempotency key carries the generation) can
+/// change the plan; the previous holder's customer, subscriptions and checkout sessions no
+/// longer can (`billing::link::current_customer`).
+pub(crate) fn sever_billing(u: &User, update: Update) -> Severed {
+    let unchanged = match &u.stripe_customer_id {
         Some(c) => Condition::eq(User::STRIPE_CUSTOMER_ID, c.as_str()),
         None => Condition::AttrNotExists(User::STRIPE_CUSTOMER_ID.into()),
     };
-    let billing = u.stripe_customer_id.is_some()
+    let had_billing = u.stripe_customer_id.is_some()
         || u.stripe_subscription_id.is_some()
         || u.plan != User::FREE_PLAN;
-    let mut reclaim = Update::new()
-        .set(User::EMAIL_VERIFIED, true)
-        .remove(User::PASSWORD_HASH)
-        .add(User::SESSION_GEN, 1);
-    if billing {
-        reclaim = reclaim
+    // Always a new generation: a checkout racing with this write may still link a customer.
+    let mut update = update.add(User::BILLING_GEN, 1);
+    if had_billing {
+        update = update
             .set(User::PLAN, User::FREE_PLAN)
             .set(User::SUBSCRIPTION_STATUS, User::NO_SUBSCRIPTION)
             .remove(User::STRIPE_CUSTOMER_ID)
@@ -162,15 +170,56 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
             .remove(User::CURRENT_PERIOD_END)
             .remove(User::CANCEL_AT_PERIOD_END);
     }
+    Severed {
+        update,
+        unchanged,
+        // The link of this user's own customer id: it names this user (one customer, one user).
+        unlink: u.stripe_customer_id.as_deref().map(keys::stripe_customer),
+        had_billing,
+    }
+}
+
+/// Audits what `sever_billing` removed.
+pub(crate) async fn audit_billing_unlinked(state: &AppState, u: &User, ip: Option<IpAddr>) {
+    let detail = json!({
+        "stripe_customer": u.stripe_customer_id.is_some(),
+        "stripe_subscription": u.stripe_subscription_id.is_some(),
+        "previous_plan": u.plan,
+        "plan": User::FREE_PLAN,
+    });
+    rampart_http::audit::record(state, "billing_unlinked", &u.id, ip, detail).await;
+}
+
+/// The owner of the address proved it (an email code) while the account was still unverified:
+/// whoever registered the address first may hold a password, sessions, device cookies and a
+/// Stripe customer or subscription. All of it goes, in one transaction: the password, every
+/// session (a new session generation), the trust of every device cookie (a new device
+/// generation) and the billing (`sever_billing`). Returns whether a password was removed (the
+/// sign-in answer and a mail tell the user). The account's device generation is then
+/// `u.device_gen + 1`.
+pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result<bool, ApiError> {
+    let unverified = Condition::AttrNotExists(User::EMAIL_VERIFIED.into())
+        .or(Condition::eq(User::EMAIL_VERIFIED, false));
+    let reclaim = Update::new()
+        .set(User::EMAIL_VERIFIED, true)
+        .remove(User::PASSWORD_HASH)
+        .add(User::SESSION_GEN, 1)
+        .set(User::DEVICE_GEN, u.device_gen + 1);
+    let severed = sever_billing(u, reclaim);
+    let same_devices = User::generation_is(User::DEVICE_GEN, u.device_gen);
     let mut tx = Tx::new().update(
         TakeBack::Reclaim,
         u.key(),
-        reclaim,
-        Some(Condition::Exists.and(unverified).and(same_customer)),
+        severed.update,
+        Some(
+            Condition::Exists
+                .and(unverified)
+                .and(severed.unchanged)
+                .and(same_devices),
+        ),
     );
-    if let Some(c) = &u.stripe_customer_id {
-        // The link of this user's own customer id: it names this user (one customer, one user).
-        tx = tx.delete(TakeBack::UnlinkCustomer, keys::stripe_customer(c), None);
+    if let Some(link) = severed.unlink {
+        tx = tx.delete(TakeBack::UnlinkCustomer, link, None);
     }
     match session::commit_retrying(state, tx).await {
         Ok(()) => {}
@@ -185,14 +234,8 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
     let password_removed = u.password_hash.is_some();
     let detail = json!({ "password_removed": password_removed });
     rampart_http::audit::record(state, "account_taken_back", &u.id, ip, detail).await;
-    if billing {
-        let detail = json!({
-            "stripe_customer": u.stripe_customer_id.is_some(),
-            "stripe_subscription": u.stripe_subscription_id.is_some(),
-            "previous_plan": u.plan,
-            "plan": User::FREE_PLAN,
-        });
-        rampart_http::audit::record(state, "billing_unlinked", &u.id, ip, detail).await;
+    if severed.had_billing {
+        audit_billing_unlinked(state, u, ip).await;
     }
     Ok(password_removed)
 }

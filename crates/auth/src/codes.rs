@@ -78,7 +78,7 @@ pub async fn request_code(
     let email = normalize_email("email", raw_email).map_err(|e| ApiError::Validation(vec![e]))?;
     let eh = email_hash(state, &email).await?;
     let user = account::find_by_email(state, &eh).await?;
-    let trusted = user.and_then(|u| trusted_for(device, &u.id).cloned());
+    let trusted = user.and_then(|u| trusted_for(device, &u).cloned());
     let r = rules();
     let headers = match &trusted {
         Some(d) => {
@@ -165,7 +165,7 @@ async fn slot(
     user: Option<&User>,
     device: Option<&Device>,
 ) -> Result<Key, ApiError> {
-    if let Some(d) = user.and_then(|u| trusted_for(device, &u.id)) {
+    if let Some(d) = user.and_then(|u| trusted_for(device, u)) {
         let key = rampart_store::keys::otp_for_device(eh, &d.device_id);
         if load::<Otp>(&*state.store, &key).await?.is_some() {
             return Ok(key);
@@ -206,12 +206,18 @@ pub async fn verify_code(
     // The mailbox's owner signed in: unknown clients may try passwords again.
     throttle::clear_account(state, &eh).await?;
     let mut password_removed = false;
+    // The device generation the account is at once signed in (a take-back moves it on).
+    let mut device_gen = 0;
     let user_id = match user {
         Some(u) if !u.email_verified => {
             password_removed = account::take_back(state, &u, ip).await?;
+            device_gen = u.device_gen + 1;
             u.id
         }
-        Some(u) => u.id,
+        Some(u) => {
+            device_gen = u.device_gen;
+            u.id
+        }
         None => {
             let user = User::new(
                 random_id(),
@@ -240,7 +246,7 @@ pub async fn verify_code(
     }
     Ok(SignIn {
         issued,
-        device_cookie: device::after_sign_in(state, device, &user_id).await?,
+        device_cookie: device::after_sign_in(state, device, &user_id, device_gen).await?,
         password_removed: Some(password_removed),
     })
 }

@@ -9,6 +9,8 @@
 //! - Explicit typing (RFC 8725 §3.11): access tokens carry `typ: at+jwt` (the media type RFC 9068
 //!   §2.1 registers for JWT access tokens) and nothing else is taken for one, so another JWT
 //!   signed with the same key can never pass as an access token.
+//! - A header with `crit` is refused: we implement no JWS extension, and a recipient must reject
+//!   critical extensions it does not understand (RFC 7515 §4.1.11; the crate ignores the member).
 //! - `iss`, `aud`, `exp`, `nbf` and `iat` are checked with at most 30 s of leeway (RFC 8725 §3.8,
 //!   §3.9 for issuer and audience). The crate checks issuer, audience and that the claims are
 //!   present; `exp`/`nbf`/`iat` are compared here with the service clock, because the crate reads
@@ -55,6 +57,9 @@ struct Peek {
     typ: Option<String>,
     #[serde(default)]
     kid: Option<String>,
+    /// Present at all (even empty): refused, see the module comment.
+    #[serde(default)]
+    crit: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +70,8 @@ pub enum JwtError {
     Algorithm,
     #[error("not an access token (typ)")]
     Type,
+    #[error("critical header extension not understood")]
+    Critical,
     #[error("unknown signing key")]
     UnknownKey,
     #[error("bad signature")]
@@ -129,6 +136,9 @@ fn peek(token: &str) -> Result<Peek, JwtError> {
     let h: Peek = serde_json::from_slice(&raw).map_err(|_| JwtError::Malformed)?;
     if h.alg != ALG {
         return Err(JwtError::Algorithm);
+    }
+    if h.crit.is_some() {
+        return Err(JwtError::Critical);
     }
     if h.kid.as_deref().is_none_or(str::is_empty) {
         return Err(JwtError::UnknownKey);
@@ -283,6 +293,24 @@ mod tests {
             Ok(c),
             "media types ignore case"
         );
+    }
+
+    #[test]
+    fn a_critical_header_extension_is_refused() {
+        // RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the token invalid.
+        let key = b"new-key-material-0123456789";
+        let c = claims_for("u1", "s1", 1000);
+        for header in [
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k2","crit":["exp"]}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k2","crit":["x-ext"],"x-ext":"on"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k2","crit":[]}"#,
+        ] {
+            assert_eq!(
+                verify(&hand_signed(header, &c, key), &keys(), 1000),
+                Err(JwtError::Critical),
+                "{header}"
+            );
+        }
     }
 
     #[test]

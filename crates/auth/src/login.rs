@@ -90,7 +90,7 @@ pub async fn login(
     let issued = session::signed_in(state, &user.id, ip, "password", Some(still)).await?;
     Ok(SignIn {
         issued,
-        device_cookie: device::after_sign_in(state, device, &user.id).await?,
+        device_cookie: device::after_sign_in(state, device, &user.id, user.device_gen).await?,
         password_removed: None,
     })
 }

@@ -1,5 +1,7 @@
 //! `Operator`: proof the caller holds the operator token (`ADMIN_API_TOKEN`, several during a
-//! rotation), for operator routes in any function.
+//! rotation). Routes never take it directly: they take `customers::auth::Admin`, which runs this
+//! check behind the per-IP lockout of failed attempts, audits each failure and limits each
+//! token, so every operator route has the same defences.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;

@@ -3,6 +3,12 @@
 //! short-lived, and every session ended by the reset). Each mailed token stands on its own: more
 //! requests (an attacker's too) mail more tokens but never retire one already mailed; only a
 //! reset or a password change does.
+//!
+//! A reset also ends the trust of every device cookie minted before it (a new device
+//! generation). Using a mailed token proves the mailbox, so the reset of an account whose
+//! address was not verified yet is its owner taking it back from whoever registered it: the
+//! address becomes verified and that holder's billing is severed, as a code sign-in would
+//! (`account::take_back`). A verified account's billing is its owner's and stays.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -16,7 +22,7 @@ use rampart_http::mail::{Mail, MailKind};
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{keyed_hash, random_token};
 use rampart_platform::error::ApiError;
-use rampart_store::{Condition, Tx, Update, keys, load};
+use rampart_store::{Condition, Key, Tx, Update, keys, load};
 
 /// Password-reset tokens: single use, 30 minutes.
 pub const RESET_TTL_SECS: i64 = rampart_platform::lifetimes::RESET_SECS;
@@ -86,8 +92,11 @@ async fn mail_token(state: &AppState, email: &str) -> Result<(), ApiError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reset {
     ConsumeToken,
-    /// The new hash and a new generation, if the generation is still the token's.
+    /// The new hash, a new session and device generation, if the session generation is still
+    /// the token's (and, for an unverified account, its billing still the one read).
     SetPassword,
+    /// The Stripe customer -> user link of the previous holder's checkout (unverified only).
+    UnlinkCustomer,
 }
 
 pub async fn reset_password(
@@ -111,20 +120,35 @@ pub async fn reset_password(
     password::check_policy("new_password", new_pw, &user.email)
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let hash = password::hash_off_thread(new_pw.to_string()).await?;
-    // Consuming the token, setting the password and ending every session (a new generation)
-    // commit together, or nothing does.
-    let result = Tx::new()
+    let mut update = Update::new()
+        .set(User::PASSWORD_HASH, hash)
+        .set(User::SESSION_GEN, record.session_gen + 1)
+        .add(User::DEVICE_GEN, 1);
+    let mut cond = Condition::Exists.and(generation_is(record.session_gen));
+    let mut unlink: Option<Key> = None;
+    let mut had_billing = false;
+    if !user.email_verified {
+        let severed = account::sever_billing(&user, update.set(User::EMAIL_VERIFIED, true));
+        update = severed.update;
+        cond = cond
+            .and(
+                Condition::AttrNotExists(User::EMAIL_VERIFIED.into())
+                    .or(Condition::eq(User::EMAIL_VERIFIED, false)),
+            )
+            .and(severed.unchanged);
+        unlink = severed.unlink;
+        had_billing = severed.had_billing;
+    }
+    // Consuming the token, setting the password and ending every session and device trust (new
+    // generations), with the billing severed for an unverified account, commit together, or
+    // nothing does.
+    let mut tx = Tx::new()
         .delete(Reset::ConsumeToken, record.key(), Some(Condition::Exists))
-        .update(
-            Reset::SetPassword,
-            user.key(),
-            Update::new()
-                .set(User::PASSWORD_HASH, hash)
-                .set(User::SESSION_GEN, record.session_gen + 1),
-            Some(Condition::Exists.and(generation_is(record.session_gen))),
-        )
-        .commit(&*state.store)
-        .await;
+        .update(Reset::SetPassword, user.key(), update, Some(cond));
+    if let Some(link) = unlink {
+        tx = tx.delete(Reset::UnlinkCustomer, link, None);
+    }
+    let result = tx.commit(&*state.store).await;
     match result {
         Ok(()) => {}
         // Used meanwhile, or a password change or another reset retired it.
@@ -137,6 +161,9 @@ pub async fn reset_password(
     let eh = email_hash(state, &user.email).await?;
     throttle::clear_account(state, &eh).await?;
     rampart_http::audit::record(state, "password_reset", &user.id, ip, json!({})).await;
+    if had_billing {
+        account::audit_billing_unlinked(state, &user, ip).await;
+    }
     Ok(())
 }
 

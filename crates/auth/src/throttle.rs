@@ -103,7 +103,7 @@ pub async fn gate(
     let account = || Gate::Account {
         email_hash: email_hash.into(),
     };
-    let Some(d) = user.and_then(|u| trusted_for(device, &u.id)) else {
+    let Some(d) = user.and_then(|u| trusted_for(device, u)) else {
         return Ok(account());
     };
     let gate = Gate::Device(d.clone());

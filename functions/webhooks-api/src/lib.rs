@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use rampart::AppState;
-use rampart::auth::operator::Operator;
+use rampart::customers::auth::Admin;
 use rampart::error::{ApiError, StartupError};
 use rampart::health::{self, Dep};
 use rampart::http::{self, Query, RouterOptions};
@@ -58,7 +58,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     Extension(registry): Extension<Arc<Registry>>,
-    _: Operator,
+    operator: Admin,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let filter = Filter {
@@ -67,7 +67,8 @@ async fn list(
     };
     filter.check_provider(&registry)?;
     let (events, cursor) = admin::list(&state, &filter, q.cursor, q.limit.unwrap_or(50)).await?;
-    Ok(Json(json!({ "events": events, "cursor": cursor })).into_response())
+    let body = Json(json!({ "events": events, "cursor": cursor }));
+    Ok((operator.limits, body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -79,22 +80,23 @@ struct OneQuery {
 
 async fn one(
     State(state): State<AppState>,
-    _: Operator,
+    operator: Admin,
     Path((provider, event_id)): Path<(String, String)>,
     Query(q): Query<OneQuery>,
 ) -> Result<Response, ApiError> {
     let event = admin::get(&state, &provider, &event_id).await?;
-    Ok(Json(admin::view(&event, q.include_payload)).into_response())
+    let body = Json(admin::view(&event, q.include_payload));
+    Ok((operator.limits, body).into_response())
 }
 
 async fn replay(
     State(state): State<AppState>,
-    _: Operator,
+    operator: Admin,
     Path((provider, event_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let status = admin::replay(&state, &provider, &event_id).await?;
     let body = json!({ "replayed": true, "status": status.as_str() });
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    Ok((StatusCode::ACCEPTED, operator.limits, Json(body)).into_response())
 }
 
 /// This function's contract for the built-in providers, served at `/webhooks/openapi.json`.

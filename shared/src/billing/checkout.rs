@@ -70,14 +70,25 @@ fn refuse_if_subscribed(user: &User, tier: Tier) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The user's Stripe customer: the stored one, or a new one (one per user: the idempotency key
-/// is the user's, so two concurrent checkouts get the same customer), linked before use.
+/// The user's idempotency keys at Stripe carry the billing generation once a take-back or reset
+/// severed the previous holder's billing, so the owner's checkout never gets back a customer or
+/// session Stripe made for the previous holder (Stripe replays a key's first answer).
+fn keyed(prefix: &str, user: &User) -> String {
+    match user.billing_gen {
+        0 => format!("{prefix}-{}", user.id),
+        g => format!("{prefix}-{}-g{g}", user.id),
+    }
+}
+
+/// The user's Stripe customer: the stored one, or a new one (one per user and billing
+/// generation: the idempotency key is theirs, so two concurrent checkouts get the same
+/// customer), linked before use.
 async fn customer(state: &AppState, stripe: &Guarded<'_>, user: &User) -> Result<String, ApiError> {
     if let Some(c) = &user.stripe_customer_id {
         return Ok(c.clone());
     }
     let created = stripe
-        .create_customer(&format!("rampart-customer-{}", user.id))
+        .create_customer(&keyed("rampart-customer", user))
         .await?;
     let link = CustomerLink {
         customer_id: created.id.clone(),
@@ -86,10 +97,21 @@ async fn customer(state: &AppState, stripe: &Guarded<'_>, user: &User) -> Result
     state.store.put((&link).into(), None).await?;
     let (pk, sk) = keys::user(&user.id);
     let id = User::STRIPE_CUSTOMER_ID;
-    let cond = Condition::Exists.and(Condition::AttrNotExists(id.into()));
+    let same_billing = User::generation_is(User::BILLING_GEN, user.billing_gen);
+    let cond = Condition::Exists
+        .and(Condition::AttrNotExists(id.into()))
+        .and(same_billing);
     let update = Update::new().set(id, created.id.as_str());
     match state.store.update(&pk, &sk, update, Some(cond)).await {
-        Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(created.id),
+        Ok(_) => Ok(created.id),
+        // Taken back (or reset) meanwhile: this customer is the previous holder's.
+        Err(StoreError::ConditionFailed {
+            existing: Some(now),
+        }) if User::try_from(now.as_ref()).is_ok_and(|u| u.billing_gen != user.billing_gen) => Err(
+            ApiError::Conflict("The account's billing changed meanwhile; try again.".into()),
+        ),
+        // A concurrent checkout stored the same customer (same idempotency key).
+        Err(StoreError::ConditionFailed { .. }) => Ok(created.id),
         Err(e) => Err(e.into()),
     }
 }
@@ -123,7 +145,7 @@ pub async fn start(
         Some(k) => sha256_hex(k.as_bytes())[..32].to_string(),
         None => random_id(),
     };
-    let key = format!("rampart-checkout-{}-{suffix}", user.id);
+    let key = format!("{}-{suffix}", keyed("rampart-checkout", user));
     let req = CheckoutRequest {
         customer: &customer,
         price: price_id,

@@ -1,10 +1,12 @@
 //! The Stripe customer → user link (`stripe_customer` item): written when our API creates a
 //! user's Stripe customer (before any checkout can produce events about it), and for an owner
 //! account's customer when a checkout for it completes anyway, so every later event about that
-//! customer finds its user without a guess (never by email).
+//! customer finds its user without a guess (never by email). And the rule that a link alone is
+//! not enough once an account's billing was severed (`current_customer`).
 
+use crate::auth::records::User;
 use crate::store::record::{TYPE, malformed};
-use crate::store::{Item, Record, StoreError, keys};
+use crate::store::{Condition, Item, Record, StoreError, keys};
 
 /// Which user a Stripe customer is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +17,20 @@ pub struct CustomerLink {
 
 impl CustomerLink {
     pub const USER_ID: &str = "user_id";
+}
+
+/// The condition a Stripe event about `customer` (`None`: the event names none) needs to change
+/// a user's billing. An account whose billing a take-back or reset severed (a billing
+/// generation above 0) listens only to the customer stored on it, the one its owner's own
+/// checkout created; a link or `metadata[user_id]` naming the account is not enough, since the
+/// previous holder's customer, subscriptions and checkout sessions carry both. An account never
+/// severed keeps the link and metadata rules.
+pub fn current_customer(customer: Option<&str>) -> Condition {
+    let never_severed = User::generation_is(User::BILLING_GEN, 0);
+    match customer {
+        Some(c) => never_severed.or(Condition::eq(User::STRIPE_CUSTOMER_ID, c)),
+        None => never_severed,
+    }
 }
 
 impl Record for CustomerLink {

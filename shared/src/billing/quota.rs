@@ -1,15 +1,18 @@
 //! The daily API quota: every authenticated request to `/billing/*`, `/orders*`,
-//! `/payments*`, `/esims*`, `/account/*` and every `X-API-Key` request counts against the
+//! `/payments*`, `/esims*` and every `X-API-Key` request counts against the
 //! caller's tier for the UTC day, with one conditional ADD on the rate limiter's counter (a
 //! fixed window of 86,400 s aligned to the epoch is exactly a UTC day: Unix time has no leap
 //! seconds). Past the limit: 429 `quota-exceeded`, `Retry-After` to the next UTC midnight, and
 //! the `RateLimit-Policy`/`RateLimit` fields (draft-ietf-httpapi-ratelimit-headers) on every
-//! counted answer. Health routes, `/auth/*` and `GET /billing/usage` never count, and neither
-//! does a request that proves no identity (its handler answers 401).
+//! counted answer. Health routes, `/auth/*`, `/admin/*`, `GET /billing/usage` and the GDPR
+//! rights (`/account/export`, `/account/delete`: they keep their own limits) never count, and
+//! neither does a request that proves no identity (its handler answers 401).
 //!
-//! `apply(router, &state)` puts it in front of a router's routes (orders-api and gdpr-api
-//! apply it the same way); `apply_api_keys` counts only `X-API-Key` callers (the customer
-//! routes, whose operators are not metered).
+//! The principal counted is the one the route's handler authenticates, and nothing else:
+//! `apply(router, &state)` puts it in front of routes whose handlers take a signed-in user
+//! (billing, orders-api, gdpr-api), so it counts the Bearer or cookie user and an `X-API-Key`
+//! header there means nothing to it either way; `apply_api_keys` counts only `X-API-Key`
+//! callers (the customer routes, whose operators are not metered).
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
@@ -100,19 +103,42 @@ pub async fn usage(state: &AppState, who: &Metered) -> Result<(i64, Option<u64>,
     Ok((used, limit, reset))
 }
 
+/// The data subject's rights of access and erasure (GDPR Art. 15, 17): a tier's daily quota
+/// must not stand between a user and them; their routes have limits of their own.
+const GDPR_RIGHTS: &[&str] = &["/account/export", "/account/delete"];
+
 /// Requests that never count, wherever the layer sits.
 fn exempt(method: &Method, path: &str) -> bool {
     path.ends_with("/health")
         || path.starts_with("/auth/")
+        // Operators are never metered (they have their own limits).
+        || path.starts_with("/admin/")
+        || GDPR_RIGHTS.contains(&path)
         || (*method == Method::GET && path == "/billing/usage")
 }
 
 /// Identifies the caller as the handler will (the extractors cache what they found, so the
 /// handler does not authenticate twice). `None`: nothing proven, not counted.
+///
+/// Each kind of router is asked only for the credential its handlers accept: a user route
+/// counts the signed-in user whatever `X-API-Key` says (a refused key must not exempt the
+/// user, a valid one must not move the user's calls onto a customer's quota), a customer
+/// route counts the key.
 async fn identify(
     state: &AppState,
     parts: &mut axum::http::request::Parts,
     callers: Callers,
+) -> Result<Option<Metered>, ApiError> {
+    match callers {
+        Callers::ApiKeys => identify_key(state, parts).await,
+        Callers::All => identify_user(state, parts).await,
+    }
+}
+
+/// The customer whose `X-API-Key` the customer routes will accept, if any.
+async fn identify_key(
+    state: &AppState,
+    parts: &mut axum::http::request::Parts,
 ) -> Result<Option<Metered>, ApiError> {
     if let Some(raw) = parts.headers.get(X_API_KEY) {
         let presented = raw.to_str().unwrap_or("\u{0}").to_string();
@@ -130,9 +156,14 @@ async fn identify(
             tier: customer.tier,
         }));
     }
-    if callers == Callers::ApiKeys {
-        return Ok(None);
-    }
+    Ok(None)
+}
+
+/// The signed-in user (Bearer or cookie) the user routes will accept, if any.
+async fn identify_user(
+    state: &AppState,
+    parts: &mut axum::http::request::Parts,
+) -> Result<Option<Metered>, ApiError> {
     let signed_in = parts.headers.contains_key(header::AUTHORIZATION)
         || parts.headers.contains_key(header::COOKIE);
     if !signed_in {
@@ -248,8 +279,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn health_auth_and_the_usage_view_never_count() {
+    fn health_auth_admin_the_usage_view_and_gdpr_rights_never_count() {
         assert!(exempt(&Method::GET, "/billing/health"));
+        assert!(exempt(&Method::GET, "/admin/customers"));
+        assert!(exempt(&Method::GET, "/account/export"));
+        assert!(exempt(&Method::POST, "/account/delete"));
+        assert!(!exempt(&Method::GET, "/account/exports"));
         assert!(exempt(&Method::GET, "/orders/health"));
         assert!(exempt(&Method::POST, "/auth/login"));
         assert!(exempt(&Method::GET, "/billing/usage"));

@@ -267,6 +267,11 @@ pub async fn request(
     ip: Option<std::net::IpAddr>,
 ) -> Result<Erasure, ApiError> {
     confirm(state, user, body, ip).await?;
+    start(state, user).await
+}
+
+/// Begins and runs the erasure of a user whose request was confirmed (`confirm`).
+pub async fn start(state: &AppState, user: &User) -> Result<Erasure, ApiError> {
     let id = begin(state, user).await?;
     // Sessions are already dead through the generation; marking them revoked is tidying.
     session::cleanup_sessions(state, &user.id, None).await;

@@ -30,22 +30,30 @@ pub struct Owner {
     pub user: User,
     pub email_hash: String,
     pub outbox_hash: String,
-    /// The customer instance the user administers (registered with the same address).
+    /// The customer instance whose contact address is the user's, once the user proved that
+    /// mailbox (`email_verified`): anyone can register any address, so an unverified account
+    /// says nothing about who the company's contact is.
     pub customer_id: Option<String>,
 }
 
 impl Owner {
     pub async fn of(state: &AppState, user: User) -> Result<Self, ApiError> {
         let email_hash = crate::auth::email_hash(state, &user.email).await?;
-        let pepper = state.hash_pepper().await?;
-        // The same keyed hash the operator flow files a customer's address under.
-        let customer_hash = keyed_hash(&pepper, "customer_email", &user.email);
-        let link: Option<CustomerEmail> =
-            load(&*state.store, &keys::customer_email(&customer_hash)).await?;
+        let customer_id = if user.email_verified {
+            let pepper = state.hash_pepper().await?;
+            // The same keyed hash the operator flow files a customer's address under, so a
+            // link found is a customer whose contact address equals the user's.
+            let customer_hash = keyed_hash(&pepper, "customer_email", &user.email);
+            let link: Option<CustomerEmail> =
+                load(&*state.store, &keys::customer_email(&customer_hash)).await?;
+            link.map(|l| l.customer_id)
+        } else {
+            None
+        };
         Ok(Self {
             outbox_hash: crate::mail::outbox_partition(&user.email),
             email_hash,
-            customer_id: link.map(|l| l.customer_id),
+            customer_id,
             user,
         })
     }

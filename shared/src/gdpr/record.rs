@@ -14,7 +14,9 @@ pub enum Step {
     /// Done by the request itself, in one transaction: the account is marked, every session is
     /// dead (the generation moved on), the address no longer leads to the account.
     Revoked,
-    /// API keys of the customers the user administers are revoked.
+    /// Nothing any more: a customer instance whose contact address is the user's, and its API
+    /// keys, are the company's, and an erasure leaves them as they are (revoking keys is an
+    /// operator's decision). Kept so erasures recorded with this step still read and resume.
     ApiKeys,
     /// The Stripe customer's deletion is queued; later events about it find the tombstone.
     Stripe,

@@ -37,7 +37,7 @@ pub enum Locate {
     Outbox,
     /// Idempotency records of the user's requests.
     Idempotency,
-    /// The customer the user administers (same address), with its keys.
+    /// The customer whose contact address the user proved (same verified address).
     AdministeredCustomer,
     /// Reachable only through another kind (named): keyed by a token hash or a provider id.
     Through(&'static str),
@@ -238,15 +238,18 @@ pub const REGISTRY: &[Kind] = &[
         Some("customers"),
         AdministeredCustomer,
         Some(customer),
-        Keep("the customer instance is the company's; its keys are revoked"),
+        Keep(
+            "the customer instance is the company's: its record (contact address included) stays until an operator changes it",
+        ),
         Step::ApiKeys,
     ),
     kind(
         ApiKey::KIND,
-        Some("api_keys"),
+        // Not exported: the keys are the company's and name no person.
+        None,
         AdministeredCustomer,
-        Some(api_key),
-        Keep("revoked, metadata kept for the customer's audit trail"),
+        None,
+        Keep("the company's; only an operator revokes them (/admin/customers/{id}/api-keys)"),
         Step::ApiKeys,
     ),
     kind(
@@ -399,13 +402,6 @@ fn customer(item: &Item) -> Result<Json, StoreError> {
     Ok(crate::customers::admin::customer_view(&Customer::try_from(
         item,
     )?))
-}
-
-fn api_key(item: &Item) -> Result<Json, StoreError> {
-    // The state is shown as of the key's own record (no clock here): revoked or not, and
-    // until when it works.
-    let k = ApiKey::try_from(item)?;
-    Ok(crate::customers::admin::key_view(&k, i64::MIN))
 }
 
 #[cfg(test)]

@@ -31,8 +31,9 @@ pub fn export_limit() -> Rule {
     Rule::new("gdpr_export_user", 10, HOUR, &[KeyPart::User])
 }
 
-/// One deletion request an hour per user: a wrong password spends it too, on top of the
-/// sign-in throttle it counts against.
+/// One accepted deletion an hour per user. Only a confirmed request (the word and the password
+/// or code checked) spends it: a typo must not lock the owner out of erasure for an hour, and
+/// wrong passwords already count against the sign-in throttle.
 pub fn delete_limit() -> Rule {
     Rule::new("gdpr_delete_user", 1, HOUR, &[KeyPart::User])
 }
@@ -86,9 +87,9 @@ async fn delete_route(
         }
         Err(other) => return Err(other),
     };
-    erasure::check_word(&body)?;
+    erasure::confirm(&state, &user.user, &body, ip.ok().map(|c| c.0)).await?;
     let limits = ratelimit::enforce_for_user(&state, delete_limit(), &user.user_id).await?;
-    let e = erasure::request(&state, &user.user, &body, ip.ok().map(|c| c.0)).await?;
+    let e = erasure::start(&state, &user.user).await?;
     let mut resp = accepted(&e);
     limits.write(resp.headers_mut());
     Ok(resp)

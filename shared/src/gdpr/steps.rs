@@ -11,12 +11,9 @@ use super::{Owner, items_of, query_all};
 use crate::audit::AuditEvent;
 use crate::auth::records::{RefreshToken, Session, User};
 use crate::billing::link::CustomerLink;
-use crate::customers::auth::Admin;
-use crate::customers::record::{ApiKey, KeyState};
 use crate::error::ApiError;
 use crate::jobs::Envelope;
 use crate::orders::records::{IntentLink, Payment, link_attr, order_attr, payment_attr};
-use crate::ratelimit::RateLimitHeaders;
 use crate::state::AppState;
 use crate::store::{Item, Record, keys, load};
 
@@ -39,7 +36,8 @@ pub(super) async fn run(state: &AppState, e: &Erasure, step: Step) -> Result<Cou
     };
     match step {
         Step::Revoked => Ok(Counts::default()),
-        Step::ApiKeys => api_keys(state, owner.as_ref()).await,
+        // A business customer and its keys are the company's: an erasure never acts on them.
+        Step::ApiKeys => Ok(Counts::default()),
         Step::Stripe => stripe(state, e).await,
         Step::Finance => {
             let kept = finance(state, e, uid).await?;
@@ -86,26 +84,6 @@ async fn delete_registered(
         erased: n,
         anonymised: 0,
     })
-}
-
-/// The keys of the customers the user administers stop working.
-async fn api_keys(state: &AppState, owner: Option<&Owner>) -> Result<Counts, ApiError> {
-    let (Some(owner), Some(kind)) = (owner, super::registry::find(ApiKey::KIND)) else {
-        return Ok(Counts::default());
-    };
-    let by = Admin {
-        who: "gdpr_erasure".into(),
-        ip: None,
-        limits: RateLimitHeaders::default(),
-    };
-    let now = state.clock.now_secs();
-    for item in items_of(state, owner, kind).await? {
-        let key = ApiKey::try_from(&item)?;
-        if key.state(now) != KeyState::Revoked {
-            crate::customers::admin::revoke(state, &by, &key.customer_id, &key.key_id).await?;
-        }
-    }
-    Ok(Counts::default())
 }
 
 /// The Stripe customer now points to the tombstone (a later event about it finds no user and

@@ -19,11 +19,15 @@ use crate::store::{Condition, Item, Tx};
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewOrder {
     sku: String,
+    /// Must be 1: one order buys one eSIM profile.
+    #[schema(minimum = 1, maximum = 1)]
     quantity: u32,
 }
 
-/// Most of one plan a single order may buy.
-pub const MAX_QUANTITY: u32 = 10;
+/// Most of one plan a single order may buy. One order makes one eSIM profile (one ICCID, one
+/// activation code), so charging for more than one would sell profiles that never exist;
+/// another profile is another order.
+pub const MAX_QUANTITY: u32 = 1;
 
 /// The parts of the order transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +50,10 @@ pub async fn create_order(
         errors.push(FieldError::new("sku", "is not a plan of the catalog"));
     }
     if !(1..=MAX_QUANTITY).contains(&body.quantity) {
-        errors.push(FieldError::new("quantity", "must be 1 to 10"));
+        errors.push(FieldError::new(
+            "quantity",
+            "must be 1: one order buys one eSIM profile; place another order for another profile",
+        ));
     }
     let (Some(plan), true) = (plan, errors.is_empty()) else {
         return Err(input::invalid(errors));

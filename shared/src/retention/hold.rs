@@ -9,6 +9,9 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
+use crate::auth::records::{
+    EmailVerification, FailureCount, Otp, PasswordReset, RefreshToken, Session,
+};
 use crate::crypto::random_id;
 use crate::customers::auth::Admin;
 use crate::error::{ApiError, FieldError};
@@ -26,6 +29,73 @@ pub mod attr {
     pub const REASON: &str = "reason";
     pub const CREATED_AT: &str = "created_at";
     pub const CREATED_BY: &str = "created_by";
+}
+
+/// Kinds that grant access or decide whose sign-in throttle an attempt counts against:
+/// sessions, refresh tokens, sign-in and verification codes, reset tokens, and the failure
+/// counts of an account or a device. Their expiry is part of what makes them safe (OWASP ASVS
+/// 5.0 V7.3 session timeouts; short-lived codes, OWASP Authentication Cheat Sheet), and a hold
+/// keeps records, not access: an item hold on one is refused, and none is ever pinned.
+pub const CREDENTIAL_KINDS: &[&str] = &[
+    Session::KIND,
+    RefreshToken::KIND,
+    Otp::KIND,
+    EmailVerification::KIND,
+    PasswordReset::KIND,
+    FailureCount::KIND,
+];
+
+/// The credential kind whose writers use a key of this shape (`keys`), if any: a hold may name
+/// a key before anything is stored there (the code slot of an address, say).
+fn credential_by_key(pk: &str, sk: &str) -> Option<&'static str> {
+    if pk.starts_with(&keys::user("").0) && sk.starts_with(keys::SESSION_PREFIX) {
+        return Some(Session::KIND);
+    }
+    // `fail#device#<user>#<device>`: the part before the ids.
+    let device_failures = format!("{}#", keys::device_failures("", "").0.trim_end_matches('#'));
+    let shaped = [
+        (keys::refresh_token("").0, RefreshToken::KIND),
+        (keys::otp("").0, Otp::KIND),
+        (keys::email_verification("").0, EmailVerification::KIND),
+        (keys::password_reset("").0, PasswordReset::KIND),
+        (keys::account_failures("").0, FailureCount::KIND),
+        (device_failures, FailureCount::KIND),
+    ];
+    shaped
+        .into_iter()
+        .find(|(prefix, _)| pk.starts_with(prefix.as_str()))
+        .map(|(_, kind)| kind)
+}
+
+/// Whether a stored item is of a credential kind.
+pub fn is_credential(item: &Item) -> bool {
+    item.s(TYPE).is_some_and(|k| CREDENTIAL_KINDS.contains(&k))
+}
+
+/// Refuses an item hold on a credential, by the key's shape or by what is stored there.
+async fn refuse_credentials(state: &AppState, subject: &Subject) -> Result<(), ApiError> {
+    let Subject::Item { pk, sk } = subject else {
+        return Ok(());
+    };
+    let kind = match credential_by_key(pk, sk) {
+        Some(kind) => Some(kind.to_string()),
+        None => state
+            .store
+            .get(pk, sk)
+            .await?
+            .filter(is_credential)
+            .and_then(|i| i.s(TYPE).map(str::to_string)),
+    };
+    let Some(kind) = kind else {
+        return Ok(());
+    };
+    Err(ApiError::Validation(vec![FieldError::new(
+        "subject/item_key",
+        format!(
+            "names a `{kind}` item, a credential: credentials expire whatever a hold says, so \
+             they cannot be held (hold the user to keep their records)"
+        ),
+    )]))
 }
 
 /// Longest id or key part a hold accepts (ids and keys are far shorter).
@@ -359,6 +429,7 @@ enum LiftPart {
 /// Places a hold: the hold and its subject's marker in one transaction, then the audit event.
 pub async fn place(state: &AppState, by: &Admin, req: &NewHold) -> Result<LegalHold, ApiError> {
     let (subject, reason) = req.validate()?;
+    refuse_credentials(state, &subject).await?;
     let hold = LegalHold {
         id: random_id(),
         subject,
@@ -460,6 +531,27 @@ mod tests {
             hold_id: "h1".into(),
         };
         assert_eq!(HoldMarker::try_from(&Item::from(&m)).unwrap(), m);
+    }
+
+    #[test]
+    fn credential_keys_are_known_by_their_shape() {
+        let cases = [
+            (keys::session("u1", "s1"), Some("session")),
+            (keys::refresh_token("h"), Some("refresh")),
+            (keys::otp("h"), Some("otp")),
+            (keys::otp_for_device("h", "d1"), Some("otp")),
+            (keys::email_verification("h"), Some("email_verification")),
+            (keys::password_reset("h"), Some("password_reset")),
+            (keys::account_failures("h"), Some("failure_count")),
+            (keys::device_failures("u1", "d1"), Some("failure_count")),
+            (keys::user("u1"), None),
+            (keys::order("u1", "o1"), None),
+            (keys::webhook_event("stripe", "evt_1"), None),
+            (keys::audit("u1", 1, "a"), None),
+        ];
+        for ((pk, sk), kind) in cases {
+            assert_eq!(credential_by_key(&pk, &sk), kind, "{pk} / {sk}");
+        }
     }
 
     #[test]

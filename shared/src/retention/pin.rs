@@ -6,8 +6,9 @@
 //!
 //! What a hold covers: an item hold, that one item; a user hold, the records kept for a period
 //! in the user's partitions (orders, payments, eSIMs; audit events about the user); a customer
-//! hold, the audit events about the customer. Credentials (sessions, codes, tokens) expire
-//! regardless: a hold keeps records, not access.
+//! hold, the audit events about the customer. Credentials (`hold::CREDENTIAL_KINDS`: sessions,
+//! codes, tokens, failure counts) expire regardless, even under an item hold placed on one
+//! before such holds were refused: a hold keeps records, not access.
 
 use super::hold::Subject;
 use super::policies::KINDS;
@@ -77,7 +78,11 @@ async fn walk(state: &AppState, subject: &Subject, way: Way) -> Result<usize, St
     if let Subject::Item { pk, sk } = subject {
         // A pinned item reads as live (its expiry is far off), so `get` finds it either way.
         if let Some(item) = state.store.get(pk, sk).await? {
-            changed += usize::from(one(item).await?);
+            // Never pinned; but one pinned before that rule is put back when its hold goes.
+            let credential = super::hold::is_credential(&item);
+            if !(credential && matches!(way, Way::Pin)) {
+                changed += usize::from(one(item).await?);
+            }
         }
         return Ok(changed);
     }

@@ -15,12 +15,13 @@ rampart_tests::on_backends!(
     a_crash_after_the_claim_leaves_nothing_and_a_retry_after_the_deadline_orders_once,
     the_thirty_first_order_in_a_minute_waits,
     orders_list_newest_first_in_pages,
+    an_order_of_more_than_one_profile_is_refused_and_writes_nothing,
 );
 
 async fn fifty_identical_orders_with_one_key_make_one_order_and_one_esim(shop: Shop) {
     let app = &shop.app;
     let alice = sign_up(app, "alice@example.com").await;
-    let body = json!({"sku": "eu-5gb-30d", "quantity": 2});
+    let body = json!({"sku": "eu-5gb-30d", "quantity": 1});
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (client, url, token, body) = (
@@ -59,7 +60,7 @@ async fn fifty_identical_orders_with_one_key_make_one_order_and_one_esim(shop: S
     );
     let created: Value = serde_json::from_str(&fresh[0]).unwrap();
     assert_eq!(created["status"], "CREATED");
-    assert_eq!(created["amount"], 3000);
+    assert_eq!(created["amount"], 1500);
     assert_eq!(created["currency"], "EUR");
     assert_eq!(created["esim"]["status"], "PENDING");
 
@@ -80,7 +81,7 @@ async fn fifty_identical_orders_with_one_key_make_one_order_and_one_esim(shop: S
         format!("/orders/{}", created["id"].as_str().unwrap())
     );
     assert_eq!(json_of(again).await, created);
-    let other = json!({"sku": "eu-5gb-30d", "quantity": 3});
+    let other = json!({"sku": "eu-1gb-7d", "quantity": 1});
     assert_eq!(
         post(app, &alice, "/orders", Some("fifty"), &other)
             .await
@@ -344,10 +345,10 @@ async fn the_catalog_is_public_data_and_a_setting_replaces_it() {
     let plans = json_of(app.client.get(app.url("/catalog")).send().await.unwrap()).await;
     assert_eq!(plans, serde_json::from_str::<Value>(custom).unwrap());
     let alice = sign_up(app, "alice@example.com").await;
-    let o = order(app, &alice, "moon-1gb", 3).await;
+    let o = order(app, &alice, "moon-1gb", 1).await;
     assert_eq!(
         (o["amount"].as_i64(), o["currency"].as_str()),
-        (Some(2997), Some("USD"))
+        (Some(999), Some("USD"))
     );
     let gone = json!({"sku": "eu-1gb-7d", "quantity": 1});
     assert_eq!(
@@ -369,4 +370,33 @@ async fn the_catalog_is_public_data_and_a_setting_replaces_it() {
                 .unwrap_err();
         assert!(e.0.starts_with("CATALOG"), "{bad}: {}", e.0);
     }
+}
+
+/// One order makes one eSIM profile, so a quantity above 1 would charge for profiles that never
+/// exist: it is refused with a 422 naming `/quantity` and saying why, before anything is written
+/// (the key stays free for the corrected request).
+async fn an_order_of_more_than_one_profile_is_refused_and_writes_nothing(shop: Shop) {
+    let app = &shop.app;
+    let alice = sign_up(app, "alice@example.com").await;
+    for quantity in [2, 10] {
+        let body = json!({"sku": "eu-5gb-30d", "quantity": quantity});
+        let r = post(app, &alice, "/orders", Some("several"), &body).await;
+        let p = assert_problem(r, 422, "unprocessable").await;
+        assert_eq!(p["errors"][0]["pointer"], "/quantity", "{p}");
+        let detail = p["errors"][0]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("one eSIM profile"), "says why: {p}");
+    }
+    let orders = json_of(get(app, &alice, "/orders").await).await;
+    assert_eq!(orders["orders"], json!([]), "nothing was ordered");
+    let esims = json_of(get(app, &alice, "/esims").await).await;
+    assert_eq!(esims["esims"], json!([]), "and no profile exists");
+
+    let one = json!({"sku": "eu-5gb-30d", "quantity": 1});
+    let r = post(app, &alice, "/orders", Some("several"), &one).await;
+    assert_eq!(r.status(), 201, "the corrected request uses the same key");
+    let created = json_of(r).await;
+    assert_eq!(
+        (created["quantity"].as_i64(), created["amount"].as_i64()),
+        (Some(1), Some(1500))
+    );
 }

@@ -7,7 +7,7 @@
 
 use super::{expect_kind, id_after};
 use rampart_store::record::{Record, TYPE};
-use rampart_store::{Item, Key, StoreError, keys};
+use rampart_store::{Condition, Item, Key, StoreError, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -23,6 +23,13 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Bumped with every password change or reset: sessions of an older generation are dead.
     pub session_gen: i64,
+    /// Bumped when the owner of the address takes the account back or resets its password:
+    /// device cookies minted at an older generation are no longer trusted (`auth::device`).
+    pub device_gen: i64,
+    /// Bumped when a take-back (or the reset of an unverified account) severs the previous
+    /// holder's billing: from then on only the Stripe customer stored on the account can
+    /// change its plan, and a new customer is created for it (`billing::link`).
+    pub billing_gen: i64,
     // Billing, written by the Stripe webhook effects.
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
@@ -44,6 +51,8 @@ impl User {
     pub const CREATED_AT: &str = "created_at";
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const SESSION_GEN: &str = "session_gen";
+    pub const DEVICE_GEN: &str = "device_gen";
+    pub const BILLING_GEN: &str = "billing_gen";
     pub const STRIPE_CUSTOMER_ID: &str = "stripe_customer_id";
     pub const STRIPE_SUBSCRIPTION_ID: &str = "stripe_subscription_id";
     pub const CURRENT_PERIOD_END: &str = "current_period_end";
@@ -79,6 +88,8 @@ impl User {
             created_at: now_secs,
             password_hash,
             session_gen: 0,
+            device_gen: 0,
+            billing_gen: 0,
             stripe_customer_id: None,
             stripe_subscription_id: None,
             current_period_end: None,
@@ -91,6 +102,16 @@ impl User {
 
     pub fn key(&self) -> Key {
         keys::user(&self.id)
+    }
+
+    /// The condition that the generation counter `attr` (`DEVICE_GEN`, `BILLING_GEN`) still
+    /// holds `g` (absent reads as 0).
+    pub fn generation_is(attr: &str, g: i64) -> Condition {
+        if g == 0 {
+            Condition::AttrNotExists(attr.into()).or(Condition::eq(attr, 0))
+        } else {
+            Condition::eq(attr, g)
+        }
     }
 }
 
@@ -117,6 +138,8 @@ impl TryFrom<&Item> for User {
             created_at: item.n(Self::CREATED_AT).unwrap_or_default(),
             password_hash: item.opt_s(Self::PASSWORD_HASH),
             session_gen: item.n(Self::SESSION_GEN).unwrap_or(0),
+            device_gen: item.n(Self::DEVICE_GEN).unwrap_or(0),
+            billing_gen: item.n(Self::BILLING_GEN).unwrap_or(0),
             stripe_customer_id: item.opt_s(Self::STRIPE_CUSTOMER_ID),
             stripe_subscription_id: item
                 .opt_s(Self::STRIPE_SUBSCRIPTION_ID)
@@ -145,6 +168,14 @@ impl From<&User> for Item {
             .with_opt(
                 User::SESSION_GEN,
                 (u.session_gen != 0).then_some(u.session_gen),
+            )
+            .with_opt(
+                User::DEVICE_GEN,
+                (u.device_gen != 0).then_some(u.device_gen),
+            )
+            .with_opt(
+                User::BILLING_GEN,
+                (u.billing_gen != 0).then_some(u.billing_gen),
             )
             .with_opt(User::STRIPE_CUSTOMER_ID, u.stripe_customer_id.as_deref())
             .with_opt(
@@ -210,6 +241,8 @@ mod tests {
         let mut u = User::new("u1", "a@example.com", Some("$argon2id$x".into()), false, 7);
         assert_eq!(User::try_from(&Item::from(&u)).unwrap(), u);
         u.session_gen = 3;
+        u.device_gen = 2;
+        u.billing_gen = 1;
         u.stripe_customer_id = Some("cus_1".into());
         u.cancel_at_period_end = Some(true);
         assert_eq!(User::try_from(&Item::from(&u)).unwrap(), u);

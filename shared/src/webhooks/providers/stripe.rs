@@ -4,8 +4,9 @@
 //! (`billing::ordering`: `created`, then the object's progress), only for the user's current
 //! subscription; a checkout completes only for the customer our API created for its
 //! `client_reference_id` (never matched by email), and for an owner account it links the
-//! customer so everything after it is `owner_blocked` too. Payment intents move a payment
-//! forward.
+//! customer so everything after it is `owner_blocked` too. Once a take-back or reset severed an
+//! account's billing, only events about the customer stored on it apply
+//! (`billing::link::current_customer`). Payment intents move a payment forward.
 
 mod wire;
 
@@ -15,7 +16,7 @@ use async_trait::async_trait;
 
 use super::{Delivery, Provider, Rejected, Verified};
 use crate::auth::records::User;
-use crate::billing::link::CustomerLink;
+use crate::billing::link::{CustomerLink, current_customer};
 use crate::billing::ordering::{self, Applied, SubscriptionMatch, Version, rank};
 use crate::billing::subscription::LIVE;
 use crate::jobs::JobError;
@@ -112,7 +113,8 @@ impl Provider for Stripe {
                     at: ev.created,
                     rank: kind.rank(),
                 };
-                let applied = ordering::apply(state, &user_id, v, m, update, None).await;
+                let ours = current_customer(owner.customer.as_deref());
+                let applied = ordering::apply(state, &user_id, v, m, update, Some(ours)).await;
                 Ok(outcome(applied.map_err(failed)?))
             }
             Body::Invoice {
@@ -137,7 +139,8 @@ impl Provider for Stripe {
                     rank: rank::invoice(status.as_deref(), !payment_failed),
                 };
                 // An invoice never revives a subscription that has ended.
-                let running = Condition::ne(User::SUBSCRIPTION_STATUS, "canceled");
+                let running = Condition::ne(User::SUBSCRIPTION_STATUS, "canceled")
+                    .and(current_customer(owner.customer.as_deref()));
                 let applied = ordering::apply(state, &user_id, v, m, update, Some(running))
                     .await
                     .map_err(failed)?;
@@ -227,7 +230,7 @@ async fn checkout_completed(
     }
     let (pk, sk) = keys::user(&user_id);
     let mut update = Update::new().set(User::STRIPE_CUSTOMER_ID, customer.as_str());
-    let mut cond = Condition::Exists;
+    let mut cond = Condition::Exists.and(current_customer(Some(&customer)));
     if let Some(sub) = &subscription {
         // The new subscription becomes current unless one is already running (its own
         // `created` event adopts it in order).

@@ -5,6 +5,7 @@ mod codes;
 mod conflicts;
 mod counters;
 mod csrf_cookies;
+mod devices;
 mod limits;
 mod lockout;
 mod mailbox;

@@ -74,6 +74,37 @@ async fn forged_expired_and_retired_tokens_are_refused() {
     app.shutdown().await;
 }
 
+/// RFC 7515 §4.1.11: a recipient must reject a token naming critical extensions it does not
+/// understand. The token here is otherwise perfect (live session, current key, right type), as
+/// the control without `crit` shows.
+#[tokio::test]
+async fn a_token_with_a_crit_header_is_refused_like_any_invalid_token() {
+    let (app, _) = app_with(&[]).await;
+    register(&app, "crit@example.com").await;
+    let (access, _) = login_body(&app, "crit@example.com", "198.51.100.6").await;
+    let parts: Vec<&str> = access.split('.').collect();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let kid = header["kid"].as_str().unwrap().to_string();
+    let keys = rampart::auth::signing_keys(&app.state, Some(&kid))
+        .await
+        .unwrap();
+    let key = keys.iter().find(|(k, _)| *k == kid).unwrap().1.clone();
+
+    let same = forge(&claims, &header, key.as_bytes());
+    assert_eq!(me_bearer(&app, &same).await.status(), 200, "the control");
+    for crit in [
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": kid, "crit": ["x-rampart-ext"], "x-rampart-ext": "on"}),
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": kid, "crit": ["exp"]}),
+    ] {
+        let r = me_bearer(&app, &forge(&claims, &crit, key.as_bytes())).await;
+        assert_eq!(r.status(), 401, "{crit}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["type"], "urn:rampart:problem:unauthorized", "{body}");
+    }
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let (app, clock) = app_with(&[]).await;

@@ -1,13 +1,15 @@
 //! billing-api over HTTP against the spawned local stack, one file per behaviour area: the tier
 //! table (`tiers`), the daily quota (`quota`), checkout and the owner rule (`checkout`, against
-//! the Stripe stub), cancel/resume (`cancel`, against localstripe) and the Stripe client's
-//! retry rules (`stripe_client`). Fixtures here.
+//! the Stripe stub), cancel/resume (`cancel`, against localstripe), the Stripe client's
+//! retry rules (`stripe_client`) and billing after a take-back or reset (`takeback`). Fixtures
+//! here.
 
 mod cancel;
 mod checkout;
 mod quota;
 mod stripe_client;
 pub mod stub;
+mod takeback;
 mod tiers;
 
 use std::collections::BTreeMap;
@@ -50,6 +52,17 @@ pub async fn state(clock: SharedClock, extra: &[(&str, &str)]) -> AppState {
 
 pub async fn app(clock: SharedClock, extra: &[(&str, &str)]) -> TestApp {
     spawn_app_with(state(clock, extra).await).await
+}
+
+/// `app` on a fresh DynamoDB table (moto), its mail outbox in the same table; `None` when no
+/// test endpoint is configured.
+pub async fn dynamo_app(clock: SharedClock, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let endpoint = rampart_tests::aws_endpoint()?;
+    let mut state = state(clock.clone(), extra).await;
+    let store = rampart_tests::dynamo_store(&endpoint, clock.clone()).await;
+    state.store = store.clone();
+    state.mailer = Arc::new(rampart::mail::Outbox::new(store, clock, false));
+    Some(spawn_app_with(state).await)
 }
 
 /// A client address of its own per call: the per-IP login limit stays out of these tests.

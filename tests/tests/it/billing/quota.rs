@@ -1,7 +1,9 @@
 //! The daily API quota: a free user's 101st counted call of the UTC day is 429
 //! `quota-exceeded` with `Retry-After` to midnight, a pro user's is not, the usage view and
-//! health and auth routes never count, concurrent calls never over-admit (both backends), and
-//! `X-API-Key` calls count against the customer's tier.
+//! health and auth routes never count, concurrent calls never over-admit (both backends),
+//! `X-API-Key` calls count against the customer's tier, the user routes count the signed-in
+//! user whatever `X-API-Key` says, and the GDPR rights are never behind the quota (both
+//! backends).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,18 +96,13 @@ async fn the_101st_call_of_a_free_user_is_429_until_utc_midnight() {
     app.shutdown().await;
 }
 
-/// The shop's and the account's routes count against the same daily quota as billing's; the
-/// public catalog does not (it proves no identity).
+/// The shop's routes count against the same daily quota as billing's; the public catalog does
+/// not (it proves no identity), nor does the account's export (a GDPR right).
 #[tokio::test]
-async fn shop_and_account_calls_count_against_the_daily_quota_and_the_catalog_does_not() {
+async fn shop_calls_count_against_the_daily_quota_and_the_catalog_does_not() {
     let (app, _clock) = late_evening_app(&[]).await;
     let (_, token) = sign_up(&app, "shopper@example.com").await;
-    for path in [
-        "/orders",
-        "/esims",
-        "/orders/ord_missing",
-        "/account/export",
-    ] {
+    for path in ["/orders", "/esims", "/orders/ord_missing"] {
         let r = get(&app, path, &token).await;
         assert!(
             r.headers().contains_key("ratelimit"),
@@ -116,6 +113,7 @@ async fn shop_and_account_calls_count_against_the_daily_quota_and_the_catalog_do
     let catalog = app.client.get(app.url("/catalog")).send().await.unwrap();
     assert_eq!(catalog.status(), 200);
     assert!(!catalog.headers().contains_key("ratelimit"));
+    assert_eq!(get(&app, "/account/export", &token).await.status(), 200);
     let usage: Value = get(&app, "/billing/usage", &token)
         .await
         .json()
@@ -123,7 +121,7 @@ async fn shop_and_account_calls_count_against_the_daily_quota_and_the_catalog_do
         .unwrap();
     assert_eq!(
         usage["api_calls"],
-        json!({"used": 4, "limit": 100, "remaining": 96})
+        json!({"used": 3, "limit": 100, "remaining": 97})
     );
     app.shutdown().await;
 }
@@ -246,6 +244,150 @@ async fn api_key_calls_count_against_the_customers_tier() {
         .unwrap();
     assert_eq!(r.status(), 200);
     app.shutdown().await;
+}
+
+/// The quota's principal and its exemptions on both backends, at 23:50 UTC.
+mod late_day {
+    use super::*;
+
+    /// A stack at 23:50 UTC whose free tier allows 3 calls a day, on either backend.
+    pub struct Late {
+        app: TestApp,
+    }
+
+    const THREE_A_DAY: (&str, &str) = ("TIERS", r#"{"free": {"api_calls_per_day": 3}}"#);
+
+    async fn late_embedded() -> Option<Late> {
+        let clock: SharedClock = ManualClock::new(LATE_MS);
+        Some(Late {
+            app: crate::billing::app(clock, &[THREE_A_DAY]).await,
+        })
+    }
+
+    async fn late_dynamo() -> Option<Late> {
+        let clock: SharedClock = ManualClock::new(LATE_MS);
+        Some(Late {
+            app: crate::billing::dynamo_app(clock, &[THREE_A_DAY]).await?,
+        })
+    }
+
+    rampart_tests::on_backends!(super::late_embedded, super::late_dynamo;
+        an_api_key_header_never_exempts_a_signed_in_user_from_the_quota,
+        a_user_past_the_quota_can_still_export_and_erase_the_account,
+    );
+
+    async fn get_with_key(app: &TestApp, path: &str, token: &str, key: &str) -> reqwest::Response {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(token)
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The user routes authenticate the Bearer (or cookie) user, so that user is who the quota
+    /// counts: a refused `X-API-Key` beside it does not make the call uncounted, and a valid one
+    /// (here an unlimited enterprise customer's) does not move the user's calls onto its quota.
+    async fn an_api_key_header_never_exempts_a_signed_in_user_from_the_quota(fx: Late) {
+        let app = &fx.app;
+        let r = app
+            .client
+            .post(app.url("/admin/customers"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"email": "it@big.example", "company_name": "Big", "tier": "enterprise"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let valid_key = r.json::<Value>().await.unwrap()["api_key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (who, key) in [
+            ("junk@example.com", "x"),
+            ("keyed@example.com", valid_key.as_str()),
+        ] {
+            let (_, token) = sign_up(app, who).await;
+            for (i, path) in ["/billing/subscription", "/orders", "/esims"]
+                .iter()
+                .enumerate()
+            {
+                let r = get_with_key(app, path, &token, key).await;
+                assert_eq!(r.status(), 200, "{who}: {path}");
+                let remaining = 2 - i;
+                assert_eq!(
+                    r.headers()
+                        .get("ratelimit")
+                        .map(|v| v.to_str().unwrap().to_string()),
+                    Some(format!("\"quota\";r={remaining};t=600")),
+                    "{who}: {path} is counted against the user"
+                );
+            }
+            let (status, ty, _) =
+                problem(get_with_key(app, "/billing/subscription", &token, key).await).await;
+            assert_eq!(
+                (status, ty.as_str()),
+                (429, "urn:rampart:problem:quota-exceeded"),
+                "{who}: the fourth call of a free user"
+            );
+            let usage: Value = get(app, "/billing/usage", &token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                usage["api_calls"]["used"], 3,
+                "{who}: the user's day: {usage}"
+            );
+        }
+    }
+
+    /// The rights of access and erasure do not depend on a tier's quota: a free user who spent the
+    /// day's calls still exports and erases the account (those routes keep their own limits).
+    async fn a_user_past_the_quota_can_still_export_and_erase_the_account(fx: Late) {
+        let app = &fx.app;
+        let (_, token) = sign_up(app, "spent@example.com").await;
+        for _ in 0..3 {
+            assert_eq!(
+                get(app, "/billing/subscription", &token).await.status(),
+                200
+            );
+        }
+        let (status, ty, _) = problem(get(app, "/billing/subscription", &token).await).await;
+        assert_eq!(
+            (status, ty.as_str()),
+            (429, "urn:rampart:problem:quota-exceeded")
+        );
+
+        let r = get(app, "/account/export", &token).await;
+        assert_eq!(r.status(), 200, "the export");
+        let fields = r.headers()["ratelimit"].to_str().unwrap().to_string();
+        assert!(!fields.contains("\"quota\""), "not counted: {fields}");
+        assert!(
+            fields.contains("\"gdpr_export_user\""),
+            "its own limit: {fields}"
+        );
+        let doc: Value = r.json().await.unwrap();
+        assert_eq!(doc["profile"]["email"], "spent@example.com");
+
+        let r = crate::billing::post(
+            app,
+            "/account/delete",
+            &token,
+            Some(json!({"confirm": "DELETE", "password": crate::billing::PW})),
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), 202, "the erasure");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["status"], "erased", "{body}");
+        assert_eq!(
+            get(app, "/auth/me", &token).await.status(),
+            401,
+            "the account is gone"
+        );
+    }
 }
 
 /// `futures::future::join_all` without the crate: awaits spawned tasks in order.

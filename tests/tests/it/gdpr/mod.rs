@@ -1,10 +1,11 @@
 //! GDPR export and erasure over HTTP against the spawned local stack, on both store backends,
 //! one file per behaviour area: the registry covers every kind written for a user
 //! (`registry`), the export (`export`), erasure as a client sees it (`erasure`), resuming after
-//! a crash at each step (`resume`), a legal hold (`hold`) and the Stripe side (`stripe`: the customer deleted once,
-//! replayed events ignored). Fixtures here: a stack whose store records every key written, and
+//! a crash at each step (`resume`), a legal hold (`hold`), the Stripe side (`stripe`: the customer deleted once,
+//! replayed events ignored) and a business customer sharing the user's address (`customer`). Fixtures here: a stack whose store records every key written, and
 //! a user seeded through the real routes and webhooks with one item of every kind.
 
+mod customer;
 mod erasure;
 mod export;
 mod hold;

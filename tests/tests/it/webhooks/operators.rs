@@ -1,5 +1,6 @@
 //! Operator routes over received events: listing newest first with filters and cursors,
-//! inspecting one event, replaying it.
+//! inspecting one event, replaying it; and the one operator check every `/admin` route runs
+//! (the per-IP lockout of failed attempts, each failure audited), on both backends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -204,4 +205,94 @@ async fn filtered_operator_listing_pages_through_everything_once() {
         vec!["e8", "e7", "e5", "e4", "e2", "e1"],
         "newest first, none skipped or repeated"
     );
+}
+
+rampart_tests::on_backends!(rampart_tests::embedded_state_fx, rampart_tests::dynamo_state_fx;
+    every_admin_route_runs_the_operator_lockout_and_audits_wrong_tokens,
+);
+
+/// Every `/admin` route of the contract with its path parameters filled in.
+fn admin_routes() -> Vec<(reqwest::Method, String)> {
+    let doc = serde_json::to_value(rampart_local::openapi()).unwrap();
+    let mut routes = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/admin/") {
+            continue;
+        }
+        let filled = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "probe" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in ops.as_object().unwrap().keys() {
+            if let Ok(m) = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()) {
+                routes.push((m, filled.clone()));
+            }
+        }
+    }
+    routes
+}
+
+/// Wrong operator tokens at the webhook-event routes count against the IP's failure budget and
+/// are audited like anywhere else; once the IP is locked out, the right token is refused on
+/// every `/admin` route from there (429), while another IP still gets in.
+async fn every_admin_route_runs_the_operator_lockout_and_audits_wrong_tokens(
+    mut fx: rampart_tests::StateFx,
+) {
+    fx.state.settings = Arc::new(settings(BASE_SETTINGS));
+    let app = spawn_app_with(fx.state.clone()).await;
+    let from = |ip: &str, m: reqwest::Method, path: &str, token: &str| {
+        app.client
+            .request(m, app.url(path))
+            .bearer_auth(token)
+            .header("x-forwarded-for", ip)
+            .send()
+    };
+    let guesser = "203.0.113.77";
+    for i in 0..10 {
+        let path = if i % 2 == 0 {
+            "/admin/webhook-events"
+        } else {
+            "/admin/webhook-events/stripe/evt_x"
+        };
+        let r = from(guesser, reqwest::Method::GET, path, &format!("guess-{i}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "guess {i}");
+    }
+    let audited = app
+        .state
+        .store
+        .query(rampart::store::Query::table("audit#operator").limit(100))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|i| i.s("kind") == Some("admin_auth_failed"))
+        .count();
+    assert_eq!(audited, 10, "every wrong token is audited");
+
+    let routes = admin_routes();
+    assert!(routes.len() >= 12, "{routes:?}");
+    for (m, path) in &routes {
+        let r = from(guesser, m.clone(), path, rampart_tests::ADMIN_TOKEN)
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            429,
+            "{m} {path}: the right token from a locked-out IP"
+        );
+        assert!(r.headers().contains_key("retry-after"), "{m} {path}");
+    }
+    let r = from(
+        "198.51.100.77",
+        reqwest::Method::GET,
+        "/admin/webhook-events",
+        rampart_tests::ADMIN_TOKEN,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "another IP is not locked out");
+    app.shutdown().await;
 }
