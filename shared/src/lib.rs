@@ -6,6 +6,7 @@ pub use rampart_platform::{
 };
 
 pub use rampart_auth as auth;
+pub use rampart_events as events;
 /// The HTTP layer's root (layers, extractors, `finish`, `serves`).
 pub use rampart_http as http;
 pub use rampart_http::{audit, health, idempotency, jobs, lambda, mail, openapi, ratelimit, state};

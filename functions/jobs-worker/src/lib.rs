@@ -2,16 +2,27 @@
 //! records that failed are reported back (partial batch failures), so SQS redelivers just those
 //! and dead-letters them after the queue's maximum receives.
 
+use std::sync::Arc;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use rampart::AppState;
+use rampart::events::Effects;
 use rampart::jobs::{Dispatcher, JobMeta};
 use rampart::webhooks::Registry;
 use rampart::webhooks::intake::JOB_KIND;
 use rampart::webhooks::worker::ProcessWebhook;
 
+/// Where provider events go: Stripe Billing's to billing, payments to orders.
+pub fn effects() -> Effects {
+    Effects {
+        billing: Arc::new(rampart::billing::stripe_events::StripeBilling),
+        payments: Arc::new(rampart::orders::PaymentEffects),
+    }
+}
+
 /// The message kinds this worker handles.
 pub fn dispatcher() -> Dispatcher {
-    dispatcher_with(Registry::builtin())
+    dispatcher_with(Registry::builtin_with(effects()))
 }
 
 /// The same, applying webhook events with the providers of `registry`.

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub mod mock_payments;
 pub mod send;
 
 /// Every AWS client, with the embedded store and queue for what is not configured: the local
@@ -241,7 +242,7 @@ fn local_only(state: AppState) -> Router {
     Router::new()
         .route("/_local/outbox", axum::routing::get(outbox))
         .with_state(state.clone())
-        .merge(rampart::orders::local::routes(
+        .merge(mock_payments::routes(
             state.clone(),
             webhooks_api::routes(state),
         ))

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ordering;
 pub mod quota;
 pub mod routes;
+pub mod stripe_events;
 pub mod subscription;
 pub mod tiers;
 

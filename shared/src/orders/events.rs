@@ -2,19 +2,14 @@
 //! Order forward, in one transaction, exactly once however often the event arrives. A payment
 //! moves only to a higher rank, so a late `failed` after `succeeded` is `superseded`.
 
-use super::providers::{self, PaymentEvent, PaymentProvider, Provider};
-use super::records::{IntentLink, OrderStatus, order_attr, payment_attr};
+use async_trait::async_trait;
+use rampart_events::{Outcome, PaymentEvents};
+
+use super::providers::PaymentEvent;
+use super::records::{IntentLink, OrderStatus, order_attr, order_status_of, payment_attr};
+use crate::jobs::JobError;
 use crate::state::AppState;
 use crate::store::{Condition, StoreError, Tx, TxError, TxFailure, Update, keys, load};
-
-/// What an event did to the payment it names (the worker records it as the event's outcome).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentOutcome {
-    /// The payment (and, when final, its order) moved.
-    Applied,
-    /// The payment was already at this stage or past it: nothing changed.
-    Superseded,
-}
 
 /// The parts of the event transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,30 +18,39 @@ enum Part {
     Order,
 }
 
-/// Reads a provider's recorded event payload (`provider`: `stripe`, `mock`) and applies it.
-/// `None`: not a payment event of ours (no such provider, unreadable, another event type, or an
-/// intent no order of ours was paid with).
-pub async fn on_provider_event(
-    state: &AppState,
-    provider: &str,
-    payload: &[u8],
-) -> Result<Option<PaymentOutcome>, StoreError> {
-    let (Some(p), Ok(event)) = (Provider::parse(provider), serde_json::from_slice(payload)) else {
-        return Ok(None);
-    };
-    match providers::get(state, p).parse_event(&event) {
-        Some(ev) => on_payment_event(state, ev).await,
-        None => Ok(None),
+/// Orders' side of a provider's payment events.
+pub struct PaymentEffects;
+
+#[async_trait]
+impl PaymentEvents for PaymentEffects {
+    async fn payment_changed(
+        &self,
+        state: &AppState,
+        ev: PaymentEvent,
+    ) -> Result<Outcome, JobError> {
+        on_payment_event(state, ev)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))
     }
 }
 
-pub async fn on_payment_event(
+/// Whether an order of ours was paid with `intent_id` at `provider` (the local stack's mock
+/// customer settles only those).
+pub async fn is_our_intent(
     state: &AppState,
-    ev: PaymentEvent,
-) -> Result<Option<PaymentOutcome>, StoreError> {
+    provider: rampart_events::payments::PaymentProvider,
+    intent_id: &str,
+) -> Result<bool, StoreError> {
+    let key = keys::payment_intent(provider.as_str(), intent_id);
+    Ok(load::<IntentLink>(&*state.store, &key).await?.is_some())
+}
+
+/// Moves the payment an event names (and, when final, its order) forward; `Ignored` when no
+/// order of ours was paid with that intent.
+pub async fn on_payment_event(state: &AppState, ev: PaymentEvent) -> Result<Outcome, StoreError> {
     let link_key = keys::payment_intent(ev.provider.as_str(), &ev.intent_id);
     let Some(link) = load::<IntentLink>(&*state.store, &link_key).await? else {
-        return Ok(None);
+        return Ok(Outcome::Ignored);
     };
     let now = state.clock.now_secs();
     let rank = ev.status.rank();
@@ -59,7 +63,7 @@ pub async fn on_payment_event(
     let mut order = Update::new()
         .set(order_attr::PAYMENT_STATUS, ev.status.as_str())
         .set(order_attr::UPDATED_AT, now);
-    if let Some(s) = ev.status.order_status() {
+    if let Some(s) = order_status_of(ev.status) {
         order = order.set(order_attr::STATUS, s.as_str());
     }
     // An order leaves CREATED only with its payment, so an open order is the only one a
@@ -88,16 +92,16 @@ pub async fn on_payment_event(
                 status = ev.status.as_str(),
                 "payment event applied"
             );
-            Ok(Some(PaymentOutcome::Applied))
+            Ok(Outcome::Applied)
         }
         Err(e) => match e.condition_failed() {
-            Some(Part::Payment) => Ok(Some(PaymentOutcome::Superseded)),
+            Some(Part::Payment) => Ok(Outcome::Superseded),
             Some(Part::Order) => {
                 tracing::error!(
                     payment_id = %link.payment_id,
                     "payment could move but its order is no longer open; not applied"
                 );
-                Ok(Some(PaymentOutcome::Superseded))
+                Ok(Outcome::Superseded)
             }
             None => Err(match e {
                 TxError::Store(s) => s,

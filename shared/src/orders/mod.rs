@@ -5,15 +5,13 @@
 //!
 //! Layout: `records` (stored kinds), `ids`, `providers` (the `PaymentProvider`
 //! trait, Stripe, mock, and the owner-exempt wrapper), one module per flow (`create`, `pay`,
-//! `activate`, `read`, `events` for the worker), `input`/`problem`/`views` (route glue), and
-//! `local` (the local stack's mock payment command).
+//! `activate`, `read`, `events` for the worker), `input`/`problem`/`views` (route glue).
 
 pub mod activate;
 pub mod create;
 pub mod events;
 pub mod ids;
 pub mod input;
-pub mod local;
 pub mod openapi;
 pub mod pay;
 pub mod problem;
@@ -26,7 +24,7 @@ pub mod views;
 pub use crate::config::catalog::{Catalog, Plan};
 pub use activate::activate;
 pub use create::create_order;
-pub use events::{PaymentOutcome, on_payment_event, on_provider_event};
+pub use events::{PaymentEffects, on_payment_event};
 pub use input::{PostRequest, Reply};
 pub use pay::create_payment;
 pub use problem::OrderError;

@@ -8,8 +8,7 @@ use utoipa::{OpenApi, PartialSchema, ToSchema};
 
 use super::create::NewOrder;
 use super::pay::NewPayment;
-use super::providers::Provider;
-use super::records::{EsimStatus, OrderStatus, PaymentStatus};
+use super::records::{EsimStatus, OrderStatus};
 use super::views::{EsimView, OrderView, PaymentView};
 use crate::config::catalog::Plan;
 use crate::openapi::{
@@ -55,9 +54,7 @@ macro_rules! string_enum_schema {
 }
 
 string_enum_schema!(OrderStatus: Created, Paid, Failed, Canceled);
-string_enum_schema!(PaymentStatus: RequiresAction, Processing, Succeeded, Failed, Canceled);
 string_enum_schema!(EsimStatus: Pending, Ready);
-string_enum_schema!(Provider: Stripe, Mock);
 
 /// A page of the caller's orders, newest first.
 #[derive(ToSchema)]

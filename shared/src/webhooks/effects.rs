@@ -1,15 +1,12 @@
-//! Effects several providers share: forward-only status records (a payment, an envelope, an
-//! SMS only ever move forward; an older event never overwrites newer state), the payment status
-//! ladder, and owner protection (provider events never change owner or test accounts).
-
-use serde_json::json;
+//! The provider state webhooks records itself: forward-only status records (a provider's own
+//! payment, an envelope, an SMS only ever move forward; an older event never overwrites newer
+//! state). What an event means to another domain is handed to it as a typed event instead.
 
 use super::event::{Outcome, WebhookEvent};
-use crate::auth::records::User;
 use crate::jobs::JobError;
 use crate::state::AppState;
 use crate::store::record::{TYPE, malformed};
-use crate::store::{Condition, EXPIRES_AT, Item, Key, StoreError, Update, keys, load};
+use crate::store::{Condition, EXPIRES_AT, Item, Key, StoreError, Update};
 
 pub fn failed(e: impl std::fmt::Display) -> JobError {
     JobError::Failed(e.to_string())
@@ -128,55 +125,4 @@ pub async fn forward_only(
         }
         Err(e) => Err(failed(e)),
     }
-}
-
-/// A provider's payment status on one ladder (Stripe's and Square's words), with its rank.
-pub fn payment_rank(status: &str) -> Option<(&'static str, i64)> {
-    Some(match status {
-        "requires_payment_method" | "requires_confirmation" | "requires_action" => {
-            ("requires_action", 1)
-        }
-        "processing" | "requires_capture" | "PENDING" | "APPROVED" => ("processing", 2),
-        "succeeded" | "COMPLETED" => ("succeeded", 3),
-        "failed" | "FAILED" => ("failed", 3),
-        "canceled" | "CANCELED" => ("canceled", 3),
-        _ => return None,
-    })
-}
-
-/// Whether a user is an owner or test account. A store error fails the job (retried): owner
-/// protection must never fail open.
-pub async fn is_owner(state: &AppState, user_id: &str) -> Result<bool, JobError> {
-    let owners = &state.settings.owner_account_ids;
-    if owners.is_empty() {
-        return Ok(false);
-    }
-    if owners.iter().any(|o| o == &user_id.to_lowercase()) {
-        return Ok(true);
-    }
-    let user: Option<User> = load(&*state.store, &keys::user(user_id))
-        .await
-        .map_err(failed)?;
-    Ok(user.is_some_and(|u| {
-        let e = u.email.to_lowercase();
-        owners.iter().any(|o| o == &e)
-    }))
-}
-
-/// Records (and alerts on) an event that would have touched an owner account.
-pub async fn owner_blocked(state: &AppState, user_id: &str, event_type: &str) -> Outcome {
-    tracing::error!(
-        critical = true,
-        event_type,
-        "provider event touching an owner account was not applied"
-    );
-    crate::audit::record(
-        state,
-        "owner_blocked",
-        user_id,
-        None,
-        json!({ "event_type": event_type }),
-    )
-    .await;
-    Outcome::OwnerBlocked
 }

@@ -69,59 +69,8 @@ impl From<Status> for Value {
     }
 }
 
-/// What processing an event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Applied,
-    /// Newer state was already there; an older event never overwrites it.
-    Superseded,
-    Ignored,
-    /// The event touched an owner or test account and was not applied.
-    OwnerBlocked,
-    /// The event's own time is older than `lifetimes::WEBHOOK_STALE_AFTER_SECS`: refused at
-    /// intake (answered 200 so the provider stops), never applied.
-    Stale,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::Superseded => "superseded",
-            Self::Ignored => "ignored",
-            Self::OwnerBlocked => "owner_blocked",
-            Self::Stale => "stale",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Applied,
-            Self::Superseded,
-            Self::Ignored,
-            Self::OwnerBlocked,
-            Self::Stale,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-}
-
-/// The eSIM shop's payment effect, recorded as the event's outcome.
-impl From<crate::orders::PaymentOutcome> for Outcome {
-    fn from(o: crate::orders::PaymentOutcome) -> Self {
-        match o {
-            crate::orders::PaymentOutcome::Applied => Self::Applied,
-            crate::orders::PaymentOutcome::Superseded => Self::Superseded,
-        }
-    }
-}
-
-impl From<Outcome> for Value {
-    fn from(o: Outcome) -> Self {
-        Value::S(o.as_str().into())
-    }
-}
+/// What processing an event did (the typed interface every domain's effect answers with).
+pub use rampart_events::Outcome;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookEvent {
@@ -227,7 +176,7 @@ impl From<&WebhookEvent> for Item {
             .with_opt(attr::QUEUED_AT, e.queued_at)
             .with_opt(attr::CLAIMED_AT, e.claimed_at)
             .with_opt(attr::PROCESSED_AT, e.processed_at)
-            .with_opt(attr::OUTCOME, e.outcome)
+            .with_opt(attr::OUTCOME, e.outcome.map(Outcome::as_str))
             .with_opt(attr::LAST_ERROR, e.last_error.as_deref())
             // Listed newest first on the time index.
             .with(GSI1PK, keys::WEBHOOK_EVENTS_INDEX)

@@ -111,7 +111,7 @@ impl JobHandler for ProcessWebhook {
                 }
                 let mut done = Update::new()
                     .set(attr::STATUS, Status::Processed)
-                    .set(attr::OUTCOME, outcome)
+                    .set(attr::OUTCOME, outcome.as_str())
                     .set(attr::PROCESSED_AT, state.clock.now_ms())
                     .remove(attr::LAST_ERROR);
                 if self

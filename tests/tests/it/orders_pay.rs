@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use rampart::orders::providers::mock::{self, Settle};
 use rampart::store::{Query, keys};
+use rampart::webhooks::providers::standard::mock_payment::{self as mock, Settle};
+use rampart::webhooks::providers::standard::sign;
 use rampart_tests::{ADMIN_TOKEN, STANDARD_SECRET, TestApp};
 use serde_json::{Value, json};
 
@@ -59,7 +60,7 @@ async fn processed_event(app: &TestApp, provider: &str, id: &str) -> (String, i6
 async fn send_mock_event(app: &TestApp, webhook_id: &str, intent: &str, settle: Settle) {
     let now = app.state.clock.now_ms() / 1000;
     let body = mock::event(intent, settle, now).to_string();
-    let sig = mock::signature(STANDARD_SECRET, webhook_id, now, body.as_bytes()).unwrap();
+    let sig = sign(STANDARD_SECRET, webhook_id, now, body.as_bytes()).unwrap();
     let r = app
         .client
         .post(app.url("/webhooks/standard/mock"))

@@ -3,7 +3,7 @@
 //! `configurationId`, `generatedDateTime`, `data.envelopeId`), signed with
 //! `X-DocuSign-Signature-1` by `rampart::webhooks::providers::docusign::sign`.
 
-use rampart::orders::providers::mock::rfc3339;
+use rampart::clock::rfc3339;
 use rampart::webhooks::Provider;
 use rampart::webhooks::providers::docusign::{self, DocuSign};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! `x-square-hmacsha256-signature` over the registered notification URL and the body by
 //! `rampart::webhooks::providers::square::sign`.
 
-use rampart::orders::providers::mock::rfc3339;
+use rampart::clock::rfc3339;
 use rampart::webhooks::Provider;
 use rampart::webhooks::providers::square::{self, Square};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! data}` with `webhook-id`, `webhook-timestamp` and `webhook-signature` by
 //! `rampart::webhooks::providers::standard::sign`, posted to `/webhooks/standard/<source>`.
 
-use rampart::orders::providers::mock::rfc3339;
+use rampart::clock::rfc3339;
 use rampart::webhooks::Provider;
 use rampart::webhooks::providers::standard::{self, StandardWebhooks};
 use serde_json::{Value, json};

@@ -9,40 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
-use super::records::PaymentStatus;
 use crate::state::AppState;
 
-/// The providers an order can be paid with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Stripe,
-    Mock,
-}
-
-impl Provider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Stripe => "stripe",
-            Provider::Mock => "mock",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "stripe" => Some(Provider::Stripe),
-            "mock" => Some(Provider::Mock),
-            _ => None,
-        }
-    }
-}
-
-impl serde::Serialize for Provider {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+/// The providers an order can be paid with (one list, shared with the events that pay them).
+pub use rampart_events::payments::PaymentProvider as Provider;
 
 /// Who pays: the owner check needs the id and the email (owners may be listed by either). The
 /// same account the Stripe client checks, so there is one owner rule.
@@ -65,15 +37,9 @@ pub struct Intent {
     pub client_secret: String,
 }
 
-/// A provider's payment event, read into the status change it means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentEvent {
-    pub provider: Provider,
-    pub intent_id: String,
-    pub status: PaymentStatus,
-    /// The provider's event time, epoch seconds.
-    pub event_time: i64,
-}
+/// A provider's payment event, read into the status change it means (by the webhook provider
+/// that received it: one parser per wire format).
+pub use rampart_events::payments::PaymentEvent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -93,8 +59,6 @@ pub trait PaymentProvider: Send + Sync {
     fn provider(&self) -> Provider;
     /// Creates (or, for a payment id seen before, returns) the provider's payment intent.
     async fn create_intent(&self, req: &IntentRequest) -> Result<Intent, ProviderError>;
-    /// The status change a provider event means; `None` for events about something else.
-    fn parse_event(&self, event: &Json) -> Option<PaymentEvent>;
 }
 
 /// The only way to reach a provider: refuses owner and test accounts before any call, with an
@@ -151,9 +115,5 @@ impl PaymentProvider for Guarded {
     async fn create_intent(&self, req: &IntentRequest) -> Result<Intent, ProviderError> {
         self.authorize(&req.payer, &req.order_id).await?;
         self.inner.create_intent(req).await
-    }
-
-    fn parse_event(&self, event: &Json) -> Option<PaymentEvent> {
-        self.inner.parse_event(event)
     }
 }

@@ -4,10 +4,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::Value as Json;
 
-use super::{Intent, IntentRequest, PaymentEvent, PaymentProvider, Provider, ProviderError};
-use crate::orders::records::PaymentStatus;
+use super::{Intent, IntentRequest, PaymentProvider, Provider, ProviderError};
 use crate::stripe::{PaymentIntentRequest, StripeClient, StripeError};
 
 /// Reached only through `providers::get` (the owner check), and then through the one Stripe
@@ -88,48 +86,11 @@ impl PaymentProvider for Stripe {
             )),
         }
     }
-
-    fn parse_event(&self, event: &Json) -> Option<PaymentEvent> {
-        parse_event(event)
-    }
-}
-
-/// `payment_intent.succeeded|payment_failed|canceled|processing`. The status comes from the
-/// event type: after a failure Stripe puts the intent back to `requires_payment_method`, so
-/// the object's own status would not say it failed.
-fn parse_event(event: &Json) -> Option<PaymentEvent> {
-    let status = match event["type"].as_str()? {
-        "payment_intent.succeeded" => PaymentStatus::Succeeded,
-        "payment_intent.payment_failed" => PaymentStatus::Failed,
-        "payment_intent.canceled" => PaymentStatus::Canceled,
-        "payment_intent.processing" => PaymentStatus::Processing,
-        _ => return None,
-    };
-    Some(PaymentEvent {
-        provider: Provider::Stripe,
-        intent_id: event["data"]["object"]["id"].as_str()?.to_string(),
-        status,
-        event_time: event["created"].as_i64()?,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn payment_intent_events_map_by_type() {
-        let ev = |ty: &str| serde_json::json!({"type": ty, "created": 5, "data": {"object": {"id": "pi_1", "status": "requires_payment_method"}}});
-        let failed = parse_event(&ev("payment_intent.payment_failed")).unwrap();
-        assert_eq!(failed.status, PaymentStatus::Failed);
-        assert_eq!((failed.intent_id.as_str(), failed.event_time), ("pi_1", 5));
-        assert_eq!(
-            parse_event(&ev("payment_intent.succeeded")).unwrap().status,
-            PaymentStatus::Succeeded
-        );
-        assert!(parse_event(&ev("payment_intent.created")).is_none());
-        assert!(parse_event(&ev("invoice.paid")).is_none());
-    }
 
     #[test]
     fn retryable_client_errors_stay_retryable_and_the_rest_are_refusals() {

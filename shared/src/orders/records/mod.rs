@@ -22,16 +22,9 @@ pub enum OrderStatus {
     Canceled,
 }
 
-/// Payment: `requires_action → processing → succeeded | failed | canceled`; `rank` orders them
-/// so a write only ever moves forward (a late `failed` after `succeeded` has no higher rank).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentStatus {
-    RequiresAction,
-    Processing,
-    Succeeded,
-    Failed,
-    Canceled,
-}
+/// Payment: the one ladder every payment moves on (`requires_action → processing → succeeded |
+/// failed | canceled`), shared with the events that move it.
+pub use rampart_events::payments::PaymentStatus;
 
 /// eSIM profile: `PENDING → READY`, exactly once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,32 +52,15 @@ macro_rules! names {
 }
 
 names!(OrderStatus { Created => "CREATED", Paid => "PAID", Failed => "FAILED", Canceled => "CANCELED" });
-names!(PaymentStatus {
-    RequiresAction => "requires_action",
-    Processing => "processing",
-    Succeeded => "succeeded",
-    Failed => "failed",
-    Canceled => "canceled",
-});
 names!(EsimStatus { Pending => "PENDING", Ready => "READY" });
 
-impl PaymentStatus {
-    pub fn rank(self) -> i64 {
-        match self {
-            Self::RequiresAction => 1,
-            Self::Processing => 2,
-            Self::Succeeded | Self::Failed | Self::Canceled => 3,
-        }
-    }
-
-    /// What the order becomes when its payment reaches this status (`None`: it stays CREATED).
-    pub fn order_status(self) -> Option<OrderStatus> {
-        match self {
-            Self::Succeeded => Some(OrderStatus::Paid),
-            Self::Failed => Some(OrderStatus::Failed),
-            Self::Canceled => Some(OrderStatus::Canceled),
-            Self::RequiresAction | Self::Processing => None,
-        }
+/// What an order becomes when its payment reaches `status` (`None`: it stays CREATED).
+pub fn order_status_of(status: PaymentStatus) -> Option<OrderStatus> {
+    match status {
+        PaymentStatus::Succeeded => Some(OrderStatus::Paid),
+        PaymentStatus::Failed => Some(OrderStatus::Failed),
+        PaymentStatus::Canceled => Some(OrderStatus::Canceled),
+        PaymentStatus::RequiresAction | PaymentStatus::Processing => None,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Webhook providers: one file each, every one implementing `Provider` (verify a delivery over
 //! its raw bytes, name its event, parse the payload into typed events, apply their effects), and
 //! the registry the intake routes and the worker are built from. Adding a provider is one file
-//! in this folder and one line in `Registry::builtin` (plus its `pub mod` line); a registry can
-//! also be assembled outside this crate (`Registry::builtin().with(MyProvider)`).
+//! in this folder and one line in `Registry::builtin_with` (plus its `pub mod` line); a registry
+//! can also be assembled outside this crate (`Registry::builtin().with(MyProvider)`). What an
+//! event means to another domain is handed to that domain through `Effects`, which the worker's
+//! function composes; the intake only verifies and records, so its registry has none.
 
 pub mod docusign;
 pub mod square;
@@ -206,14 +208,25 @@ impl Registry {
 }
 
 impl Registry {
-    /// Every provider this product receives from: the registry. A new provider is a file in
-    /// this folder, its `pub mod` line at the top of this file, and one line here.
+    /// Every provider this product receives from, for verifying and recording deliveries (the
+    /// intake): applying one of their events to another domain fails the job.
     pub fn builtin() -> Self {
+        Self::builtin_with(rampart_events::Effects::none())
+    }
+
+    /// Every provider this product receives from, handing what their events mean to `effects`.
+    /// A new provider is a file in this folder, its `pub mod` line at the top of this file, and
+    /// one line here.
+    pub fn builtin_with(effects: rampart_events::Effects) -> Self {
         Self::empty()
-            .with(stripe::Stripe)
+            .with(stripe::Stripe {
+                effects: effects.clone(),
+            })
             .with(square::Square)
             .with(docusign::DocuSign)
             .with(twilio::Twilio)
-            .with(standard::StandardWebhooks)
+            .with(standard::StandardWebhooks {
+                payments: effects.payments,
+            })
     }
 }

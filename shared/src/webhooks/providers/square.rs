@@ -10,10 +10,11 @@ use super::{Delivery, Provider, Rejected, Verified};
 use crate::jobs::JobError;
 use crate::state::AppState;
 use crate::store::keys;
-use crate::webhooks::effects::{Tracked, forward_only, payment_rank};
+use crate::webhooks::effects::{Tracked, forward_only};
 use crate::webhooks::event::{Outcome, WebhookEvent};
 use crate::webhooks::payload::{json, rfc3339_secs, str_at, string_at};
 use crate::webhooks::signature::{VerifyError, any, b64_eq, configured, hmac_sha256};
+use rampart_events::payments::PaymentStatus;
 
 pub struct Square;
 
@@ -98,11 +99,20 @@ impl Provider for Square {
         else {
             return Ok(Outcome::Ignored);
         };
-        let Some((status, rank)) = payment_rank(&status) else {
+        // The one payment ladder, for a payment no order of ours was made with (Square's own).
+        let Some(status) = PaymentStatus::of_provider_word(&status) else {
             return Ok(Outcome::Ignored);
         };
         let key = keys::provider_payment_status(Self::NAME, &id);
-        forward_only(state, key, Tracked::ProviderPayment, status, rank, event).await
+        forward_only(
+            state,
+            key,
+            Tracked::ProviderPayment,
+            status.as_str(),
+            status.rank(),
+            event,
+        )
+        .await
     }
 }
 

@@ -2,12 +2,16 @@
 //! `webhook-signature: v1,<b64> ...`, HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed by the
 //! base64 secret after `whsec_`. One secret (or several, during a rotation) per source:
 //! `STANDARD_WEBHOOK_SECRETS=source=whsec_...,source=whsec_...`. Events are keyed by the signed
-//! `webhook-id` under `standard:<source>`; no effects are defined yet, so they are recorded and
-//! marked ignored.
+//! `webhook-id` under `standard:<source>`. Source `mock` carries the mock payment provider's
+//! events (`mock_payment`: their one format), handed to orders as payment events; other sources
+//! are recorded and marked ignored.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use rampart_events::PaymentEvents;
 
 use super::{Delivery, Provider, Rejected, Verified};
 use crate::jobs::JobError;
@@ -18,7 +22,10 @@ use crate::webhooks::signature::{
     TIMESTAMP_TOLERANCE_SECS, VerifyError, b64_eq, configured, fresh, hmac_sha256,
 };
 
-pub struct StandardWebhooks;
+pub struct StandardWebhooks {
+    /// Where source `mock`'s payment events go.
+    pub payments: Arc<dyn PaymentEvents>,
+}
 
 /// The `webhook-signature` a sender puts on `body` (`v1,<base64>`); `None` when the secret is not
 /// `whsec_` + base64.
@@ -80,7 +87,7 @@ pub fn verify_signature(
 
 #[async_trait]
 impl Provider for StandardWebhooks {
-    type Event = ();
+    type Event = Option<rampart_events::payments::PaymentEvent>;
     const NAME: &'static str = "standard";
     const PATHS: &'static [&'static str] = &["/webhooks/standard/{source}"];
     const SECRET: &'static str = "STANDARD_WEBHOOK_SECRETS";
@@ -118,24 +125,81 @@ impl Provider for StandardWebhooks {
         ))
     }
 
-    fn parse(&self, _: &WebhookEvent) -> Result<(), JobError> {
-        Ok(())
+    fn parse(
+        &self,
+        event: &WebhookEvent,
+    ) -> Result<Option<rampart_events::payments::PaymentEvent>, JobError> {
+        if event.provider != format!("{}:{}", Self::NAME, mock_payment::SOURCE) {
+            return Ok(None);
+        }
+        let j: serde_json::Value = serde_json::from_slice(event.payload())
+            .map_err(|e| JobError::Malformed(e.to_string()))?;
+        Ok(mock_payment::parse(&j))
     }
 
     async fn apply(
         &self,
         state: &AppState,
-        event: &WebhookEvent,
-        _: (),
+        _: &WebhookEvent,
+        ev: Option<rampart_events::payments::PaymentEvent>,
     ) -> Result<Outcome, JobError> {
-        // Source `mock`: the mock payment provider's `payment.succeeded|failed` (orders applies them).
-        if event.provider == format!("{}:mock", Self::NAME) {
-            let linked = crate::orders::on_provider_event(state, "mock", event.payload()).await;
-            return Ok(linked
-                .map_err(crate::webhooks::effects::failed)?
-                .map_or(Outcome::Ignored, Outcome::from));
+        match ev {
+            Some(ev) => self.payments.payment_changed(state, ev).await,
+            None => Ok(Outcome::Ignored),
         }
-        Ok(Outcome::Ignored)
+    }
+}
+
+/// The mock payment provider's events, as they arrive from Standard Webhooks source `mock`:
+/// `payment.succeeded|failed` with the intent and the event's time. The local stack's "customer
+/// paid" command and the tests build them here; the worker reads them here: one format.
+pub mod mock_payment {
+    use rampart_events::payments::{PaymentEvent, PaymentProvider, PaymentStatus};
+    use serde_json::{Value as Json, json};
+
+    /// The Standard Webhooks source the mock provider's events arrive from.
+    pub const SOURCE: &str = "mock";
+    /// The secret holding `source=whsec_…` entries for Standard Webhooks sources.
+    pub const SECRETS: &str = "STANDARD_WEBHOOK_SECRETS";
+
+    /// How the simulated customer's payment ends.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Settle {
+        Succeed,
+        Fail,
+    }
+
+    impl Settle {
+        pub fn event_type(self) -> &'static str {
+            match self {
+                Settle::Succeed => "payment.succeeded",
+                Settle::Fail => "payment.failed",
+            }
+        }
+    }
+
+    /// The event body (Standard Webhooks payload shape: `type`, `timestamp`, `data`).
+    pub fn event(intent_id: &str, settle: Settle, now_secs: i64) -> Json {
+        json!({
+            "type": settle.event_type(),
+            "timestamp": rampart_platform::clock::rfc3339(now_secs),
+            "data": { "intent_id": intent_id, "created": now_secs },
+        })
+    }
+
+    /// The payment event a body means, `None` for another event type.
+    pub fn parse(event: &Json) -> Option<PaymentEvent> {
+        let status = match event["type"].as_str()? {
+            "payment.succeeded" => PaymentStatus::Succeeded,
+            "payment.failed" => PaymentStatus::Failed,
+            _ => return None,
+        };
+        Some(PaymentEvent {
+            provider: PaymentProvider::Mock,
+            intent_id: event["data"]["intent_id"].as_str()?.to_string(),
+            status,
+            event_time: event["data"]["created"].as_i64()?,
+        })
     }
 }
 
@@ -160,6 +224,28 @@ mod tests {
         let secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
         let ts = T.to_string();
         verify_signature(Some(id), Some(&ts), Some(sig), body, &secrets, now)
+    }
+
+    #[test]
+    fn signed_mock_payments_pass_the_verifier_and_parse_back() {
+        use super::mock_payment::{Settle, event, parse};
+        let body = event("pi_mock_1", Settle::Succeed, T).to_string();
+        let sig = sign(SECRET, "msg_1", T, body.as_bytes()).unwrap();
+        let secrets = vec![SECRET.to_string()];
+        let ts = T.to_string();
+        let at = verify_signature(
+            Some("msg_1"),
+            Some(&ts),
+            Some(&sig),
+            body.as_bytes(),
+            &secrets,
+            T,
+        );
+        assert_eq!(at, Ok(T));
+        let ev = parse(&serde_json::from_str(&body).unwrap()).unwrap();
+        assert_eq!(ev.status.as_str(), "succeeded");
+        assert_eq!(ev.intent_id, "pi_mock_1");
+        assert!(parse(&serde_json::json!({"type": "payment.refunded"})).is_none());
     }
 
     #[test]

@@ -1,44 +1,29 @@
-//! Stripe: what each event does to our state (its wire format, the signature and the event
-//! shapes, is `stripe/wire.rs`). Events are keyed by their `id`. Subscription and invoice events
-//! set the user's plan and status under the one ordering of the user's billing state
-//! (`billing::ordering`: `created`, then the object's progress), only for the user's current
-//! subscription; a checkout completes only for the customer our API created for its
-//! `client_reference_id` (never matched by email), and for an owner account it links the
-//! customer so everything after it is `owner_blocked` too. Once a take-back or reset severed an
-//! account's billing, only events about the customer stored on it apply
-//! (`billing::link::current_customer`). Payment intents move a payment forward.
+//! Stripe: events are keyed by their `id` and read with Stripe's wire format (`stripe/wire.rs`),
+//! then handed to the domain that owns what they change: Stripe Billing's events (a checkout, a
+//! subscription, an invoice) to billing, a payment intent's progress to orders once the owner
+//! check passed. Webhooks keeps only Stripe's own view of an intent (provider state, on the one
+//! payment ladder); the effects are the owners'.
 
 mod wire;
 
-pub use wire::{Body, Owner, StripeEvent, SubscriptionKind, sign, verify_signature};
+pub use wire::{Body, StripeEvent, sign, verify_signature};
 
 use async_trait::async_trait;
+use rampart_events::Effects;
+use rampart_events::billing::{CheckoutCompleted, EventRef, InvoiceChanged, SubscriptionChanged};
+use rampart_events::outcome::owner_blocked;
+use rampart_events::payments::{PaymentEvent, PaymentProvider};
 
 use super::{Delivery, Provider, Rejected, Verified};
-use crate::auth::records::User;
-use crate::billing::link::{CustomerLink, current_customer};
-use crate::billing::ordering::{self, Applied, SubscriptionMatch, Version, rank};
-use crate::billing::subscription::LIVE;
 use crate::jobs::JobError;
-use crate::mail::Mail;
 use crate::state::AppState;
-use crate::store::{Condition, StoreError, Update, keys, load};
-use crate::webhooks::effects::{
-    Tracked, failed, forward_only, is_owner, owner_blocked, payment_rank,
-};
+use crate::store::keys;
+use crate::webhooks::effects::{Tracked, failed, forward_only};
 use crate::webhooks::event::{Outcome, WebhookEvent};
 use crate::webhooks::payload::{json, str_at};
 
-pub struct Stripe;
-
-impl SubscriptionKind {
-    fn rank(self) -> i64 {
-        match self {
-            Self::Created => rank::SUBSCRIPTION_CREATED,
-            Self::Updated => rank::SUBSCRIPTION_UPDATED,
-            Self::Deleted => rank::SUBSCRIPTION_DELETED,
-        }
-    }
+pub struct Stripe {
+    pub effects: Effects,
 }
 
 #[async_trait]
@@ -64,58 +49,50 @@ impl Provider for Stripe {
     async fn apply(
         &self,
         state: &AppState,
-        event: &WebhookEvent,
+        webhook: &WebhookEvent,
         ev: StripeEvent,
     ) -> Result<Outcome, JobError> {
-        let ty = ev.kind.as_str();
+        let event = EventRef {
+            id: ev.id,
+            kind: ev.kind,
+            created: ev.created,
+        };
+        let billing = &self.effects.billing;
         match ev.body {
+            Body::Other => Ok(Outcome::Ignored),
             Body::CheckoutCompleted {
                 user_id,
                 customer,
                 subscription,
-            } => checkout_completed(state, ty, user_id, customer, subscription).await,
-            Body::Other => Ok(Outcome::Ignored),
+            } => {
+                let ev = CheckoutCompleted {
+                    event,
+                    user_id,
+                    customer,
+                    subscription,
+                };
+                billing.checkout_completed(state, ev).await
+            }
             Body::Subscription {
                 id,
-                kind,
+                change,
                 owner,
                 price_id,
                 status,
                 period_end,
                 cancel_at_period_end,
             } => {
-                let user_id = user_of(state, &owner).await?;
-                // Every kind, deletion included: nothing a provider says changes an owner.
-                if is_owner(state, &user_id).await? {
-                    return Ok(owner_blocked(state, &user_id, ty).await);
-                }
-                let tier = state.settings.tier_of_price(&price_id).unwrap_or("unknown");
-                let deleted = kind == SubscriptionKind::Deleted;
-                let status = if deleted { "canceled" } else { status.as_str() };
-                // A paid plan only while the subscription runs (not while its first payment
-                // is incomplete, not once it ended).
-                let plan = if LIVE.contains(&status) {
-                    tier
-                } else {
-                    User::FREE_PLAN
+                let ev = SubscriptionChanged {
+                    event,
+                    id,
+                    change,
+                    owner,
+                    price_id,
+                    status,
+                    period_end,
+                    cancel_at_period_end,
                 };
-                let update = Update::new()
-                    .set(User::PLAN, plan)
-                    .set(User::SUBSCRIPTION_STATUS, status)
-                    .set(User::CURRENT_PERIOD_END, period_end)
-                    .set(User::CANCEL_AT_PERIOD_END, cancel_at_period_end);
-                let m = match (&id, kind) {
-                    (None, _) => SubscriptionMatch::Any,
-                    (Some(id), SubscriptionKind::Created) => SubscriptionMatch::Adopt(id),
-                    (Some(id), _) => SubscriptionMatch::Current(id),
-                };
-                let v = Version {
-                    at: ev.created,
-                    rank: kind.rank(),
-                };
-                let ours = current_customer(owner.customer.as_deref());
-                let applied = ordering::apply(state, &user_id, v, m, update, Some(ours)).await;
-                Ok(outcome(applied.map_err(failed)?))
+                billing.subscription_changed(state, ev).await
             }
             Body::Invoice {
                 payment_failed,
@@ -123,184 +100,50 @@ impl Provider for Stripe {
                 status,
                 subscription,
             } => {
-                let user_id = user_of(state, &owner).await?;
-                // A charge touching an owner account is not applied either.
-                if is_owner(state, &user_id).await? {
-                    return Ok(owner_blocked(state, &user_id, ty).await);
-                }
-                let new_status = if payment_failed { "past_due" } else { "active" };
-                let update = Update::new().set(User::SUBSCRIPTION_STATUS, new_status);
-                let m = match &subscription {
-                    Some(s) => SubscriptionMatch::Current(s),
-                    None => SubscriptionMatch::Any,
+                let ev = InvoiceChanged {
+                    event,
+                    payment_failed,
+                    owner,
+                    status,
+                    subscription,
                 };
-                let v = Version {
-                    at: ev.created,
-                    rank: rank::invoice(status.as_deref(), !payment_failed),
-                };
-                // An invoice never revives a subscription that has ended.
-                let running = Condition::ne(User::SUBSCRIPTION_STATUS, "canceled")
-                    .and(current_customer(owner.customer.as_deref()));
-                let applied = ordering::apply(state, &user_id, v, m, update, Some(running))
-                    .await
-                    .map_err(failed)?;
-                if payment_failed {
-                    dunning_mail(state, &user_id, &ev.id, v).await?;
-                }
-                Ok(outcome(applied))
+                billing.invoice_changed(state, ev).await
             }
             Body::PaymentIntent { id, status, owner } => {
-                let (Some(id), Some(status)) = (id, status) else {
+                let (Some(intent_id), Some(status)) = (id, status) else {
                     return Ok(Outcome::Ignored);
                 };
-                let Some((status, rank)) = payment_rank(&status) else {
-                    return Ok(Outcome::Ignored);
-                };
+                // Whose intent it is: the customer's user, else the metadata our API set.
                 let mut user_id = None;
                 if let Some(customer) = &owner.customer {
-                    user_id = user_for_customer(state, customer).await?;
+                    user_id = billing.user_of_customer(state, customer).await?;
                 }
                 if let Some(u) = user_id.as_ref().or(owner.metadata_user_id.as_ref())
-                    && is_owner(state, u).await?
+                    && crate::auth::owners::is_owner(state, u)
+                        .await
+                        .map_err(failed)?
                 {
-                    return Ok(owner_blocked(state, u, ty).await);
+                    return Ok(owner_blocked(state, u, &event.kind).await);
                 }
-                let key = keys::provider_payment_status(Self::NAME, &id);
+                // Stripe's own view of the intent, on the one payment ladder: provider state an
+                // operator can read, whether or not an order of ours was paid with it.
+                let key = keys::provider_payment_status(Self::NAME, &intent_id);
+                let (word, rank) = (status.as_str(), status.rank());
                 let recorded =
-                    forward_only(state, key, Tracked::ProviderPayment, status, rank, event).await?;
-                // The linked Payment and Order move too (the logic lives in orders).
-                let linked =
-                    crate::orders::on_provider_event(state, Self::NAME, event.payload()).await;
-                Ok(linked.map_err(failed)?.map_or(recorded, Outcome::from))
+                    forward_only(state, key, Tracked::ProviderPayment, word, rank, webhook).await?;
+                let ev = PaymentEvent {
+                    provider: PaymentProvider::Stripe,
+                    intent_id,
+                    status,
+                    event_time: event.created,
+                };
+                // The order paid with it moves too (orders' effect); an intent no order of ours
+                // was paid with is what Stripe says, recorded above.
+                match self.effects.payments.payment_changed(state, ev).await? {
+                    Outcome::Ignored => Ok(recorded),
+                    linked => Ok(linked),
+                }
             }
         }
     }
-}
-
-fn outcome(a: Applied) -> Outcome {
-    match a {
-        Applied::Applied => Outcome::Applied,
-        Applied::Superseded => Outcome::Superseded,
-        // No such user: nothing of ours to change.
-        Applied::NoUser => Outcome::Ignored,
-    }
-}
-
-/// `checkout.session.completed`. Applied only for a session of ours: its
-/// `client_reference_id` is a user and its customer is the one our API created for that user
-/// (a Payment Link, say, lets anyone set `client_reference_id`; the email is never used to
-/// match). An owner account's checkout is `owner_blocked`, and its customer is linked so the
-/// subscription events after it are `owner_blocked` too, not retried into the dead letters.
-async fn checkout_completed(
-    state: &AppState,
-    ty: &str,
-    user_id: Option<String>,
-    customer: Option<String>,
-    subscription: Option<String>,
-) -> Result<Outcome, JobError> {
-    let (Some(user_id), Some(customer)) = (user_id, customer) else {
-        tracing::warn!("checkout.session.completed without client_reference_id or customer");
-        return Ok(Outcome::Ignored);
-    };
-    let user: Option<User> = load(&*state.store, &keys::user(&user_id))
-        .await
-        .map_err(failed)?;
-    if user.is_none() {
-        tracing::warn!("checkout.session.completed for an unknown client_reference_id; ignored");
-        return Ok(Outcome::Ignored);
-    }
-    if is_owner(state, &user_id).await? {
-        let link = CustomerLink {
-            customer_id: customer,
-            user_id: user_id.clone(),
-        };
-        // Never re-points a customer that is already someone's.
-        let free = Condition::NotExists.or(Condition::eq(CustomerLink::USER_ID, user_id.as_str()));
-        match state.store.put((&link).into(), Some(free)).await {
-            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
-            Err(e) => return Err(failed(e)),
-        }
-        return Ok(owner_blocked(state, &user_id, ty).await);
-    }
-    if user_for_customer(state, &customer).await?.as_deref() != Some(user_id.as_str()) {
-        tracing::warn!(
-            "checkout.session.completed for a customer our API did not create for this user; ignored"
-        );
-        return Ok(Outcome::Ignored);
-    }
-    let (pk, sk) = keys::user(&user_id);
-    let mut update = Update::new().set(User::STRIPE_CUSTOMER_ID, customer.as_str());
-    let mut cond = Condition::Exists.and(current_customer(Some(&customer)));
-    if let Some(sub) = &subscription {
-        // The new subscription becomes current unless one is already running (its own
-        // `created` event adopts it in order).
-        let sid = User::STRIPE_SUBSCRIPTION_ID;
-        let not_running = LIVE
-            .iter()
-            .fold(Condition::AttrNotExists(sid.into()), |c, s| {
-                c.or(Condition::ne(User::SUBSCRIPTION_STATUS, *s))
-            });
-        update = update.set(sid, sub.as_str());
-        cond = cond.and(not_running);
-    }
-    match state.store.update(&pk, &sk, update, Some(cond)).await {
-        Ok(_) => Ok(Outcome::Applied),
-        Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Superseded),
-        Err(e) => Err(failed(e)),
-    }
-}
-
-async fn user_for_customer(state: &AppState, customer: &str) -> Result<Option<String>, JobError> {
-    let link: Option<CustomerLink> = load(&*state.store, &keys::stripe_customer(customer))
-        .await
-        .map_err(failed)?;
-    Ok(link.map(|l| l.user_id))
-}
-
-/// The user a Stripe object belongs to: the customer's link (our API writes it before any
-/// checkout), else the `metadata[user_id]` our checkout puts on the subscription. Neither: a
-/// retryable failure (the link may be a moment behind), never a silent `ignored`.
-async fn user_of(state: &AppState, owner: &Owner) -> Result<String, JobError> {
-    if let Some(customer) = &owner.customer
-        && let Some(u) = user_for_customer(state, customer).await?
-    {
-        return Ok(u);
-    }
-    owner
-        .metadata_user_id
-        .clone()
-        .ok_or_else(|| failed("Stripe customer not linked to a user yet"))
-}
-
-/// The dunning mail of one `invoice.payment_failed` event, sent once and only while it is the
-/// newest thing applied to the user's billing state (a late failure about a subscription that
-/// has since ended, or been replaced, mails nobody). The user item remembers the last event
-/// mailed, so a retry after a failed send mails, and a duplicate does not.
-async fn dunning_mail(
-    state: &AppState,
-    user_id: &str,
-    event_id: &str,
-    v: Version,
-) -> Result<(), JobError> {
-    let key = keys::user(user_id);
-    let Some(u) = load::<User>(&*state.store, &key).await.map_err(failed)? else {
-        return Ok(());
-    };
-    if !ordering::is_current(&u, v) || u.dunning_event.as_deref() == Some(event_id) {
-        return Ok(());
-    }
-    let mail = Mail {
-        kind: crate::mail::MailKind::PaymentFailed,
-        to: u.email,
-        subject: "Your payment did not go through".into(),
-        body: "We could not charge your card for your subscription. Please update your payment method to keep your plan.".into(),
-    };
-    state.mailer.send(mail).await.map_err(failed)?;
-    let mark = Update::new().set(User::DUNNING_EVENT, event_id);
-    state
-        .store
-        .update(&key.0, &key.1, mark, None)
-        .await
-        .map_err(failed)?;
-    Ok(())
 }

@@ -108,7 +108,7 @@ async fn a_provider_defined_outside_the_crate_is_received_verified_and_applied_o
         shared,
         Duration::from_secs(300),
     ));
-    let registry = Registry::builtin().with(Acme);
+    let registry = Registry::builtin_with(jobs_worker::effects()).with(Acme);
     let addr = serve_router(webhooks_api::router_with(state.clone(), &registry)).await;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(rampart::jobs::worker_loop(

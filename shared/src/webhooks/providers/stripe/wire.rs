@@ -59,11 +59,9 @@ pub fn verify_signature(
 }
 
 /// Who a Stripe object belongs to: its customer, or the user id we put in its metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Owner {
-    pub customer: Option<String>,
-    pub metadata_user_id: Option<String>,
-}
+pub use rampart_events::billing::StripeOwner as Owner;
+pub use rampart_events::billing::SubscriptionChange;
+use rampart_events::payments::PaymentStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -75,7 +73,7 @@ pub enum Body {
     Subscription {
         /// The subscription's id (absent only in hand-made fixtures).
         id: Option<String>,
-        kind: SubscriptionKind,
+        change: SubscriptionChange,
         owner: Owner,
         price_id: String,
         status: String,
@@ -91,17 +89,12 @@ pub enum Body {
     },
     PaymentIntent {
         id: Option<String>,
-        status: Option<String>,
+        /// From the event's type: after a failure Stripe puts the intent back to
+        /// `requires_payment_method`, so the object's own status would not say it failed.
+        status: Option<PaymentStatus>,
         owner: Owner,
     },
     Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubscriptionKind {
-    Created,
-    Updated,
-    Deleted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,9 +121,9 @@ impl StripeEvent {
         };
         let item = &obj["items"]["data"][0];
         let sub_kind = match kind.as_str() {
-            "customer.subscription.created" => Some(SubscriptionKind::Created),
-            "customer.subscription.updated" => Some(SubscriptionKind::Updated),
-            "customer.subscription.deleted" => Some(SubscriptionKind::Deleted),
+            "customer.subscription.created" => Some(SubscriptionChange::Created),
+            "customer.subscription.updated" => Some(SubscriptionChange::Updated),
+            "customer.subscription.deleted" => Some(SubscriptionChange::Deleted),
             _ => None,
         };
         let body = match (kind.as_str(), sub_kind) {
@@ -139,9 +132,9 @@ impl StripeEvent {
                 customer: string_at(obj, &["customer"]),
                 subscription: string_at(obj, &["subscription"]),
             },
-            (_, Some(sub_kind)) => Body::Subscription {
+            (_, Some(change)) => Body::Subscription {
                 id: string_at(obj, &["id"]),
-                kind: sub_kind,
+                change,
                 owner: owner(),
                 // A legacy `plan` id works as a price id.
                 price_id: string_at(item, &["price", "id"])
@@ -162,7 +155,7 @@ impl StripeEvent {
             },
             (t, _) if t.starts_with("payment_intent.") => Body::PaymentIntent {
                 id: string_at(obj, &["id"]),
-                status: string_at(obj, &["status"]),
+                status: payment_status(t),
                 owner: owner(),
             },
             _ => Body::Other,
@@ -174,6 +167,19 @@ impl StripeEvent {
             body,
         })
     }
+}
+
+/// The payment status a `payment_intent.*` event means; `None` for the ones that move nothing
+/// (`created`, `amount_capturable_updated`, ...).
+fn payment_status(event_type: &str) -> Option<PaymentStatus> {
+    Some(match event_type {
+        "payment_intent.succeeded" => PaymentStatus::Succeeded,
+        "payment_intent.payment_failed" => PaymentStatus::Failed,
+        "payment_intent.canceled" => PaymentStatus::Canceled,
+        "payment_intent.processing" => PaymentStatus::Processing,
+        "payment_intent.requires_action" => PaymentStatus::RequiresAction,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -231,6 +237,37 @@ mod tests {
         assert!(matches!(
             StripeEvent::parse(raw),
             Err(JobError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn payment_intent_events_take_their_status_from_the_type() {
+        let ev = |ty: &str| {
+            serde_json::json!({"id": "evt_1", "type": ty, "created": 5,
+                "data": {"object": {"id": "pi_1", "status": "requires_payment_method"}}})
+            .to_string()
+        };
+        let status = |ty: &str| match StripeEvent::parse(ev(ty).as_bytes()).unwrap().body {
+            Body::PaymentIntent { id, status, .. } => {
+                assert_eq!(id.as_deref(), Some("pi_1"));
+                status
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            status("payment_intent.payment_failed"),
+            Some(PaymentStatus::Failed)
+        );
+        assert_eq!(
+            status("payment_intent.succeeded"),
+            Some(PaymentStatus::Succeeded)
+        );
+        assert_eq!(status("payment_intent.created"), None);
+        assert!(matches!(
+            StripeEvent::parse(ev("invoice.created").as_bytes())
+                .unwrap()
+                .body,
+            Body::Other
         ));
     }
 }

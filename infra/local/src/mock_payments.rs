@@ -13,16 +13,14 @@ use axum::routing::post;
 use serde_json::json;
 use tower::ServiceExt;
 
-use super::input::{self, Reply};
-use super::problem::OrderError;
-use super::providers::Provider;
-use super::providers::mock::{self, SECRETS, SOURCE, Settle};
-use super::records::IntentLink;
-use crate::crypto::random_id;
-use crate::error::ApiError;
-use crate::http::ClientIp;
-use crate::state::AppState;
-use crate::store::{keys, load};
+use rampart::AppState;
+use rampart::crypto::random_id;
+use rampart::error::ApiError;
+use rampart::http::ClientIp;
+use rampart::idempotency::request::{self as input, Reply};
+use rampart::orders::Provider;
+use rampart::webhooks::providers::standard::mock_payment::{self as mock, SECRETS, SOURCE, Settle};
+use rampart::webhooks::providers::standard::sign;
 
 /// The route, posting into `intake` (the webhooks function's routes).
 pub fn routes(state: AppState, intake: Router) -> Router {
@@ -39,21 +37,18 @@ fn is_mock_intent(id: &str) -> bool {
 async fn settle(
     State((state, intake)): State<(AppState, Router)>,
     Path((intent_id, action)): Path<(String, String)>,
-) -> Result<Reply, OrderError> {
+) -> Result<Reply, ApiError> {
     let settle = match action.as_str() {
         "succeed" => Settle::Succeed,
         "fail" => Settle::Fail,
-        _ => return Err(ApiError::NotFound("No route matches this path.".into()).into()),
+        _ => return Err(ApiError::NotFound("No route matches this path.".into())),
     };
+    let unknown = || ApiError::NotFound("No such mock payment intent.".into());
     if !is_mock_intent(&intent_id) {
-        return Err(OrderError::not_found("mock payment intent"));
+        return Err(unknown());
     }
-    let link_key = keys::payment_intent(Provider::Mock.as_str(), &intent_id);
-    if load::<IntentLink>(&*state.store, &link_key)
-        .await?
-        .is_none()
-    {
-        return Err(OrderError::not_found("mock payment intent"));
+    if !rampart::orders::events::is_our_intent(&state, Provider::Mock, &intent_id).await? {
+        return Err(unknown());
     }
     let prefix = format!("{SOURCE}=");
     let secret = state
@@ -71,7 +66,7 @@ async fn settle(
     let now = state.clock.now_secs();
     let msg_id = format!("msg_{}", random_id());
     let body = mock::event(&intent_id, settle, now).to_string();
-    let signature = mock::signature(&secret, &msg_id, now, body.as_bytes())
+    let signature = sign(&secret, &msg_id, now, body.as_bytes())
         .ok_or_else(|| ApiError::internal("the mock webhook secret is not whsec_ base64"))?;
     let mut req = Request::post(format!("/webhooks/standard/{SOURCE}"))
         .header("content-type", "application/json")
