@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use rampart::AppState;
-use rampart::customers::auth::Admin;
+use rampart::auth::operator::Admin;
 use rampart::error::{ApiError, StartupError};
 use rampart::health::{self, Dep};
 use rampart::http::{self, Query, RouterOptions};

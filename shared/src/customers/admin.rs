@@ -7,11 +7,11 @@
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::auth::Admin;
 use super::record::api_key::{REVOKED_AT, REVOKED_BY, VALID_UNTIL};
 use super::record::{ApiKey, Customer, CustomerEmail, KeyState};
 use super::secret;
 use crate::auth::normalize_email;
+use crate::auth::operator::Admin;
 use crate::crypto::{keyed_hash, random_id};
 use crate::error::{ApiError, FieldError};
 use crate::lifetimes::API_KEY_RETIRED_SECS;

@@ -1,24 +1,21 @@
-//! Who calls the customer routes: an instance with its `X-API-Key` (`ApiCaller`) or an operator
-//! with the admin token (`Admin`). A refused key always gets the same 401 problem, whatever the
+//! Who calls the customer routes: an instance with its `X-API-Key` (`ApiCaller`; operators are
+//! auth's `Admin`). A refused key always gets the same 401 problem, whatever the
 //! reason; the log says which category (never the key). Failures count against per-IP limits,
 //! so a flood of guesses turns into 429s.
 
 use std::net::IpAddr;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderName;
 use axum::http::request::Parts;
-use axum::http::{HeaderName, header};
-use serde_json::json;
 
 use super::limits;
 use super::record::api_key::LAST_USED_AT;
 use super::record::{ApiKey, KeyState};
 use super::secret;
-use crate::auth::operator::Operator;
-use crate::crypto::keyed_hash;
 use crate::error::ApiError;
 use crate::http::ClientIp;
-use crate::ratelimit::{self, RateLimitHeaders, Subject};
+use crate::ratelimit::{self, Subject};
 use crate::state::AppState;
 use crate::store::{Condition, StoreError, Update, keys, load};
 
@@ -157,73 +154,6 @@ impl FromRequestParts<AppState> for ApiCaller {
                     "A valid API key is required.".into(),
                 ))
             }
-        }
-    }
-}
-
-/// An authenticated operator: who (a fingerprint of the token they used, so a rotation shows
-/// which token acted), from where, and the rate-limit headers for the response.
-#[derive(Debug, Clone)]
-pub struct Admin {
-    pub who: String,
-    pub ip: Option<IpAddr>,
-    pub limits: RateLimitHeaders,
-}
-
-/// `operator:<fingerprint>`: a keyed hash of the token, never the token.
-async fn operator_id(state: &AppState, parts: &Parts) -> Result<String, ApiError> {
-    let token = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .trim();
-    let pepper = state.hash_pepper().await?;
-    let fp = keyed_hash(&pepper, "operator", token);
-    Ok(format!("operator:{}", &fp[..12]))
-}
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ip = client_ip(parts);
-        let ip_subject = Subject {
-            ip,
-            ..Subject::default()
-        };
-        // An IP past its failure budget is refused before the token is looked at, so a guess
-        // that happens to be right is refused too (the throttle would mean nothing otherwise).
-        // The cost: someone sharing the operators' egress IP can make them wait out the hour.
-        if ip.is_some()
-            && let Some(retry) =
-                ratelimit::exhausted(state, &limits::admin_failures(), &ip_subject).await?
-        {
-            tracing::info!("operator authentication refused: too many failures from this IP");
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: retry,
-                headers: Default::default(),
-            });
-        }
-        match Operator::from_request_parts(parts, state).await {
-            Ok(Operator) => {
-                let who = operator_id(state, parts).await?;
-                let subject = Subject {
-                    user: Some(who.clone()),
-                    ..Subject::default()
-                };
-                let limits = ratelimit::enforce(state, &[limits::operator()], &subject).await?;
-                Ok(Admin { who, ip, limits })
-            }
-            Err(ApiError::Unauthorized(detail)) => {
-                if ip.is_some() {
-                    ratelimit::enforce(state, &[limits::admin_failures()], &ip_subject).await?;
-                }
-                crate::audit::record(state, "admin_auth_failed", "operator", ip, json!({})).await;
-                Err(ApiError::Unauthorized(detail))
-            }
-            Err(other) => Err(other),
         }
     }
 }

@@ -18,17 +18,6 @@ pub fn unauthenticated() -> Rule {
     )
 }
 
-/// Failed operator authentications: 10 per hour per IP. Only failures count: the write-up's
-/// 10/hour for every admin request would lock operators out of their own routes.
-pub fn admin_failures() -> Rule {
-    Rule::new("admin_auth_fail_ip", 10, HOUR, &[KeyPart::Ip])
-}
-
-/// Authenticated operator requests: 600 per hour per operator token.
-pub fn operator() -> Rule {
-    Rule::new("operator", 600, HOUR, &[KeyPart::User])
-}
-
 /// Usage reports: 60 per hour per customer (all of its keys together).
 pub fn usage() -> Rule {
     Rule::new("usage_customer", 60, HOUR, &[KeyPart::ApiKey])

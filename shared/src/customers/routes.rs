@@ -14,9 +14,10 @@ use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::admin::{self, NewCustomer, RotateOptions, customer_view, key_view};
-use super::auth::{Admin, ApiCaller, Caller};
+use super::auth::{ApiCaller, Caller};
 use super::usage::{self, Outcome, Report, event_view};
 use super::{license, limits};
+use crate::auth::operator::Admin;
 use crate::error::ApiError;
 use crate::http::{IDEMPOTENT_REPLAYED, Json, Query};
 use crate::ratelimit::{self, RateLimitHeaders, Subject};

@@ -15,7 +15,7 @@ use super::erasure::{self, Confirm};
 use super::export;
 use super::record::{Erasure, Status};
 use crate::auth::AuthUser;
-use crate::customers::auth::Admin;
+use crate::auth::operator::Admin;
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json};
 use crate::ratelimit::{self, KeyPart, Rule};

@@ -9,11 +9,11 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
+use crate::auth::operator::Admin;
 use crate::auth::records::{
     EmailVerification, FailureCount, Otp, PasswordReset, RefreshToken, Session,
 };
 use crate::crypto::random_id;
-use crate::customers::auth::Admin;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 use crate::store::record::{Record, TYPE, malformed};

@@ -16,7 +16,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use super::hold::{self, NewHold};
 use super::{Budget, Options};
-use crate::customers::auth::Admin;
+use crate::auth::operator::Admin;
 use crate::error::ApiError;
 use crate::http::Json;
 use crate::state::AppState;

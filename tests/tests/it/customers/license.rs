@@ -308,7 +308,7 @@ async fn during_a_license_key_rotation_both_keys_are_published_and_the_first_sig
         secrets,
         clock,
     );
-    let by = rampart::customers::auth::Admin {
+    let by = rampart::auth::operator::Admin {
         who: "operator:test".into(),
         ip: None,
         limits: Default::default(),

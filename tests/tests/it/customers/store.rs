@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rampart::AppState;
+use rampart::auth::operator::Admin;
 use rampart::clock::{Clock, ManualClock, SharedClock};
 use rampart::customers::admin::{self, NewCustomer, RotateOptions};
-use rampart::customers::auth::{Admin, Caller, Denied, authenticate};
+use rampart::customers::auth::{Caller, Denied, authenticate};
 use rampart::customers::record::{ApiKey, UsageCounter};
 use rampart::customers::usage::{self, Outcome, Report};
 use rampart::error::ApiError;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rampart::AppState;
 use rampart::audit::AuditEvent;
-use rampart::customers::auth::Admin;
+use rampart::auth::operator::Admin;
 use rampart::retention::{PolicyReport, Report};
 use rampart::store::{Item, keys};
 use rampart::webhooks::event::{Status, WebhookEvent};
