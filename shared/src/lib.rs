@@ -6,20 +6,20 @@ pub use rampart_platform::{
 };
 
 pub use rampart_auth as auth;
+pub use rampart_billing as billing;
+pub use rampart_billing::customers;
 pub use rampart_events as events;
 /// The HTTP layer's root (layers, extractors, `finish`, `serves`).
 pub use rampart_http as http;
 pub use rampart_http::{audit, health, idempotency, jobs, lambda, mail, openapi, ratelimit, state};
+pub use rampart_orders as orders;
 pub use rampart_store as store;
 pub use rampart_store::queue;
 pub use rampart_stripe as stripe;
+pub use rampart_webhooks as webhooks;
 
-pub mod billing;
-pub mod customers;
 pub mod gdpr;
-pub mod orders;
 pub mod retention;
-pub mod webhooks;
 
 pub use error::ApiError;
 pub use state::AppState;

@@ -1,0 +1,110 @@
+//! The `/billing/*` routes as one router, mounted by `billing-api`: the public tier table, and
+//! for a signed-in user the subscription, usage and entitlements views, checkout (honouring
+//! `Idempotency-Key`), cancel and resume. Every route sits behind the daily quota (which
+//! exempts `GET /billing/usage`). Request and response glue only; the flows are the siblings.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use super::checkout::{self, CheckoutBody};
+use super::{entitlements, limits, quota, subscription};
+use rampart_auth::AuthUser;
+use rampart_http::idempotency::request::{self, Reply, WriteRequest};
+use rampart_http::idempotency::{self, Claim};
+use rampart_http::json;
+use rampart_http::ratelimit;
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
+
+/// Every body here is a few bytes (`{"tier": "pro"}`).
+const BODY_LIMIT: usize = 4 * 1024;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let router = Router::new()
+        .route("/billing/tiers", get(tiers))
+        .route("/billing/subscription", get(current))
+        .route("/billing/usage", get(usage))
+        .route("/billing/entitlements", get(entitlements_view))
+        .route("/billing/checkout-session", post(checkout_session))
+        .route("/billing/cancel", post(cancel))
+        .route("/billing/resume", post(resume))
+        .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    quota::apply(router, state)
+}
+
+async fn tiers(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(entitlements::tiers(&state))
+}
+
+async fn current(user: AuthUser) -> axum::Json<serde_json::Value> {
+    axum::Json(subscription::view(&user.user))
+}
+
+async fn usage(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let body = entitlements::usage(&state, &user.user).await?;
+    Ok(axum::Json(body).into_response())
+}
+
+async fn entitlements_view(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Response, ApiError> {
+    let body = entitlements::entitlements(&state, &user.user).await?;
+    Ok(axum::Json(body).into_response())
+}
+
+/// A checkout honours `Idempotency-Key` through the one idempotent path: a retry replays the
+/// session it started (Stripe's own idempotency key is derived from the client's, so a retry
+/// after our failure reaches the same session too).
+async fn checkout_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let limits = ratelimit::enforce_for_user(&state, limits::checkout(), &user.user_id).await?;
+    let start = async |key: Option<&str>| {
+        let body: CheckoutBody = json::body(&headers, &body)?;
+        let started = checkout::start(&state, &user.user, &body.tier, key).await?;
+        Ok::<_, ApiError>(json!({ "id": started.id, "url": started.url }))
+    };
+    let Some(key) = request::optional_key(&headers)? else {
+        let view = start(None).await?;
+        return Ok((StatusCode::CREATED, limits, axum::Json(view)).into_response());
+    };
+    let req = WriteRequest {
+        headers: &headers,
+        path: uri.path_and_query().map_or("/", |p| p.as_str()),
+        body: &body,
+    };
+    let scope = format!("user:{}", user.user_id);
+    let guard = match request::claim(&state, &scope, &key, req).await? {
+        Claim::Replay(r) => return Ok(r.into_response()),
+        Claim::Acquired(g) => g,
+    };
+    let view = request::release_on_error(&state, &guard, start(Some(&key)).await).await?;
+    let resp = request::stored(StatusCode::CREATED.as_u16(), None, &view);
+    idempotency::complete(&state.store, &guard, &resp).await?;
+    Ok(Reply::Fresh { resp, limits }.into_response())
+}
+
+async fn cancel(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let limits = ratelimit::enforce_for_user(&state, limits::cancel(), &user.user_id).await?;
+    let after = subscription::cancel(&state, &user.user).await?;
+    let body = subscription::view(&after);
+    Ok((StatusCode::ACCEPTED, limits, axum::Json(body)).into_response())
+}
+
+async fn resume(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let limits = ratelimit::enforce_for_user(&state, limits::resume(), &user.user_id).await?;
+    let after = subscription::resume(&state, &user.user).await?;
+    let body = subscription::view(&after);
+    Ok((limits, axum::Json(body)).into_response())
+}

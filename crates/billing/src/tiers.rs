@@ -1,0 +1,42 @@
+//! Feature limits for signed-in users: `require`, the check every flow calls before giving a
+//! user one more of something, answering 403 `tier-limit` naming the feature, the limit and the
+//! tier that lifts it. The table itself is `rampart_platform::tiers` (settings hold it).
+
+use axum::http::StatusCode;
+
+pub use rampart_platform::tiers::{Feature, Limits, Table, Tier};
+
+use rampart_auth::records::User;
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
+
+/// `Ok` when a holder of `tier` using `current` of `f` may have one more; 403 `tier-limit`
+/// otherwise.
+pub fn require_on(table: &Table, tier: Tier, f: Feature, current: u64) -> Result<(), ApiError> {
+    match table.refusal(tier, f, current) {
+        None => Ok(()),
+        Some(detail) => Err(ApiError::coded(StatusCode::FORBIDDEN, "tier-limit", detail)),
+    }
+}
+
+/// May `user` (on their stored plan; an unknown plan counts as free) have one more of `f` when
+/// they already use `current`?
+pub fn require(state: &AppState, user: &User, f: Feature, current: u64) -> Result<(), ApiError> {
+    require_on(&state.settings.tiers, Tier::of_plan(&user.plan), f, current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_a_403_tier_limit_problem() {
+        let t = Table::default();
+        assert!(require_on(&t, Tier::Starter, Feature::PrivateRepos, 4).is_ok());
+        let err = require_on(&t, Tier::Free, Feature::PrivateRepos, 0).unwrap_err();
+        assert_eq!(err.status(), StatusCode::FORBIDDEN);
+        let msg = err.to_string();
+        assert!(msg.starts_with("tier-limit: "), "{msg}");
+        assert!(msg.contains("the starter tier lifts it"), "{msg}");
+    }
+}

@@ -1,0 +1,128 @@
+//! The provider state webhooks records itself: forward-only status records (a provider's own
+//! payment, an envelope, an SMS only ever move forward; an older event never overwrites newer
+//! state). What an event means to another domain is handed to it as a typed event instead.
+
+use super::event::{Outcome, WebhookEvent};
+use rampart_http::jobs::JobError;
+use rampart_http::state::AppState;
+use rampart_store::record::{TYPE, malformed};
+use rampart_store::{Condition, EXPIRES_AT, Item, Key, StoreError, Update};
+
+pub fn failed(e: impl std::fmt::Display) -> JobError {
+    JobError::Failed(e.to_string())
+}
+
+/// Attribute names of a forward-only status record.
+pub mod attr {
+    pub const STATUS: &str = "status";
+    /// Position on the status ladder: a write with a lower or equal rank is superseded.
+    pub const RANK: &str = "rank";
+    pub const UPDATED_AT: &str = "updated_at";
+    /// The event (`provider#event id`) that set the current status.
+    pub const SET_BY: &str = "set_by";
+}
+
+/// What a forward-only status record tracks (its stored `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracked {
+    ProviderPayment,
+    Envelope,
+    SmsMessage,
+}
+
+impl Tracked {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProviderPayment => "provider_payment",
+            Self::Envelope => "envelope",
+            Self::SmsMessage => "sms_message",
+        }
+    }
+}
+
+/// A forward-only status record. Written only by `forward_only`; read by operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRecord {
+    pub key: Key,
+    pub tracked: Tracked,
+    pub status: String,
+    pub rank: i64,
+    pub updated_at: i64,
+    pub set_by: Option<String>,
+}
+
+impl TryFrom<&Item> for StatusRecord {
+    type Error = StoreError;
+
+    fn try_from(i: &Item) -> Result<Self, StoreError> {
+        let kind = "status record";
+        let tracked = [
+            Tracked::ProviderPayment,
+            Tracked::Envelope,
+            Tracked::SmsMessage,
+        ]
+        .into_iter()
+        .find(|t| i.s(TYPE) == Some(t.as_str()))
+        .ok_or_else(|| malformed(kind, TYPE))?;
+        Ok(Self {
+            key: (i.pk.clone(), i.sk.clone()),
+            tracked,
+            status: i.req_s(kind, attr::STATUS)?.into(),
+            rank: i.req_n(kind, attr::RANK)?,
+            updated_at: i.req_n(kind, attr::UPDATED_AT)?,
+            set_by: i.opt_s(attr::SET_BY),
+        })
+    }
+}
+
+impl From<&StatusRecord> for Item {
+    fn from(r: &StatusRecord) -> Item {
+        Item::new(&r.key.0, &r.key.1)
+            .with(TYPE, r.tracked.as_str())
+            .with(attr::STATUS, r.status.as_str())
+            .with(attr::RANK, r.rank)
+            .with(attr::UPDATED_AT, r.updated_at)
+            .with_opt(attr::SET_BY, r.set_by.as_deref())
+    }
+}
+
+/// Moves a status record forward only: a write with a lower or equal rank is `Superseded`,
+/// unless the record already holds this very event's status. That is a re-run of an event
+/// whose effect landed but whose result was never recorded (a lost answer, a worker killed
+/// before it marked the event processed): its effect is in place, once, so it is `Applied`.
+pub async fn forward_only(
+    state: &AppState,
+    (pk, sk): Key,
+    tracked: Tracked,
+    status: &str,
+    rank: i64,
+    event: &WebhookEvent,
+) -> Result<Outcome, JobError> {
+    let by = format!("{}#{}", event.provider, event.event_id);
+    let update = Update::new()
+        .set(attr::SET_BY, by.as_str())
+        .set(TYPE, tracked.as_str())
+        .set(attr::STATUS, status)
+        .set(attr::RANK, rank)
+        .set(attr::UPDATED_AT, state.clock.now_ms())
+        .set(
+            EXPIRES_AT,
+            state.clock.now_secs() + rampart_platform::lifetimes::WEBHOOK_EVENT_SECS,
+        );
+    let cond = Condition::AttrNotExists(attr::RANK.into()).or(Condition::lt(attr::RANK, rank));
+    match state.store.update(&pk, &sk, update, Some(cond)).await {
+        Ok(_) => Ok(Outcome::Applied),
+        Err(StoreError::ConditionFailed { existing }) => {
+            let mine = existing
+                .as_deref()
+                .and_then(|i| StatusRecord::try_from(i).ok())
+                .is_some_and(|r| r.set_by.as_deref() == Some(by.as_str()) && r.status == status);
+            Ok(if mine {
+                Outcome::Applied
+            } else {
+                Outcome::Superseded
+            })
+        }
+        Err(e) => Err(failed(e)),
+    }
+}

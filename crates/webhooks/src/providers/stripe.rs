@@ -1,0 +1,149 @@
+//! Stripe: events are keyed by their `id` and read with Stripe's wire format (`stripe/wire.rs`),
+//! then handed to the domain that owns what they change: Stripe Billing's events (a checkout, a
+//! subscription, an invoice) to billing, a payment intent's progress to orders once the owner
+//! check passed. Webhooks keeps only Stripe's own view of an intent (provider state, on the one
+//! payment ladder); the effects are the owners'.
+
+mod wire;
+
+pub use wire::{Body, StripeEvent, sign, verify_signature};
+
+use async_trait::async_trait;
+use rampart_events::Effects;
+use rampart_events::billing::{CheckoutCompleted, EventRef, InvoiceChanged, SubscriptionChanged};
+use rampart_events::outcome::owner_blocked;
+use rampart_events::payments::{PaymentEvent, PaymentProvider};
+
+use super::{Delivery, Provider, Rejected, Verified};
+use crate::effects::{Tracked, failed, forward_only};
+use crate::event::{Outcome, WebhookEvent};
+use crate::payload::{json, str_at};
+use rampart_http::jobs::JobError;
+use rampart_http::state::AppState;
+use rampart_store::keys;
+
+pub struct Stripe {
+    pub effects: Effects,
+}
+
+#[async_trait]
+impl Provider for Stripe {
+    type Event = StripeEvent;
+    const NAME: &'static str = "stripe";
+    const PATHS: &'static [&'static str] = &["/webhooks/stripe"];
+    const SECRET: &'static str = "STRIPE_WEBHOOK_SECRET";
+    const TIME_SIGNED: bool = true;
+
+    fn verify(&self, d: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
+        verify_signature(d.header("stripe-signature"), d.body, secrets, d.now)?;
+        let j = json(d.body).ok_or(Rejected::Malformed)?;
+        let id = str_at(&j, &["id"]).ok_or(Rejected::Malformed)?;
+        let kind = str_at(&j, &["type"]).unwrap_or("unknown");
+        Ok(d.verified(Self::NAME, id, kind, j["created"].as_i64()))
+    }
+
+    fn parse(&self, event: &WebhookEvent) -> Result<StripeEvent, JobError> {
+        StripeEvent::parse(event.payload())
+    }
+
+    async fn apply(
+        &self,
+        state: &AppState,
+        webhook: &WebhookEvent,
+        ev: StripeEvent,
+    ) -> Result<Outcome, JobError> {
+        let event = EventRef {
+            id: ev.id,
+            kind: ev.kind,
+            created: ev.created,
+        };
+        let billing = &self.effects.billing;
+        match ev.body {
+            Body::Other => Ok(Outcome::Ignored),
+            Body::CheckoutCompleted {
+                user_id,
+                customer,
+                subscription,
+            } => {
+                let ev = CheckoutCompleted {
+                    event,
+                    user_id,
+                    customer,
+                    subscription,
+                };
+                billing.checkout_completed(state, ev).await
+            }
+            Body::Subscription {
+                id,
+                change,
+                owner,
+                price_id,
+                status,
+                period_end,
+                cancel_at_period_end,
+            } => {
+                let ev = SubscriptionChanged {
+                    event,
+                    id,
+                    change,
+                    owner,
+                    price_id,
+                    status,
+                    period_end,
+                    cancel_at_period_end,
+                };
+                billing.subscription_changed(state, ev).await
+            }
+            Body::Invoice {
+                payment_failed,
+                owner,
+                status,
+                subscription,
+            } => {
+                let ev = InvoiceChanged {
+                    event,
+                    payment_failed,
+                    owner,
+                    status,
+                    subscription,
+                };
+                billing.invoice_changed(state, ev).await
+            }
+            Body::PaymentIntent { id, status, owner } => {
+                let (Some(intent_id), Some(status)) = (id, status) else {
+                    return Ok(Outcome::Ignored);
+                };
+                // Whose intent it is: the customer's user, else the metadata our API set.
+                let mut user_id = None;
+                if let Some(customer) = &owner.customer {
+                    user_id = billing.user_of_customer(state, customer).await?;
+                }
+                if let Some(u) = user_id.as_ref().or(owner.metadata_user_id.as_ref())
+                    && rampart_auth::owners::is_owner(state, u)
+                        .await
+                        .map_err(failed)?
+                {
+                    return Ok(owner_blocked(state, u, &event.kind).await);
+                }
+                // Stripe's own view of the intent, on the one payment ladder: provider state an
+                // operator can read, whether or not an order of ours was paid with it.
+                let key = keys::provider_payment_status(Self::NAME, &intent_id);
+                let (word, rank) = (status.as_str(), status.rank());
+                let recorded =
+                    forward_only(state, key, Tracked::ProviderPayment, word, rank, webhook).await?;
+                let ev = PaymentEvent {
+                    provider: PaymentProvider::Stripe,
+                    intent_id,
+                    status,
+                    event_time: event.created,
+                };
+                // The order paid with it moves too (orders' effect); an intent no order of ours
+                // was paid with is what Stripe says, recorded above.
+                match self.effects.payments.payment_changed(state, ev).await? {
+                    Outcome::Ignored => Ok(recorded),
+                    linked => Ok(linked),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The worker side: claim a recorded event, let its provider parse it and apply its effects once
+//! (conditional writes: state only moves forward), mark it processed with an `outcome`.
+//! Failures are recorded on the event and reported back so the queue redelivers, and
+//! dead-letters after its maximum receives.
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
+use super::effects::failed;
+use super::event::{Outcome, Status, WebhookEvent, attr};
+use super::providers::Registry;
+use rampart_http::jobs::{JobError, JobHandler, JobMeta};
+use rampart_http::state::AppState;
+use rampart_platform::metrics::{self, Metric};
+use rampart_store::{Condition, StoreError, Update, keys};
+
+/// A claim older than this is considered abandoned (the worker's timeout is 30 s).
+const CLAIM_LEASE_MS: i64 = 60_000;
+
+/// Handles `webhook.process` messages for the providers of a registry.
+pub struct ProcessWebhook {
+    registry: Registry,
+}
+
+impl ProcessWebhook {
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+
+    /// Parses and applies a claimed event with its provider; an event of a provider this
+    /// deployment does not know is recorded as ignored.
+    async fn apply(&self, state: &AppState, event: &WebhookEvent) -> Result<Outcome, JobError> {
+        match self.registry.get(&event.provider) {
+            Some(p) => p.process(state, event).await,
+            None => Ok(Outcome::Ignored),
+        }
+    }
+}
+
+#[async_trait]
+impl JobHandler for ProcessWebhook {
+    async fn handle(
+        &self,
+        state: &AppState,
+        payload: &Json,
+        meta: &JobMeta,
+    ) -> Result<(), JobError> {
+        let provider = payload["provider"]
+            .as_str()
+            .ok_or_else(|| JobError::Malformed("provider".into()))?;
+        let event_id = payload["event_id"]
+            .as_str()
+            .ok_or_else(|| JobError::Malformed("event_id".into()))?;
+        let (pk, sk) = keys::webhook_event(provider, event_id);
+        let now_ms = state.clock.now_ms();
+        // `received` included: intake does not mark records queued.
+        let claimable = Condition::eq(attr::STATUS, Status::Received)
+            .or(Condition::eq(attr::STATUS, Status::Queued))
+            .or(Condition::eq(attr::STATUS, Status::Failed))
+            .or(Condition::eq(attr::STATUS, Status::Processing)
+                .and(Condition::lt(attr::CLAIMED_AT, now_ms - CLAIM_LEASE_MS)));
+        let claim = Update::new()
+            .set(attr::STATUS, Status::Processing)
+            .set(attr::CLAIMED_AT, now_ms)
+            .add(attr::ATTEMPTS, 1);
+        let claimed = match state
+            .store
+            .update(&pk, &sk, claim, Some(Condition::Exists.and(claimable)))
+            .await
+        {
+            Ok(item) => item,
+            Err(StoreError::ConditionFailed { existing }) => {
+                let status = existing
+                    .as_deref()
+                    .and_then(|i| WebhookEvent::try_from(i).ok())
+                    .map(|e| e.status);
+                return match status {
+                    // Processed already (a duplicate message, a replay): nothing to do.
+                    Some(Status::Processed) => Ok(()),
+                    // Another worker holds a fresh claim: come back later.
+                    Some(Status::Processing) => {
+                        Err(failed("event is being processed by another worker"))
+                    }
+                    _ => {
+                        tracing::warn!(
+                            provider,
+                            "webhook record missing or expired; nothing to process"
+                        );
+                        Ok(())
+                    }
+                };
+            }
+            Err(e) => return Err(failed(e)),
+        };
+        // Only this claim may write the result: a worker that outlived its lease must not
+        // overwrite what a newer claim recorded.
+        let mine = Condition::eq(attr::STATUS, Status::Processing)
+            .and(Condition::eq(attr::CLAIMED_AT, now_ms));
+        let result = match WebhookEvent::try_from(&claimed) {
+            Ok(event) => self.apply(state, &event).await,
+            Err(e) => Err(JobError::Malformed(e.to_string())),
+        };
+        // One label per provider, not per source: a bounded dimension.
+        let label = [("provider", provider.split(':').next().unwrap_or_default())];
+        match result {
+            Ok(outcome) => {
+                match outcome {
+                    Outcome::OwnerBlocked => metrics::count(Metric::WebhookOwnerBlocked, &label),
+                    Outcome::Superseded => metrics::count(Metric::WebhookSuperseded, &label),
+                    Outcome::Applied | Outcome::Ignored | Outcome::Stale => {}
+                }
+                let mut done = Update::new()
+                    .set(attr::STATUS, Status::Processed)
+                    .set(attr::OUTCOME, outcome.as_str())
+                    .set(attr::PROCESSED_AT, state.clock.now_ms())
+                    .remove(attr::LAST_ERROR);
+                if self
+                    .registry
+                    .get(provider)
+                    .is_some_and(|p| !p.keeps_payload())
+                {
+                    // Personal data (phone numbers, texts): not kept once the effect is applied.
+                    done = done.remove(attr::PAYLOAD).set(attr::PAYLOAD_REDACTED, true);
+                }
+                match state.store.update(&pk, &sk, done, Some(mine)).await {
+                    Ok(_) => Ok(()),
+                    Err(StoreError::ConditionFailed { .. }) => {
+                        tracing::warn!(provider, "claim taken over before the result was written");
+                        Ok(())
+                    }
+                    Err(e) => Err(failed(e)),
+                }
+            }
+            Err(e) => {
+                metrics::count(Metric::WebhookFailed, &label);
+                // Visible on the record; after the last receive the queue dead-letters it.
+                let last = meta.receive_count >= state.settings.queue_max_receives;
+                let status = if last { Status::Failed } else { Status::Queued };
+                let note = Update::new()
+                    .set(attr::STATUS, status)
+                    .set(attr::QUEUED_AT, state.clock.now_ms())
+                    .set(attr::LAST_ERROR, e.to_string());
+                if let Err(w) = state.store.update(&pk, &sk, note, Some(mine)).await
+                    && !w.is_condition_failed()
+                {
+                    tracing::error!(provider, error = %w, "could not record a webhook failure");
+                }
+                Err(e)
+            }
+        }
+    }
+}
