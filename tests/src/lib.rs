@@ -93,6 +93,7 @@ pub fn embedded_state(settings: Settings, clock: SharedClock) -> AppState {
         3,
     ));
     AppState::new(settings, store, queue, test_secrets(clock.clone()), clock)
+        .with_registry(rampart_local::registry())
 }
 
 pub fn manual_clock() -> Arc<ManualClock> {
@@ -105,6 +106,7 @@ pub async fn spawn_app_with(state: AppState) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    let state = state.with_registry(rampart_local::registry());
     let running = rampart_local::start(state.clone(), listener)
         .await
         .expect("start");
@@ -257,6 +259,7 @@ pub fn state_on(store: SharedStore, clock: SharedClock) -> AppState {
         test_secrets(clock.clone()),
         clock,
     )
+    .with_registry(rampart_local::registry())
 }
 
 /// A state whose store is a fresh DynamoDB (moto) table.

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod login;
 pub mod openapi;
 pub mod operator;
+pub mod owned;
 pub mod owners;
 pub mod password;
 pub mod reauth;

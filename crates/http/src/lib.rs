@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod mail;
 pub mod openapi;
 pub mod ratelimit;
+pub mod registry;
 pub mod state;
 
 pub mod client_ip;

@@ -7,6 +7,7 @@ pub mod effects;
 pub mod event;
 pub mod intake;
 pub mod openapi;
+pub mod owned;
 pub mod payload;
 pub mod providers;
 pub mod signature;

@@ -3,11 +3,23 @@
 //! `{"job": "sweep"}`, daily `{"job": "retention"}`). Any other event is a full run, and
 //! `{"dry_run": true}` (a manual invoke) reports per policy what would go, changing nothing.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use rampart::AppState;
 use rampart::retention::{self, Budget, Options, Report};
+
+/// What retention may act on and what the erasures it resumes reach: every domain's
+/// registration (a person's data spans them all).
+pub fn registry() -> rampart::registry::Registry {
+    rampart::gdpr::registry(vec![
+        Arc::new(rampart::auth::owned::AuthData),
+        Arc::new(rampart::billing::owned::BillingData),
+        Arc::new(rampart::orders::owned::OrdersData),
+        Arc::new(rampart::webhooks::owned::WebhookData),
+    ])
+}
 
 /// Stop this long before the Lambda deadline, so the checkpoint is written and the report
 /// returned in time (a store call takes well under a second).
@@ -54,9 +66,6 @@ pub async fn handle_within(
         .unwrap_or_default();
     tracing::info!(event_id = %label.0, detail_type = %label.1, dry_run = opts.dry_run, "retention run starting");
     let report = retention::run_with(state, &opts).await?;
-    // The place for the erasure sweep (`gdpr::erasure::resume_pending`, issue 11): here in the
-    // function, not inside `retention`, since `gdpr` asks `retention::hold` and the two shared
-    // modules must not import each other.
     tracing::info!(
         expired_items_removed = report.expired_items_removed,
         webhooks_requeued = report.webhooks_requeued,
@@ -65,7 +74,7 @@ pub async fn handle_within(
         "retention run finished"
     );
     if !opts.dry_run {
-        // Erasures a crash or a since-lifted legal hold left unfinished (issue 11).
+        // Erasures a crash or a since-lifted legal hold left unfinished.
         match rampart::gdpr::erasure::resume_pending(state).await {
             Ok(n) => tracing::info!(pending_erasures = n, "pending erasures resumed"),
             Err(e) => tracing::warn!(error = %e, "pending erasures not resumed"),

@@ -6,6 +6,8 @@
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
 
+use std::sync::Arc;
+
 use axum::Router;
 use rampart::AppState;
 use rampart::billing::quota;
@@ -32,10 +34,22 @@ pub fn openapi() -> openapi::Document {
     )
 }
 
+/// What the domains store for a person and what retention may act on: every domain's
+/// registration, since a person's data spans them all.
+pub fn registry() -> rampart::registry::Registry {
+    rampart::gdpr::registry(vec![
+        Arc::new(rampart::auth::owned::AuthData),
+        Arc::new(rampart::billing::owned::BillingData),
+        Arc::new(rampart::orders::owned::OrdersData),
+        Arc::new(rampart::webhooks::owned::WebhookData),
+    ])
+}
+
 pub fn routes(state: AppState) -> Router {
+    let state = state.with_registry(registry());
     let routes = Router::new()
         .merge(health::routes("/account/health", DEPENDENCIES))
-        // Every signed-in `/account/*` call counts against the caller's daily quota (issue 9).
+        // Every signed-in `/account/*` call counts against the caller's daily quota.
         .merge(quota::apply(rampart::gdpr::routes::routes(), &state))
         .merge(operator(&state))
         .merge(openapi::serve("/account/openapi.json", &openapi()))

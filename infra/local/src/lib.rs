@@ -23,6 +23,11 @@ pub mod send;
 pub const CLIENTS: rampart::state::Clients =
     rampart::state::Clients::ALL.with_embedded(rampart_store_sqlite::open_embedded);
 
+/// Every domain's registration of its data (the local stack runs every function).
+pub fn registry() -> rampart::registry::Registry {
+    gdpr_api::registry()
+}
+
 /// The name the local stack's own routes carry in the request span.
 pub const NAME: &str = "rampart-local";
 
@@ -148,6 +153,7 @@ pub async fn start_with(
     listener: TcpListener,
     force_outbox: bool,
 ) -> std::io::Result<Running> {
+    let state = state.with_registry(registry());
     let addr = listener.local_addr()?;
     let outbox = serve_outbox(&state.settings, addr, force_outbox);
     let (stop, stop_rx) = watch::channel(false);

@@ -43,7 +43,7 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let settings = Settings::from_env()?;
     rampart_local::refuse_production(&settings)?;
-    rampart::retention::policies::effective(&settings)
+    rampart::retention::policies::effective(&settings, &rampart_local::registry())
         .map_err(|why| format!("RETENTION_POLICIES {why}"))?;
     if let Some(Command::Send { args }) = cli.command {
         return rampart_local::send::run(&args).await;

@@ -5,10 +5,10 @@
 
 use super::hold::HeldSet;
 use super::{Action, Options, PolicyReport, Reach, checkpoint};
-use crate::audit::AuditEvent;
-use crate::state::AppState;
-use crate::store::record::{Record, TYPE};
-use crate::store::{Condition, Item, Query, StoreError, Update, cursor_after};
+use rampart_http::audit::AuditEvent;
+use rampart_http::state::AppState;
+use rampart_store::record::{Record, TYPE};
+use rampart_store::{Condition, Item, Query, StoreError, Update, cursor_after};
 
 use super::Policy;
 

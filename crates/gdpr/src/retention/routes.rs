@@ -16,10 +16,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use super::hold::{self, NewHold};
 use super::{Budget, Options};
-use crate::auth::operator::Admin;
-use crate::error::ApiError;
-use crate::http::Json;
-use crate::state::AppState;
+use rampart_auth::operator::Admin;
+use rampart_http::Json;
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
 
 /// A hold is a subject and a sentence.
 const BODY_LIMIT: usize = 8 * 1024;
@@ -85,6 +85,6 @@ async fn run(
     let report = super::run_with(&state, &opts).await?;
     let detail =
         json!({ "by": admin.who, "dry_run": req.dry_run, "incomplete": report.incomplete });
-    crate::audit::record(&state, "retention_run", "retention", admin.ip, detail).await;
+    rampart_http::audit::record(&state, "retention_run", "retention", admin.ip, detail).await;
     Ok((admin.limits, axum::Json(report)).into_response())
 }

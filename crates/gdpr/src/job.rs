@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use super::record::{self, Erasure};
-use crate::jobs::{JobError, JobHandler, JobMeta};
-use crate::state::AppState;
-use crate::store::{Condition, Update, keys, load};
-use crate::stripe::{Account, StripeClient, StripeError};
+use rampart_http::jobs::{JobError, JobHandler, JobMeta};
+use rampart_http::state::AppState;
+use rampart_store::{Condition, Update, keys, load};
+use rampart_stripe::{Account, StripeClient, StripeError};
 
 /// The message kind.
 pub const KIND: &str = "gdpr.stripe_customer_delete";

@@ -1,11 +1,11 @@
 //! The contract of the GDPR routes (`gdpr-api`, `gdpr::routes`): the user's export and erasure
-//! under `/account`, the operator's view of an erasure. How to add a route: `crate::openapi`'s
+//! under `/account`, the operator's view of an erasure. How to add a route: `rampart_http::openapi`'s
 //! module doc.
 
 use utoipa::{OpenApi, ToSchema};
 
 use super::erasure::Confirm;
-use crate::openapi::{Forbidden, NotFound, RateLimited};
+use rampart_http::openapi::{Forbidden, NotFound, RateLimited};
 
 #[derive(OpenApi)]
 #[openapi(paths(account_export, account_delete, admin_erasure))]

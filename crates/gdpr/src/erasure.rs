@@ -11,12 +11,12 @@ use serde_json::json;
 
 use super::record::{self, ErasedUser, Erasure, PendingErasure, Status, Step};
 use super::steps;
-use crate::auth::records::{EmailLink, User};
-use crate::auth::session;
-use crate::crypto::{keyed_hash, random_id};
-use crate::error::{ApiError, FieldError};
-use crate::state::AppState;
-use crate::store::{Condition, Query, StoreError, Tx, TxError, Update, keys, load};
+use rampart_auth::records::{EmailLink, User};
+use rampart_auth::session;
+use rampart_http::state::AppState;
+use rampart_platform::crypto::{keyed_hash, random_id};
+use rampart_platform::error::{ApiError, FieldError};
+use rampart_store::{Condition, Query, StoreError, Tx, TxError, Update, keys, load};
 
 /// The word the client must send, so no stray or replayed call erases an account.
 pub const CONFIRM_WORD: &str = "DELETE";
@@ -81,11 +81,11 @@ pub async fn confirm(
     ip: Option<std::net::IpAddr>,
 ) -> Result<(), ApiError> {
     check_word(body)?;
-    let offered = crate::auth::reauth::Offered {
+    let offered = rampart_auth::reauth::Offered {
         password: body.password.as_deref(),
         code: body.code.as_deref(),
     };
-    crate::auth::reauth::confirm(
+    rampart_auth::reauth::confirm(
         state,
         user,
         offered,
@@ -102,11 +102,16 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
         return Ok(e.id);
     }
     let now = state.clock.now_secs();
-    let expires_at = now + crate::lifetimes::ERASURE_TOMBSTONE_SECS;
-    let owner = crate::stripe::is_owner(
-        &state.settings.owner_account_ids,
-        &crate::stripe::Account::new(&user.id, &user.email),
-    );
+    let expires_at = now + rampart_platform::lifetimes::ERASURE_TOMBSTONE_SECS;
+    // The account a provider holds for the person (the Stripe customer), read while the
+    // person's records still say which; owner accounts have none to delete.
+    let person = super::person_of(state, user).await?;
+    let mut provider_account = None;
+    for owner in state.registry.owners() {
+        if let Some(a) = owner.provider_account(state, &person).await? {
+            provider_account = Some(a);
+        }
+    }
     let erasure = Erasure {
         id: format!("er_{}", random_id()),
         user_id: Some(user.id.clone()),
@@ -115,8 +120,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
         done: BTreeSet::from([Step::Revoked]),
         requested_at: now,
         erased_at: None,
-        // Owner accounts never reach Stripe (the owner rule), not even to be deleted there.
-        stripe_customer_id: user.stripe_customer_id.clone().filter(|_| !owner),
+        stripe_customer_id: provider_account,
         stripe_deleted_at: None,
         items_erased: 0,
         items_anonymised: 0,
@@ -127,7 +131,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
         erasure_id: erasure.id.clone(),
         expires_at,
     };
-    let eh = crate::auth::email_hash(state, &user.email).await?;
+    let eh = rampart_auth::email_hash(state, &user.email).await?;
     let ours = Condition::eq(EmailLink::USER_ID, user.id.as_str());
     let base = Tx::new()
         .put(Begin::Marker, (&marker).into(), Some(Condition::NotExists))
@@ -219,7 +223,7 @@ pub async fn advance(
         }
         let counts = steps::run(state, &e, step).await?;
         let update = Update::new()
-            .set(step.attr(), state.clock.now_secs())
+            .set(record::done_attr(step), state.clock.now_secs())
             .add(record::ITEMS_ERASED, counts.erased)
             .add(record::ITEMS_ANONYMISED, counts.anonymised);
         state
@@ -249,7 +253,8 @@ async fn finish(state: &AppState, e: &Erasure) -> Result<(), ApiError> {
                 "items_erased": e.items_erased,
                 "items_anonymised": e.items_anonymised,
             });
-            crate::audit::record(state, "account_erased", &e.tombstone_id, None, detail).await;
+            rampart_http::audit::record(state, "account_erased", &e.tombstone_id, None, detail)
+                .await;
         }
         Err(StoreError::ConditionFailed { .. }) => {}
         Err(err) => return Err(err.into()),

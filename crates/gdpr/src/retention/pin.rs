@@ -11,11 +11,10 @@
 //! before such holds were refused: a hold keeps records, not access.
 
 use super::hold::Subject;
-use super::policies::KINDS;
-use crate::audit::AuditEvent;
-use crate::state::AppState;
-use crate::store::record::{Record, TYPE};
-use crate::store::{Condition, EXPIRES_AT, Item, Query, StoreError, Update, keys};
+use rampart_http::audit::AuditEvent;
+use rampart_http::state::AppState;
+use rampart_store::record::{Record, TYPE};
+use rampart_store::{Condition, EXPIRES_AT, Item, Query, StoreError, Update, keys};
 
 /// Where a pinned item's own `expires_at` waits while a hold keeps it.
 pub const HELD_EXPIRES_AT: &str = "held_expires_at";
@@ -41,10 +40,14 @@ fn partitions(subject: &Subject) -> Vec<(String, Option<&'static [&'static str]>
     }
 }
 
-/// Whether pinning applies to an item of this kind (records kept for a period, per `KINDS`).
-fn kept_for_a_period(item: &Item, only: Option<&[&str]>) -> bool {
+/// Whether pinning applies to an item of this kind (records kept for a period, as the domain
+/// that owns the kind registered it).
+fn kept_for_a_period(state: &AppState, item: &Item, only: Option<&[&str]>) -> bool {
     let kind = item.s(TYPE).unwrap_or_default();
-    let listed = KINDS.iter().any(|k| k.kind == kind && k.lifetime_secs > 0);
+    let listed = state
+        .registry
+        .retained_kind(kind)
+        .is_some_and(|k| k.lifetime_secs > 0);
     listed && only.is_none_or(|o| o.contains(&kind))
 }
 
@@ -94,7 +97,7 @@ async fn walk(state: &AppState, subject: &Subject, way: Way) -> Result<usize, St
             for item in page
                 .items
                 .into_iter()
-                .filter(|i| kept_for_a_period(i, only))
+                .filter(|i| kept_for_a_period(state, i, only))
             {
                 changed += usize::from(one(item).await?);
             }

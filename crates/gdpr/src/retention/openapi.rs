@@ -1,12 +1,12 @@
 //! The contract of the retention operator routes (served by `webhooks-api`, which owns
-//! `/admin/*`): legal holds and the on-demand run. How to add a route: `crate::openapi`'s
+//! `/admin/*`): legal holds and the on-demand run. How to add a route: `rampart_http::openapi`'s
 //! module doc.
 
 use utoipa::{OpenApi, ToSchema};
 
 use super::hold::NewHold;
 use super::routes::RunRequest;
-use crate::openapi::{NotFound, RateLimited};
+use rampart_http::openapi::{NotFound, RateLimited};
 
 #[derive(OpenApi)]
 #[openapi(paths(place, list, lift, run))]

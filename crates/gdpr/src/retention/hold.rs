@@ -9,15 +9,15 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use crate::auth::operator::Admin;
-use crate::auth::records::{
+use rampart_auth::operator::Admin;
+use rampart_auth::records::{
     EmailVerification, FailureCount, Otp, PasswordReset, RefreshToken, Session,
 };
-use crate::crypto::random_id;
-use crate::error::{ApiError, FieldError};
-use crate::state::AppState;
-use crate::store::record::{Record, TYPE, malformed};
-use crate::store::{Condition, Item, Key, Query, StoreError, Tx, keys, load};
+use rampart_http::state::AppState;
+use rampart_platform::crypto::random_id;
+use rampart_platform::error::{ApiError, FieldError};
+use rampart_store::record::{Record, TYPE, malformed};
+use rampart_store::{Condition, Item, Key, Query, StoreError, Tx, keys, load};
 
 /// Attribute names of a `legal_hold` item.
 pub mod attr {
@@ -500,7 +500,7 @@ async fn audit(state: &AppState, by: &Admin, what: &str, hold: &LegalHold) {
         "reason": hold.reason,
     });
     let subject = format!("legal_hold:{}", hold.id);
-    crate::audit::record(state, what, &subject, by.ip, detail).await;
+    rampart_http::audit::record(state, what, &subject, by.ip, detail).await;
 }
 
 #[cfg(test)]

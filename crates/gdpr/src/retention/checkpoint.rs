@@ -2,9 +2,9 @@
 //! Lambda deadline (or a walk finished up to the policy's cutoff) goes on from there next time
 //! instead of re-reading what it already handled.
 
-use crate::state::AppState;
-use crate::store::record::{Record, TYPE, malformed};
-use crate::store::{Item, Query, StoreError, keys, load};
+use rampart_http::state::AppState;
+use rampart_store::record::{Record, TYPE, malformed};
+use rampart_store::{Item, Query, StoreError, keys, load};
 
 /// Attribute names of a `retention_checkpoint` item.
 pub mod attr {

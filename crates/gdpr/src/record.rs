@@ -4,72 +4,26 @@
 
 use std::collections::BTreeSet;
 
-use crate::store::record::{Record, TYPE, malformed};
-use crate::store::{EXPIRES_AT, Item, Key, StoreError, keys};
+use rampart_store::record::{Record, TYPE, malformed};
+use rampart_store::{EXPIRES_AT, Item, Key, StoreError, keys};
 
-/// The resumable steps of an erasure, in the order they run. Each is idempotent; the record
-/// remembers which are done so a retry or the cron's sweep goes on where a crash stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Step {
-    /// Done by the request itself, in one transaction: the account is marked, every session is
-    /// dead (the generation moved on), the address no longer leads to the account.
-    Revoked,
-    /// Nothing any more: a customer instance whose contact address is the user's, and its API
-    /// keys, are the company's, and an erasure leaves them as they are (revoking keys is an
-    /// operator's decision). Kept so erasures recorded with this step still read and resume.
-    ApiKeys,
-    /// The Stripe customer's deletion is queued; later events about it find the tombstone.
-    Stripe,
-    /// Orders and payments kept under the tombstone id without PII; eSIM profiles deleted.
-    Finance,
-    /// Sessions, refresh tokens, codes, failure counts and idempotency records deleted.
-    Sessions,
-    /// Mails sent to the address deleted.
-    Mails,
-    /// Audit events moved to the tombstone id without IP hashes.
-    Audit,
-    /// The profile and anything left in the user's partition deleted.
-    Profile,
-}
+/// The resumable steps of an erasure, in the order they run (the phases every domain's
+/// registration names). Each is idempotent; the record remembers which are done so a retry or
+/// the cron's sweep goes on where a crash stopped.
+pub use rampart_http::registry::Step;
 
-impl Step {
-    pub const ALL: [Step; 8] = [
-        Step::Revoked,
-        Step::ApiKeys,
-        Step::Stripe,
-        Step::Finance,
-        Step::Sessions,
-        Step::Mails,
-        Step::Audit,
-        Step::Profile,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Revoked => "revoked",
-            Step::ApiKeys => "api_keys",
-            Step::Stripe => "stripe",
-            Step::Finance => "finance",
-            Step::Sessions => "sessions",
-            Step::Mails => "mails",
-            Step::Audit => "audit",
-            Step::Profile => "profile",
-        }
-    }
-
-    /// The attribute holding when the step was done (one per step, so marking one never
-    /// races with marking another).
-    pub fn attr(self) -> &'static str {
-        match self {
-            Step::Revoked => "done_revoked",
-            Step::ApiKeys => "done_api_keys",
-            Step::Stripe => "done_stripe",
-            Step::Finance => "done_finance",
-            Step::Sessions => "done_sessions",
-            Step::Mails => "done_mails",
-            Step::Audit => "done_audit",
-            Step::Profile => "done_profile",
-        }
+/// The attribute holding when a step was done (one per step, so marking one never races with
+/// marking another).
+pub fn done_attr(step: Step) -> &'static str {
+    match step {
+        Step::Revoked => "done_revoked",
+        Step::ApiKeys => "done_api_keys",
+        Step::Stripe => "done_stripe",
+        Step::Finance => "done_finance",
+        Step::Sessions => "done_sessions",
+        Step::Mails => "done_mails",
+        Step::Audit => "done_audit",
+        Step::Profile => "done_profile",
     }
 }
 
@@ -165,7 +119,7 @@ impl TryFrom<&Item> for Erasure {
             status,
             done: Step::ALL
                 .into_iter()
-                .filter(|s| item.n(s.attr()).is_some())
+                .filter(|s| item.n(done_attr(*s)).is_some())
                 .collect(),
             requested_at: item.req_n(kind, REQUESTED_AT)?,
             erased_at: item.n(ERASED_AT),
@@ -194,7 +148,7 @@ impl From<&Erasure> for Item {
             .with(ITEMS_ANONYMISED, e.items_anonymised)
             .with(EXPIRES_AT, e.expires_at);
         for s in &e.done {
-            item = item.with(s.attr(), e.requested_at);
+            item = item.with(done_attr(*s), e.requested_at);
         }
         item
     }

@@ -14,13 +14,13 @@ use serde_json::json;
 use super::erasure::{self, Confirm};
 use super::export;
 use super::record::{Erasure, Status};
-use crate::auth::AuthUser;
-use crate::auth::operator::Admin;
-use crate::error::ApiError;
-use crate::http::{ClientIp, Json};
-use crate::ratelimit::{self, KeyPart, Rule};
-use crate::state::AppState;
-use crate::store::{keys, load};
+use rampart_auth::AuthUser;
+use rampart_auth::operator::Admin;
+use rampart_http::ratelimit::{self, KeyPart, Rule};
+use rampart_http::state::AppState;
+use rampart_http::{ClientIp, Json};
+use rampart_platform::error::ApiError;
+use rampart_store::{keys, load};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -48,9 +48,8 @@ pub fn routes() -> Router<AppState> {
 async fn export_route(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     let limits = ratelimit::enforce_for_user(&state, export_limit(), &user.user_id).await?;
     let doc = export::build(&state, user.user).await?;
-    let day = crate::customers::date::format_day(crate::customers::date::day_number(
-        state.clock.now_secs(),
-    ));
+    // `YYYY-MM-DD` of today (UTC): the date part of the RFC 3339 time.
+    let day = rampart_platform::clock::rfc3339(state.clock.now_secs())[..10].to_string();
     let disposition = format!("attachment; filename=\"rampart-export-{day}.json\"");
     let headers = [
         (
@@ -97,17 +96,17 @@ async fn delete_route(
 
 /// The erasure of the user a (now dead) access token names, if one began.
 async fn repeated(state: &AppState, headers: &HeaderMap) -> Result<Option<Erasure>, ApiError> {
-    let names = crate::auth::cookies::names(state.settings.cookie_secure);
+    let names = rampart_auth::cookies::names(state.settings.cookie_secure);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string)
-        .or_else(|| crate::auth::cookies::get(headers, names.access));
+        .or_else(|| rampart_auth::cookies::get(headers, names.access));
     let Some(token) = token else {
         return Ok(None);
     };
-    let Ok((user_id, _)) = crate::auth::extract::verify_access_token(state, token.trim()).await
+    let Ok((user_id, _)) = rampart_auth::extract::verify_access_token(state, token.trim()).await
     else {
         return Ok(None);
     };

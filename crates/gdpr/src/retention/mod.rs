@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use crate::config::retention::Action;
 pub use policies::{Policy, Reach};
+pub use rampart_platform::config::retention::Action;
 
-use crate::metrics::{self, Metric};
-use crate::state::AppState;
-use crate::store::StoreError;
+use rampart_http::state::AppState;
+use rampart_platform::metrics::{self, Metric};
+use rampart_store::StoreError;
 
 const SWEEP_BATCH: usize = 500;
 /// Bound one run so a huge backlog cannot hold a Lambda past its timeout; the next run goes on.
@@ -116,14 +116,18 @@ pub async fn run(state: &AppState) -> Result<Report, StoreError> {
 }
 
 pub async fn run_with(state: &AppState, opts: &Options) -> Result<Report, StoreError> {
-    let table = policies::effective(&state.settings).map_err(StoreError::Invalid)?;
+    let table =
+        policies::effective(&state.settings, &state.registry).map_err(StoreError::Invalid)?;
     let mut report = Report {
         dry_run: opts.dry_run,
         ..Report::default()
     };
     if !opts.dry_run {
-        report.webhooks_requeued =
-            crate::webhooks::sweep::requeue_stuck(state, MAX_BATCHES).await?;
+        // What a crash left half done, each domain's own (webhook events recorded but never
+        // queued, today).
+        for owner in state.registry.owners() {
+            report.webhooks_requeued += owner.sweep(state).await?;
+        }
     }
     report.dead_letter_depth = dead_letter_depth(state).await;
     if opts.sweep_only {
