@@ -5,10 +5,10 @@
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
 
 use axum::Router;
-use rampart::AppState;
-use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
-use rampart::openapi;
+use rampart_http::AppState;
+use rampart_http::health::{self, Dep};
+use rampart_http::openapi;
+use rampart_http::{self as http, RouterOptions};
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
 pub const NAME: &str = "billing-api";
@@ -21,7 +21,7 @@ pub fn openapi() -> openapi::Document {
     openapi::document(
         "billing-api",
         "billing",
-        vec![rampart::billing::openapi::openapi()],
+        vec![rampart_billing::openapi::openapi()],
     )
 }
 
@@ -29,8 +29,8 @@ pub fn routes(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::routes("/billing/health", DEPENDENCIES))
         .merge(openapi::serve("/billing/openapi.json", &openapi()))
-        // Subscription billing: /billing/* (rampart::billing), behind the daily quota.
-        .merge(rampart::billing::routes(&state))
+        // Subscription billing: /billing/* (rampart_billing), behind the daily quota.
+        .merge(rampart_billing::routes(&state))
         .with_state(state);
     http::serves(NAME, routes)
 }

@@ -7,17 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use rampart::AppState;
-use rampart::retention::{self, Budget, Options, Report};
+use rampart_gdpr::retention::{self, Budget, Options, Report};
+use rampart_http::AppState;
 
 /// What retention may act on and what the erasures it resumes reach: every domain's
 /// registration (a person's data spans them all).
-pub fn registry() -> rampart::registry::Registry {
-    rampart::gdpr::registry(vec![
-        Arc::new(rampart::auth::owned::AuthData),
-        Arc::new(rampart::billing::owned::BillingData),
-        Arc::new(rampart::orders::owned::OrdersData),
-        Arc::new(rampart::webhooks::owned::WebhookData),
+pub fn registry() -> rampart_http::registry::Registry {
+    rampart_gdpr::registry(vec![
+        Arc::new(rampart_auth::owned::AuthData),
+        Arc::new(rampart_billing::owned::BillingData),
+        Arc::new(rampart_orders::owned::OrdersData),
+        Arc::new(rampart_webhooks::owned::WebhookData),
     ])
 }
 
@@ -50,7 +50,7 @@ pub fn budget(deadline_ms: u64, now_ms: u64) -> Budget {
 pub async fn handle(
     state: &AppState,
     event: serde_json::Value,
-) -> Result<Report, rampart::store::StoreError> {
+) -> Result<Report, rampart_store::StoreError> {
     handle_within(state, event, Budget::unbounded()).await
 }
 
@@ -58,7 +58,7 @@ pub async fn handle_within(
     state: &AppState,
     event: serde_json::Value,
     budget: Budget,
-) -> Result<Report, rampart::store::StoreError> {
+) -> Result<Report, rampart_store::StoreError> {
     let opts = options(&event, budget);
     let label = serde_json::from_value::<EventBridgeEvent>(event)
         .ok()
@@ -75,7 +75,7 @@ pub async fn handle_within(
     );
     if !opts.dry_run {
         // Erasures a crash or a since-lifted legal hold left unfinished.
-        match rampart::gdpr::erasure::resume_pending(state).await {
+        match rampart_gdpr::erasure::resume_pending(state).await {
             Ok(n) => tracing::info!(pending_erasures = n, "pending erasures resumed"),
             Err(e) => tracing::warn!(error = %e, "pending erasures not resumed"),
         }

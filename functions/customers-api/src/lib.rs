@@ -7,11 +7,11 @@
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
 
 use axum::Router;
-use rampart::AppState;
-use rampart::billing::quota;
-use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
-use rampart::openapi;
+use rampart_billing::quota;
+use rampart_http::AppState;
+use rampart_http::health::{self, Dep};
+use rampart_http::openapi;
+use rampart_http::{self as http, RouterOptions};
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
 pub const NAME: &str = "customers-api";
@@ -24,7 +24,7 @@ pub fn openapi() -> openapi::Document {
     openapi::document(
         "customers-api",
         "usage",
-        vec![rampart::customers::openapi::openapi()],
+        vec![rampart_billing::customers::openapi::openapi()],
     )
 }
 
@@ -33,7 +33,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(health::routes("/usage/health", DEPENDENCIES))
         .merge(openapi::serve("/usage/openapi.json", &openapi()))
         .merge(quota::apply_api_keys(
-            rampart::customers::routes(&state),
+            rampart_billing::customers::routes(&state),
             &state,
         ))
         .with_state(state);

@@ -5,18 +5,18 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use rampart::AppState;
-use rampart::events::Effects;
-use rampart::jobs::{Dispatcher, JobMeta};
-use rampart::webhooks::Registry;
-use rampart::webhooks::intake::JOB_KIND;
-use rampart::webhooks::worker::ProcessWebhook;
+use rampart_events::Effects;
+use rampart_http::AppState;
+use rampart_http::jobs::{Dispatcher, JobMeta};
+use rampart_webhooks::Registry;
+use rampart_webhooks::intake::JOB_KIND;
+use rampart_webhooks::worker::ProcessWebhook;
 
 /// Where provider events go: Stripe Billing's to billing, payments to orders.
 pub fn effects() -> Effects {
     Effects {
-        billing: Arc::new(rampart::billing::stripe_events::StripeBilling),
-        payments: Arc::new(rampart::orders::PaymentEffects),
+        billing: Arc::new(rampart_billing::stripe_events::StripeBilling),
+        payments: Arc::new(rampart_orders::PaymentEffects),
     }
 }
 
@@ -30,8 +30,8 @@ pub fn dispatcher_with(registry: Registry) -> Dispatcher {
     Dispatcher::new()
         .register(JOB_KIND, ProcessWebhook::new(registry))
         .register(
-            rampart::gdpr::job::KIND,
-            rampart::gdpr::job::DeleteStripeCustomer,
+            rampart_gdpr::job::KIND,
+            rampart_gdpr::job::DeleteStripeCustomer,
         )
 }
 

@@ -5,7 +5,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let state = rampart::lambda::startup(rampart::lambda::Clients::ALL).await?;
+    let state = rampart_http::lambda::startup(rampart_http::lambda::Clients::ALL).await?;
     // The worker mails users (dunning): in production that must be a real mailer.
     if state.settings.is_production() && state.settings.mail_from.is_none() {
         return Err("MAIL_FROM must be set for jobs-worker in production".into());

@@ -1,6 +1,6 @@
 //! `webhooks-api`: provider webhook intake behind a Lambda function URL, and the operator routes
 //! over received events. One intake route per path of each registered provider
-//! (`rampart::webhooks::providers`); each answers 200 once the event is recorded and queued.
+//! (`rampart_webhooks::providers`); each answers 200 once the event is recorded and queued.
 //!
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of
@@ -13,16 +13,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use rampart::AppState;
-use rampart::auth::operator::Admin;
-use rampart::error::{ApiError, StartupError};
-use rampart::health::{self, Dep};
-use rampart::http::{self, Query, RouterOptions};
-use rampart::openapi;
-use rampart::ratelimit::{self, KeyPart, Rule};
-use rampart::webhooks::admin::{self, Filter};
-use rampart::webhooks::intake::{self, Inbound};
-use rampart::webhooks::providers::{AnyProvider, Registry};
+use rampart_auth::operator::Admin;
+use rampart_http::AppState;
+use rampart_http::health::{self, Dep};
+use rampart_http::openapi;
+use rampart_http::ratelimit::{self, KeyPart, Rule};
+use rampart_http::{self as http, Query, RouterOptions};
+use rampart_platform::error::{ApiError, StartupError};
+use rampart_webhooks::admin::{self, Filter};
+use rampart_webhooks::intake::{self, Inbound};
+use rampart_webhooks::providers::{AnyProvider, Registry};
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -105,7 +105,7 @@ pub fn openapi() -> openapi::Document {
 }
 
 pub fn openapi_with(registry: &Registry) -> openapi::Document {
-    let part = rampart::webhooks::openapi::openapi(registry);
+    let part = rampart_webhooks::openapi::openapi(registry);
     openapi::document("webhooks-api", "webhooks", vec![part])
 }
 

@@ -41,7 +41,11 @@ fn check_section(file: &str, name: &str, generated: &str) {
 
 #[test]
 fn the_settings_reference_matches_the_declarations() {
-    check_section("README.md", "settings", &rampart::config::readme_table());
+    check_section(
+        "README.md",
+        "settings",
+        &rampart_platform::config::readme_table(),
+    );
 }
 
 #[test]
@@ -49,6 +53,6 @@ fn the_secrets_reference_matches_the_declarations() {
     check_section(
         "README.md",
         "secrets",
-        &rampart::secrets::check::readme_table(),
+        &rampart_platform::secrets::check::readme_table(),
     );
 }

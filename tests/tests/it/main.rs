@@ -2,6 +2,7 @@
 //! local stack, Lambda event fixtures, and the backend contract suites.
 
 mod api;
+mod architecture;
 mod auth;
 mod billing;
 mod customers;

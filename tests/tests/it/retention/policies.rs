@@ -2,7 +2,7 @@
 //! hash), what is inside stays, a dry run changes nothing and counts exactly what the real run
 //! then removes, and a run cut short by its budget resumes to the same end state.
 
-use rampart::retention::{self, Budget, Options};
+use rampart_gdpr::retention::{self, Budget, Options};
 
 use super::{DAY_MS, audit_event, exists, policy, stored_audit, webhook_event};
 use rampart_tests::StateFx as Fx;
@@ -136,9 +136,9 @@ async fn a_second_run_finds_nothing_left_to_do(fx: Fx) {
 }
 
 /// The policy table against every domain's registration, with `json` as `RETENTION_POLICIES`.
-fn with(json: &str) -> Result<Vec<rampart::retention::Policy>, String> {
+fn with(json: &str) -> Result<Vec<rampart_gdpr::retention::Policy>, String> {
     let s = rampart_tests::settings(&[("RETENTION_POLICIES", json)]);
-    rampart::retention::policies::effective(&s, &rampart_local::registry())
+    rampart_gdpr::retention::policies::effective(&s, &rampart_local::registry())
 }
 
 #[test]

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rampart::AppState;
-use rampart::clock::SharedClock;
-use rampart::faults::Faults;
-use rampart::queue::SharedQueue;
-use rampart::queue::faulty::FaultyQueue;
-use rampart::store::faulty::FaultyStore;
-use rampart::store::{Query, SharedStore};
+use rampart_http::AppState;
+use rampart_platform::clock::SharedClock;
+use rampart_platform::faults::Faults;
+use rampart_store::faulty::FaultyStore;
+use rampart_store::queue::SharedQueue;
+use rampart_store::queue::faulty::FaultyQueue;
+use rampart_store::{Query, SharedStore};
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{
@@ -158,7 +158,7 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
     // and the cron's sweep once their leases and grace periods pass.
     fx.faults.set_rate(0.0);
     fx.clock.advance(Duration::from_secs(31 * 60));
-    rampart::retention::run(&app.state).await.unwrap();
+    rampart_gdpr::retention::run(&app.state).await.unwrap();
     for i in 0..50 {
         let r = processed(app, "stripe", &format!("evt_fault_{i}")).await;
         assert_eq!(r.s("outcome"), Some("applied"), "evt_fault_{i}");

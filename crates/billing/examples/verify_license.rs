@@ -7,7 +7,7 @@
 //! curl -s https://billing.example.com/licenses/jwks.json > jwks.json
 //! curl -s -H "X-API-Key: $RAMPART_API_KEY" https://billing.example.com/licenses/current \
 //!   | jq -r .license > license.jwt
-//! cargo run -p rampart --example verify_license -- license.jwt jwks.json [expected issuer]
+//! cargo run -p rampart-billing --example verify_license -- license.jwt jwks.json [expected issuer]
 //! ```
 //!
 //! Exit status 0 and the claims on stdout when the license is valid; 1 and the reason otherwise.
