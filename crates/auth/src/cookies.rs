@@ -7,8 +7,11 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use super::device::DEVICE_TTL_SECS;
 use super::session::Issued;
+
+/// 180 days (the OWASP Authentication Cheat Sheet's device cookies leave the lifetime
+/// to the application); each sign-in on the device issues it afresh.
+pub const DEVICE_TTL_SECS: i64 = 180 * 86_400;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Names {

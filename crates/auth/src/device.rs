@@ -13,15 +13,12 @@
 
 use axum::http::HeaderMap;
 
-use super::cookies;
+use super::cookies::{self, DEVICE_TTL_SECS};
 use super::records::User;
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{constant_time_eq, keyed_hash, random_id};
 use rampart_platform::error::ApiError;
 
-/// 180 days (issue 16; the OWASP Authentication Cheat Sheet's device cookies leave the lifetime
-/// to the application); each sign-in on the device issues it afresh.
-pub const DEVICE_TTL_SECS: i64 = 180 * 86_400;
 /// A cookie issued this far in the future is refused (clock skew between instances).
 const ISSUED_LEEWAY_SECS: i64 = 60;
 

@@ -96,7 +96,7 @@ const RETAINED: &[Retained] = &[
 ];
 
 #[async_trait]
-impl OwnedData for AuthData {
+impl OwnedData<AppState> for AuthData {
     fn kinds(&self) -> &'static [Kind] {
         KINDS
     }

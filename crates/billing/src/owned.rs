@@ -82,7 +82,7 @@ async fn user(state: &AppState, person: &Person) -> Result<Option<User>, ApiErro
 }
 
 #[async_trait]
-impl OwnedData for BillingData {
+impl OwnedData<AppState> for BillingData {
     fn kinds(&self) -> &'static [Kind] {
         KINDS
     }

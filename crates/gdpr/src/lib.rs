@@ -24,8 +24,8 @@ use rampart_platform::error::ApiError;
 use rampart_store::{Item, keys, query_all};
 
 /// The registry of a process: the platform's own kinds, then each domain's registration.
-pub fn registry(domains: Vec<Arc<dyn OwnedData>>) -> Registry {
-    let mut owners: Vec<Arc<dyn OwnedData>> = vec![Arc::new(platform::PlatformData)];
+pub fn registry(domains: Vec<Arc<dyn OwnedData<AppState>>>) -> Registry<AppState> {
+    let mut owners: Vec<Arc<dyn OwnedData<AppState>>> = vec![Arc::new(platform::PlatformData)];
     owners.extend(domains);
     Registry::new(owners)
 }
@@ -44,7 +44,7 @@ pub async fn person_of(state: &AppState, user: &User) -> Result<Person, ApiError
 /// The partitions where items of `kind` live for `person`, with the sort-key prefix.
 async fn partitions(
     state: &AppState,
-    owner: &dyn OwnedData,
+    owner: &dyn OwnedData<AppState>,
     person: &Person,
     kind: &Kind,
 ) -> Result<Vec<(String, Option<String>)>, ApiError> {
@@ -69,7 +69,7 @@ async fn partitions(
 /// The person's items of one registered kind.
 pub(crate) async fn items_of(
     state: &AppState,
-    owner: &dyn OwnedData,
+    owner: &dyn OwnedData<AppState>,
     person: &Person,
     kind: &Kind,
 ) -> Result<Vec<Item>, ApiError> {

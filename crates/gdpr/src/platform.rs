@@ -4,6 +4,7 @@
 //! of GDPR's own tombstone.
 
 use async_trait::async_trait;
+use rampart_http::state::AppState;
 use serde_json::{Value as Json, json};
 
 use super::record::{ERASED_AT, Erasure};
@@ -77,7 +78,7 @@ const RETAINED: &[Retained] = &[
 ];
 
 #[async_trait]
-impl OwnedData for PlatformData {
+impl OwnedData<AppState> for PlatformData {
     fn kinds(&self) -> &'static [Kind] {
         KINDS
     }

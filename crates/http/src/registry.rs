@@ -13,8 +13,6 @@ use rampart_store::{Item, StoreError};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::state::AppState;
-
 /// Where a kind's items are found for one person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locate {
@@ -190,9 +188,10 @@ impl std::ops::Add for Counts {
     }
 }
 
-/// What a domain registers. Every method but `kinds` has a default: most domains only declare.
+/// What a domain registers, over the state `S` its work runs on (`AppState`). Every method but
+/// `kinds` has a default: most domains only declare.
 #[async_trait]
-pub trait OwnedData: Send + Sync {
+pub trait OwnedData<S: Sync>: Send + Sync {
     /// The kinds this domain stores for a person.
     fn kinds(&self) -> &'static [Kind];
 
@@ -205,7 +204,7 @@ pub trait OwnedData: Send + Sync {
     /// registered with `Locate::Owned`.
     async fn partitions(
         &self,
-        _state: &AppState,
+        _state: &S,
         _person: &Person,
         _kind: &Kind,
     ) -> Result<Vec<(String, Option<String>)>, ApiError> {
@@ -216,7 +215,7 @@ pub trait OwnedData: Send + Sync {
     /// the erasure does). Idempotent: a re-run after a crash finds only what the first left.
     async fn erase(
         &self,
-        _state: &AppState,
+        _state: &S,
         _erasing: &Erasing<'_>,
         _step: Step,
     ) -> Result<Counts, ApiError> {
@@ -224,11 +223,7 @@ pub trait OwnedData: Send + Sync {
     }
 
     /// Export sections it adds beyond its kinds' views (data held at a provider).
-    async fn export_sections(
-        &self,
-        _state: &AppState,
-        _person: &Person,
-    ) -> Vec<(&'static str, Json)> {
+    async fn export_sections(&self, _state: &S, _person: &Person) -> Vec<(&'static str, Json)> {
         Vec::new()
     }
 
@@ -236,33 +231,44 @@ pub trait OwnedData: Send + Sync {
     /// (captured when it begins, while the person's records still say which).
     async fn provider_account(
         &self,
-        _state: &AppState,
+        _state: &S,
         _person: &Person,
     ) -> Result<Option<String>, ApiError> {
         Ok(None)
     }
 
     /// Its part of the hourly sweep: recovers what a crash left half done, returns how many.
-    async fn sweep(&self, _state: &AppState) -> Result<usize, StoreError> {
+    async fn sweep(&self, _state: &S) -> Result<usize, StoreError> {
         Ok(0)
     }
 }
 
 /// The domains a process registered, in registration order.
-#[derive(Clone, Default)]
-pub struct Registry(Vec<Arc<dyn OwnedData>>);
+pub struct Registry<S>(Vec<Arc<dyn OwnedData<S>>>);
 
-impl Registry {
-    pub fn new(owners: Vec<Arc<dyn OwnedData>>) -> Self {
+impl<S> Default for Registry<S> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<S> Clone for Registry<S> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<S: Sync> Registry<S> {
+    pub fn new(owners: Vec<Arc<dyn OwnedData<S>>>) -> Self {
         Self(owners)
     }
 
-    pub fn owners(&self) -> impl Iterator<Item = &Arc<dyn OwnedData>> {
+    pub fn owners(&self) -> impl Iterator<Item = &Arc<dyn OwnedData<S>>> {
         self.0.iter()
     }
 
     /// Every registered kind a person owns, with the domain that registered it.
-    pub fn kinds(&self) -> impl Iterator<Item = (&Arc<dyn OwnedData>, &'static Kind)> {
+    pub fn kinds(&self) -> impl Iterator<Item = (&Arc<dyn OwnedData<S>>, &'static Kind)> {
         self.0
             .iter()
             .flat_map(|o| o.kinds().iter().map(move |k| (o, k)))

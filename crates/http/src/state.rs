@@ -59,7 +59,7 @@ pub struct AppState {
     pub mailer: SharedMailer,
     /// What the domains this process links registered about their data (GDPR export and
     /// erasure, retention); empty unless the function composes one (`with_registry`).
-    pub registry: Arc<crate::registry::Registry>,
+    pub registry: Arc<crate::registry::Registry<AppState>>,
 }
 
 /// The shared AWS SDK configuration through the SDK's default provider chain (environment,
@@ -158,7 +158,7 @@ impl AppState {
 
     /// The registry of the domains this process links (the functions that export, erase or
     /// run retention compose it).
-    pub fn with_registry(mut self, registry: crate::registry::Registry) -> Self {
+    pub fn with_registry(mut self, registry: crate::registry::Registry<AppState>) -> Self {
         self.registry = Arc::new(registry);
         self
     }

@@ -69,7 +69,7 @@ const RETAINED: &[Retained] = &[
 ];
 
 #[async_trait]
-impl OwnedData for OrdersData {
+impl OwnedData<AppState> for OrdersData {
     fn kinds(&self) -> &'static [Kind] {
         KINDS
     }

@@ -35,7 +35,7 @@ const RETAINED: &[Retained] = &[Retained {
 }];
 
 #[async_trait]
-impl OwnedData for WebhookData {
+impl OwnedData<AppState> for WebhookData {
     fn kinds(&self) -> &'static [Kind] {
         KINDS
     }

@@ -12,7 +12,7 @@ use rampart_http::AppState;
 
 /// What retention may act on and what the erasures it resumes reach: every domain's
 /// registration (a person's data spans them all).
-pub fn registry() -> rampart_http::registry::Registry {
+pub fn registry() -> rampart_http::registry::Registry<AppState> {
     rampart_gdpr::registry(vec![
         Arc::new(rampart_auth::owned::AuthData),
         Arc::new(rampart_billing::owned::BillingData),

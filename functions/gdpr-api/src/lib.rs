@@ -36,7 +36,7 @@ pub fn openapi() -> openapi::Document {
 
 /// What the domains store for a person and what retention may act on: every domain's
 /// registration, since a person's data spans them all.
-pub fn registry() -> rampart_http::registry::Registry {
+pub fn registry() -> rampart_http::registry::Registry<AppState> {
     rampart_gdpr::registry(vec![
         Arc::new(rampart_auth::owned::AuthData),
         Arc::new(rampart_billing::owned::BillingData),

@@ -24,7 +24,7 @@ pub const CLIENTS: rampart_http::state::Clients =
     rampart_http::state::Clients::ALL.with_embedded(rampart_store_sqlite::open_embedded);
 
 /// Every domain's registration of its data (the local stack runs every function).
-pub fn registry() -> rampart_http::registry::Registry {
+pub fn registry() -> rampart_http::registry::Registry<AppState> {
     gdpr_api::registry()
 }
 

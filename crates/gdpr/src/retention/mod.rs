@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod pin;
 pub mod policies;
 pub mod routes;
+pub mod subject;
 mod walk;
 
 use std::time::{Duration, Instant};

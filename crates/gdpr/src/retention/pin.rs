@@ -6,11 +6,11 @@
 //!
 //! What a hold covers: an item hold, that one item; a user hold, the records kept for a period
 //! in the user's partitions (orders, payments, eSIMs; audit events about the user); a customer
-//! hold, the audit events about the customer. Credentials (`hold::CREDENTIAL_KINDS`: sessions,
+//! hold, the audit events about the customer. Credentials (`subject::CREDENTIAL_KINDS`: sessions,
 //! codes, tokens, failure counts) expire regardless, even under an item hold placed on one
 //! before such holds were refused: a hold keeps records, not access.
 
-use super::hold::Subject;
+use super::subject::Subject;
 use rampart_http::audit::AuditEvent;
 use rampart_http::state::AppState;
 use rampart_store::record::{Record, TYPE};
@@ -82,7 +82,7 @@ async fn walk(state: &AppState, subject: &Subject, way: Way) -> Result<usize, St
         // A pinned item reads as live (its expiry is far off), so `get` finds it either way.
         if let Some(item) = state.store.get(pk, sk).await? {
             // Never pinned; but one pinned before that rule is put back when its hold goes.
-            let credential = super::hold::is_credential(&item);
+            let credential = super::subject::is_credential(&item);
             if !(credential && matches!(way, Way::Pin)) {
                 changed += usize::from(one(item).await?);
             }

@@ -21,6 +21,7 @@ use serde::Serialize;
 use super::Action;
 pub use rampart_http::registry::Reach;
 use rampart_http::registry::{Registry, Retained};
+use rampart_http::state::AppState;
 use rampart_platform::config::Settings;
 use rampart_platform::config::retention::PolicyOverride;
 use rampart_platform::lifetimes as life;
@@ -52,7 +53,7 @@ impl Policy {
 
 /// The built-in table, in the docs' order: the rows whose kind a domain of this process
 /// registered (a process runs the policies of the data it links).
-pub fn defaults(registry: &Registry) -> Vec<Policy> {
+pub fn defaults(registry: &Registry<AppState>) -> Vec<Policy> {
     use Action::{Anonymise, Delete};
     let row = |name: &str, kind: &str, keep_secs: i64, action: Action| {
         let spec = registry.retained_kind(kind)?;
@@ -97,14 +98,17 @@ pub fn defaults(registry: &Registry) -> Vec<Policy> {
 }
 
 /// The table with `RETENTION_POLICIES` applied, or why a row cannot be honoured (naming it).
-pub fn effective(settings: &Settings, registry: &Registry) -> Result<Vec<Policy>, String> {
+pub fn effective(
+    settings: &Settings,
+    registry: &Registry<AppState>,
+) -> Result<Vec<Policy>, String> {
     apply(defaults(registry), &settings.retention_policies, registry)
 }
 
 fn apply(
     mut table: Vec<Policy>,
     rows: &[PolicyOverride],
-    registry: &Registry,
+    registry: &Registry<AppState>,
 ) -> Result<Vec<Policy>, String> {
     for o in rows {
         let name = &o.name;

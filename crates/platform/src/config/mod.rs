@@ -20,7 +20,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use parse::rate as parse_rate;
-pub use setting::{Fallback, Kind, Production, Setting, readme_table};
+pub use setting::{Fallback, Kind, Production, Setting};
 pub use table::SETTINGS;
 
 use crate::error::StartupError;
@@ -182,6 +182,29 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// The settings reference table (docs), generated from `SETTINGS`.
+pub fn readme_table() -> String {
+    let mut out = String::from(
+        "| setting | kind | default | in production | meaning |\n|---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let default = match s.default {
+            Fallback::Value(v) => format!("`{v}`"),
+            Fallback::Unset(d) => d.to_string(),
+        };
+        let prod = s.production.as_ref().map_or("", |p| p.rule);
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            s.name,
+            s.kind.label(),
+            default,
+            prod,
+            s.doc
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
