@@ -8,8 +8,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -97,6 +98,32 @@ async fn replay(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
+/// Operator routes answer only what API Gateway routed here (template.yaml's `/admin/{proxy+}`
+/// route); through the public function URL (`AuthType: NONE`, for providers) they are not found,
+/// so the operator token is never tried from the open internet. Lambda tells the two apart: a
+/// function URL event carries the placeholder route key `$default` (AWS Lambda Developer Guide,
+/// "Invoking Lambda function URLs", request payload: function URLs do not use `routeKey` and
+/// set it to `$default`), an HTTP API event the route it matched (`ANY /admin/{proxy+}`; the
+/// template declares no `$default` route). Without a Lambda request context (the local stack)
+/// the routes are served.
+async fn not_through_function_url(req: Request, next: Next) -> Response {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let routed = match req.request_context_ref() {
+        None => true,
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.route_key.as_deref().is_some_and(|k| k != "$default")
+        }
+        #[allow(unreachable_patterns)]
+        Some(_) => false,
+    };
+    if routed {
+        next.run(req).await
+    } else {
+        ApiError::NotFound("No route matches this path.".into()).into_response()
+    }
+}
+
 /// This function's contract for the built-in providers, served at `/webhooks/openapi.json`.
 pub fn openapi() -> openapi::Document {
     openapi_with(&Registry::builtin())
@@ -136,7 +163,8 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
         operator,
         &state,
         vec![Rule::new("admin_ip", 60, minute, &[KeyPart::Ip])],
-    );
+    )
+    .route_layer(axum::middleware::from_fn(not_through_function_url));
     let routes = Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
         .merge(openapi::serve(
@@ -163,13 +191,16 @@ pub fn router_with(state: AppState, registry: &Registry) -> Router {
     http::finish(routes_with(state.clone(), registry), &state, opts)
 }
 
-/// Twilio signs the public URL it called and Square the registered one: in production both
-/// must be configured, or every delivery from them would be refused.
+/// Twilio signs the public URL it called and Square the registered one: a configured base URL
+/// must be https in production. Unset, each delivery is checked against the function URL it
+/// arrived at (always https).
 pub fn check_production(state: &AppState) -> Result<(), StartupError> {
     let s = &state.settings;
-    if s.is_production() && !s.public_base_url.starts_with("https://") {
+    if s.is_production() && !s.public_base_url.is_empty() && !s.public_base_url.starts_with("https://")
+    {
         return Err(StartupError(
-            "PUBLIC_BASE_URL must be the https URL providers call (webhooks-api in production)"
+            "PUBLIC_BASE_URL must be the https URL providers call, or unset for the function URL \
+             (webhooks-api in production)"
                 .into(),
         ));
     }
