@@ -28,6 +28,21 @@ pub fn source_ip(req: &Request) -> Option<IpAddr> {
     }
 }
 
+/// The https origin a request arrived at under Lambda: the request context's `domainName`, for a
+/// function URL `https://<url-id>.lambda-url.<region>.on.aws` (AWS Lambda Developer Guide,
+/// "Invoking Lambda function URLs"). `None` outside Lambda.
+pub fn arrived_at(extensions: &http::Extensions) -> Option<String> {
+    match extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx
+            .domain_name
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("https://{d}")),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// API Gateway puts a named stage in front of the path (`/prod/auth/me`); routes are declared
 /// without it, so it is removed before routing. The `$default` stage and function URLs have none.
 pub fn strip_stage<B>(mut req: http::Request<B>) -> http::Request<B> {

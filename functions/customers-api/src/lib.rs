@@ -9,6 +9,7 @@
 use axum::Router;
 use rampart::AppState;
 use rampart::billing::quota;
+use rampart::error::StartupError;
 use rampart::health::{self, Dep};
 use rampart::http::{self, RouterOptions};
 use rampart::openapi;
@@ -43,4 +44,15 @@ pub fn routes(state: AppState) -> Router {
 pub fn router(state: AppState) -> Router {
     let opts = RouterOptions { body_limit: None };
     http::finish(routes(state.clone()), &state, opts)
+}
+
+/// Every license names its issuer (`iss`), which instances may check: production must say it.
+pub fn check_production(state: &AppState) -> Result<(), StartupError> {
+    if state.settings.is_production() && state.settings.license_issuer.is_empty() {
+        return Err(StartupError(
+            "LICENSE_ISSUER must be set for customers-api in production (the `iss` of every license)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
