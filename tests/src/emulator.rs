@@ -153,7 +153,11 @@ impl Emulator {
         // Unique across every emulator of this process, in the UUID form Lambda's ids take.
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         self.next_id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = format!("{:08x}-0000-4000-8000-{:012x}", std::process::id(), self.next_id);
+        let id = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            std::process::id(),
+            self.next_id
+        );
         let _ = self.events.send((id.clone(), event.into()));
         id
     }

@@ -196,7 +196,9 @@ pub fn router_with(state: AppState, registry: &Registry) -> Router {
 /// arrived at (always https).
 pub fn check_production(state: &AppState) -> Result<(), StartupError> {
     let s = &state.settings;
-    if s.is_production() && !s.public_base_url.is_empty() && !s.public_base_url.starts_with("https://")
+    if s.is_production()
+        && !s.public_base_url.is_empty()
+        && !s.public_base_url.starts_with("https://")
     {
         return Err(StartupError(
             "PUBLIC_BASE_URL must be the https URL providers call, or unset for the function URL \

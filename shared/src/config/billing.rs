@@ -143,7 +143,10 @@ mod tests {
         ])
         .unwrap();
         assert!(s.is_production(), "Lambda without APP_ENV is production");
-        assert_eq!(s.public_base_url, "", "in Lambda: the function URL per delivery");
+        assert_eq!(
+            s.public_base_url, "",
+            "in Lambda: the function URL per delivery"
+        );
         assert_eq!(s.square_webhook_url, "");
         assert_eq!(s.checkout_success_url, "", "billing-api refuses to start");
         assert_eq!(s.checkout_cancel_url, "");

@@ -34,7 +34,9 @@ fn every_alarm_notifies_the_alarm_topic() {
     }
     assert!(silent.is_empty(), "alarms that notify nobody: {silent:?}");
     assert!(
-        t.json["Parameters"]["AlarmTopicArn"].get("Default").is_none(),
+        t.json["Parameters"]["AlarmTopicArn"]
+            .get("Default")
+            .is_none(),
         "the topic is a required parameter"
     );
 }
@@ -56,7 +58,10 @@ fn cron_runs_never_overlap_and_failures_are_kept() {
     let Some(t) = template_or_skip() else { return };
     let (id, cron) = function(&t, "cleanup-cron");
     let p = &cron["Properties"];
-    assert_eq!(p["ReservedConcurrentExecutions"], 1, "{id}: one run at a time");
+    assert_eq!(
+        p["ReservedConcurrentExecutions"], 1,
+        "{id}: one run at a time"
+    );
     let dest = &p["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
     assert!(
         dest["Destination"].is_object() || dest["Destination"].is_string(),

@@ -144,7 +144,9 @@ pub async fn register_and_log_in(s: &Stack) {
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect();
     assert!(
-        cookies.iter().any(|c| c.starts_with("__Host-access_token=") && c.contains("Secure")),
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-access_token=") && c.contains("Secure")),
         "production cookies: {cookies:?}"
     );
     assert!(
@@ -164,7 +166,10 @@ pub async fn openapi_json(s: &Stack) {
         &std::fs::read_to_string(super::template::repo().join("openapi.json")).expect("read"),
     )
     .expect("openapi.json");
-    assert!(served == committed, "GET /openapi.json is not the committed contract");
+    assert!(
+        served == committed,
+        "GET /openapi.json is not the committed contract"
+    );
 }
 
 async fn stripe_delivery(s: &Stack, ip: &str, event: &Value) -> Response {
@@ -451,7 +456,12 @@ pub async fn gdpr_export_and_erasure(s: &Stack) {
         .send()
         .await
         .expect("export");
-    assert_eq!(r.status(), 200, "GET /account/export: {}", explain(s, r).await);
+    assert_eq!(
+        r.status(),
+        200,
+        "GET /account/export: {}",
+        explain(s, r).await
+    );
     let export: Value = r.json().await.expect("the export is JSON");
     assert_eq!(export["profile"]["email"], email, "{export}");
     let erasure = expect(
@@ -471,7 +481,10 @@ pub async fn gdpr_export_and_erasure(s: &Stack) {
         "GET /admin/erasures/{id}",
     )
     .await;
-    assert!(!view.to_string().contains(&email), "no PII in the view: {view}");
+    assert!(
+        !view.to_string().contains(&email),
+        "no PII in the view: {view}"
+    );
     let r = api(s, Method::GET, "/auth/me", ip)
         .bearer_auth(&token)
         .send()
@@ -503,7 +516,11 @@ pub async fn retention(s: &Stack) {
             .unwrap_or_else(|e| panic!("schedule {} ({}): {e}", sched.name, sched.input));
         let v: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
         assert!(v.is_object(), "schedule {}: {v}", sched.name);
-        assert_eq!(v["incomplete"], false, "schedule {} ran out of time: {v}", sched.name);
+        assert_eq!(
+            v["incomplete"], false,
+            "schedule {} ran out of time: {v}",
+            sched.name
+        );
     }
     // The operator's manual preview (docs/deploy.md): `aws lambda invoke ... {"dry_run": true}`.
     let out = f
@@ -524,7 +541,9 @@ pub async fn dead_letters(s: &Stack) {
             let out = sqs
                 .get_queue_attributes()
                 .queue_url(url)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+                )
                 .send()
                 .await
                 .expect("queue attributes");

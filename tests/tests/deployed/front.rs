@@ -227,7 +227,10 @@ pub fn answer(function: &str, out: Result<Bytes, Failure>) -> Response {
         Err(f) => return failed(f.to_string()),
     };
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return failed(format!("not a payload 2.0 response: {}", String::from_utf8_lossy(&body)));
+        return failed(format!(
+            "not a payload 2.0 response: {}",
+            String::from_utf8_lossy(&body)
+        ));
     };
     let status = v["statusCode"]
         .as_u64()
@@ -246,11 +249,21 @@ pub fn answer(function: &str, out: Result<Bytes, Failure>) -> Response {
         }
     }
     for (k, vals) in v["multiValueHeaders"].as_object().into_iter().flatten() {
-        for s in vals.as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for s in vals
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             r = r.header(k.as_str(), s);
         }
     }
-    for c in v["cookies"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for c in v["cookies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         r = r.header("set-cookie", c);
     }
     r = r.header("x-harness-function", function);
@@ -269,7 +282,10 @@ pub struct Front {
 async fn handle(State(front): State<Front>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 10 * 1024 * 1024).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, r#"{"message":"Request Entity Too Large"}"#)
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            r#"{"message":"Request Entity Too Large"}"#,
+        )
             .into_response();
     };
     let method = parts.method.as_str().to_string();
@@ -353,17 +369,30 @@ mod tests {
             r("ANY", "/orders"),
         ];
         let pick = |m: &str, p: &str| select(&routes, m, p).map(|(r, _)| r.key());
-        assert_eq!(pick("GET", "/admin/customers").unwrap(), "ANY /admin/customers");
+        assert_eq!(
+            pick("GET", "/admin/customers").unwrap(),
+            "ANY /admin/customers"
+        );
         assert_eq!(
             pick("GET", "/admin/customers/c1/api-keys").unwrap(),
             "ANY /admin/customers/{proxy+}"
         );
-        assert_eq!(pick("GET", "/admin/erasures/e1").unwrap(), "GET /admin/erasures/{id}");
-        assert_eq!(pick("POST", "/admin/erasures/e1").unwrap(), "ANY /admin/{proxy+}");
+        assert_eq!(
+            pick("GET", "/admin/erasures/e1").unwrap(),
+            "GET /admin/erasures/{id}"
+        );
+        assert_eq!(
+            pick("POST", "/admin/erasures/e1").unwrap(),
+            "ANY /admin/{proxy+}"
+        );
         assert_eq!(pick("OPTIONS", "/catalog").unwrap(), "OPTIONS /{proxy+}");
         assert_eq!(pick("OPTIONS", "/orders").unwrap(), "ANY /orders");
         assert_eq!(pick("POST", "/catalog"), None);
-        assert_eq!(pick("GET", "/orders/x"), None, "{{proxy+}} needs its own route");
+        assert_eq!(
+            pick("GET", "/orders/x"),
+            None,
+            "{{proxy+}} needs its own route"
+        );
         let (_, params) = select(&routes, "GET", "/admin/customers/c1/x").unwrap();
         assert_eq!(params["proxy"], "c1/x");
     }

@@ -76,10 +76,7 @@ fn strings(v: &Value) -> Vec<String> {
 /// when the request has none) or `ForAnyValue:` (some value matches). An unqualified operator
 /// needs the key present. Anything else is an error, so a new operator is not silently waved
 /// through.
-pub fn conditions_hold(
-    cond: &Value,
-    ctx: &BTreeMap<String, Vec<String>>,
-) -> Result<bool, String> {
+pub fn conditions_hold(cond: &Value, ctx: &BTreeMap<String, Vec<String>>) -> Result<bool, String> {
     for (op, keys) in cond.as_object().into_iter().flatten() {
         let (qualifier, base) = match op.split_once(':') {
             Some((q, b)) => (Some(q), b),
@@ -204,7 +201,10 @@ impl Names {
             let Some((l, r)) = clause.split_once('=') else {
                 continue;
             };
-            let (l, r) = (l.trim().trim_start_matches('('), r.trim().trim_end_matches(')'));
+            let (l, r) = (
+                l.trim().trim_start_matches('('),
+                r.trim().trim_end_matches(')'),
+            );
             let name = names.get(l).map(scalar).unwrap_or_else(|| l.to_string());
             if name == key {
                 leading = values.get(r).and_then(|v| v.get("S")).map(scalar);
@@ -324,7 +324,10 @@ impl Usage {
     pub fn record(&mut self, statement: usize, req: &Authz, statements: &[Value]) {
         let st = &statements[statement];
         for action in strings(&st["Action"]) {
-            if glob(&action.to_ascii_lowercase(), &req.action.to_ascii_lowercase()) {
+            if glob(
+                &action.to_ascii_lowercase(),
+                &req.action.to_ascii_lowercase(),
+            ) {
                 for resource in strings(&st["Resource"]) {
                     if glob(&resource, &req.resource) {
                         self.grants.insert((statement, action.clone(), resource));
@@ -332,7 +335,12 @@ impl Usage {
                 }
             }
         }
-        for v in req.context.get("dynamodb:LeadingKeys").into_iter().flatten() {
+        for v in req
+            .context
+            .get("dynamodb:LeadingKeys")
+            .into_iter()
+            .flatten()
+        {
             self.leading.entry(statement).or_default().insert(v.clone());
         }
     }

@@ -32,13 +32,19 @@ type Scenario = for<'a> fn(&'a Stack) -> Pin<Box<dyn Future<Output = ()> + Send 
 /// Each scenario, in order (later ones build on nothing earlier ones leave, except the
 /// accounts they make for themselves).
 const SCENARIOS: &[(&str, Scenario)] = &[
-    ("every function starts", |s| Box::pin(flows::every_function_starts(s))),
-    ("register and log in", |s| Box::pin(flows::register_and_log_in(s))),
+    ("every function starts", |s| {
+        Box::pin(flows::every_function_starts(s))
+    }),
+    ("register and log in", |s| {
+        Box::pin(flows::register_and_log_in(s))
+    }),
     ("GET /openapi.json", |s| Box::pin(flows::openapi_json(s))),
     ("every operation reaches its function", |s| {
         Box::pin(routes::every_operation_reaches_its_function(s))
     }),
-    ("CORS preflights reach the app", |s| Box::pin(routes::preflights_reach_the_app(s))),
+    ("CORS preflights reach the app", |s| {
+        Box::pin(routes::preflights_reach_the_app(s))
+    }),
     ("an order paid through Stripe is activated", |s| {
         Box::pin(flows::order_paid_through_stripe(s))
     }),
@@ -48,10 +54,18 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("Twilio signs the function URL", |s| {
         Box::pin(flows::twilio_signs_the_function_url(s))
     }),
-    ("licenses name the configured issuer", |s| Box::pin(flows::licenses(s))),
-    ("GDPR export and erasure", |s| Box::pin(flows::gdpr_export_and_erasure(s))),
-    ("retention: dry run and the schedules", |s| Box::pin(flows::retention(s))),
-    ("poison jobs end in the dead-letter queue", |s| Box::pin(flows::dead_letters(s))),
+    ("licenses name the configured issuer", |s| {
+        Box::pin(flows::licenses(s))
+    }),
+    ("GDPR export and erasure", |s| {
+        Box::pin(flows::gdpr_export_and_erasure(s))
+    }),
+    ("retention: dry run and the schedules", |s| {
+        Box::pin(flows::retention(s))
+    }),
+    ("poison jobs end in the dead-letter queue", |s| {
+        Box::pin(flows::dead_letters(s))
+    }),
 ];
 
 #[test]
@@ -74,7 +88,10 @@ fn the_bundle_works_in_its_deployed_shape() {
             Ok(s) => s,
             Err(why) => panic!("the stack did not come up: {why}"),
         };
-        eprintln!("deployed shape: stack up in {:.1} s", began.elapsed().as_secs_f64());
+        eprintln!(
+            "deployed shape: stack up in {:.1} s",
+            began.elapsed().as_secs_f64()
+        );
         let stack: &'static Stack = Box::leak(Box::new(stack));
         let mut failures = Vec::new();
         for (name, scenario) in SCENARIOS {

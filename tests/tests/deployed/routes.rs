@@ -171,7 +171,10 @@ pub async fn preflights_reach_the_app(s: &Stack) {
             let r = api(s, Method::OPTIONS, &target, "203.0.113.42")
                 .header("origin", origin)
                 .header("access-control-request-method", &method)
-                .header("access-control-request-headers", "authorization,content-type")
+                .header(
+                    "access-control-request-headers",
+                    "authorization,content-type",
+                )
                 .send()
                 .await
                 .expect("preflight");
@@ -183,7 +186,8 @@ pub async fn preflights_reach_the_app(s: &Stack) {
             let ok = r.status().is_success()
                 && if expect_allowed {
                     acao.as_deref() == Some(origin)
-                        && r.headers().get("access-control-allow-credentials")
+                        && r.headers()
+                            .get("access-control-allow-credentials")
                             .is_some_and(|v| v == "true")
                 } else {
                     acao.is_none()

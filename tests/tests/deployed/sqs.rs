@@ -142,13 +142,17 @@ impl Mapping {
                 if named.iter().all(|n| ids.contains(n)) {
                     named
                 } else {
-                    eprintln!("event source mapping: the response names records not in the batch: {v}");
+                    eprintln!(
+                        "event source mapping: the response names records not in the batch: {v}"
+                    );
                     ids.clone()
                 }
             }
             Ok(_) => Vec::new(),
             Err(e) => {
-                self.stats.failed_invocations.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .failed_invocations
+                    .fetch_add(1, Ordering::Relaxed);
                 eprintln!("event source mapping: {} failed: {e}", self.function.name);
                 ids.clone()
             }

@@ -182,7 +182,10 @@ fn iam_calls(moto: &str, creds: (&str, &str), calls: &Value) -> Result<Vec<Value
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(format!("IAM calls failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "IAM calls failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
 }
@@ -297,11 +300,20 @@ impl Stack {
             .spawn()
             .map_err(|e| format!("localstripe: {e}"))?;
         let stripe = format!("http://127.0.0.1:{sport}");
-        wait_for(&format!("{stripe}/_config/calls"), "localstripe", &mut child)?;
+        wait_for(
+            &format!("{stripe}/_config/calls"),
+            "localstripe",
+            &mut child,
+        )?;
         peers.push(Peer(child));
 
         let admin_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-        let (ak, sk) = principal(&moto, ("bootstrap", "bootstrap"), "harness-operator", &admin_policy)?;
+        let (ak, sk) = principal(
+            &moto,
+            ("bootstrap", "bootstrap"),
+            "harness-operator",
+            &admin_policy,
+        )?;
         let admin = sdk(&moto, &ak, &sk).await;
 
         let mut ctx = Ctx::new(&template);
@@ -365,7 +377,9 @@ impl Stack {
                 indexes.insert(scalar(&g["IndexName"]), hash(&g["KeySchema"]));
                 req = req.global_secondary_indexes(gsi.build().expect("gsi"));
             }
-            req.send().await.map_err(|e| format!("create {id}: {e:?}"))?;
+            req.send()
+                .await
+                .map_err(|e| format!("create {id}: {e:?}"))?;
             if let Some(ttl) = p["TimeToLiveSpecification"]["AttributeName"].as_str() {
                 ddb.update_time_to_live()
                     .table_name(&name)
@@ -397,7 +411,10 @@ impl Stack {
             let name = physical(id);
             let mut req = sqs.create_queue().queue_name(&name);
             for (attr, v) in [
-                (QueueAttributeName::VisibilityTimeout, &p["VisibilityTimeout"]),
+                (
+                    QueueAttributeName::VisibilityTimeout,
+                    &p["VisibilityTimeout"],
+                ),
                 (
                     QueueAttributeName::MessageRetentionPeriod,
                     &p["MessageRetentionPeriod"],
@@ -408,7 +425,10 @@ impl Stack {
                 }
             }
             if !p["RedrivePolicy"].is_null() {
-                req = req.attributes(QueueAttributeName::RedrivePolicy, p["RedrivePolicy"].to_string());
+                req = req.attributes(
+                    QueueAttributeName::RedrivePolicy,
+                    p["RedrivePolicy"].to_string(),
+                );
             }
             let url = req
                 .send()
@@ -466,7 +486,10 @@ impl Stack {
             ctx.values.insert(id.clone(), scalar(&name));
             ctx.attrs.insert(
                 (id.clone(), "Arn".into()),
-                format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{}", scalar(&name)),
+                format!(
+                    "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{}",
+                    scalar(&name)
+                ),
             );
         }
         let specs = template::functions(&template, &ctx)?;
@@ -545,8 +568,14 @@ impl Stack {
                 ("AWS_LAMBDA_FUNCTION_NAME", s.name.clone()),
                 ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
                 ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", s.memory_mb.to_string()),
-                ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", s.name)),
-                ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/12/01/[$LATEST]deployed".into()),
+                (
+                    "AWS_LAMBDA_LOG_GROUP_NAME",
+                    format!("/aws/lambda/{}", s.name),
+                ),
+                (
+                    "AWS_LAMBDA_LOG_STREAM_NAME",
+                    "2026/12/01/[$LATEST]deployed".into(),
+                ),
                 ("AWS_REGION", REGION.into()),
                 ("AWS_DEFAULT_REGION", REGION.into()),
                 ("AWS_ACCESS_KEY_ID", k.clone()),
@@ -564,7 +593,11 @@ impl Stack {
             }
             let program = bins.join(&s.binary);
             if !program.exists() {
-                return Err(format!("{}: no binary at {}", s.logical_id, program.display()));
+                return Err(format!(
+                    "{}: no binary at {}",
+                    s.logical_id,
+                    program.display()
+                ));
             }
             let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}", s.name);
             functions.insert(
@@ -584,7 +617,9 @@ impl Stack {
         let api = front::serve(routes, functions.clone(), None).await;
         let url_targets: Vec<&FunctionSpec> = specs.iter().filter(|s| s.function_url).collect();
         let url = match url_targets.as_slice() {
-            [one] => front::serve(Vec::new(), functions.clone(), Some(one.logical_id.clone())).await,
+            [one] => {
+                front::serve(Vec::new(), functions.clone(), Some(one.logical_id.clone())).await
+            }
             other => return Err(format!("expected one function URL, found {}", other.len())),
         };
 

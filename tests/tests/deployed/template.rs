@@ -359,7 +359,9 @@ pub fn functions(t: &Template, ctx: &Ctx) -> Result<Vec<FunctionSpec>, String> {
         }
         let mut statements = Vec::new();
         for policy in p["Policies"].as_array().into_iter().flatten() {
-            let resolved = ctx.resolve(policy).map_err(|e| format!("{id} policy: {e}"))?;
+            let resolved = ctx
+                .resolve(policy)
+                .map_err(|e| format!("{id} policy: {e}"))?;
             match resolved["Statement"].clone() {
                 Value::Array(s) => statements.extend(s),
                 s @ Value::Object(_) => statements.push(s),
