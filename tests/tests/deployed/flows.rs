@@ -324,6 +324,20 @@ pub async fn order_paid_through_stripe(s: &Stack) {
     )
     .await;
     assert_eq!(seen["status"], "processed", "{seen}");
+    // Replaying a processed event queues it again and changes nothing.
+    expect(
+        s,
+        api(
+            s,
+            Method::POST,
+            &format!("/admin/webhook-events/stripe/{event_id}/replay"),
+            ip,
+        )
+        .bearer_auth(&s.admin_token),
+        202,
+        "POST /admin/webhook-events/stripe/{id}/replay",
+    )
+    .await;
 }
 
 pub async fn operator_routes_not_on_the_function_url(s: &Stack) {
@@ -444,6 +458,105 @@ pub async fn licenses(s: &Stack) {
         api(s, Method::GET, "/licenses/jwks.json", ip),
         200,
         "GET /licenses/jwks.json",
+    )
+    .await;
+    // The instance reports usage and reads its totals; the operator lists customers.
+    let event = json!({"event_id": unique("run"), "metric": "builds", "quantity": 3, "occurred_at": chrono_now()});
+    expect(
+        s,
+        api(s, Method::POST, "/usage", ip)
+            .header("x-api-key", &key)
+            .json(&event),
+        202,
+        "POST /usage",
+    )
+    .await;
+    let summary = expect(
+        s,
+        api(s, Method::GET, "/usage/summary", ip).header("x-api-key", &key),
+        200,
+        "GET /usage/summary",
+    )
+    .await;
+    assert!(summary.to_string().contains("builds"), "{summary}");
+    expect(
+        s,
+        api(s, Method::GET, "/admin/customers", ip).bearer_auth(&s.admin_token),
+        200,
+        "GET /admin/customers",
+    )
+    .await;
+}
+
+pub async fn billing_reads(s: &Stack) {
+    let ip = "198.51.100.19";
+    let (_, token) = sign_up(s, ip).await;
+    for path in [
+        "/billing/subscription",
+        "/billing/usage",
+        "/billing/entitlements",
+    ] {
+        expect(
+            s,
+            api(s, Method::GET, path, ip).bearer_auth(&token),
+            200,
+            &format!("GET {path}"),
+        )
+        .await;
+    }
+    let tiers = expect(
+        s,
+        api(s, Method::GET, "/billing/tiers", ip),
+        200,
+        "GET /billing/tiers",
+    )
+    .await;
+    assert!(tiers.to_string().contains("pro"), "{tiers}");
+}
+
+pub async fn legal_holds(s: &Stack) {
+    let ip = "198.51.100.20";
+    let (_, token) = sign_up(s, ip).await;
+    let me = expect(
+        s,
+        api(s, Method::GET, "/auth/me", ip).bearer_auth(&token),
+        200,
+        "GET /auth/me",
+    )
+    .await;
+    let hold = expect(
+        s,
+        api(s, Method::POST, "/admin/legal-holds", ip)
+            .bearer_auth(&s.admin_token)
+            .json(
+                &json!({"subject": {"user_id": me["id"]}, "reason": "litigation deployed-shape"}),
+            ),
+        201,
+        "POST /admin/legal-holds",
+    )
+    .await;
+    let listed = expect(
+        s,
+        api(s, Method::GET, "/admin/legal-holds", ip).bearer_auth(&s.admin_token),
+        200,
+        "GET /admin/legal-holds",
+    )
+    .await;
+    assert!(
+        listed.to_string().contains(&scalar(&hold["id"])),
+        "{listed}"
+    );
+    expect(
+        s,
+        api(
+            s,
+            Method::DELETE,
+            &format!("/admin/legal-holds/{}", scalar(&hold["id"])),
+            ip,
+        )
+        .bearer_auth(&s.admin_token),
+        204,
+        "DELETE /admin/legal-holds/{id}",
     )
     .await;
 }

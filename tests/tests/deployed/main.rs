@@ -57,6 +57,8 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("licenses name the configured issuer", |s| {
         Box::pin(flows::licenses(s))
     }),
+    ("billing reads", |s| Box::pin(flows::billing_reads(s))),
+    ("legal holds", |s| Box::pin(flows::legal_holds(s))),
     ("GDPR export and erasure", |s| {
         Box::pin(flows::gdpr_export_and_erasure(s))
     }),

@@ -139,6 +139,25 @@ fn build_binaries(specs: &[FunctionSpec]) -> Result<(), String> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
+    // What cargo sets for this test process (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, OUT_DIR, ...)
+    // must not reach the inner cargo: build scripts (ring's) rerun when those change, and the
+    // whole tree above them would be rebuilt, here and again by the next outer build.
+    for (k, _) in std::env::vars() {
+        let keep = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_INCREMENTAL"].contains(&k.as_str())
+            || [
+                "CARGO_BUILD_",
+                "CARGO_NET_",
+                "CARGO_HTTP_",
+                "CARGO_REGISTR",
+                "CARGO_TERM_",
+                "CARGO_PROFILE_",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p));
+        if (k.starts_with("CARGO") && !keep) || k == "OUT_DIR" {
+            cmd.env_remove(&k);
+        }
+    }
     cmd.current_dir(repo())
         .args(["build", "--workspace", "--tests", "--locked"]);
     for s in specs {
