@@ -62,6 +62,14 @@ pub async fn explain(s: &Stack, r: Response) -> String {
     out
 }
 
+/// Insists on `want`: the answer back, or a panic saying what came instead and why.
+pub async fn status(s: &Stack, r: Response, want: u16, what: &str) -> Response {
+    if r.status().as_u16() == want {
+        return r;
+    }
+    panic!("{what}: expected {want}, got {}", explain(s, r).await)
+}
+
 /// Sends and insists on `status`; the JSON body.
 pub async fn expect(s: &Stack, req: RequestBuilder, status: u16, what: &str) -> Value {
     let r = req.send().await.unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -136,7 +144,7 @@ pub async fn register_and_log_in(s: &Stack) {
         .send()
         .await
         .expect("cookie login");
-    assert_eq!(r.status(), 200, "{}", explain(s, r).await);
+    let r = status(s, r, 200, "POST /auth/login (cookies)").await;
     let cookies: Vec<String> = r
         .headers()
         .get_all("set-cookie")
@@ -160,7 +168,7 @@ pub async fn openapi_json(s: &Stack) {
         .send()
         .await
         .expect("GET /openapi.json");
-    assert_eq!(r.status(), 200, "{}", explain(s, r).await);
+    let r = status(s, r, 200, "GET /openapi.json").await;
     let served: Value = r.json().await.expect("JSON");
     let committed: Value = serde_json::from_str(
         &std::fs::read_to_string(super::template::repo().join("openapi.json")).expect("read"),
@@ -207,7 +215,8 @@ where
         if began.elapsed() > limit {
             return Err(v);
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Slow enough that polling a user's resources stays inside the free tier's daily quota.
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -284,8 +293,8 @@ pub async fn order_paid_through_stripe(s: &Stack) {
         "data": {"object": {"id": intent, "object": "payment_intent", "status": "succeeded"}},
     });
     let r = stripe_delivery(s, ip, &event).await;
-    assert_eq!(r.status(), 200, "{}", explain(s, r).await);
-    let paid = eventually(Duration::from_secs(40), || async {
+    status(s, r, 200, "a signed Stripe delivery to the function URL").await;
+    let paid = eventually(Duration::from_secs(45), || async {
         let r = api(s, Method::GET, &format!("/orders/{order_id}"), ip)
             .bearer_auth(&token)
             .send()
@@ -354,12 +363,13 @@ pub async fn operator_routes_not_on_the_function_url(s: &Stack) {
         .send()
         .await
         .expect("function URL");
-    assert_eq!(
-        r.status(),
+    status(
+        s,
+        r,
         404,
-        "operator routes must not answer on the public function URL: {}",
-        explain(s, r).await
-    );
+        "GET /admin/webhook-events on the public function URL (operator routes must not answer there)",
+    )
+    .await;
     expect(
         s,
         url(s, Method::GET, "/webhooks/health", ip),
@@ -403,12 +413,7 @@ pub async fn twilio_signs_the_function_url(s: &Stack) {
         .send()
         .await
         .expect("twilio");
-    assert_eq!(
-        r.status(),
-        200,
-        "a Twilio callback signed over the function URL: {}",
-        explain(s, r).await
-    );
+    status(s, r, 200, "a Twilio callback signed over the function URL").await;
     let r = url(s, Method::POST, "/webhooks/twilio/status", ip)
         .header("content-type", "application/x-www-form-urlencoded")
         .header(
@@ -419,7 +424,7 @@ pub async fn twilio_signs_the_function_url(s: &Stack) {
         .send()
         .await
         .expect("twilio");
-    assert_eq!(r.status(), 400, "signed over another URL");
+    status(s, r, 400, "a Twilio callback signed over another URL").await;
 }
 
 pub async fn licenses(s: &Stack) {
@@ -569,12 +574,7 @@ pub async fn gdpr_export_and_erasure(s: &Stack) {
         .send()
         .await
         .expect("export");
-    assert_eq!(
-        r.status(),
-        200,
-        "GET /account/export: {}",
-        explain(s, r).await
-    );
+    let r = status(s, r, 200, "GET /account/export").await;
     let export: Value = r.json().await.expect("the export is JSON");
     assert_eq!(export["profile"]["email"], email, "{export}");
     let erasure = expect(
@@ -603,7 +603,7 @@ pub async fn gdpr_export_and_erasure(s: &Stack) {
         .send()
         .await
         .expect("me");
-    assert_eq!(r.status(), 401, "an erased account's token is dead");
+    status(s, r, 401, "GET /auth/me with an erased account's token").await;
 }
 
 pub async fn retention(s: &Stack) {

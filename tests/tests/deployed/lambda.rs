@@ -62,6 +62,8 @@ pub struct Function {
     /// Every line the function's processes printed, oldest first.
     pub log: Arc<Mutex<Vec<String>>>,
     instance: tokio::sync::Mutex<Option<Instance>>,
+    /// Where the current process's lines start in `log`.
+    since: Mutex<usize>,
     pub cold_starts: Mutex<u32>,
 }
 
@@ -81,6 +83,7 @@ impl Function {
             env,
             log: Arc::new(Mutex::new(Vec::new())),
             instance: tokio::sync::Mutex::new(None),
+            since: Mutex::new(0),
             cold_starts: Mutex::new(0),
         }
     }
@@ -122,6 +125,7 @@ impl Function {
             });
         }
         *self.cold_starts.lock().expect("cold starts") += 1;
+        *self.since.lock().expect("since") = self.log.lock().expect("log").len();
         Ok(child)
     }
 
@@ -129,6 +133,14 @@ impl Function {
     pub fn tail(&self, n: usize) -> String {
         let log = self.log.lock().expect("log");
         let start = log.len().saturating_sub(n);
+        log[start..].join("\n    ")
+    }
+
+    /// The lines the current (or last) process printed, at most the last `n`.
+    fn own_tail(&self, n: usize) -> String {
+        let since = *self.since.lock().expect("since");
+        let log = self.log.lock().expect("log");
+        let start = log.len().saturating_sub(n).max(since.min(log.len()));
         log[start..].join("\n    ")
     }
 
@@ -175,20 +187,20 @@ impl Function {
             if let Some(o) = inst.emu.try_outcome() {
                 let why = String::from_utf8_lossy(&o.body).to_string();
                 *slot = None;
-                return Err(Failure::Init(format!("{why}\n    {}", self.tail(15))));
+                return Err(Failure::Init(format!("{why}\n    {}", self.own_tail(15))));
             }
             if let Ok(Some(status)) = inst.child.try_wait() {
                 *slot = None;
                 return Err(Failure::Init(format!(
                     "exited ({status}) during init:\n    {}",
-                    self.tail(15)
+                    self.own_tail(15)
                 )));
             }
             if began.elapsed() > INIT_LIMIT {
                 *slot = None;
                 return Err(Failure::Init(format!(
                     "init took longer than {INIT_LIMIT:?}:\n    {}",
-                    self.tail(15)
+                    self.own_tail(15)
                 )));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -214,7 +226,7 @@ impl Function {
                 };
             }
             if let Ok(Some(status)) = inst.child.try_wait() {
-                let tail = self.tail(15);
+                let tail = self.own_tail(15);
                 *slot = None;
                 return Err(Failure::Init(format!(
                     "the process exited ({status}) during the invocation:\n    {tail}"
@@ -236,5 +248,53 @@ impl Function {
 
     pub async fn stop(&self) {
         *self.instance.lock().await = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A "function" that takes its event and never answers: a shell script (curl for the
+    /// runtime's long poll).
+    fn hanging_function(dir: &std::path::Path, timeout: Duration) -> Function {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("bootstrap");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\ncurl -s \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next\" >/dev/null\necho took the event\nsleep 30\n",
+        )
+        .expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let env = [(
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_default(),
+        )]
+        .into_iter()
+        .collect();
+        Function::new("hanging", script, "arn:hanging".into(), timeout, env)
+    }
+
+    #[tokio::test]
+    async fn an_invocation_past_its_timeout_is_killed_and_the_next_starts_cold() {
+        let dir = std::env::temp_dir().join(format!("rampart-timeout-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let f = hanging_function(&dir, Duration::from_secs(1));
+        let began = Instant::now();
+        let out = f.invoke(Bytes::from_static(b"{}")).await;
+        assert!(matches!(out, Err(Failure::Timeout(1))), "{out:?}");
+        assert!(
+            began.elapsed() < Duration::from_secs(5),
+            "killed at the deadline"
+        );
+        assert!(f.tail(5).contains("took the event"));
+        let again = f.invoke(Bytes::from_static(b"{}")).await;
+        assert!(matches!(again, Err(Failure::Timeout(1))), "{again:?}");
+        assert_eq!(
+            *f.cold_starts.lock().unwrap(),
+            2,
+            "a fresh process after the kill"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -90,17 +90,21 @@ fn the_bundle_works_in_its_deployed_shape() {
             Ok(s) => s,
             Err(why) => panic!("the stack did not come up: {why}"),
         };
-        eprintln!(
-            "deployed shape: stack up in {:.1} s",
-            began.elapsed().as_secs_f64()
-        );
         let stack: &'static Stack = Box::leak(Box::new(stack));
         let mut failures = Vec::new();
+        let mut lines = vec![format!(
+            "deployed shape (tests/tests/deployed): stack up in {:.1} s",
+            began.elapsed().as_secs_f64()
+        )];
+        eprintln!("{}", lines[0]);
         for (name, scenario) in SCENARIOS {
             let t0 = Instant::now();
             let run = tokio::spawn(scenario(stack));
             match run.await {
-                Ok(()) => eprintln!("  ok   {name} ({:.1} s)", t0.elapsed().as_secs_f64()),
+                Ok(()) => lines.push(format!(
+                    "  ok   {name} ({:.1} s)",
+                    t0.elapsed().as_secs_f64()
+                )),
                 Err(e) => {
                     let why = e
                         .try_into_panic()
@@ -111,19 +115,24 @@ fn the_bundle_works_in_its_deployed_shape() {
                                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                         })
                         .unwrap_or_else(|| "cancelled".into());
-                    eprintln!("  FAIL {name}: {why}");
+                    lines.push(format!("  FAIL {name}"));
                     failures.push(format!("{name}: {why}"));
                 }
             }
+            eprintln!("{}", lines.last().expect("a line"));
         }
         let denials = stack.proxy.denials();
-        eprintln!("{}", flows::unused_grants(stack));
+        lines.push(flows::unused_grants(stack));
         stack.stop_functions().await;
-        eprintln!(
-            "deployed shape: {} scenarios in {:.1} s",
+        lines.push(format!(
+            "{} scenarios, {} failed, in {:.1} s",
             SCENARIOS.len(),
+            failures.len(),
             began.elapsed().as_secs_f64()
-        );
+        ));
+        let text = lines.join("\n");
+        eprintln!("{}", lines[lines.len() - 2..].join("\n"));
+        let _ = std::fs::write(stack::report_path(), text + "\n");
         let mut report = failures.join("\n\n");
         if !denials.is_empty() {
             report.push_str(&format!(

@@ -122,6 +122,12 @@ fn wait_for(url: &str, what: &str, peer: &mut Child) -> Result<(), String> {
     Err(format!("{what} did not answer at {url}"))
 }
 
+/// Where the last run's report goes (`./scripts/test` prints it): the scenarios with their
+/// times and the granted permissions no flow used.
+pub fn report_path() -> PathBuf {
+    bin_dir().join("deployed-shape.txt")
+}
+
 /// `target/debug`, where cargo put this test binary's siblings.
 fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
@@ -232,21 +238,26 @@ fn moto_policy(statements: &[Value]) -> Value {
     json!({"Version": "2012-10-17", "Statement": out})
 }
 
-/// An IAM user holding `policy`, and its access key (id, secret).
-fn principal(
+/// IAM users holding `(user, policy)` each, and their access keys (id, secret), in one go.
+fn principals(
     moto: &str,
     creds: (&str, &str),
-    user: &str,
-    policy: &Value,
-) -> Result<(String, String), String> {
-    let calls = json!([
-        {"op": "create_user", "args": {"UserName": user}},
-        {"op": "put_user_policy", "args": {"UserName": user, "PolicyName": "role", "PolicyDocument": policy.to_string()}},
-        {"op": "create_access_key", "args": {"UserName": user}},
-    ]);
-    let out = iam_calls(moto, creds, &calls)?;
-    let key = &out[2]["AccessKey"];
-    Ok((scalar(&key["AccessKeyId"]), scalar(&key["SecretAccessKey"])))
+    users: &[(String, Value)],
+) -> Result<Vec<(String, String)>, String> {
+    let mut calls = Vec::new();
+    for (user, policy) in users {
+        calls.push(json!({"op": "create_user", "args": {"UserName": user}}));
+        calls.push(json!({"op": "put_user_policy", "args": {"UserName": user, "PolicyName": "role", "PolicyDocument": policy.to_string()}}));
+        calls.push(json!({"op": "create_access_key", "args": {"UserName": user}}));
+    }
+    let out = iam_calls(moto, creds, &Value::Array(calls))?;
+    Ok(out
+        .chunks(3)
+        .map(|c| {
+            let key = &c[2]["AccessKey"];
+            (scalar(&key["AccessKeyId"]), scalar(&key["SecretAccessKey"]))
+        })
+        .collect())
 }
 
 fn suffix() -> String {
@@ -327,12 +338,12 @@ impl Stack {
         peers.push(Peer(child));
 
         let admin_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-        let (ak, sk) = principal(
+        let (ak, sk) = principals(
             &moto,
             ("bootstrap", "bootstrap"),
-            "harness-operator",
-            &admin_policy,
-        )?;
+            &[("harness-operator".to_string(), admin_policy)],
+        )?
+        .remove(0);
         let admin = sdk(&moto, &ak, &sk).await;
 
         let mut ctx = Ctx::new(&template);
@@ -552,11 +563,15 @@ impl Stack {
         let admin_token = scalar(&secret["ADMIN_API_TOKEN"]);
 
         // One IAM user per function, holding its role's statements.
-        let mut principals = BTreeMap::new();
+        let mut by_key = BTreeMap::new();
         let mut keys = BTreeMap::new();
-        for s in &specs {
-            let (k, secret) = principal(&moto, (&ak, &sk), &s.name, &moto_policy(&s.statements))?;
-            principals.insert(
+        let users: Vec<(String, Value)> = specs
+            .iter()
+            .map(|s| (s.name.clone(), moto_policy(&s.statements)))
+            .collect();
+        let created = principals(&moto, (&ak, &sk), &users)?;
+        for (s, (k, secret)) in specs.iter().zip(created) {
+            by_key.insert(
                 k.clone(),
                 Arc::new(Principal {
                     function: s.logical_id.clone(),
@@ -566,7 +581,7 @@ impl Stack {
             );
             keys.insert(s.logical_id.clone(), (k, secret));
         }
-        let (proxy_url, proxy) = Proxy::start(&moto, names, principals).await;
+        let (proxy_url, proxy) = Proxy::start(&moto, names, by_key).await;
 
         build_binaries(&specs)?;
         let bins = bin_dir();
