@@ -8,9 +8,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -98,32 +97,6 @@ async fn replay(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
-/// Operator routes answer only what API Gateway routed here (template.yaml's `/admin/{proxy+}`
-/// route); through the public function URL (`AuthType: NONE`, for providers) they are not found,
-/// so the operator token is never tried from the open internet. Lambda tells the two apart: a
-/// function URL event carries the placeholder route key `$default` (AWS Lambda Developer Guide,
-/// "Invoking Lambda function URLs", request payload: function URLs do not use `routeKey` and
-/// set it to `$default`), an HTTP API event the route it matched (`ANY /admin/{proxy+}`; the
-/// template declares no `$default` route). Without a Lambda request context (the local stack)
-/// the routes are served.
-async fn not_through_function_url(req: Request, next: Next) -> Response {
-    use lambda_http::RequestExt;
-    use lambda_http::request::RequestContext;
-    let routed = match req.request_context_ref() {
-        None => true,
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.route_key.as_deref().is_some_and(|k| k != "$default")
-        }
-        #[allow(unreachable_patterns)]
-        Some(_) => false,
-    };
-    if routed {
-        next.run(req).await
-    } else {
-        ApiError::NotFound("No route matches this path.".into()).into_response()
-    }
-}
-
 /// This function's contract for the built-in providers, served at `/webhooks/openapi.json`.
 pub fn openapi() -> openapi::Document {
     openapi_with(&Registry::builtin())
@@ -164,7 +137,11 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
         &state,
         vec![Rule::new("admin_ip", 60, minute, &[KeyPart::Ip])],
     )
-    .route_layer(axum::middleware::from_fn(not_through_function_url));
+    // Operator routes: through API Gateway's `/admin/{proxy+}` route only, never through the
+    // public function URL (`AuthType: NONE`, for providers).
+    .route_layer(axum::middleware::from_fn(
+        rampart::lambda::only_through_api_gateway,
+    ));
     let routes = Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
         .merge(openapi::serve(
@@ -195,16 +172,10 @@ pub fn router_with(state: AppState, registry: &Registry) -> Router {
 /// must be https in production. Unset, each delivery is checked against the function URL it
 /// arrived at (always https).
 pub fn check_production(state: &AppState) -> Result<(), StartupError> {
-    let s = &state.settings;
-    if s.is_production()
-        && !s.public_base_url.is_empty()
-        && !s.public_base_url.starts_with("https://")
-    {
-        return Err(StartupError(
-            "PUBLIC_BASE_URL must be the https URL providers call, or unset for the function URL \
-             (webhooks-api in production)"
-                .into(),
-        ));
+    let url = &state.settings.public_base_url;
+    if state.settings.is_production() && !(url.is_empty() || url.starts_with("https://")) {
+        let why = "PUBLIC_BASE_URL must be an https URL, or unset for the function URL";
+        return Err(StartupError(format!("{why} (webhooks-api in production)")));
     }
     Ok(())
 }
