@@ -6,9 +6,12 @@
 //! the fronts only; a route, an environment value or a permission removed from the template
 //! fails them. At the end the test prints the granted permissions no flow used.
 //!
-//! Run it alone: `. scripts/peers.sh && install_peers && cargo test -p rampart-tests --test
-//! deployed` (it starts its own moto and localstripe; `RAMPART_DEPLOYED_ECHO=1` prints every
-//! function's log lines).
+//! Run it alone: `. scripts/peers.sh && install_peers && cargo test --workspace -- the_bundle_works
+//! --nocapture` (it starts its own moto and localstripe). `--workspace` keeps the feature set of
+//! `./scripts/test`, so the harness only links the function binaries; `-p rampart-tests --test
+//! deployed` resolves dev-dependency features differently and rebuilds the tree.
+//! `RAMPART_DEPLOYED_ECHO=1` prints every function's log lines; `RAMPART_DEPLOYED_NO_BUILD=1`
+//! uses the binaries as they are (for trying template.yaml edits without a rebuild).
 
 mod checks;
 mod flows;
