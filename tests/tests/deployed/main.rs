@@ -126,7 +126,7 @@ fn the_bundle_works_in_its_deployed_shape() {
         }
         let denials = stack.proxy.denials();
         lines.push(flows::unused_grants(stack));
-        stack.stop_functions().await;
+        stack.shut_down().await;
         lines.push(format!(
             "{} scenarios, {} failed, in {:.1} s",
             SCENARIOS.len(),

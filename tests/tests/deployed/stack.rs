@@ -82,15 +82,10 @@ pub struct Stack {
     pub http: reqwest::Client,
     pub mapping_stats: Vec<Arc<Stats>>,
     stop: Arc<AtomicBool>,
-    _peers: Vec<Peer>,
+    /// moto and localstripe; the test shares the stack as `'static`, so they are stopped by
+    /// `shut_down`, not by a drop.
+    peers: std::sync::Mutex<Vec<Peer>>,
     pub scratch: PathBuf,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = std::fs::remove_dir_all(&self.scratch);
-    }
 }
 
 fn free_port() -> u16 {
@@ -714,7 +709,7 @@ impl Stack {
                 .expect("client"),
             mapping_stats,
             stop,
-            _peers: peers,
+            peers: std::sync::Mutex::new(peers),
             scratch,
         })
     }
@@ -785,10 +780,14 @@ impl Stack {
         Err(last)
     }
 
-    pub async fn stop_functions(&self) {
+    /// Stops the event source mappings, the functions, moto and localstripe, and removes the
+    /// scratch directory.
+    pub async fn shut_down(&self) {
         self.stop.store(true, Ordering::Relaxed);
         for f in self.functions.values() {
             f.stop().await;
         }
+        self.peers.lock().expect("peers").clear();
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
