@@ -19,6 +19,8 @@ use rampart_store_sqlite::{Db, SqliteStore};
 
 pub use rampart_local::Running;
 
+pub mod emulator;
+
 /// Settings for tests: `pairs` override the environment-free defaults.
 pub fn settings(pairs: &[(&str, &str)]) -> Settings {
     let m: HashMap<String, String> = pairs

@@ -76,8 +76,24 @@ pub fn routes(state: AppState) -> Router {
     http::serves(NAME, routes)
 }
 
+/// The whole product's contract, as committed (`openapi.json`, which a test keeps equal to what
+/// the code generates). In AWS, template.yaml routes `GET /openapi.json` here; embedding the file
+/// keeps every other function's routes and docs out of this binary.
+pub const PRODUCT_CONTRACT: &str = include_str!("../../../openapi.json");
+
 pub fn router(state: AppState) -> Router {
-    http::finish(routes(state.clone()), &state, RouterOptions::default())
+    // Lambda only: the local stack serves the merged document itself.
+    let contract = Router::new().route(
+        "/openapi.json",
+        get(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                PRODUCT_CONTRACT,
+            )
+        }),
+    );
+    let routes = routes(state.clone()).merge(http::serves(NAME, contract));
+    http::finish(routes, &state, RouterOptions::default())
 }
 
 /// Production auth needs a real mail sender.

@@ -9,6 +9,7 @@ use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
 use rampart_http::openapi;
 use rampart_http::{self as http, RouterOptions};
+use rampart_platform::error::StartupError;
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
 pub const NAME: &str = "billing-api";
@@ -38,4 +39,25 @@ pub fn routes(state: AppState) -> Router {
 pub fn router(state: AppState) -> Router {
     let opts = RouterOptions { body_limit: None };
     http::finish(routes(state.clone()), &state, opts)
+}
+
+/// Stripe Checkout sends the user back to these pages of the app; in production they must be
+/// the app's own https pages (nothing under the API serves them).
+pub fn check_production(state: &AppState) -> Result<(), StartupError> {
+    let s = &state.settings;
+    if !s.is_production() {
+        return Ok(());
+    }
+    for (name, url) in [
+        ("CHECKOUT_SUCCESS_URL", &s.checkout_success_url),
+        ("CHECKOUT_CANCEL_URL", &s.checkout_cancel_url),
+    ] {
+        if !url.starts_with("https://") {
+            return Err(StartupError(format!(
+                "{name} must be set to an https page of the app for billing-api in production \
+                 (where Stripe Checkout returns the user), got {url:?}"
+            )));
+        }
+    }
+    Ok(())
 }

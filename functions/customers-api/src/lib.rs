@@ -12,6 +12,7 @@ use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
 use rampart_http::openapi;
 use rampart_http::{self as http, RouterOptions};
+use rampart_platform::error::StartupError;
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
 pub const NAME: &str = "customers-api";
@@ -43,4 +44,15 @@ pub fn routes(state: AppState) -> Router {
 pub fn router(state: AppState) -> Router {
     let opts = RouterOptions { body_limit: None };
     http::finish(routes(state.clone()), &state, opts)
+}
+
+/// Every license names its issuer (`iss`), which instances may check: production must say it.
+pub fn check_production(state: &AppState) -> Result<(), StartupError> {
+    if state.settings.is_production() && state.settings.license_issuer.is_empty() {
+        return Err(StartupError(
+            "LICENSE_ISSUER must be set for customers-api in production (the `iss` of every license)"
+                .into(),
+        ));
+    }
+    Ok(())
 }

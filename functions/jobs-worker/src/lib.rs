@@ -1,6 +1,10 @@
 //! `jobs-worker`: the SQS consumer. Each record is dispatched by its message kind; only the
 //! records that failed are reported back (partial batch failures), so SQS redelivers just those
-//! and dead-letters them after the queue's maximum receives.
+//! and dead-letters them after the queue's maximum receives. A batch never outlasts the
+//! invocation: records not started before the deadline (less one record's budget) are reported
+//! as failures, untouched, instead of being cut off by the timeout with nothing reported.
+
+use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
@@ -35,18 +39,59 @@ pub fn dispatcher_with(registry: Registry) -> Dispatcher {
         )
 }
 
+/// The longest one record may take: a Stripe call ends within 8 s (`rampart_stripe`'s call
+/// deadline) and the claim and result writes take well under a second each. A record is only
+/// started while at least this much time is left.
+pub const RECORD_BUDGET: Duration = Duration::from_secs(10);
+/// Kept free at the very end for answering the runtime: a record still running this close to
+/// the deadline is abandoned and reported as failed (its writes are conditional, so a later
+/// delivery finishes it like after a crash).
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
 pub async fn handle(
     state: &AppState,
     dispatcher: &Dispatcher,
     event: SqsEvent,
 ) -> SqsBatchResponse {
+    handle_until(state, dispatcher, event, None).await
+}
+
+/// The deadline of an invocation whose Lambda context says `deadline_ms` (epoch milliseconds),
+/// as an `Instant` on this process's clock.
+pub fn deadline(deadline_ms: u64, now_ms: u64) -> Instant {
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// Runs the batch's records one after another until `deadline` (the Lambda invocation's) is
+/// near: a record is started only while [`RECORD_BUDGET`] is left, and each runs at most until
+/// [`ANSWER_MARGIN`] before the deadline. Every record not run to success is reported back, so
+/// SQS redelivers exactly those (each receive counts toward the dead-letter queue either way,
+/// as it would after a timeout, but a timeout would redeliver the successes too).
+pub async fn handle_until(
+    state: &AppState,
+    dispatcher: &Dispatcher,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    let mut deferred = 0usize;
     for record in event.records {
         let Some(id) = record.message_id.clone() else {
             // Without an id SQS cannot be told which record failed; nothing to report.
             tracing::error!("SQS record without a message id");
             continue;
         };
+        let fail = |response: &mut SqsBatchResponse| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id.clone();
+            response.batch_item_failures.push(failure);
+        };
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|l| l < RECORD_BUDGET) {
+            deferred += 1;
+            fail(&mut response);
+            continue;
+        }
         let meta = JobMeta {
             message_id: id.clone(),
             receive_count: record
@@ -56,12 +101,24 @@ pub async fn handle(
                 .unwrap_or(1),
         };
         let body = record.body.unwrap_or_default();
-        if let Err(e) = dispatcher.dispatch(state, &body, &meta).await {
+        let run = dispatcher.dispatch(state, &body, &meta);
+        let outcome = match left {
+            Some(l) => match tokio::time::timeout(l.saturating_sub(ANSWER_MARGIN), run).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("abandoned at the invocation's deadline".to_string()),
+            },
+            None => run.await.map_err(|e| e.to_string()),
+        };
+        if let Err(e) = outcome {
             tracing::warn!(message_id = %id, receive_count = meta.receive_count, error = %e, "record failed");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
+            fail(&mut response);
         }
+    }
+    if deferred > 0 {
+        tracing::warn!(
+            deferred,
+            "records left for redelivery: the invocation's deadline was near"
+        );
     }
     response
 }

@@ -13,7 +13,12 @@ async fn main() -> Result<(), Error> {
     let dispatcher = jobs_worker::dispatcher();
     let (state, dispatcher) = (&state, &dispatcher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(jobs_worker::handle(state, dispatcher, event.payload).await)
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let deadline = jobs_worker::deadline(event.context.deadline, now_ms);
+        let batch = jobs_worker::handle_until(state, dispatcher, event.payload, Some(deadline));
+        Ok::<SqsBatchResponse, Error>(batch.await)
     }))
     .await
 }

@@ -138,7 +138,12 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
         operator,
         &state,
         vec![Rule::new("admin_ip", 60, minute, &[KeyPart::Ip])],
-    );
+    )
+    // Operator routes: through API Gateway's `/admin/{proxy+}` route only, never through the
+    // public function URL (`AuthType: NONE`, for providers).
+    .route_layer(axum::middleware::from_fn(
+        rampart_http::lambda::only_through_api_gateway,
+    ));
     let routes = Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
         .merge(openapi::serve(
@@ -165,15 +170,14 @@ pub fn router_with(state: AppState, registry: &Registry) -> Router {
     http::finish(routes_with(state.clone(), registry), &state, opts)
 }
 
-/// Twilio signs the public URL it called and Square the registered one: in production both
-/// must be configured, or every delivery from them would be refused.
+/// Twilio signs the public URL it called and Square the registered one: a configured base URL
+/// must be https in production. Unset, each delivery is checked against the function URL it
+/// arrived at (always https).
 pub fn check_production(state: &AppState) -> Result<(), StartupError> {
-    let s = &state.settings;
-    if s.is_production() && !s.public_base_url.starts_with("https://") {
-        return Err(StartupError(
-            "PUBLIC_BASE_URL must be the https URL providers call (webhooks-api in production)"
-                .into(),
-        ));
+    let url = &state.settings.public_base_url;
+    if state.settings.is_production() && !(url.is_empty() || url.starts_with("https://")) {
+        let why = "PUBLIC_BASE_URL must be an https URL, or unset for the function URL";
+        return Err(StartupError(format!("{why} (webhooks-api in production)")));
     }
     Ok(())
 }

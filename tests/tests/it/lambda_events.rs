@@ -148,6 +148,26 @@ async fn function_url_reaches_the_webhooks_router() {
 }
 
 #[tokio::test]
+async fn operator_routes_answer_api_gateway_but_not_the_function_url() {
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
+    let via_url = fixture("function_url_webhooks_health.json")
+        .replace("/webhooks/health", "/admin/webhook-events");
+    let resp = invoke(webhooks_api::router(state.clone()), &via_url).await;
+    assert_eq!(resp["statusCode"], 404, "function URL: {resp}");
+    // The same request as API Gateway hands it over: its route key names the matched route.
+    let via_api = via_url.replace(
+        "\"routeKey\": \"$default\"",
+        "\"routeKey\": \"ANY /admin/{proxy+}\"",
+    );
+    assert!(via_api.contains("ANY /admin/{proxy+}"));
+    let resp = invoke(webhooks_api::router(state), &via_api).await;
+    assert_eq!(
+        resp["statusCode"], 401,
+        "HTTP API, no operator token: {resp}"
+    );
+}
+
+#[tokio::test]
 async fn unknown_route_through_lambda_is_problem_json() {
     let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let event =

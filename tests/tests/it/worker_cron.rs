@@ -82,6 +82,38 @@ async fn sqs_batch_reports_only_the_failures() {
 }
 
 #[tokio::test]
+async fn a_batch_near_its_deadline_takes_no_record_and_reports_every_one() {
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
+    let dispatcher = Dispatcher::new()
+        .register("test.ok", Ok_)
+        .register("test.fail", Fail);
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
+    let ids: Vec<String> = event
+        .records
+        .iter()
+        .filter_map(|r| r.message_id.clone())
+        .collect();
+    // Less time left than one record's budget: nothing may start.
+    let deadline = std::time::Instant::now() + jobs_worker::RECORD_BUDGET / 2;
+    let resp = jobs_worker::handle_until(&state, &dispatcher, event, Some(deadline)).await;
+    let failed: Vec<String> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, ids, "every record is handed back for redelivery");
+    assert!(
+        state.store.get("jobs", "seen").await.unwrap().is_none(),
+        "no record ran"
+    );
+    // With the budget there, the same batch runs as without a deadline.
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
+    let later = std::time::Instant::now() + jobs_worker::RECORD_BUDGET * 3;
+    let resp = jobs_worker::handle_until(&state, &dispatcher, event, Some(later)).await;
+    assert_eq!(resp.batch_item_failures.len(), 3, "only the real failures");
+}
+
+#[tokio::test]
 async fn production_dispatcher_fails_unknown_kinds_into_the_dlq_path() {
     let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();

@@ -92,6 +92,8 @@ pub struct Settings {
     /// Where Stripe Checkout sends the user after paying, and after backing out.
     pub checkout_success_url: String,
     pub checkout_cancel_url: String,
+    /// The `iss` claim of licenses (customers-api).
+    pub license_issuer: String,
     /// Rows overriding or adding retention policies (`RETENTION_POLICIES`; empty: the table).
     pub retention_policies: Vec<retention::PolicyOverride>,
 }
@@ -157,6 +159,7 @@ impl Settings {
             tiers: crate::tiers::Table::default(),
             checkout_success_url: String::new(),
             checkout_cancel_url: String::new(),
+            license_issuer: String::new(),
             retention_policies: Vec::new(),
         }
     }

@@ -184,11 +184,11 @@ pub static SECRETS: &[SecretSpec] = &[
         doc: "Twilio auth token(s)",
     },
     SecretSpec {
-        // customers/license.rs names it too; billing-api refuses to start without it.
+        // customers/license.rs names it too; customers-api refuses to start without it.
         name: "LICENSE_SIGNING_KEY",
         format: Format::KeyedRandom,
         required: false,
-        doc: "Ed25519 license seeds (32 random bytes, unpadded base64url); the first signs licenses, all are in the JWKS; billing-api refuses to start in production without one",
+        doc: "Ed25519 license seeds (32 random bytes, unpadded base64url); the first signs licenses, all are in the JWKS; customers-api refuses to start in production without one",
     },
     SecretSpec {
         name: STANDARD_WEBHOOK_SECRETS,

@@ -1,6 +1,8 @@
 //! A loopback Lambda Runtime API emulator: the four routes a function's runtime client calls
 //! (`/next`, `/response`, `/error`, `/init/error`), one instance per spawned process so a killed
-//! process's pending long poll can never take the next process's event.
+//! process's pending long poll can never take the next process's event. Used by the performance
+//! harness (`bench/`) and the deployed-shape test (`tests/tests/deployed`), which gives each
+//! function its own ARN and its template timeout as the invocation deadline.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +25,10 @@ pub struct Outcome {
 }
 
 struct Shared {
+    /// The ARN handed to the function with each event, and how long each invocation may run
+    /// (the `Lambda-Runtime-Deadline-Ms` header: the handed-out time plus this).
+    function_arn: String,
+    timeout: std::time::Duration,
     /// When the runtime first asked for an event: the end of the function's init phase.
     first_poll: std::sync::Mutex<Option<Instant>>,
     events: Mutex<mpsc::UnboundedReceiver<(String, Bytes)>>,
@@ -53,12 +59,12 @@ async fn next(State(s): State<Arc<Shared>>) -> Response {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis()
-        + 30_000;
-    let arn = "arn:aws:lambda:us-east-1:123456789012:function:bench";
+        + s.timeout.as_millis();
+    let arn = s.function_arn.clone();
     for (k, v) in [
         ("lambda-runtime-aws-request-id", id),
         ("lambda-runtime-deadline-ms", deadline.to_string()),
-        ("lambda-runtime-invoked-function-arn", arn.to_string()),
+        ("lambda-runtime-invoked-function-arn", arn),
         (
             "lambda-runtime-trace-id",
             "Root=1-00000000-000000000000000000000000".into(),
@@ -96,10 +102,22 @@ async fn init_error(State(s): State<Arc<Shared>>, body: Bytes) -> StatusCode {
 }
 
 impl Emulator {
+    /// The performance harness's emulator: 30 s per invocation, one made-up ARN.
     pub async fn start() -> Self {
+        Self::start_with(
+            "arn:aws:lambda:us-east-1:123456789012:function:bench",
+            std::time::Duration::from_secs(30),
+        )
+        .await
+    }
+
+    /// An emulator for the function `function_arn` whose invocations may run `timeout`.
+    pub async fn start_with(function_arn: &str, timeout: std::time::Duration) -> Self {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (outcomes_tx, outcomes_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            function_arn: function_arn.to_string(),
+            timeout,
             first_poll: std::sync::Mutex::new(None),
             events: Mutex::new(events_rx),
             outcomes: outcomes_tx,
@@ -132,8 +150,14 @@ impl Emulator {
 
     /// Queues one event; the function picks it up on its next `/next` poll.
     pub fn invoke(&mut self, event: impl Into<Bytes>) -> String {
-        self.next_id += 1;
-        let id = format!("bench-{:08}", self.next_id);
+        // Unique across every emulator of this process, in the UUID form Lambda's ids take.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        self.next_id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            std::process::id(),
+            self.next_id
+        );
         let _ = self.events.send((id.clone(), event.into()));
         id
     }
@@ -141,6 +165,11 @@ impl Emulator {
     /// When the runtime first polled `/next`, if it has.
     pub fn first_poll(&self) -> Option<Instant> {
         *self.shared.first_poll.lock().expect("first poll")
+    }
+
+    /// An answer already received, if any.
+    pub fn try_outcome(&mut self) -> Option<Outcome> {
+        self.outcomes.try_recv().ok()
     }
 
     /// The next answer (response or error), or `None` after `timeout`.
