@@ -41,7 +41,11 @@ fn check_section(file: &str, name: &str, generated: &str) {
 
 #[test]
 fn the_settings_reference_matches_the_declarations() {
-    check_section("docs/configuration.md", "settings", &rampart::config::readme_table());
+    check_section(
+        "docs/configuration.md",
+        "settings",
+        &rampart::config::readme_table(),
+    );
 }
 
 #[test]
