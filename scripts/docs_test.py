@@ -327,7 +327,7 @@ def base_env():
 
 
 def main(argv):
-    pages = argv or ["README.md"] + sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))
+    pages = argv or ["README.md", "CONTRIBUTING.md"] + sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))
     work = Path(tempfile.mkdtemp(prefix="rampart-docs-"))
     env = base_env()
     started = time.monotonic()
