@@ -22,7 +22,8 @@ Per page, in order:
   `…` standing for any text. A command with no shown answer must exit 0. A comment that is not
   an answer goes before its command, or after a blank line.
 
-Usage: python3 scripts/docs_test.py [FILE ...]   (default: README.md and docs/*.md)
+Usage: python3 scripts/docs_test.py [FILE ...]   (default: README.md, CONTRIBUTING.md, docs/*.md)
+DOCS_TEST_SHOW=1 prints every command with its output (to write a block's answers).
 """
 
 import os
@@ -295,6 +296,8 @@ def check(results):
     """Failure messages for the commands of one block."""
     problems = []
     for line, text, answer, output, rc in results:
+        if os.environ.get("DOCS_TEST_SHOW") == "1":
+            print(f"--- line {line} (exit {rc}): {text}\n{output}", flush=True)
         shown_cmd = text.split("\n")[0] + (" …" if "\n" in text else "")
         if output is None:
             problems.append(f"line {line}: `{shown_cmd}` did not run (an earlier command ended the block)")
