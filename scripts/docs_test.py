@@ -7,7 +7,7 @@ Per page, in order:
   its tags: `stack` (it starts the local stack: run in the background, waited for on
   /auth/health, stopped at the end of the page or by the next `stack` block), `aws` (needs an
   AWS account: not run), `skip` (not run: the test command itself or part of it, a command that
-  destroys the reader's data, a tool the test peers do not install);
+  destroys the reader's data, a tool the test peers do not install, a second build of the tree);
 - every other shell block runs in one bash session per page (variables carry over from block to
   block, as in a terminal), in a sandbox folder that looks like the repository (every top-level
   entry linked) with a fresh `.data`, so files a block writes and the stack's store stay out of
@@ -127,6 +127,26 @@ def matches(shown, got):
     return re.fullmatch(pattern, got, re.S) is not None
 
 
+def group_alive(pgid):
+    """Whether any process of the group is left (zombies of our own children aside)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if not Path("/proc/self/stat").exists():
+        return True  # no /proc: a zombie counts as alive until the deadline's SIGKILL
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -201,16 +221,23 @@ class Page:
                         f"the stack's output:\n{self.stack_log.read_text()}")
 
     def stop_stack(self):
+        """SIGTERM to the stack's whole process group (bash, cargo, rampart-local, a stub), then
+        waits until every member is gone, so the next stack finds its port free."""
         if self.stack is None:
             return
+        pgid = self.stack.pid
         try:
-            os.killpg(self.stack.pid, signal.SIGTERM)
-            self.stack.wait(timeout=15)
+            os.killpg(pgid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        except subprocess.TimeoutExpired:
-            os.killpg(self.stack.pid, signal.SIGKILL)
-            self.stack.wait()
+        deadline = time.monotonic() + 15
+        while group_alive(pgid):
+            self.stack.poll()
+            if time.monotonic() > deadline:
+                os.killpg(pgid, signal.SIGKILL)
+                deadline = time.monotonic() + 5
+            time.sleep(0.05)
+        self.stack.wait()
         self.stack = None
 
     # The bash session --------------------------------------------------------------------
