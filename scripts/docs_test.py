@@ -107,7 +107,11 @@ def commands_of(block):
         while not is_complete(text):
             k += 1
             if k >= len(lines):
-                raise DocsError(f"{block.page}:{block.line + start}: incomplete command: {text!r}")
+                why = subprocess.run(["bash", "-n"], input=line, text=True, capture_output=True).stderr
+                raise DocsError(
+                    f"{block.page}:{block.line + start}: not a complete shell command: {line!r}\n"
+                    f"  bash -n: {why.strip() or 'it never ends (a quote or a trailing backslash)'}"
+                )
             text += "\n" + lines[k]
         k += 1
         answer = []
