@@ -42,7 +42,7 @@ fn check_section(file: &str, name: &str, generated: &str) {
 #[test]
 fn the_settings_reference_matches_the_declarations() {
     check_section(
-        "README.md",
+        "docs/configuration.md",
         "settings",
         &rampart_platform::config::readme_table(),
     );
@@ -51,7 +51,7 @@ fn the_settings_reference_matches_the_declarations() {
 #[test]
 fn the_secrets_reference_matches_the_declarations() {
     check_section(
-        "README.md",
+        "docs/configuration.md",
         "secrets",
         &rampart_platform::secrets::check::readme_table(),
     );
