@@ -97,7 +97,7 @@ async fn delete_route(
 
 /// The erasure of the user a (now dead) access token names, if one began.
 async fn repeated(state: &AppState, headers: &HeaderMap) -> Result<Option<Erasure>, ApiError> {
-    let names = crate::auth::cookies::names(state.settings.cookie_secure);
+    let names = crate::auth::cookies::names(&state.settings);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
