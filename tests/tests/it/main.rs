@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod billing;
+mod browser;
 mod customers;
 mod faults;
 mod gdpr;
