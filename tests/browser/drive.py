@@ -423,6 +423,8 @@ def scenario(driver, front, t):
     r = call(driver, "POST", "/auth/refresh")
     check(r["status"] == 401, "after logout refresh answers 401", r["status"])
 
+    docs_example(driver, t)
+
 
 def default_browser_on_another_site(driver, t):
     """The cross-site topology in a browser as it comes: the login succeeds, but the browser
@@ -440,6 +442,27 @@ def default_browser_on_another_site(driver, t):
         f"  --  with the browser's default settings: login {login['status']}, cookies stored {stored}, "
         f"then GET /auth/me {me['status']}"
     )
+
+
+def docs_example(driver, t):
+    """The fetch example of docs/browser-apps.md, run as written (its `const API` line replaced by
+    this topology's API origin): it signs a new user in, reads /auth/me and logs out."""
+    doc = (HERE.parent.parent / "docs" / "browser-apps.md").read_text()
+    code = doc.split("## The app's code", 1)[1].split("```js\n", 1)[1].split("```", 1)[0]
+    lines = code.splitlines()
+    if not lines[0].startswith("const API = "):
+        raise Failed(f"docs/browser-apps.md's example no longer starts with `const API = `: {lines[0]!r}")
+    body = "\n".join(lines[1:])
+    fn = f"async (API, email, password) => {{\n{body}\nreturn {{ me: me.status, csrf }};\n}}"
+    email = f"docs-{t.name}-{int(time.time() * 1000)}@example.com"
+    password = "a browser signs in 2 checks"
+    open_app(driver, t)
+    r = call(driver, "POST", "/auth/register", {"email": email, "password": password})
+    check(r["status"] == 201, "docs example: register answers 201", r["status"])
+    out = run_js(driver, fn, t.api_origin, email, password)
+    check(out.get("me") == 200, "docs example: signs in, reads /auth/me (200) and logs out", out)
+    me = call(driver, "GET", "/auth/me")
+    check(me["status"] == 401, "docs example: after its logout /auth/me answers 401", me["status"])
 
 
 def hostile_pages(driver, front, t):
