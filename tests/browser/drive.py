@@ -120,6 +120,9 @@ def make_certificate(directory):
 
 class Front(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # Chromium opens several connections at once (and preconnects); the default backlog of 5
+    # drops some of them on a busy machine.
+    request_queue_size = 64
 
     def __init__(self, topology, tls):
         super().__init__(("127.0.0.1", 0), Handler)
@@ -183,6 +186,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             body, status = file.read_bytes(), 200
             kind = "text/javascript" if file.suffix == ".js" else "text/html; charset=utf-8"
+        self.server.record(
+            {
+                "method": self.command,
+                "path": f"{self.headers.get('Host')}{self.path}",
+                "origin": None,
+                "cookies": [],
+                "status": status,
+                "static": True,
+            }
+        )
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -342,9 +355,25 @@ def stored_cookies(driver):
 # ---------------------------------------------------------------------------------------------
 
 
-def open_app(driver, t):
+def open_app(driver, t, front=None):
+    """Loads the app and waits until its script has run."""
     url = t.app_origin + "/" + ("" if t.same_origin else f"?api={t.api_origin}")
-    driver.get(url)
+    for attempt in (1, 2):
+        driver.get(url)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if driver.execute_script("return typeof window.rampart === 'object'"):
+                return
+            time.sleep(0.1)
+        # Say what the browser saw before trying once more: a script that did not load is the
+        # test machine's trouble, not the API's, but it must show.
+        try:
+            console = driver.get_log("browser")
+        except Exception as e:  # not every driver keeps the console
+            console = [str(e)]
+        recent = front.log[-8:] if front is not None else []
+        say(f"  --  attempt {attempt}: the app's script did not run within 10 s; console {console}; last requests {recent}")
+    raise Failed("the test app did not load (see the lines above)")
 
 
 def scenario(driver, front, t):
@@ -352,7 +381,7 @@ def scenario(driver, front, t):
     password = "a browser signs in 2 checks"
     names = t.cookie_names()
 
-    open_app(driver, t)
+    open_app(driver, t, front)
     r = call(driver, "POST", "/auth/register", {"email": email, "password": password})
     check(r["status"] == 201, "register answers 201", r["status"])
 
@@ -397,7 +426,7 @@ def scenario(driver, front, t):
 
     # Wait out the access token: the browser drops its cookie at Max-Age.
     time.sleep(max(0.0, logged_in_at + t.ttl + 1 - time.monotonic()))
-    open_app(driver, t)
+    open_app(driver, t, front)
     me = call(driver, "GET", "/auth/me")
     check(me["status"] == 401, f"after {t.ttl} s the access token is gone: /auth/me answers 401", me["status"])
 
@@ -423,17 +452,17 @@ def scenario(driver, front, t):
     r = call(driver, "POST", "/auth/refresh")
     check(r["status"] == 401, "after logout refresh answers 401", r["status"])
 
-    docs_example(driver, t)
+    docs_example(driver, front, t)
 
 
-def default_browser_on_another_site(driver, t):
+def default_browser_on_another_site(driver, front, t):
     """The cross-site topology in a browser as it comes: the login succeeds, but the browser
     stores none of the API's cookies (third-party cookies are blocked), so the app is not signed
     in. Recorded, not asserted: it is the browser's policy, and docs/browser-apps.md advises
     against this topology because of it."""
     email = f"default-{t.name}-{int(time.time() * 1000)}@example.com"
     password = "a browser signs in 2 checks"
-    open_app(driver, t)
+    open_app(driver, t, front)
     call(driver, "POST", "/auth/register", {"email": email, "password": password})
     login = call(driver, "POST", "/auth/login", {"email": email, "password": password, "delivery": "cookie"})
     stored = sorted(stored_cookies(driver))
@@ -444,7 +473,7 @@ def default_browser_on_another_site(driver, t):
     )
 
 
-def docs_example(driver, t):
+def docs_example(driver, front, t):
     """The fetch example of docs/browser-apps.md, run as written (its `const API` line replaced by
     this topology's API origin): it signs a new user in, reads /auth/me and logs out."""
     doc = (HERE.parent.parent / "docs" / "browser-apps.md").read_text()
@@ -456,7 +485,7 @@ def docs_example(driver, t):
     fn = f"async (API, email, password) => {{\n{body}\nreturn {{ me: me.status, csrf }};\n}}"
     email = f"docs-{t.name}-{int(time.time() * 1000)}@example.com"
     password = "a browser signs in 2 checks"
-    open_app(driver, t)
+    open_app(driver, t, front)
     r = call(driver, "POST", "/auth/register", {"email": email, "password": password})
     check(r["status"] == 201, "docs example: register answers 201", r["status"])
     out = run_js(driver, fn, t.api_origin, email, password)
@@ -523,7 +552,7 @@ def main():
         try:
             if args.samesite == "none":
                 driver = start_browser(args, spki, Path(tmp, "default-profile"))
-                default_browser_on_another_site(driver, front.topology)
+                default_browser_on_another_site(driver, front, front.topology)
                 driver.quit()
                 driver = None
             third_party = args.samesite == "none"
