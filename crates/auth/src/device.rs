@@ -72,7 +72,7 @@ pub fn open(pepper: &[u8], value: &str, now: i64) -> Option<Device> {
 
 /// The device a request's cookie names, if the cookie is genuine and current.
 pub async fn presented(state: &AppState, headers: &HeaderMap) -> Result<Option<Device>, ApiError> {
-    let name = cookies::names(state.settings.cookie_secure).device;
+    let name = cookies::names(&state.settings).device;
     let Some(value) = cookies::get(headers, name) else {
         return Ok(None);
     };

@@ -96,7 +96,7 @@ async fn delete_route(
 
 /// The erasure of the user a (now dead) access token names, if one began.
 async fn repeated(state: &AppState, headers: &HeaderMap) -> Result<Option<Erasure>, ApiError> {
-    let names = rampart_auth::cookies::names(state.settings.cookie_secure);
+    let names = rampart_auth::cookies::names(&state.settings);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -5,6 +5,7 @@ mod api;
 mod architecture;
 mod auth;
 mod billing;
+mod browser;
 mod customers;
 mod faults;
 mod gdpr;

@@ -6,6 +6,7 @@
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
 mod billing;
+pub mod browser;
 pub mod catalog;
 mod features;
 pub mod parse;
@@ -50,6 +51,14 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
     pub cookie_secure: bool,
+    /// The parent domain session cookies are scoped to (`Domain=`); `None`: host-only.
+    pub cookie_domain: Option<String>,
+    /// The `SameSite` attribute of every cookie this service sets.
+    pub cookie_same_site: browser::SameSite,
+    /// The origin browsers reach the API at when `Host` does not say it (a proxy in front).
+    pub api_origin: Option<String>,
+    /// Lifetime of an access token and its cookie.
+    pub access_token_ttl_secs: i64,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -135,6 +144,10 @@ impl Settings {
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             cookie_secure: false,
+            cookie_domain: None,
+            cookie_same_site: browser::SameSite::Lax,
+            api_origin: None,
+            access_token_ttl_secs: 0,
             body_limit_bytes: 0,
             log_format: LogFormat::Json,
             log_filter: String::new(),

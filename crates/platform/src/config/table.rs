@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::LevelFilter;
 
-use super::features;
 use super::setting::{Fallback, Kind, Production, Setting};
 use super::{AppEnv, LogFormat, billing, parse};
+use super::{browser, features};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
@@ -181,7 +181,7 @@ pub static SETTINGS: &[Setting] = &[
                 }
             },
         }),
-        doc: "Secure attribute (and `__Host-` names) on cookies",
+        doc: "Secure attribute on cookies, and their `__Host-` names (`__Secure-` for the path-limited refresh cookie and, with `COOKIE_DOMAIN`, for the access and CSRF cookies)",
         apply: |s, v| {
             s.cookie_secure = match v {
                 None => s.app_env == AppEnv::Production,
@@ -190,6 +190,10 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    browser::API_ORIGIN,
+    browser::COOKIE_DOMAIN,
+    browser::COOKIE_SAMESITE,
+    browser::ACCESS_TOKEN_TTL_SECS,
     Setting {
         name: "BODY_LIMIT_BYTES",
         kind: Kind::Bytes,

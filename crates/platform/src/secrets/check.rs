@@ -207,6 +207,7 @@ const PUBLISHED: &[&str] = &[
     include_str!("../../../../docs/architecture.md"),
     include_str!("../../../../docs/auth.md"),
     include_str!("../../../../docs/billing.md"),
+    include_str!("../../../../docs/browser-apps.md"),
     include_str!("../../../../docs/configuration.md"),
     include_str!("../../../../docs/deploy.md"),
     include_str!("../../../../docs/gdpr.md"),
