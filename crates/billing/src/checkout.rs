@@ -17,6 +17,9 @@ use rampart_platform::error::{ApiError, FieldError};
 use rampart_store::{Condition, StoreError, Update, keys};
 use rampart_stripe::{Account, CheckoutRequest, Guarded, StripeClient};
 
+/// Where a running subscription changes tier (`change`), named when a checkout is refused.
+pub const CHANGE_ROUTE: &str = "POST /billing/subscription/change";
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutBody {
@@ -30,7 +33,7 @@ pub struct Started {
 }
 
 /// The configured price of a paid tier, or 422 naming `tier`.
-fn price_of<'a>(state: &'a AppState, tier: &str) -> Result<(Tier, &'a str), ApiError> {
+pub(crate) fn price_of<'a>(state: &'a AppState, tier: &str) -> Result<(Tier, &'a str), ApiError> {
     let bad = |why: &str| ApiError::Validation(vec![FieldError::new("tier", why)]);
     let t = Tier::parse(tier.trim()).ok_or_else(|| bad("must be starter, pro or enterprise"))?;
     if t == Tier::Free {
@@ -43,37 +46,35 @@ fn price_of<'a>(state: &'a AppState, tier: &str) -> Result<(Tier, &'a str), ApiE
     Ok((t, price))
 }
 
-/// 409 when a checkout would make a second running subscription.
+/// 409 when a checkout would make a second running subscription, even one canceled at the
+/// period's end: it still runs, and a second would bill the customer twice. A running
+/// subscription changes tier through `CHANGE_ROUTE` instead.
 fn refuse_if_subscribed(user: &User, tier: Tier) -> Result<(), ApiError> {
     if !LIVE.contains(&user.subscription_status.as_str()) || user.plan == User::FREE_PLAN {
         return Ok(());
     }
     let canceling = user.cancel_at_period_end == Some(true);
-    if Tier::of_plan(&user.plan) == tier {
+    let detail = if Tier::of_plan(&user.plan) == tier {
         let hint = if canceling {
             " Its cancellation can be undone with POST /billing/resume."
         } else {
             ""
         };
-        return Err(ApiError::Conflict(format!(
-            "You are already on the {} tier.{hint}",
-            tier.as_str()
-        )));
-    }
-    if !canceling {
-        return Err(ApiError::Conflict(
-            "You already have a running subscription; cancel it first (it runs to the end of \
-             its period)."
-                .into(),
-        ));
-    }
-    Ok(())
+        format!("You are already on the {} tier.{hint}", tier.as_str())
+    } else {
+        format!(
+            "You already have a running {} subscription; change its tier with {CHANGE_ROUTE} \
+             (a second subscription would bill you twice).",
+            user.plan
+        )
+    };
+    Err(ApiError::Conflict(detail))
 }
 
 /// The user's idempotency keys at Stripe carry the billing generation once a take-back or reset
 /// severed the previous holder's billing, so the owner's checkout never gets back a customer or
 /// session Stripe made for the previous holder (Stripe replays a key's first answer).
-fn keyed(prefix: &str, user: &User) -> String {
+pub(crate) fn keyed(prefix: &str, user: &User) -> String {
     match user.billing_gen {
         0 => format!("{prefix}-{}", user.id),
         g => format!("{prefix}-{}-g{g}", user.id),

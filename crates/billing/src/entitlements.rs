@@ -27,16 +27,16 @@ pub fn tiers(state: &AppState) -> Json {
     json!({ "tiers": rows })
 }
 
-fn metered(u: &User) -> Metered {
+fn metered(state: &AppState, u: &User) -> Metered {
     Metered::User {
         id: u.id.clone(),
-        tier: Tier::of_plan(&u.plan),
+        tier: super::tiers::of_user(state, u),
     }
 }
 
 /// `GET /billing/usage`: today's counted calls against the limit (this request is not one).
 pub async fn usage(state: &AppState, u: &User) -> Result<Json, ApiError> {
-    let who = metered(u);
+    let who = metered(state, u);
     let (used, limit, reset) = quota::usage(state, &who).await?;
     let now = state.clock.now_secs();
     Ok(json!({
@@ -53,7 +53,7 @@ pub async fn usage(state: &AppState, u: &User) -> Result<Json, ApiError> {
 
 /// `GET /billing/entitlements`: every limit of the caller's tier and today's usage.
 pub async fn entitlements(state: &AppState, u: &User) -> Result<Json, ApiError> {
-    let who = metered(u);
+    let who = metered(state, u);
     let (used, _, reset) = quota::usage(state, &who).await?;
     Ok(json!({
         "tier": who.tier().as_str(),

@@ -34,3 +34,23 @@ pub fn resume() -> Rule {
         &[KeyPart::User],
     )
 }
+
+/// Plan changes: 10 per hour per user (each one is a Stripe update and a prorated invoice line).
+pub fn change() -> Rule {
+    Rule::new(
+        "billing_change",
+        10,
+        Duration::from_secs(3600),
+        &[KeyPart::User],
+    )
+}
+
+/// Billing Portal sessions: 10 per minute per user, like checkouts.
+pub fn portal() -> Rule {
+    Rule::new(
+        "billing_portal",
+        10,
+        Duration::from_secs(60),
+        &[KeyPart::User],
+    )
+}

@@ -2,10 +2,12 @@
 //! route: `rampart_http::openapi`'s module doc.
 use utoipa::{OpenApi, ToSchema};
 
+use super::adopt::LinkBody;
+use super::change::ChangeBody;
 use super::checkout::CheckoutBody;
 use rampart_http::openapi::{
-    BadGateway, Conflict, Forbidden, OwnerExempt, PaymentUnavailable, QuotaExceeded, TierLimits,
-    Unavailable, Unprocessable,
+    BadGateway, Conflict, Forbidden, NotFound, OwnerExempt, PaymentUnavailable, QuotaExceeded,
+    RateLimited, TierLimits, Unavailable, Unprocessable,
 };
 
 #[derive(OpenApi)]
@@ -16,7 +18,12 @@ use rampart_http::openapi::{
     entitlements,
     checkout_session,
     cancel,
-    resume
+    resume,
+    change_plan,
+    portal_session,
+    checkout_success,
+    checkout_canceled,
+    link_customer
 ))]
 struct Api;
 
@@ -153,3 +160,81 @@ pub fn cancel() {}
     security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
 )]
 pub fn resume() {}
+
+/// A plan change Stripe was asked for; the plan moves when Stripe confirms it.
+#[derive(ToSchema)]
+#[schema(example = json!({"plan": "pro", "requested_tier": "enterprise", "subscription_status": "active", "current_period_end": 1798585505, "proration_behavior": "create_prorations"}))]
+pub struct ChangeRequested {
+    /// The tier the user has until the change is confirmed.
+    pub plan: String,
+    pub requested_tier: String,
+    pub subscription_status: String,
+    pub current_period_end: Option<i64>,
+    /// Stripe's `proration_behavior` on the update: always `create_prorations`.
+    pub proration_behavior: String,
+}
+
+/// A Stripe Billing Portal session to send the user to.
+#[derive(ToSchema)]
+pub struct PortalSession {
+    pub id: String,
+    pub url: String,
+}
+
+/// A Stripe customer linked to a user.
+#[derive(ToSchema)]
+pub struct CustomerLinkView {
+    pub user_id: String,
+    pub customer_id: String,
+}
+
+/// Changes the tier of the running subscription through Stripe's subscription update, prorated
+/// (`proration_behavior=create_prorations`); the plan moves when Stripe's
+/// `customer.subscription.updated` confirms it.
+#[utoipa::path(post, path = "/billing/subscription/change", tag = "billing", request_body = ChangeBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key reach the same update at Stripe.")),
+    responses(
+        (status = 202, description = "Asked of Stripe.", body = ChangeRequested),
+        OwnerExempt, Conflict, Unprocessable, QuotaExceeded, PaymentUnavailable, BadGateway,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn change_plan() {}
+
+/// Opens a Stripe Billing Portal session for the user's customer (update the card, invoices).
+#[utoipa::path(post, path = "/billing/portal-session", tag = "billing",
+    responses(
+        (status = 201, description = "The session.", body = PortalSession),
+        OwnerExempt, Conflict, QuotaExceeded, PaymentUnavailable, BadGateway,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn portal_session() {}
+
+/// Where Stripe Checkout returns a user who paid, when `CHECKOUT_SUCCESS_URL` is unset (not in
+/// production).
+#[utoipa::path(get, path = "/billing/checkout/success", tag = "billing",
+    responses((status = 200, description = "A small HTML page.", content_type = "text/html", body = String)),
+    security(()),
+)]
+pub fn checkout_success() {}
+
+/// Where Stripe Checkout returns a user who backed out, when `CHECKOUT_CANCEL_URL` is unset (not
+/// in production).
+#[utoipa::path(get, path = "/billing/checkout/canceled", tag = "billing",
+    responses((status = 200, description = "A small HTML page.", content_type = "text/html", body = String)),
+    security(()),
+)]
+pub fn checkout_canceled() {}
+
+/// Links an existing Stripe customer to a user (a team bringing its customers from its own
+/// integration); audited.
+#[utoipa::path(post, path = "/admin/billing/customer-links", tag = "operators", request_body = LinkBody,
+    responses(
+        (status = 201, description = "Linked.", body = CustomerLinkView),
+        (status = 200, description = "Already linked so.", body = CustomerLinkView),
+        OwnerExempt, NotFound, Conflict, Unprocessable, RateLimited, PaymentUnavailable, BadGateway,
+    ),
+    security(("admin_bearer" = [])),
+)]
+pub fn link_customer() {}

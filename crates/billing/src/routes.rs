@@ -1,7 +1,8 @@
 //! The `/billing/*` routes as one router, mounted by `billing-api`: the public tier table, and
 //! for a signed-in user the subscription, usage and entitlements views, checkout (honouring
-//! `Idempotency-Key`), cancel and resume. Every route sits behind the daily quota (which
-//! exempts `GET /billing/usage`). Request and response glue only; the flows are the siblings.
+//! `Idempotency-Key`), plan changes, the Billing Portal, cancel and resume, behind the daily
+//! quota (which exempts `GET /billing/usage`); checkout's default return pages and the
+//! operator's customer link outside it. Request and response glue only; the flows are the siblings.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,9 +13,12 @@ use axum::routing::{get, post};
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use super::adopt::{self, LinkBody, Linked};
+use super::change::{self, ChangeBody};
 use super::checkout::{self, CheckoutBody};
-use super::{entitlements, limits, quota, subscription};
+use super::{entitlements, limits, pages, portal, quota, subscription};
 use rampart_auth::AuthUser;
+use rampart_auth::operator::Admin;
 use rampart_http::idempotency::request::{self, Reply, WriteRequest};
 use rampart_http::idempotency::{self, Claim};
 use rampart_http::json;
@@ -34,8 +38,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/billing/checkout-session", post(checkout_session))
         .route("/billing/cancel", post(cancel))
         .route("/billing/resume", post(resume))
+        .route("/billing/subscription/change", post(change_plan))
+        .route("/billing/portal-session", post(portal_session))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT));
-    quota::apply(router, state)
+    // Outside the quota: pages a browser lands on, and an operator route (counted by its own
+    // operator limit).
+    let uncounted = Router::new()
+        .route("/billing/checkout/success", get(pages::success))
+        .route("/billing/checkout/canceled", get(pages::canceled))
+        .route("/admin/billing/customer-links", post(link_customer))
+        .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    quota::apply(router, state).merge(uncounted)
 }
 
 async fn tiers(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
@@ -107,4 +120,42 @@ async fn resume(State(state): State<AppState>, user: AuthUser) -> Result<Respons
     let after = subscription::resume(&state, &user.user).await?;
     let body = subscription::view(&after);
     Ok((limits, axum::Json(body)).into_response())
+}
+
+/// A plan change is applied by Stripe's confirming webhook: 202 with what was asked for.
+async fn change_plan(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let limits = ratelimit::enforce_for_user(&state, limits::change(), &user.user_id).await?;
+    let key = request::optional_key(&headers)?;
+    let body: ChangeBody = json::body(&headers, &body)?;
+    let view = change::request(&state, &user.user, &body.tier, key.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, limits, axum::Json(view)).into_response())
+}
+
+async fn portal_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Response, ApiError> {
+    let limits = ratelimit::enforce_for_user(&state, limits::portal(), &user.user_id).await?;
+    let opened = portal::open(&state, &user.user).await?;
+    let body = json!({ "id": opened.id, "url": opened.url });
+    Ok((StatusCode::CREATED, limits, axum::Json(body)).into_response())
+}
+
+/// 201 when the link is made, 200 when it was already there.
+async fn link_customer(
+    State(state): State<AppState>,
+    admin: Admin,
+    rampart_http::Json(body): rampart_http::Json<LinkBody>,
+) -> Result<Response, ApiError> {
+    let status = match adopt::link(&state, &admin, &body).await? {
+        Linked::Created => StatusCode::CREATED,
+        Linked::Already => StatusCode::OK,
+    };
+    let view = json!({ "user_id": body.user_id, "customer_id": body.customer_id });
+    Ok((status, admin.limits, axum::Json(view)).into_response())
 }

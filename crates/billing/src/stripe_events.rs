@@ -272,7 +272,13 @@ async fn dunning_mail(
         kind: rampart_http::mail::MailKind::PaymentFailed,
         to: u.email,
         subject: "Your payment did not go through".into(),
-        body: "We could not charge your card for your subscription. Please update your payment method to keep your plan.".into(),
+        // The app's billing page opens the Stripe Billing Portal (POST /billing/portal-session),
+        // where the card is updated; Stripe retries the invoice on the new card.
+        body: format!(
+            "We could not charge your card for your subscription. Please update your payment \
+             method to keep your plan: {}",
+            state.settings.billing_page_url
+        ),
     };
     state.mailer.send(mail).await.map_err(failed)?;
     let mark = Update::new().set(User::DUNNING_EVENT, event_id);

@@ -4,7 +4,8 @@
 //! (`metadata[user_id]`, `line_items[0][price]`).
 
 use super::objects::{
-    CheckoutSession, Customer, DeletedCustomer, Invoice, List, PaymentIntent, Price, Subscription,
+    CheckoutSession, Customer, DeletedCustomer, Invoice, List, PaymentIntent, PortalSession, Price,
+    Subscription,
 };
 use super::{Guarded, Method, StripeError};
 
@@ -27,6 +28,9 @@ fn id_segment(id: &str) -> Result<&str, StripeError> {
         Err(StripeError::NotFound("id".into()))
     }
 }
+
+/// How a plan change is charged: Stripe's default, prorated on the next invoice.
+pub const PRORATION_BEHAVIOR: &str = "create_prorations";
 
 /// A Checkout Session in subscription mode for one price.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +116,57 @@ impl Guarded<'_> {
         )]);
         self.client
             .send(Method::Post, &path, &f, Some(idempotency_key))
+            .await
+    }
+
+    /// Moves a subscription's one item to `price` (a plan change). `proration_behavior` is
+    /// Stripe's default, named so it cannot change under us: `create_prorations` credits the
+    /// unused time of the old price and charges the new one for the rest of the period, both
+    /// on the next invoice (https://docs.stripe.com/billing/subscriptions/prorations).
+    pub async fn change_subscription_price(
+        &self,
+        id: &str,
+        item_id: &str,
+        price: &str,
+        idempotency_key: &str,
+    ) -> Result<Subscription, StripeError> {
+        let path = format!("/v1/subscriptions/{}", id_segment(id)?);
+        let f = form(&[
+            ("items[0][id]", id_segment(item_id)?),
+            ("items[0][price]", price),
+            ("proration_behavior", PRORATION_BEHAVIOR),
+            ("metadata[user_id]", &self.account.user_id),
+        ]);
+        self.client
+            .send(Method::Post, &path, &f, Some(idempotency_key))
+            .await
+    }
+
+    /// A customer (an operator linking an existing one checks it is there).
+    pub async fn retrieve_customer(&self, id: &str) -> Result<Customer, StripeError> {
+        let path = format!("/v1/customers/{}", id_segment(id)?);
+        self.client.send(Method::Get, &path, &[], None).await
+    }
+
+    /// A Billing Portal session for the customer: Stripe's page to update the card, see
+    /// invoices and cancel; it sends the customer back to `return_url`.
+    pub async fn create_portal_session(
+        &self,
+        customer: &str,
+        return_url: &str,
+        idempotency_key: &str,
+    ) -> Result<PortalSession, StripeError> {
+        let f = form(&[
+            ("customer", id_segment(customer)?),
+            ("return_url", return_url),
+        ]);
+        self.client
+            .send(
+                Method::Post,
+                "/v1/billing_portal/sessions",
+                &f,
+                Some(idempotency_key),
+            )
             .await
     }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-pub use calls::{CheckoutRequest, PaymentIntentRequest};
+pub use calls::{CheckoutRequest, PRORATION_BEHAVIOR, PaymentIntentRequest};
 pub use guard::{Account, Guarded, is_owner};
 
 use rampart_http::state::AppState;

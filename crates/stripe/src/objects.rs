@@ -125,6 +125,9 @@ pub struct Items {
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Item {
+    /// The subscription item's id (`si_...`): what a price change names.
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default)]
     pub price: Option<Ref>,
     #[serde(default)]
@@ -136,6 +139,14 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Ref {
     pub id: String,
+}
+
+/// `billing_portal.session` (https://docs.stripe.com/api/customer_portal/sessions/object).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PortalSession {
+    pub id: String,
+    /// The short-lived page to send the customer to.
+    pub url: String,
 }
 
 /// `payment_intent` (https://docs.stripe.com/api/payment_intents/object).

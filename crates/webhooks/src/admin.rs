@@ -49,6 +49,7 @@ pub fn view(e: &WebhookEvent, payload: bool) -> Json {
         "queued_at": e.queued_at,
         "processed_at": e.processed_at,
         "last_error": e.last_error,
+        "outcome_reason": e.outcome_reason,
     });
     if payload {
         let raw = e.payload();

@@ -2,7 +2,7 @@
 //! payment, an envelope, an SMS only ever move forward; an older event never overwrites newer
 //! state). What an event means to another domain is handed to it as a typed event instead.
 
-use super::event::{Outcome, WebhookEvent};
+use super::event::{self, Outcome, WebhookEvent};
 use rampart_http::jobs::JobError;
 use rampart_http::state::AppState;
 use rampart_store::record::{TYPE, malformed};
@@ -125,4 +125,22 @@ pub async fn forward_only(
         }
         Err(e) => Err(failed(e)),
     }
+}
+
+/// Ends an event `ignored` with the reason on its record, for operators reading the event log:
+/// an event nothing of ours can ever apply is not retried into the dead letters.
+pub async fn ignored_because(
+    state: &AppState,
+    event: &WebhookEvent,
+    reason: &str,
+) -> Result<Outcome, JobError> {
+    tracing::warn!(reason, "webhook event ignored");
+    let (pk, sk) = event.key();
+    let note = Update::new().set(event::attr::OUTCOME_REASON, reason);
+    state
+        .store
+        .update(&pk, &sk, note, Some(Condition::Exists))
+        .await
+        .map_err(failed)?;
+    Ok(Outcome::Ignored)
 }

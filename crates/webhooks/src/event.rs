@@ -23,6 +23,9 @@ pub mod attr {
     pub const PROCESSED_AT: &str = "processed_at";
     pub const OUTCOME: &str = "outcome";
     pub const LAST_ERROR: &str = "last_error";
+    /// Why an event was `ignored` when that is worth an operator's reading (a Stripe customer
+    /// linked to no user), written by the provider that decided it.
+    pub const OUTCOME_REASON: &str = "outcome_reason";
 }
 
 /// Where an event is in its life. `Received` is also "queued unless the intake died between
@@ -90,6 +93,7 @@ pub struct WebhookEvent {
     pub processed_at: Option<i64>,
     pub outcome: Option<Outcome>,
     pub last_error: Option<String>,
+    pub outcome_reason: Option<String>,
 }
 
 impl WebhookEvent {
@@ -117,6 +121,7 @@ impl WebhookEvent {
             processed_at: None,
             outcome: None,
             last_error: None,
+            outcome_reason: None,
         }
     }
 
@@ -155,6 +160,7 @@ impl TryFrom<&Item> for WebhookEvent {
             processed_at: i.n(attr::PROCESSED_AT),
             outcome: i.s(attr::OUTCOME).and_then(Outcome::parse),
             last_error: i.opt_s(attr::LAST_ERROR),
+            outcome_reason: i.opt_s(attr::OUTCOME_REASON),
         })
     }
 }
@@ -178,6 +184,7 @@ impl From<&WebhookEvent> for Item {
             .with_opt(attr::PROCESSED_AT, e.processed_at)
             .with_opt(attr::OUTCOME, e.outcome.map(Outcome::as_str))
             .with_opt(attr::LAST_ERROR, e.last_error.as_deref())
+            .with_opt(attr::OUTCOME_REASON, e.outcome_reason.as_deref())
             // Listed newest first on the time index.
             .with(GSI1PK, keys::WEBHOOK_EVENTS_INDEX)
             .with(

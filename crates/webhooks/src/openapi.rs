@@ -133,6 +133,8 @@ pub struct EventView {
     pub queued_at: Option<i64>,
     pub processed_at: Option<i64>,
     pub last_error: Option<String>,
+    /// Why the event was `ignored`, when the provider says (a Stripe customer linked to no user).
+    pub outcome_reason: Option<String>,
     /// With `include_payload=true` only: the raw body (base64 when not UTF-8).
     pub payload: Option<String>,
 }

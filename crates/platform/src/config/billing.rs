@@ -90,6 +90,37 @@ pub(super) const CHECKOUT_CANCEL_URL: Setting = Setting {
     },
 };
 
+pub(super) const BILLING_PAGE_URL: Setting = Setting {
+    name: "BILLING_PAGE_URL",
+    kind: Kind::Url,
+    default: Fallback::Unset("`CHECKOUT_CANCEL_URL`"),
+    production: None,
+    doc: "the app's billing page, which calls `POST /billing/portal-session`: the payment-failed mail links to it and the Billing Portal returns to it",
+    apply: |s, v| {
+        s.billing_page_url = match v {
+            Some(url) => http_url(url)?,
+            // Declared after CHECKOUT_CANCEL_URL: the page a user who backed out of a checkout
+            // lands on is the app's billing page in the template's own example.
+            None => s.checkout_cancel_url.clone(),
+        };
+        Ok(())
+    },
+};
+
+pub(super) const OWNER_TIER: Setting = Setting {
+    name: "OWNER_TIER",
+    kind: Kind::Choice,
+    default: Fallback::Value("enterprise"),
+    production: None,
+    doc: "the tier whose limits and quota `OWNER_ACCOUNT_IDS` accounts get (`free`, `starter`, `pro`, `enterprise`); they are never charged for it",
+    apply: |s, v| {
+        let raw = v.unwrap_or("enterprise").trim();
+        s.owner_tier = crate::tiers::Tier::parse(raw)
+            .ok_or_else(|| format!("must be one of free, starter, pro, enterprise, got {raw:?}"))?;
+        Ok(())
+    },
+};
+
 pub(super) const LICENSE_ISSUER: Setting = Setting {
     name: "LICENSE_ISSUER",
     kind: Kind::Text,
@@ -171,5 +202,16 @@ mod tests {
         );
         let e = settings(&[("CHECKOUT_CANCEL_URL", "app.example/back")]).unwrap_err();
         assert!(e.contains("CHECKOUT_CANCEL_URL"), "{e}");
+    }
+
+    #[test]
+    fn owners_get_the_top_tier_unless_told_and_the_billing_page_defaults_to_the_cancel_page() {
+        let s = settings(&[("CHECKOUT_CANCEL_URL", "https://app.example/billing")]).unwrap();
+        assert_eq!(s.owner_tier, crate::tiers::Tier::Enterprise);
+        assert_eq!(s.billing_page_url, "https://app.example/billing");
+        let s = settings(&[("OWNER_TIER", "pro")]).unwrap();
+        assert_eq!(s.owner_tier, crate::tiers::Tier::Pro);
+        let e = settings(&[("OWNER_TIER", "platinum")]).unwrap_err();
+        assert!(e.contains("OWNER_TIER"), "{e}");
     }
 }

@@ -101,6 +101,10 @@ pub struct Settings {
     /// Where Stripe Checkout sends the user after paying, and after backing out.
     pub checkout_success_url: String,
     pub checkout_cancel_url: String,
+    /// The app's billing page: the dunning mail links to it, the Billing Portal returns to it.
+    pub billing_page_url: String,
+    /// The tier whose entitlements owner accounts get, without any charge path.
+    pub owner_tier: crate::tiers::Tier,
     /// The `iss` claim of licenses (customers-api).
     pub license_issuer: String,
     /// Rows overriding or adding retention policies (`RETENTION_POLICIES`; empty: the table).
@@ -172,6 +176,8 @@ impl Settings {
             tiers: crate::tiers::Table::default(),
             checkout_success_url: String::new(),
             checkout_cancel_url: String::new(),
+            billing_page_url: String::new(),
+            owner_tier: crate::tiers::Tier::Enterprise,
             license_issuer: String::new(),
             retention_policies: Vec::new(),
         }

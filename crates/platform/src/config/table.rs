@@ -372,8 +372,10 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     billing::TIERS,
+    billing::OWNER_TIER,
     billing::CHECKOUT_SUCCESS_URL,
     billing::CHECKOUT_CANCEL_URL,
+    billing::BILLING_PAGE_URL,
     billing::LICENSE_ISSUER,
     Setting {
         name: "SESSION_MAX_AGE_SECS",

@@ -6,7 +6,7 @@
 
 mod wire;
 
-pub use wire::{Body, StripeEvent, sign, verify_signature};
+pub use wire::{Body, Owner, StripeEvent, sign, verify_signature};
 
 use async_trait::async_trait;
 use rampart_events::Effects;
@@ -15,7 +15,7 @@ use rampart_events::outcome::owner_blocked;
 use rampart_events::payments::{PaymentEvent, PaymentProvider};
 
 use super::{Delivery, Provider, Rejected, Verified};
-use crate::effects::{Tracked, failed, forward_only};
+use crate::effects::{Tracked, failed, forward_only, ignored_because};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::{json, str_at};
 use rampart_http::jobs::JobError;
@@ -24,6 +24,32 @@ use rampart_store::keys;
 
 pub struct Stripe {
     pub effects: Effects,
+}
+
+impl Stripe {
+    /// Why a billing event about a Stripe customer linked to no user, and carrying no user id of
+    /// ours, can never apply (a team that billed through its own integration before an operator
+    /// linked the customer): `None` when billing may know the user. Such an event is ignored at
+    /// once, with the reason on its record; a retry could only fail the same way.
+    async fn unlinked(&self, state: &AppState, owner: &Owner) -> Result<Option<String>, JobError> {
+        let Some(customer) = owner.customer.as_deref() else {
+            return Ok(None);
+        };
+        if owner.metadata_user_id.is_some() {
+            return Ok(None);
+        }
+        let user = self
+            .effects
+            .billing
+            .user_of_customer(state, customer)
+            .await?;
+        Ok(user.is_none().then(|| {
+            format!(
+                "Stripe customer {customer} is linked to no user (an operator links it with \
+                 POST /admin/billing/customer-links)"
+            )
+        }))
+    }
 }
 
 #[async_trait]
@@ -82,6 +108,9 @@ impl Provider for Stripe {
                 period_end,
                 cancel_at_period_end,
             } => {
+                if let Some(why) = self.unlinked(state, &owner).await? {
+                    return ignored_because(state, webhook, &why).await;
+                }
                 let ev = SubscriptionChanged {
                     event,
                     id,
@@ -100,6 +129,9 @@ impl Provider for Stripe {
                 status,
                 subscription,
             } => {
+                if let Some(why) = self.unlinked(state, &owner).await? {
+                    return ignored_because(state, webhook, &why).await;
+                }
                 let ev = InvoiceChanged {
                     event,
                     payment_failed,

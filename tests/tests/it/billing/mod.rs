@@ -5,8 +5,12 @@
 //! here.
 
 mod cancel;
+mod change;
 mod checkout;
+mod migrate;
+mod owner;
 mod quota;
+mod recovery;
 mod stripe_client;
 pub mod stub;
 mod takeback;
@@ -63,6 +67,50 @@ pub async fn dynamo_app(clock: SharedClock, extra: &[(&str, &str)]) -> Option<Te
     state.store = store.clone();
     state.mailer = Arc::new(rampart_http::mail::Outbox::new(store, clock, false));
     Some(spawn_app_with(state).await)
+}
+
+/// The app (on the embedded store, or on DynamoDB through moto when `dynamo`) talking to a fresh
+/// Stripe stub that knows both prices; `None` when DynamoDB is asked for and no endpoint is set.
+pub async fn with_stub(dynamo: bool, extra: &[(&str, &str)]) -> Option<(TestApp, stub::Stub)> {
+    let stub = stub::start(None).await;
+    stub.price(PRO_PRICE, true, true);
+    stub.price(STARTER_PRICE, true, true);
+    let mut pairs = vec![("STRIPE_API_BASE", stub.base.as_str())];
+    pairs.extend_from_slice(extra);
+    let clock: SharedClock = rampart_platform::clock::system();
+    let app = if dynamo {
+        dynamo_app(clock, &pairs).await?
+    } else {
+        app(clock, &pairs).await
+    };
+    Some((app, stub))
+}
+
+/// A Stripe event as the worker recorded it (status, outcome, its reason), once processed.
+pub async fn event_record(app: &TestApp, id: &str) -> Value {
+    crate::webhooks::processed(app, "stripe", id).await;
+    let r = app
+        .client
+        .get(app.url(&format!("/admin/webhook-events/stripe/{id}")))
+        .bearer_auth(rampart_tests::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Mails sent to `to`, newest first (the local outbox).
+pub async fn mails(app: &TestApp, to: &str) -> Vec<Value> {
+    app.client
+        .get(app.url("/_local/outbox"))
+        .query(&[("to", to)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// A client address of its own per call: the per-IP login limit stays out of these tests.

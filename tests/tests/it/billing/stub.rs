@@ -1,7 +1,10 @@
-//! A loopback stand-in for the Stripe endpoints localstripe lacks (Checkout Sessions, Prices),
-//! answering in Stripe's documented shapes (API version 2024-06-20) and recording every request
-//! it receives. Everything else (customers, subscriptions) is forwarded to localstripe when the
-//! test command started it, or answered here with a minimal customer.
+//! A loopback stand-in for the Stripe endpoints localstripe lacks (Checkout Sessions, Prices,
+//! Billing Portal sessions, subscriptions priced by `price` rather than `plan`), answering in
+//! Stripe's documented shapes (API version 2024-06-20) and recording every request it receives.
+//! Subscriptions and customers a test seeds are answered here (a price change moves the item to
+//! the new price, as Stripe's subscription update does); everything else (customers,
+//! subscriptions) is forwarded to localstripe when the test command started it, or answered here
+//! with a minimal customer.
 
 use std::sync::{Arc, Mutex};
 
@@ -42,6 +45,10 @@ struct Shared {
     forward: Option<String>,
     /// Prices this "account" has: id -> (active, recurring).
     prices: Arc<Mutex<Vec<(String, bool, bool)>>>,
+    /// Subscriptions a test seeded (Stripe's `subscription` objects), changed by updates.
+    subscriptions: Arc<Mutex<Vec<Value>>>,
+    /// Customers a test seeded or the stub created.
+    customers: Arc<Mutex<Vec<String>>>,
 }
 
 pub struct Stub {
@@ -53,6 +60,35 @@ impl Stub {
     /// Every request so far.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// Adds a running subscription of `customer` on `price` (one item, `si_<id>`).
+    pub fn subscription(&self, id: &str, customer: &str, price: &str, period_end: i64) {
+        self.shared.subscriptions.lock().unwrap().push(json!({
+            "id": id,
+            "object": "subscription",
+            "customer": customer,
+            "status": "active",
+            "cancel_at_period_end": false,
+            "metadata": {},
+            "items": {"object": "list", "data": [{
+                "id": format!("si_{id}"),
+                "object": "subscription_item",
+                "price": {"id": price, "object": "price"},
+                "current_period_end": period_end,
+            }]},
+        }));
+    }
+
+    /// The seeded subscription as it stands now.
+    pub fn subscription_now(&self, id: &str) -> Option<Value> {
+        let subs = self.shared.subscriptions.lock().unwrap();
+        subs.iter().find(|s| s["id"] == id).cloned()
+    }
+
+    /// Adds a customer (one a team's own integration made, say).
+    pub fn customer(&self, id: &str) {
+        self.shared.customers.lock().unwrap().push(id.into());
     }
 
     /// Adds a price (active and recurring unless told otherwise).
@@ -169,6 +205,87 @@ async fn price(
     .into_response()
 }
 
+/// `GET|POST /v1/subscriptions/{id}` of a seeded subscription: a read, or an update of
+/// `items[0][price]` (the item named by `items[0][id]`) and `cancel_at_period_end`. Others go to
+/// localstripe (or 404).
+async fn subscription(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let known = s
+        .subscriptions
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|v| v["id"] == id.as_str());
+    if !known {
+        return other(State(s), method, uri, headers, body).await;
+    }
+    record(&s, &method, &uri, &headers, &body);
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "invalid_request_error", "");
+    }
+    if let Some(v) = replayed(&s, &headers) {
+        return axum::Json(v).into_response();
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let f = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let mut subs = s.subscriptions.lock().unwrap();
+    let sub = subs.iter_mut().find(|v| v["id"] == id.as_str()).unwrap();
+    if method == Method::POST {
+        if let Some(price) = f("items[0][price]") {
+            let item = &mut sub["items"]["data"][0];
+            if f("items[0][id]").as_deref() != item["id"].as_str() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "items[0][id]",
+                );
+            }
+            item["price"] = json!({"id": price, "object": "price"});
+        }
+        if let Some(c) = f("cancel_at_period_end") {
+            sub["cancel_at_period_end"] = json!(c == "true");
+        }
+    }
+    let v = sub.clone();
+    drop(subs);
+    if method == Method::POST {
+        remember(&s, &headers, &v);
+    }
+    axum::Json(v).into_response()
+}
+
+/// `POST /v1/billing_portal/sessions`: a session for a customer, with its one-time URL.
+async fn portal(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&s, &method, &uri, &headers, &body);
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "invalid_request_error", "");
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let f = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let id = format!("bps_{}", rampart_platform::crypto::random_id());
+    axum::Json(json!({
+        "id": id,
+        "object": "billing_portal.session",
+        "customer": f("customer"),
+        "return_url": f("return_url"),
+        "livemode": false,
+        "url": format!("https://billing.stripe.com/p/session/test_{id}"),
+    }))
+    .into_response()
+}
+
 /// Customers and subscriptions: localstripe's, or a minimal customer here.
 async fn other(
     State(s): State<Shared>,
@@ -203,13 +320,21 @@ async fn other(
         }
         let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
         let email = form.iter().find(|(k, _)| k == "email").map(|(_, v)| v);
+        let id = format!("cus_{}", rampart_platform::crypto::random_id());
         let v = json!({
-            "id": format!("cus_{}", rampart_platform::crypto::random_id()),
+            "id": id,
             "object": "customer",
             "email": email,
         });
+        s.customers.lock().unwrap().push(id);
         remember(&s, &headers, &v);
         return axum::Json(v).into_response();
+    }
+    if method == Method::GET
+        && let Some(id) = uri.path().strip_prefix("/v1/customers/")
+        && s.customers.lock().unwrap().iter().any(|c| c == id)
+    {
+        return axum::Json(json!({"id": id, "object": "customer"})).into_response();
     }
     error(StatusCode::NOT_FOUND, "invalid_request_error", "path")
 }
@@ -223,6 +348,11 @@ pub async fn start(forward: Option<String>) -> Stub {
     let router = Router::new()
         .route("/v1/checkout/sessions", post(checkout))
         .route("/v1/prices/{id}", get(price))
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscription).post(subscription),
+        )
+        .route("/v1/billing_portal/sessions", post(portal))
         .fallback(other)
         .with_state(shared.clone());
     let addr = rampart_tests::serve_router(router).await;

@@ -147,12 +147,16 @@ impl StripeEvent {
                     .unwrap_or(0),
                 cancel_at_period_end: obj["cancel_at_period_end"].as_bool().unwrap_or(false),
             },
-            ("invoice.payment_failed" | "invoice.paid", _) => Body::Invoice {
-                payment_failed: kind == "invoice.payment_failed",
-                owner: owner(),
-                status: string_at(obj, &["status"]),
-                subscription: string_at(obj, &["subscription"]),
-            },
+            // `invoice.payment_succeeded` and `invoice.paid` both say the invoice is settled
+            // (Stripe sends both for a charged invoice; `paid` also for one paid out of band).
+            ("invoice.payment_failed" | "invoice.paid" | "invoice.payment_succeeded", _) => {
+                Body::Invoice {
+                    payment_failed: kind == "invoice.payment_failed",
+                    owner: owner(),
+                    status: string_at(obj, &["status"]),
+                    subscription: string_at(obj, &["subscription"]),
+                }
+            }
             (t, _) if t.starts_with("payment_intent.") => Body::PaymentIntent {
                 id: string_at(obj, &["id"]),
                 status: payment_status(t),
