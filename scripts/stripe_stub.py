@@ -1,7 +1,9 @@
-"""A stand-in for the three Stripe endpoints a local checkout needs (Checkout Sessions, Prices,
-Customers), answering in Stripe's documented shapes, for trying `POST /billing/checkout-session`
-on the local stack without a Stripe account (docs/billing.md, "Trying it locally"). Every price id
-exists, is active and recurring; every request is printed. Python's standard library only.
+"""A stand-in for the Stripe endpoints the local billing walkthrough calls (Checkout Sessions,
+Prices, Customers, Subscriptions, Billing Portal sessions), answering in Stripe's documented
+shapes, for trying the billing routes on the local stack without a Stripe account
+(docs/billing.md, "Trying it locally"). Every price id exists, is active and recurring; every
+subscription id exists, active, with one item (`si_<id>`) on the price it was last moved to
+(`price_unknown` until then); every request is printed. Python's standard library only.
 
 Usage: python3 scripts/stripe_stub.py [PORT]   (listens on 127.0.0.1, default 12111)
 """
@@ -9,8 +11,26 @@ Usage: python3 scripts/stripe_stub.py [PORT]   (listens on 127.0.0.1, default 12
 import json
 import secrets
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
+
+
+# Subscription id -> what updates set on it (price, cancel_at_period_end).
+SUBSCRIPTIONS = {}
+
+
+def subscription(sid):
+    state = SUBSCRIPTIONS.setdefault(sid, {"price": "price_unknown", "cancel": False})
+    end = int(time.time()) + 30 * 86400
+    return {
+        "id": sid, "object": "subscription", "customer": state.get("customer"),
+        "status": "active", "cancel_at_period_end": state["cancel"], "metadata": {},
+        "items": {"object": "list", "data": [{
+            "id": "si_" + sid, "object": "subscription_item",
+            "price": {"id": state["price"], "object": "price"}, "current_period_end": end,
+        }]},
+    }
 
 
 class Stub(BaseHTTPRequestHandler):
@@ -38,6 +58,8 @@ class Stub(BaseHTTPRequestHandler):
                 "unit_amount": 2000, "recurring": {"interval": "month", "interval_count": 1},
                 "type": "recurring",
             })
+        if self.path.startswith("/v1/subscriptions/"):
+            return self.answer(200, subscription(self.path.rsplit("/", 1)[1]))
         self.answer(404, {"error": {"type": "invalid_request_error", "message": "stub"}})
 
     def do_POST(self):
@@ -56,6 +78,21 @@ class Stub(BaseHTTPRequestHandler):
                 "customer": form.get("customer"),
                 "client_reference_id": form.get("client_reference_id"),
                 "status": "open", "url": "https://checkout.stripe.com/c/pay/" + sid,
+            })
+        if self.path.startswith("/v1/subscriptions/"):
+            sid = self.path.rsplit("/", 1)[1]
+            state = SUBSCRIPTIONS.setdefault(sid, {"price": "price_unknown", "cancel": False})
+            if "items[0][price]" in form:
+                state["price"] = form["items[0][price]"]
+            if "cancel_at_period_end" in form:
+                state["cancel"] = form["cancel_at_period_end"] == "true"
+            return self.answer(200, subscription(sid))
+        if self.path == "/v1/billing_portal/sessions":
+            bid = "bps_" + secrets.token_hex(12)
+            return self.answer(200, {
+                "id": bid, "object": "billing_portal.session", "customer": form.get("customer"),
+                "return_url": form.get("return_url"),
+                "url": "https://billing.stripe.com/p/session/test_" + bid,
             })
         self.answer(404, {"error": {"type": "invalid_request_error", "message": "stub"}})
 

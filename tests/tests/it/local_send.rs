@@ -30,6 +30,7 @@ async fn try_send(
         secrets: &app.state.secrets,
         flags: &flags,
         now: app.state.clock.now_secs(),
+        store: Some(&*app.state.store),
     };
     send::send(provider, event, &ctx, &app.url("")).await
 }
@@ -273,4 +274,109 @@ fn send_goes_to_loopback_when_the_stack_binds_a_wildcard_address() {
     assert_eq!(send::base_url(&Flags::default(), &v6), "http://[::1]:4567");
     let given = flags(&[("url", "http://10.0.0.5:3000")]);
     assert_eq!(send::base_url(&given, &wildcard), "http://10.0.0.5:3000");
+}
+
+#[tokio::test]
+async fn stripe_events_from_send_name_the_users_linked_customer_unless_told_another() {
+    let app = app(&[("STRIPE_PRICES", "pro=price_pro_local")]).await;
+    let user = me(&app, "linked@example.com").await;
+    let uid = user["id"].as_str().unwrap().to_string();
+    let named = |sent: &Sent| -> String {
+        let body: Value = serde_json::from_str(&sent.delivery.body).unwrap();
+        body["data"]["object"]["customer"].as_str().unwrap().into()
+    };
+    let user_flag = [("user", uid.as_str())];
+    let sent = try_send(&app, "stripe", "invoice.payment_failed", &user_flag)
+        .await
+        .unwrap();
+    assert_eq!(
+        named(&sent),
+        format!("cus_local_{uid}"),
+        "nothing linked yet"
+    );
+
+    // The customer our checkout (or an operator) linked to the user.
+    our_customer(&app, "cus_theirs", &uid).await;
+    let (pk, sk) = keys::user(&uid);
+    let linked = rampart_store::Update::new().set(User::STRIPE_CUSTOMER_ID, "cus_theirs");
+    app.state
+        .store
+        .update(&pk, &sk, linked, None)
+        .await
+        .unwrap();
+    let sent = try_send(&app, "stripe", "customer.subscription.created", &user_flag)
+        .await
+        .unwrap();
+    assert_eq!(named(&sent), "cus_theirs");
+    assert_eq!(
+        processed(&app, "stripe", &sent.delivery.event_id)
+            .await
+            .s("outcome"),
+        Some("applied")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let outcome = send_applied(&app, "stripe", "invoice.payment_failed", &user_flag).await;
+    assert_eq!(outcome, "applied");
+    let stored: User = load(&*app.state.store, &keys::user(&uid))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.subscription_status, "past_due");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let outcome = send_applied(&app, "stripe", "invoice.payment_succeeded", &user_flag).await;
+    assert_eq!(outcome, "applied");
+    let stored: User = load(&*app.state.store, &keys::user(&uid))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.subscription_status, "active");
+
+    let given = [("user", uid.as_str()), ("customer", "cus_given")];
+    let sent = try_send(&app, "stripe", "invoice.paid", &given)
+        .await
+        .unwrap();
+    assert_eq!(named(&sent), "cus_given");
+    app.shutdown().await;
+}
+
+#[test]
+fn send_list_names_only_routes_that_exist() {
+    let contract: Value =
+        serde_json::from_str(&std::fs::read_to_string("../openapi.json").unwrap()).unwrap();
+    let paths: Vec<&String> = contract["paths"].as_object().unwrap().keys().collect();
+    let matches = |method: &str, path: &str| {
+        paths.iter().any(|template| {
+            let t: Vec<&str> = template.split('/').collect();
+            let p: Vec<&str> = path.split('/').collect();
+            t.len() == p.len()
+                && t.iter()
+                    .zip(&p)
+                    .all(|(a, b)| a == b || (a.starts_with('{') && b.starts_with('{')))
+                && contract["paths"][template.as_str()]
+                    .get(method.to_lowercase())
+                    .is_some()
+        })
+    };
+    let list = send::list();
+    let mut named = 0;
+    for word in ["GET ", "POST ", "PUT ", "PATCH ", "DELETE "] {
+        for (at, _) in list.match_indices(word) {
+            let path: String = list[at + word.len()..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ')' | ',' | ';'))
+                .collect();
+            if !path.starts_with('/') {
+                continue;
+            }
+            named += 1;
+            assert!(
+                matches(word.trim(), &path),
+                "`send --list` names {word}{path}, which no route serves"
+            );
+        }
+    }
+    assert!(
+        named > 0,
+        "the list names the routes its ids come from:\n{list}"
+    );
 }

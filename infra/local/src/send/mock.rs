@@ -11,14 +11,15 @@ pub const SPEC: Spec = Spec {
     events: &["payment.succeeded", "payment.failed"],
     flags: &[(
         "--intent",
-        "the mock payment intent (pi_mock_..., from POST /orders/{id}/pay); required",
+        "the mock payment intent (pi_mock_..., from POST /payments); required",
     )],
 };
 
 pub async fn build(event_type: &str, ctx: &Ctx<'_>) -> Result<Outgoing, Error> {
-    let intent = ctx.flags.get("intent").ok_or(
-        "mock events need --intent <pi_mock_...> (the intent POST /orders/{id}/pay returned)",
-    )?;
+    let intent = ctx
+        .flags
+        .get("intent")
+        .ok_or("mock events need --intent <pi_mock_...> (the intent POST /payments returned)")?;
     let settle = if event_type == "payment.failed" {
         Settle::Fail
     } else {

@@ -75,6 +75,9 @@ pub struct Ctx<'a> {
     pub flags: &'a Flags,
     /// Epoch seconds: the time the signature and the payload state.
     pub now: i64,
+    /// The stack's store, when `send` can read it (the embedded one in `DATA_DIR`): where a
+    /// user's linked Stripe customer is found.
+    pub store: Option<&'a dyn rampart_store::Store>,
 }
 
 impl Ctx<'_> {
@@ -217,11 +220,18 @@ pub async fn run(args: &[String]) -> Result<(), Error> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
+    // The stack's embedded store, read for what the events should name (a user's linked
+    // customer); a stack on DynamoDB, or none started yet, leaves the defaults.
+    let clock = rampart_platform::clock::system();
+    let embedded = (settings.table_name.is_none() && settings.data_dir.join("rampart.db").exists())
+        .then(|| rampart_store_sqlite::open_embedded(&settings, &clock).ok())
+        .flatten();
     let ctx = Ctx {
         settings: &settings,
         secrets: &secrets,
         flags: &flags,
         now,
+        store: embedded.as_ref().map(|(store, _)| &**store),
     };
     let base = base_url(&flags, &settings);
     let sent = send(provider, event, &ctx, &base).await?;

@@ -1,6 +1,8 @@
 //! Stripe events: the event object Stripe posts (`id`, `type`, `created`, `data.object`), signed
 //! with `Stripe-Signature` by `rampart_webhooks::providers::stripe::sign`.
 
+use rampart_auth::records::User;
+use rampart_store::{keys, load};
 use rampart_webhooks::Provider;
 use rampart_webhooks::providers::stripe::{self, Stripe};
 use serde_json::{Value, json};
@@ -15,6 +17,7 @@ pub const SPEC: Spec = Spec {
         "customer.subscription.updated",
         "customer.subscription.deleted",
         "invoice.paid",
+        "invoice.payment_succeeded",
         "invoice.payment_failed",
         "payment_intent.processing",
         "payment_intent.requires_action",
@@ -36,12 +39,15 @@ pub const SPEC: Spec = Spec {
             "payment intent id of a payment_intent event; default a fresh one",
         ),
         ("--order", "order id put in a payment intent's metadata"),
+        (
+            "--customer",
+            "Stripe customer the object names; default the user's linked customer, else cus_local_<user>",
+        ),
     ],
 };
 
 /// The event Stripe would send for `event_type`, in its documented shape.
-pub fn event(event_type: &str, user: &str, price: &str, now: i64) -> Value {
-    let customer = format!("cus_local_{user}");
+pub fn event(event_type: &str, user: &str, customer: &str, price: &str, now: i64) -> Value {
     let object = match event_type {
         "checkout.session.completed" => json!({
             "object": "checkout.session",
@@ -58,9 +64,13 @@ pub fn event(event_type: &str, user: &str, price: &str, now: i64) -> Value {
             "cancel_at_period_end": false,
             "items": { "data": [ { "price": { "id": price }, "current_period_end": now + 30 * 86_400 } ] },
         }),
-        "invoice.paid" | "invoice.payment_failed" => {
-            json!({ "object": "invoice", "customer": customer })
-        }
+        t if t.starts_with("invoice.") => json!({
+            "object": "invoice",
+            "id": format!("in_local_{}", rampart_platform::crypto::random_id()),
+            "customer": customer,
+            "subscription": format!("sub_local_{user}"),
+            "status": if t.ends_with("failed") { "open" } else { "paid" },
+        }),
         t if t.starts_with("payment_intent.") => {
             let status = match t.trim_start_matches("payment_intent.") {
                 "payment_failed" => "failed",
@@ -107,10 +117,27 @@ fn price(ctx: &Ctx<'_>, event_type: &str) -> Result<String, Error> {
     .into())
 }
 
+/// The customer the object names: `--customer`, else the one linked to the user in the stack's
+/// store (the customer our checkout created, or an operator linked), else `cus_local_<user>`.
+async fn customer(ctx: &Ctx<'_>, user: &str) -> Result<String, Error> {
+    if let Some(c) = ctx.flags.get("customer") {
+        return Ok(c.to_string());
+    }
+    if let Some(store) = ctx.store {
+        let stored: Option<User> = load(store, &keys::user(user)).await?;
+        if let Some(c) = stored.and_then(|u| u.stripe_customer_id) {
+            return Ok(c);
+        }
+    }
+    Ok(format!("cus_local_{user}"))
+}
+
 pub async fn build(event_type: &str, ctx: &Ctx<'_>) -> Result<Outgoing, Error> {
     let secret = ctx.secret(Stripe::SECRET).await?;
     let user = ctx.flags.get("user").unwrap_or("local-user");
-    let mut ev = event(event_type, user, &price(ctx, event_type)?, ctx.now);
+    let customer = customer(ctx, user).await?;
+    let price = price(ctx, event_type)?;
+    let mut ev = event(event_type, user, &customer, &price, ctx.now);
     let object = &mut ev["data"]["object"];
     if object["object"] == "payment_intent" {
         if let Some(intent) = ctx.flags.get("intent") {
