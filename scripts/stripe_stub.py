@@ -3,7 +3,7 @@ Prices, Customers, Subscriptions, Billing Portal sessions), answering in Stripe'
 shapes, for trying the billing routes on the local stack without a Stripe account
 (docs/billing.md, "Trying it locally"). Every price id exists, is active and recurring; every
 subscription id exists, active, with one item (`si_<id>`) on the price it was last moved to
-(`price_unknown` until then); every request is printed. Python's standard library only.
+(`price_unknown` until then), and so does every customer id; every request is printed. Python's standard library only.
 
 Usage: python3 scripts/stripe_stub.py [PORT]   (listens on 127.0.0.1, default 12111)
 """
@@ -24,7 +24,7 @@ def subscription(sid):
     state = SUBSCRIPTIONS.setdefault(sid, {"price": "price_unknown", "cancel": False})
     end = int(time.time()) + 30 * 86400
     return {
-        "id": sid, "object": "subscription", "customer": state.get("customer"),
+        "id": sid, "object": "subscription", "customer": state.get("customer", "cus_stub"),
         "status": "active", "cancel_at_period_end": state["cancel"], "metadata": {},
         "items": {"object": "list", "data": [{
             "id": "si_" + sid, "object": "subscription_item",
@@ -60,6 +60,9 @@ class Stub(BaseHTTPRequestHandler):
             })
         if self.path.startswith("/v1/subscriptions/"):
             return self.answer(200, subscription(self.path.rsplit("/", 1)[1]))
+        if self.path.startswith("/v1/customers/"):
+            cid = self.path.rsplit("/", 1)[1]
+            return self.answer(200, {"id": cid, "object": "customer"})
         self.answer(404, {"error": {"type": "invalid_request_error", "message": "stub"}})
 
     def do_POST(self):
