@@ -1,5 +1,5 @@
 """A stand-in for the Stripe endpoints the local billing walkthrough calls (Checkout Sessions,
-Prices, Customers, Subscriptions, Billing Portal sessions), answering in Stripe's documented
+Prices, Customers, Subscriptions, Billing Portal sessions, and the payment intents of orders), answering in Stripe's documented
 shapes, for trying the billing routes on the local stack without a Stripe account
 (docs/billing.md, "Trying it locally"). Every price id exists, is active and recurring; every
 subscription id exists, active, with one item (`si_<id>`) on the price it was last moved to
@@ -90,6 +90,14 @@ class Stub(BaseHTTPRequestHandler):
             if "cancel_at_period_end" in form:
                 state["cancel"] = form["cancel_at_period_end"] == "true"
             return self.answer(200, subscription(sid))
+        if self.path == "/v1/payment_intents":
+            pid = "pi_" + secrets.token_hex(12)
+            return self.answer(200, {
+                "id": pid, "object": "payment_intent",
+                "client_secret": pid + "_secret_" + secrets.token_hex(8),
+                "status": "requires_payment_method",
+                "amount": int(form.get("amount", "0")), "currency": form.get("currency"),
+            })
         if self.path == "/v1/billing_portal/sessions":
             bid = "bps_" + secrets.token_hex(12)
             return self.answer(200, {

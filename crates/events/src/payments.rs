@@ -129,7 +129,27 @@ pub struct PaymentEvent {
     pub event_time: i64,
 }
 
-/// What orders does with a provider's payment event.
+/// A provider's refund of a payment (Stripe's `charge.refunded`): how much of it the provider
+/// has refunded so far. A running total, so events applied in any order end at the largest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundEvent {
+    pub provider: PaymentProvider,
+    pub intent_id: String,
+    /// Minor units refunded in total so far (Stripe's `amount_refunded`).
+    pub refunded_amount: i64,
+    /// Minor units the payment took (Stripe's `amount`): a refund of all of it is a full one.
+    pub amount: i64,
+    /// The provider's event time, epoch seconds.
+    pub event_time: i64,
+}
+
+impl RefundEvent {
+    pub fn is_full(&self) -> bool {
+        self.refunded_amount >= self.amount
+    }
+}
+
+/// What orders does with a provider's payment events.
 #[async_trait]
 pub trait PaymentEvents: Send + Sync {
     /// Moves the payment the event names (and its order) forward; `Ignored` when no order of
@@ -139,6 +159,13 @@ pub trait PaymentEvents: Send + Sync {
         state: &AppState,
         ev: PaymentEvent,
     ) -> Result<Outcome, JobError>;
+    /// Records a refund of the payment the event names (and refunds its order when the order
+    /// was paid with it); `Ignored` when no order of ours was paid with that intent.
+    async fn payment_refunded(
+        &self,
+        state: &AppState,
+        ev: RefundEvent,
+    ) -> Result<Outcome, JobError>;
 }
 
 /// Payment events in a process that never applies them.
@@ -147,6 +174,11 @@ pub(crate) struct Unwired;
 #[async_trait]
 impl PaymentEvents for Unwired {
     async fn payment_changed(&self, _: &AppState, _: PaymentEvent) -> Result<Outcome, JobError> {
+        Err(JobError::Failed(
+            "this process does not apply payment events".into(),
+        ))
+    }
+    async fn payment_refunded(&self, _: &AppState, _: RefundEvent) -> Result<Outcome, JobError> {
         Err(JobError::Failed(
             "this process does not apply payment events".into(),
         ))

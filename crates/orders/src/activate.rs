@@ -55,13 +55,19 @@ pub async fn activate(
     let esim: Esim = load(&*state.store, &key)
         .await?
         .ok_or_else(|| OrderError::not_found("eSIM"))?;
+    // A refunded order's profile is never handed out again (an activated one is being revoked).
+    if esim.revoke_requested_at.is_some() {
+        return Err(OrderError::order_refunded());
+    }
     if esim.status == EsimStatus::Ready {
         return Ok(ready(&esim, limits));
     }
     let order: Option<Order> =
         load(&*state.store, &keys::order(&user.user_id, &esim.order_id)).await?;
-    if order.is_none_or(|o| o.status != OrderStatus::Paid) {
-        return Err(OrderError::order_not_paid());
+    match order.map(|o| o.status) {
+        Some(OrderStatus::Paid) => {}
+        Some(OrderStatus::Refunded) => return Err(OrderError::order_refunded()),
+        _ => return Err(OrderError::order_not_paid()),
     }
     for _ in 0..ICCID_ATTEMPTS {
         let now = state.clock.now_secs();
@@ -114,6 +120,7 @@ pub async fn activate(
             }
             Err(e) => match e.condition_failed() {
                 Some(Part::Iccid) => continue,
+                // Refunded (or never paid) since it was read.
                 Some(Part::Order) => return Err(OrderError::order_not_paid()),
                 // A concurrent activation won: answer with its code and ICCID.
                 Some(Part::Esim) => {

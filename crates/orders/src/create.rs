@@ -103,6 +103,7 @@ fn new_order(
         esim_status: EsimStatus::Pending,
         payment: None,
         payment_attempt: None,
+        refunded_amount: None,
     }
 }
 
@@ -120,6 +121,7 @@ async fn commit(
         activation_code: None,
         activated_at: None,
         created_at: order.created_at,
+        revoke_requested_at: None,
     };
     let resp = input::stored(
         201,

@@ -19,6 +19,7 @@ pub mod problem;
 pub mod providers;
 pub mod read;
 pub mod records;
+pub mod refunds;
 pub mod views;
 
 pub use activate::activate;

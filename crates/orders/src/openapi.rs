@@ -53,7 +53,7 @@ macro_rules! string_enum_schema {
     };
 }
 
-string_enum_schema!(OrderStatus: Created, Paid, Failed, Canceled);
+string_enum_schema!(OrderStatus: Created, Paid, Failed, Canceled, Refunded);
 string_enum_schema!(EsimStatus: Pending, Ready);
 
 /// A page of the caller's orders, newest first.

@@ -1,10 +1,13 @@
-//! `POST /payments`: one payment per order, created through the guarded provider.
+//! `POST /payments`: a payment attempt for an order, created through the guarded provider.
 //!
-//! The payment id is reserved on the order before the provider is called, and every attempt
-//! for that order reuses it. The provider's idempotency key derives from it, so however often
-//! the call is retried (a timeout, a crash, two racing requests) the provider makes one intent.
+//! The payment id is reserved on the order before the provider is called, and every retry of
+//! that attempt reuses it. The provider's idempotency key derives from it, so however often the
+//! call is retried (a timeout, a crash, two racing requests) the provider makes one intent.
 //! The payment, its intent link, the order's copy and the recorded response then commit in one
-//! transaction; until that commits no payment exists.
+//! transaction; until that commits no payment exists. While an attempt can still succeed the
+//! order answers with it (never a second intent); once it failed or was canceled, a request with
+//! a new `Idempotency-Key` reserves a new attempt (another card), until the order's payable
+//! window (`ORDER_PAYABLE_SECS`) ends.
 
 use serde::Deserialize;
 
@@ -144,6 +147,8 @@ async fn pay(
         currency: order.currency.clone(),
         created_at: now,
         event_at: None,
+        duplicate_of: None,
+        refunded_amount: None,
     };
     let link = IntentLink {
         provider,
@@ -191,11 +196,13 @@ async fn pay(
                     .await?
                     .ok_or_else(|| OrderError::not_found("order"))?;
                 match order.payment {
-                    Some(p) => existing(state, guard, &payer.user_id, &p.id).await,
-                    None if order.status != OrderStatus::Created => {
+                    Some(p) if !attempt_over(p.status) => {
+                        existing(state, guard, &payer.user_id, &p.id).await
+                    }
+                    _ if order.status != OrderStatus::Created => {
                         Err(OrderError::order_not_payable(order.status.as_str()))
                     }
-                    None => Err(OrderError::payment_in_progress()),
+                    _ => Err(OrderError::payment_in_progress()),
                 }
             }
             None => Err(e.into()),
@@ -203,30 +210,50 @@ async fn pay(
     }
 }
 
-/// The payment id this order is paid under, reserved once (a conditional write) and reused by
-/// every later attempt.
+/// Whether `status` ends an attempt without paying: the order may be paid with a new one.
+fn attempt_over(status: PaymentStatus) -> bool {
+    matches!(status, PaymentStatus::Failed | PaymentStatus::Canceled)
+}
+
+/// The payment id this order's next attempt is paid under, reserved with a conditional write
+/// and reused by every retry of that attempt; or the order's payment, while it can still
+/// succeed.
 async fn reserve(state: &AppState, order: &Order) -> Result<Reservation, OrderError> {
+    let now = state.clock.now_secs();
     let decide = |o: &Order| -> Result<Option<Reservation>, OrderError> {
         if o.status != OrderStatus::Created {
             return Err(OrderError::order_not_payable(o.status.as_str()));
         }
-        if let Some(p) = &o.payment {
-            return Ok(Some(Reservation::Existing(p.id.clone())));
+        if now >= o.created_at + rampart_platform::lifetimes::ORDER_PAYABLE_SECS {
+            return Err(OrderError::order_payable_window_over());
         }
-        Ok(o.payment_attempt.clone().map(Reservation::Attempt))
+        if let Some(a) = &o.payment_attempt {
+            return Ok(Some(Reservation::Attempt(a.clone())));
+        }
+        match &o.payment {
+            Some(p) if !attempt_over(p.status) => Ok(Some(Reservation::Existing(p.id.clone()))),
+            _ => Ok(None),
+        }
     };
     if let Some(r) = decide(order)? {
         return Ok(r);
     }
     let id = new_id(IdKind::Payment, state.clock.now_ms());
     let (pk, sk) = order.key();
+    // The order as read: no payment yet, or the same failed one (another request may have
+    // started a new attempt meanwhile).
+    let unchanged = match &order.payment {
+        None => Condition::AttrNotExists(order_attr::PAYMENT_ID.into()),
+        Some(p) => Condition::eq(order_attr::PAYMENT_ID, p.id.as_str())
+            .and(Condition::eq(order_attr::PAYMENT_STATUS, p.status.as_str())),
+    };
     let free = Condition::Exists
         .and(Condition::eq(
             order_attr::STATUS,
             OrderStatus::Created.as_str(),
         ))
         .and(Condition::AttrNotExists(order_attr::PAYMENT_ATTEMPT.into()))
-        .and(Condition::AttrNotExists(order_attr::PAYMENT_ID.into()));
+        .and(unchanged);
     let update = Update::new().set(order_attr::PAYMENT_ATTEMPT, id.as_str());
     match state.store.update(&pk, &sk, update, Some(free)).await {
         Ok(_) => Ok(Reservation::Attempt(id)),
@@ -234,11 +261,7 @@ async fn reserve(state: &AppState, order: &Order) -> Result<Reservation, OrderEr
             existing: Some(item),
         }) => {
             let now = Order::try_from(&*item)?;
-            decide(&now)?.ok_or_else(|| {
-                OrderError::Api(rampart_platform::ApiError::internal(
-                    "order reservation lost",
-                ))
-            })
+            decide(&now)?.ok_or_else(OrderError::payment_in_progress)
         }
         Err(StoreError::ConditionFailed { existing: None }) => Err(OrderError::not_found("order")),
         Err(e) => Err(e.into()),

@@ -37,11 +37,28 @@ impl OrderError {
         )
     }
 
+    pub fn order_refunded() -> Self {
+        coded(
+            StatusCode::CONFLICT,
+            "order-refunded",
+            "The order of this eSIM was refunded; the profile is not activated (an activated one is \
+             being revoked).",
+        )
+    }
+
     pub fn order_not_payable(status: &str) -> Self {
         coded(
             StatusCode::CONFLICT,
             "order-not-payable",
             format!("The order is {status}; only a CREATED order can be paid."),
+        )
+    }
+
+    pub fn order_payable_window_over() -> Self {
+        coded(
+            StatusCode::CONFLICT,
+            "order-not-payable",
+            "The order can no longer be paid: its 24-hour payment window has ended; order again.",
         )
     }
 

@@ -27,6 +27,12 @@ pub struct OrderView<'a> {
     pub amount: i64,
     pub currency: &'a str,
     pub created_at: i64,
+    /// Until when the order can be paid (a failed attempt leaves it payable until then).
+    pub payable_until: i64,
+    /// What was refunded of the order's payment (minor units), once anything was: all of it
+    /// makes the order REFUNDED, part of it leaves it PAID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refunded_amount: Option<i64>,
     pub esim: EsimRef<'a>,
     pub payment: Option<PaymentSummary<'a>>,
 }
@@ -41,6 +47,8 @@ impl<'a> From<&'a Order> for OrderView<'a> {
             amount: o.amount,
             currency: &o.currency,
             created_at: o.created_at,
+            payable_until: o.created_at + rampart_platform::lifetimes::ORDER_PAYABLE_SECS,
+            refunded_amount: o.refunded_amount,
             esim: EsimRef {
                 id: &o.esim_id,
                 status: o.esim_status,
@@ -66,6 +74,13 @@ pub struct PaymentView<'a> {
     pub amount: i64,
     pub currency: &'a str,
     pub created_at: i64,
+    /// Only on a success that came after another payment had paid the order: that payment's id.
+    /// This one's money is owed back; the shop refunds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<&'a str>,
+    /// What the provider has refunded of this payment (minor units), once anything was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refunded_amount: Option<i64>,
 }
 
 impl<'a> From<&'a Payment> for PaymentView<'a> {
@@ -80,6 +95,8 @@ impl<'a> From<&'a Payment> for PaymentView<'a> {
             amount: p.amount,
             currency: &p.currency,
             created_at: p.created_at,
+            duplicate_of: p.duplicate_of.as_deref(),
+            refunded_amount: p.refunded_amount,
         }
     }
 }
@@ -93,6 +110,10 @@ pub struct EsimView<'a> {
     pub activation_code: Option<&'a str>,
     pub activated_at: Option<i64>,
     pub created_at: i64,
+    /// Once its order was refunded after activation: when the shop was asked to revoke the
+    /// profile at the carrier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_requested_at: Option<i64>,
 }
 
 impl<'a> From<&'a Esim> for EsimView<'a> {
@@ -105,6 +126,7 @@ impl<'a> From<&'a Esim> for EsimView<'a> {
             activation_code: e.activation_code.as_deref(),
             activated_at: e.activated_at,
             created_at: e.created_at,
+            revoke_requested_at: e.revoke_requested_at,
         }
     }
 }

@@ -83,3 +83,7 @@ pub const API_KEY_RETIRED_SECS: i64 = 90 * DAY;
 /// records for seven years (the longest common bookkeeping retention, e.g. US IRS record keeping
 /// and most EU commercial codes), then removed (GDPR Art. 5(1)(e): no longer than necessary).
 pub const ORDER_SECS: i64 = 7 * YEAR;
+/// How long an unpaid order can still be paid (a declined card, a new attempt): 24 hours, long
+/// enough to fetch another card, short enough that a price or stock change does not meet an old
+/// order. Past it `POST /payments` answers 409 `order-not-payable`.
+pub const ORDER_PAYABLE_SECS: i64 = DAY;

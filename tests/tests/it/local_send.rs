@@ -111,6 +111,33 @@ async fn square_payment_events_from_send_move_the_payment_forward() {
         "superseded",
         "COMPLETED does not move back to APPROVED"
     );
+    // Square's refund of it: a pending one changes nothing, a completed one moves Square's
+    // payment past COMPLETED for good.
+    let refund = [("intent", "sqpay_local_1")];
+    assert_eq!(
+        send_applied(&app, "square", "refund.created", &refund).await,
+        "ignored"
+    );
+    assert_eq!(
+        send_applied(&app, "square", "refund.updated", &refund).await,
+        "applied"
+    );
+    let status = app
+        .state
+        .store
+        .get(
+            &keys::provider_payment_status("square", "sqpay_local_1").0,
+            &keys::provider_payment_status("square", "sqpay_local_1").1,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.s("status"), Some("refunded"));
+    assert_eq!(
+        send_applied(&app, "square", "payment.updated", &id).await,
+        "superseded",
+        "a refunded payment does not move back to COMPLETED"
+    );
     app.shutdown().await;
 }
 

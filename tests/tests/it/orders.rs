@@ -8,6 +8,8 @@ mod create;
 mod faults;
 #[path = "orders_pay.rs"]
 mod pay;
+#[path = "orders_refunds.rs"]
+mod refunds;
 #[path = "orders_stripe.rs"]
 mod stripe;
 
@@ -76,6 +78,15 @@ pub async fn embedded_shop_manual() -> Option<Shop> {
 
 pub async fn dynamo_shop_manual() -> Option<Shop> {
     dynamo(Some(rampart_tests::manual_clock()), &[]).await
+}
+
+/// `embedded_shop` and `dynamo_shop` with extra settings.
+pub async fn embedded_shop_with(extra: &[(&str, &str)]) -> Option<Shop> {
+    Some(embedded(None, extra).await)
+}
+
+pub async fn dynamo_shop_with(extra: &[(&str, &str)]) -> Option<Shop> {
+    dynamo(None, extra).await
 }
 
 /// The stack with extra settings, on the embedded store and the system clock.

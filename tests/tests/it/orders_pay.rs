@@ -18,7 +18,7 @@ use super::{
 rampart_tests::on_backends!(
     crate::orders::embedded_shop, crate::orders::dynamo_shop;
     a_mock_payment_confirmed_by_its_webhook_pays_the_order_and_the_esim_activates_once,
-    a_failed_mock_payment_fails_the_order_and_activation_stays_refused,
+    a_declined_payment_leaves_the_order_payable_and_a_new_key_starts_a_new_attempt,
     another_users_orders_payments_and_esims_are_not_found,
     an_order_has_one_payment_however_often_it_is_paid,
     payment_events_apply_once_and_a_late_failure_is_superseded,
@@ -142,14 +142,24 @@ async fn a_mock_payment_confirmed_by_its_webhook_pays_the_order_and_the_esim_act
     assert_eq!(shown["esim"]["status"], "READY");
 }
 
-async fn a_failed_mock_payment_fails_the_order_and_activation_stays_refused(shop: Shop) {
+async fn a_declined_payment_leaves_the_order_payable_and_a_new_key_starts_a_new_attempt(
+    shop: Shop,
+) {
     let app = &shop.app;
     let alice = sign_up(app, "alice@example.com").await;
-    let (o, p) = ordered_and_pending_payment(app, &alice).await;
-    let sent = settle(app, s(&p["intent_id"]), "fail").await;
+    let (o, first) = ordered_and_pending_payment(app, &alice).await;
+    let order_path = format!("/orders/{}", s(&o["id"]));
+    let sent = settle(app, s(&first["intent_id"]), "fail").await;
     assert_eq!(sent["type"], "payment.failed");
-    let failed = order_reaches(app, &alice, s(&o["id"]), "FAILED").await;
-    assert_eq!(failed["payment"]["status"], "failed");
+    let (outcome, _) = processed_event(app, "standard:mock", s(&sent["webhook_id"])).await;
+    assert_eq!(outcome, "applied");
+    let declined = json_of(get(app, &alice, &order_path).await).await;
+    assert_eq!(declined["status"], "CREATED", "still payable");
+    assert_eq!(declined["payment"]["status"], "failed");
+    assert_eq!(
+        declined["payable_until"].as_i64().unwrap(),
+        declined["created_at"].as_i64().unwrap() + 86_400
+    );
     let path = format!("/esims/{}/activate", s(&o["esim"]["id"]));
     assert_problem(
         post(app, &alice, &path, None, &json!({})).await,
@@ -157,13 +167,52 @@ async fn a_failed_mock_payment_fails_the_order_and_activation_stays_refused(shop
         "order-not-paid",
     )
     .await;
-    // A success arriving after the failure does not revive the order.
-    let late = settle(app, s(&p["intent_id"]), "succeed").await;
+
+    // Another card: a new Idempotency-Key starts a new attempt with its own intent.
+    let second = json_of(pay(app, &alice, s(&o["id"]), "mock").await).await;
+    assert_ne!(second["id"], first["id"]);
+    assert_ne!(second["intent_id"], first["intent_id"]);
+    assert_eq!(second["status"], "requires_action");
+    // While it can still succeed, a further request answers with it: never a third intent.
+    let again = pay(app, &alice, s(&o["id"]), "mock").await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(json_of(again).await["id"], second["id"]);
+    settle(app, s(&second["intent_id"]), "succeed").await;
+    let paid = order_reaches(app, &alice, s(&o["id"]), "PAID").await;
+    assert_eq!(paid["payment"]["id"], second["id"]);
+    assert_eq!(
+        post(app, &alice, &path, None, &json!({})).await.status(),
+        200,
+        "activates once paid"
+    );
+
+    // The first attempt confirmed after all (its old page, another card): the money is
+    // recorded on that payment as owed back, never a second order or activation.
+    let late = settle(app, s(&first["intent_id"]), "succeed").await;
     let (outcome, _) = processed_event(app, "standard:mock", s(&late["webhook_id"])).await;
-    assert_eq!(outcome, "superseded");
-    let still = json_of(get(app, &alice, &format!("/orders/{}", s(&o["id"]))).await).await;
-    assert_eq!(still["status"], "FAILED");
-    // A FAILED order is not paid again.
+    assert_eq!(outcome, "applied");
+    let shown = json_of(get(app, &alice, &format!("/payments/{}", s(&first["id"]))).await).await;
+    assert_eq!(shown["status"], "succeeded");
+    assert_eq!(shown["duplicate_of"], second["id"]);
+    let still = json_of(get(app, &alice, &order_path).await).await;
+    assert_eq!(still["status"], "PAID");
+    assert_eq!(still["payment"]["id"], second["id"]);
+    let audit = app
+        .state
+        .store
+        .query(Query::table(format!("audit#{}", alice.id)))
+        .await
+        .unwrap();
+    let dup = audit
+        .items
+        .iter()
+        .find(|i| i.s("kind") == Some("duplicate_charge"))
+        .expect("the refund instruction is audited");
+    assert!(
+        format!("{dup:?}").contains(s(&first["intent_id"])),
+        "{dup:?}"
+    );
+    // A paid order is not paid again.
     let r = pay(app, &alice, s(&o["id"]), "mock").await;
     assert_problem(r, 409, "order-not-payable").await;
     let r = app

@@ -80,9 +80,16 @@ pub const PROBLEMS: &[ProblemDoc] = &[
     ProblemDoc {
         name: "OrderConflict",
         status: 409,
-        slugs: &["conflict", "order-not-payable", "order-not-paid"],
+        slugs: &[
+            "conflict",
+            "order-not-payable",
+            "order-not-paid",
+            "order-refunded",
+        ],
         description: "The order's state does not allow this (`order-not-payable`: not \
-                      CREATED; `order-not-paid`), or the same key is still running.",
+                      CREATED, or its payment window ended; `order-not-paid`; \
+                      `order-refunded`: its eSIM is not activated, or is being revoked), or the \
+                      same key is still running.",
         retry_after: false,
     },
     ProblemDoc {

@@ -15,6 +15,9 @@ pub mod esim_attr {
     pub const ICCID: &str = "iccid";
     pub const ACTIVATION_CODE: &str = "activation_code";
     pub const ACTIVATED_AT: &str = "activated_at";
+    /// Set when the order of an activated profile was refunded: the profile is to be revoked
+    /// at the carrier (the shop does that; Rampart shows it).
+    pub const REVOKE_REQUESTED_AT: &str = "revoke_requested_at";
     pub const CREATED_AT: &str = "created_at";
 }
 
@@ -28,6 +31,7 @@ pub struct Esim {
     pub activation_code: Option<String>,
     pub activated_at: Option<i64>,
     pub created_at: i64,
+    pub revoke_requested_at: Option<i64>,
 }
 
 impl Record for Esim {
@@ -54,6 +58,7 @@ impl TryFrom<&Item> for Esim {
             iccid: i.opt_s(ICCID),
             activation_code: i.opt_s(ACTIVATION_CODE),
             activated_at: i.n(ACTIVATED_AT),
+            revoke_requested_at: i.n(REVOKE_REQUESTED_AT),
             created_at: i.req_n(k, CREATED_AT)?,
         })
     }
@@ -72,6 +77,7 @@ impl From<&Esim> for Item {
             .with_opt(ICCID, e.iccid.as_deref())
             .with_opt(ACTIVATION_CODE, e.activation_code.as_deref())
             .with_opt(ACTIVATED_AT, e.activated_at)
+            .with_opt(REVOKE_REQUESTED_AT, e.revoke_requested_at)
             .with(CREATED_AT, e.created_at)
             .with(
                 EXPIRES_AT,

@@ -13,13 +13,16 @@ pub use payment::{IntentLink, Payment, link_attr, payment_attr};
 use rampart_store::record::malformed;
 use rampart_store::{Item, StoreError};
 
-/// Order: `CREATED → PAID | FAILED | CANCELED`, moved only by conditional writes.
+/// Order: `CREATED → PAID → REFUNDED`, moved only by conditional writes. A failed or canceled
+/// payment leaves the order CREATED (payable again until `ORDER_PAYABLE_SECS`); `FAILED` and
+/// `CANCELED` are read from orders stored before that rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     Created,
     Paid,
     Failed,
     Canceled,
+    Refunded,
 }
 
 /// Payment: the one ladder every payment moves on (`requires_action → processing → succeeded |
@@ -51,16 +54,18 @@ macro_rules! names {
     };
 }
 
-names!(OrderStatus { Created => "CREATED", Paid => "PAID", Failed => "FAILED", Canceled => "CANCELED" });
+names!(OrderStatus { Created => "CREATED", Paid => "PAID", Failed => "FAILED", Canceled => "CANCELED", Refunded => "REFUNDED" });
 names!(EsimStatus { Pending => "PENDING", Ready => "READY" });
 
-/// What an order becomes when its payment reaches `status` (`None`: it stays CREATED).
+/// What an order becomes when its payment reaches `status` (`None`: it stays CREATED; a
+/// declined card leaves it payable with a new attempt).
 pub fn order_status_of(status: PaymentStatus) -> Option<OrderStatus> {
     match status {
         PaymentStatus::Succeeded => Some(OrderStatus::Paid),
-        PaymentStatus::Failed => Some(OrderStatus::Failed),
-        PaymentStatus::Canceled => Some(OrderStatus::Canceled),
-        PaymentStatus::RequiresAction | PaymentStatus::Processing => None,
+        PaymentStatus::Failed
+        | PaymentStatus::Canceled
+        | PaymentStatus::RequiresAction
+        | PaymentStatus::Processing => None,
     }
 }
 
@@ -102,6 +107,7 @@ mod tests {
                 status: PaymentStatus::Processing,
             }),
             payment_attempt: None,
+            refunded_amount: Some(300),
         };
         assert_eq!(Order::try_from(&Item::from(&order)).unwrap(), order);
         let payment = Payment {
@@ -116,6 +122,8 @@ mod tests {
             currency: "EUR".into(),
             created_at: 100,
             event_at: Some(7),
+            duplicate_of: Some("pay_0".into()),
+            refunded_amount: Some(500),
         };
         assert_eq!(Payment::try_from(&Item::from(&payment)).unwrap(), payment);
         let esim = Esim {
@@ -127,6 +135,7 @@ mod tests {
             activation_code: Some("c".into()),
             activated_at: Some(5),
             created_at: 1,
+            revoke_requested_at: Some(9),
         };
         assert_eq!(Esim::try_from(&Item::from(&esim)).unwrap(), esim);
         let mut bad = Item::from(&esim);

@@ -28,6 +28,8 @@ pub mod order_attr {
     /// The payment id reserved for this order before its provider is called: every attempt
     /// reuses it, so the provider's idempotency key (derived from it) is the same on retries.
     pub const PAYMENT_ATTEMPT: &str = "payment_attempt";
+    /// What the provider has refunded of the order's payment (minor units; only ever grows).
+    pub const REFUNDED_AMOUNT: &str = "refunded_amount";
 }
 
 /// The payment an order shows (a copy kept in the same transactions that move the payment).
@@ -54,6 +56,7 @@ pub struct Order {
     pub esim_status: EsimStatus,
     pub payment: Option<PaymentRef>,
     pub payment_attempt: Option<String>,
+    pub refunded_amount: Option<i64>,
 }
 
 impl Record for Order {
@@ -93,6 +96,7 @@ impl TryFrom<&Item> for Order {
             esim_status: enum_attr(i, k, ESIM_STATUS, EsimStatus::parse)?,
             payment,
             payment_attempt: i.opt_s(PAYMENT_ATTEMPT),
+            refunded_amount: i.n(REFUNDED_AMOUNT),
         })
     }
 }
@@ -123,6 +127,7 @@ impl From<&Order> for Item {
                 o.payment.as_ref().map(|p| p.status.as_str()),
             )
             .with_opt(PAYMENT_ATTEMPT, o.payment_attempt.as_deref())
+            .with_opt(REFUNDED_AMOUNT, o.refunded_amount)
             .with(
                 EXPIRES_AT,
                 o.created_at + rampart_platform::lifetimes::ORDER_SECS,

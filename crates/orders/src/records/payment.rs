@@ -24,6 +24,11 @@ pub mod payment_attr {
     pub const UPDATED_AT: &str = "updated_at";
     /// The provider's time of the last event applied (epoch seconds).
     pub const EVENT_AT: &str = "event_at";
+    /// A success that came after another payment had already paid the order: the payment
+    /// that paid it. The money of this one is owed back (an operator refunds it).
+    pub const DUPLICATE_OF: &str = "duplicate_of";
+    /// What the provider has refunded of this payment so far (minor units; only ever grows).
+    pub const REFUNDED_AMOUNT: &str = "refunded_amount";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +44,8 @@ pub struct Payment {
     pub currency: String,
     pub created_at: i64,
     pub event_at: Option<i64>,
+    pub duplicate_of: Option<String>,
+    pub refunded_amount: Option<i64>,
 }
 
 impl Record for Payment {
@@ -69,6 +76,8 @@ impl TryFrom<&Item> for Payment {
             currency: owned(i, k, CURRENCY)?,
             created_at: i.req_n(k, CREATED_AT)?,
             event_at: i.n(EVENT_AT),
+            duplicate_of: i.opt_s(DUPLICATE_OF),
+            refunded_amount: i.n(REFUNDED_AMOUNT),
         })
     }
 }
@@ -92,6 +101,8 @@ impl From<&Payment> for Item {
             .with(CREATED_AT, p.created_at)
             .with(UPDATED_AT, p.created_at)
             .with_opt(EVENT_AT, p.event_at)
+            .with_opt(DUPLICATE_OF, p.duplicate_of.as_deref())
+            .with_opt(REFUNDED_AMOUNT, p.refunded_amount)
             .with(
                 EXPIRES_AT,
                 p.created_at + rampart_platform::lifetimes::ORDER_SECS,

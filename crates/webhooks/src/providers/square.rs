@@ -48,8 +48,18 @@ pub enum SquareEvent {
         id: Option<String>,
         status: Option<String>,
     },
+    /// A `refund.*` event: the refunded payment and the refund's status in Square's words.
+    Refund {
+        payment_id: Option<String>,
+        status: Option<String>,
+    },
     Other,
 }
+
+/// A completed refund moves Square's payment past every status of the payment ladder: no later
+/// `payment.updated` brings it back to COMPLETED. Square's orders are not ours (orders are paid
+/// with Stripe or the mock), so this is Square's own record only.
+const REFUNDED: (&str, i64) = ("refunded", 4);
 
 #[async_trait]
 impl Provider for Square {
@@ -80,7 +90,15 @@ impl Provider for Square {
     fn parse(&self, event: &WebhookEvent) -> Result<SquareEvent, JobError> {
         let ev: serde_json::Value = serde_json::from_slice(event.payload())
             .map_err(|e| JobError::Malformed(e.to_string()))?;
-        if !str_at(&ev, &["type"]).is_some_and(|t| t.starts_with("payment.")) {
+        let kind = str_at(&ev, &["type"]).unwrap_or_default();
+        if kind.starts_with("refund.") {
+            let refund = &ev["data"]["object"]["refund"];
+            return Ok(SquareEvent::Refund {
+                payment_id: string_at(refund, &["payment_id"]),
+                status: string_at(refund, &["status"]),
+            });
+        }
+        if !kind.starts_with("payment.") {
             return Ok(SquareEvent::Other);
         }
         let payment = &ev["data"]["object"]["payment"];
@@ -96,6 +114,18 @@ impl Provider for Square {
         event: &WebhookEvent,
         ev: SquareEvent,
     ) -> Result<Outcome, JobError> {
+        if let SquareEvent::Refund {
+            payment_id: Some(id),
+            status: Some(status),
+        } = &ev
+        {
+            if status != "COMPLETED" {
+                return Ok(Outcome::Ignored);
+            }
+            let key = keys::provider_payment_status(Self::NAME, id);
+            let (word, rank) = REFUNDED;
+            return forward_only(state, key, Tracked::ProviderPayment, word, rank, event).await;
+        }
         let SquareEvent::Payment {
             id: Some(id),
             status: Some(status),

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use rampart_events::Effects;
 use rampart_events::billing::{CheckoutCompleted, EventRef, InvoiceChanged, SubscriptionChanged};
 use rampart_events::outcome::owner_blocked;
-use rampart_events::payments::{PaymentEvent, PaymentProvider};
+use rampart_events::payments::{PaymentEvent, PaymentProvider, RefundEvent};
 
 use super::{Delivery, Provider, Rejected, Verified};
 use crate::effects::{Tracked, failed, forward_only, ignored_because};
@@ -27,6 +27,20 @@ pub struct Stripe {
 }
 
 impl Stripe {
+    /// Whose payment object it is: the customer's user, else the metadata our API set.
+    async fn user_of(&self, state: &AppState, owner: &Owner) -> Result<Option<String>, JobError> {
+        if let Some(customer) = &owner.customer
+            && let Some(u) = self
+                .effects
+                .billing
+                .user_of_customer(state, customer)
+                .await?
+        {
+            return Ok(Some(u));
+        }
+        Ok(owner.metadata_user_id.clone())
+    }
+
     /// Why a billing event about a Stripe customer linked to no user, and carrying no user id of
     /// ours, can never apply (a team that billed through its own integration before an operator
     /// linked the customer): `None` when billing may know the user. Such an event is ignored at
@@ -141,21 +155,41 @@ impl Provider for Stripe {
                 };
                 billing.invoice_changed(state, ev).await
             }
+            Body::Refund {
+                intent_id,
+                amount,
+                amount_refunded,
+                owner,
+            } => {
+                let Some(intent_id) = intent_id.filter(|_| amount_refunded > 0) else {
+                    return Ok(Outcome::Ignored);
+                };
+                if let Some(u) = self.user_of(state, &owner).await?
+                    && rampart_auth::owners::is_owner(state, &u)
+                        .await
+                        .map_err(failed)?
+                {
+                    return Ok(owner_blocked(state, &u, &event.kind).await);
+                }
+                let ev = RefundEvent {
+                    provider: PaymentProvider::Stripe,
+                    intent_id,
+                    refunded_amount: amount_refunded,
+                    amount,
+                    event_time: event.created,
+                };
+                self.effects.payments.payment_refunded(state, ev).await
+            }
             Body::PaymentIntent { id, status, owner } => {
                 let (Some(intent_id), Some(status)) = (id, status) else {
                     return Ok(Outcome::Ignored);
                 };
-                // Whose intent it is: the customer's user, else the metadata our API set.
-                let mut user_id = None;
-                if let Some(customer) = &owner.customer {
-                    user_id = billing.user_of_customer(state, customer).await?;
-                }
-                if let Some(u) = user_id.as_ref().or(owner.metadata_user_id.as_ref())
-                    && rampart_auth::owners::is_owner(state, u)
+                if let Some(u) = self.user_of(state, &owner).await?
+                    && rampart_auth::owners::is_owner(state, &u)
                         .await
                         .map_err(failed)?
                 {
-                    return Ok(owner_blocked(state, u, &event.kind).await);
+                    return Ok(owner_blocked(state, &u, &event.kind).await);
                 }
                 // Stripe's own view of the intent, on the one payment ladder: provider state an
                 // operator can read, whether or not an order of ours was paid with it.

@@ -19,6 +19,7 @@ pub const SPEC: Spec = Spec {
         "invoice.paid",
         "invoice.payment_succeeded",
         "invoice.payment_failed",
+        "charge.refunded",
         "payment_intent.processing",
         "payment_intent.requires_action",
         "payment_intent.succeeded",
@@ -36,7 +37,15 @@ pub const SPEC: Spec = Spec {
         ),
         (
             "--intent",
-            "payment intent id of a payment_intent event; default a fresh one",
+            "payment intent id of a payment_intent event (default a fresh one) or of a refunded charge (required)",
+        ),
+        (
+            "--amount",
+            "charge.refunded: what the charge took, minor units (required)",
+        ),
+        (
+            "--refunded",
+            "charge.refunded: refunded so far, minor units; default all of --amount",
         ),
         ("--order", "order id put in a payment intent's metadata"),
         (
@@ -70,6 +79,14 @@ pub fn event(event_type: &str, user: &str, customer: &str, price: &str, now: i64
             "customer": customer,
             "subscription": format!("sub_local_{user}"),
             "status": if t.ends_with("failed") { "open" } else { "paid" },
+        }),
+        "charge.refunded" => json!({
+            "object": "charge",
+            "id": format!("ch_local_{}", rampart_platform::crypto::random_id()),
+            "currency": "eur",
+            "paid": true,
+            "status": "succeeded",
+            "metadata": { "user_id": user },
         }),
         t if t.starts_with("payment_intent.") => {
             let status = match t.trim_start_matches("payment_intent.") {
@@ -139,6 +156,27 @@ pub async fn build(event_type: &str, ctx: &Ctx<'_>) -> Result<Outgoing, Error> {
     let price = price(ctx, event_type)?;
     let mut ev = event(event_type, user, &customer, &price, ctx.now);
     let object = &mut ev["data"]["object"];
+    if object["object"] == "charge" {
+        let intent = ctx.flags.get("intent").ok_or(
+            "charge.refunded needs --intent <pi_...> (the intent POST /payments returned)",
+        )?;
+        let amount: i64 = ctx
+            .flags
+            .get("amount")
+            .ok_or("charge.refunded needs --amount <minor units the charge took>")?
+            .parse()
+            .map_err(|_| "--amount must be a whole number of minor units")?;
+        let refunded: i64 = match ctx.flags.get("refunded") {
+            Some(r) => r
+                .parse()
+                .map_err(|_| "--refunded must be a whole number of minor units")?,
+            None => amount,
+        };
+        object["payment_intent"] = intent.into();
+        object["amount"] = amount.into();
+        object["amount_refunded"] = refunded.into();
+        object["refunded"] = (refunded >= amount).into();
+    }
     if object["object"] == "payment_intent" {
         if let Some(intent) = ctx.flags.get("intent") {
             object["id"] = intent.into();

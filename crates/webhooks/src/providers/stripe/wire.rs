@@ -87,6 +87,15 @@ pub enum Body {
         status: Option<String>,
         subscription: Option<String>,
     },
+    /// `charge.refunded`: the charge's intent and the running total refunded of it.
+    Refund {
+        intent_id: Option<String>,
+        /// Minor units the charge took.
+        amount: i64,
+        /// Minor units refunded so far, every refund of the charge together.
+        amount_refunded: i64,
+        owner: Owner,
+    },
     PaymentIntent {
         id: Option<String>,
         /// From the event's type: after a failure Stripe puts the intent back to
@@ -157,6 +166,14 @@ impl StripeEvent {
                     subscription: string_at(obj, &["subscription"]),
                 }
             }
+            // The charge carries the running total (`amount_refunded`) and follows every refund,
+            // full or partial; `refund.*` events carry one refund each, so they are not read.
+            ("charge.refunded", _) => Body::Refund {
+                intent_id: string_at(obj, &["payment_intent"]),
+                amount: obj["amount"].as_i64().unwrap_or(0),
+                amount_refunded: obj["amount_refunded"].as_i64().unwrap_or(0),
+                owner: owner(),
+            },
             (t, _) if t.starts_with("payment_intent.") => Body::PaymentIntent {
                 id: string_at(obj, &["id"]),
                 status: payment_status(t),
