@@ -69,7 +69,8 @@ pub async fn only_through_api_gateway(
     if routed_by_api_gateway(&req).unwrap_or(true) {
         next.run(req).await
     } else {
-        rampart_platform::error::ApiError::NotFound("No route matches this path.".into()).into_response()
+        rampart_platform::error::ApiError::NotFound("No route matches this path.".into())
+            .into_response()
     }
 }
 
