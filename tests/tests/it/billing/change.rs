@@ -141,6 +141,31 @@ async fn a_running_subscription_changes_tier_only_once_stripe_confirms_the_updat
     assert_eq!(plan(app, &token).await, "starter");
     let (status, _, _) = problem(change(app, &token, json!({"tier": "starter"}), None).await).await;
     assert_eq!(status, 409, "already on starter");
+
+    // Canceled at the period's end, it still runs: a checkout is still refused.
+    assert_eq!(
+        post(app, "/billing/cancel", &token, None, None)
+            .await
+            .status(),
+        202
+    );
+    let r = post(
+        app,
+        "/billing/checkout-session",
+        &token,
+        Some(json!({"tier": "pro"})),
+        None,
+    )
+    .await;
+    let (status, _, body) = problem(r).await;
+    assert_eq!(status, 409);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("POST /billing/subscription/change"),
+        "{body}"
+    );
     fx.app.shutdown().await;
 }
 

@@ -291,4 +291,39 @@ mod tests {
             Body::Other
         ));
     }
+
+    #[test]
+    fn a_refunded_charge_reads_its_intent_and_running_total_and_paid_invoices_read_alike() {
+        let raw = serde_json::json!({"id": "evt_1", "type": "charge.refunded", "created": 5,
+            "data": {"object": {"object": "charge", "payment_intent": "pi_1", "amount": 500,
+                                "amount_refunded": 200, "refunded": false}}})
+        .to_string();
+        match StripeEvent::parse(raw.as_bytes()).unwrap().body {
+            Body::Refund {
+                intent_id,
+                amount,
+                amount_refunded,
+                ..
+            } => assert_eq!(
+                (intent_id.as_deref(), amount, amount_refunded),
+                (Some("pi_1"), 500, 200)
+            ),
+            other => panic!("{other:?}"),
+        }
+        for ty in ["invoice.paid", "invoice.payment_succeeded"] {
+            let raw = serde_json::json!({"id": "evt_2", "type": ty, "created": 5,
+                "data": {"object": {"customer": "cus_1", "status": "paid"}}})
+            .to_string();
+            assert!(
+                matches!(
+                    StripeEvent::parse(raw.as_bytes()).unwrap().body,
+                    Body::Invoice {
+                        payment_failed: false,
+                        ..
+                    }
+                ),
+                "{ty}"
+            );
+        }
+    }
 }
