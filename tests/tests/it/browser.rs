@@ -135,7 +135,11 @@ async fn signs_in(t: Topology) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let app = spawn_app_with(embedded_state(settings(&pairs), rampart_platform::clock::system())).await;
+    let app = spawn_app_with(embedded_state(
+        settings(&pairs),
+        rampart_platform::clock::system(),
+    ))
+    .await;
     writeln!(stdin, "UPSTREAM {}", app.addr).expect("tell the driver the upstream");
     stdin.flush().expect("flush");
 

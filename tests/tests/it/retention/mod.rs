@@ -1,4 +1,4 @@
-//! The retention job (issue 11) on both backends with an injected clock, and its operator
+//! The retention job on both backends with an injected clock, and its operator
 //! routes (legal holds, on-demand runs) over HTTP. Shared fixtures: states whose policy table
 //! shortens the webhook period to 90 days (so the walk, not TTL, removes them), and seeders
 //! that write items the way their writers do, aged against the manual clock.
