@@ -55,7 +55,7 @@ impl Store for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_unavailable(e))?;
+            .map_err(sdk_unavailable)?;
         let now = self.clock.now_secs();
         match out.item() {
             Some(m) => Ok(Some(item_from_av(m)?).filter(|i| !i.is_expired(now))),
@@ -218,7 +218,7 @@ impl Store for DynamoStore {
                 .set_consistent_read(index.is_none().then_some(true))
                 .send()
                 .await
-                .map_err(|e| sdk_unavailable(e))?;
+                .map_err(sdk_unavailable)?;
             for m in out.items() {
                 items.push(item_from_av(m)?);
             }
