@@ -86,6 +86,19 @@ pub fn policy<'a>(report: &'a Report, name: &str) -> &'a PolicyReport {
         .unwrap_or_else(|| panic!("no policy {name} in the report"))
 }
 
+/// A verified account with this id, stored as registration stores it: holds name existing
+/// subjects only.
+pub async fn stored_user(state: &AppState, id: &str) {
+    let user = rampart_auth::records::User::new(
+        id,
+        format!("{id}@example.com"),
+        None,
+        true,
+        state.clock.now_secs(),
+    );
+    state.store.put(Item::from(&user), None).await.unwrap();
+}
+
 pub fn operator() -> Admin {
     Admin {
         who: "operator:test".into(),
