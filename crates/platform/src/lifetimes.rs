@@ -17,7 +17,7 @@ pub const WEBHOOK_STALE_AFTER_SECS: i64 = WEBHOOK_EVENT_SECS - DAY;
 /// When a Twilio message SID was first delivered: Twilio's own time for the staleness rule
 /// (its payloads carry none). Twice the deduplication lifetime, so a delivery replayed after its
 /// record expired is still recognised as old for another 180 days; past that, nothing signed
-/// is left to compare (documented in the README).
+/// is left to compare (documented in docs/gdpr.md).
 pub const TWILIO_SID_SECS: i64 = 2 * WEBHOOK_EVENT_SECS;
 /// Audit events: seven years, the span of the financial records they explain; their
 /// client IP hashes go after one year (`AUDIT_IP_SECS`, the seeds' `AUDIT_LOG_ARCHIVE_DAYS=365`).
