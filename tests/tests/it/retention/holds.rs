@@ -128,7 +128,10 @@ async fn a_hold_on_a_subject_that_does_not_exist_is_refused_and_stores_nothing(f
         assert_eq!(problem["status"], 422, "{problem}");
         assert_eq!(problem["errors"][0]["pointer"], member, "{problem}");
     }
-    assert!(hold::list(s).await.unwrap().is_empty(), "nothing half-written");
+    assert!(
+        hold::list(s).await.unwrap().is_empty(),
+        "nothing half-written"
+    );
     assert!(!hold::is_user_held(s, "u_typo").await.unwrap());
 }
 

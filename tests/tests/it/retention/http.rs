@@ -75,7 +75,10 @@ async fn an_operator_places_lists_and_lifts_a_hold_and_each_change_is_audited() 
         .json()
         .await
         .unwrap();
-    let customer = created["customer"]["id"].as_str().expect("customer id").to_string();
+    let customer = created["customer"]["id"]
+        .as_str()
+        .expect("customer id")
+        .to_string();
     let body = json!({"subject": {"customer_id": customer}, "reason": "regulator request 7"});
     let r = post(&app, "/admin/legal-holds", Some(ADMIN_TOKEN), body).await;
     assert_eq!(r.status(), StatusCode::CREATED);
