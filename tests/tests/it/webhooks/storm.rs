@@ -45,7 +45,7 @@ impl Queue for DyingSends {
             let body: serde_json::Value = serde_json::from_str(&msg.body).unwrap();
             let id = body["payload"]["event_id"].as_str().unwrap().to_string();
             self.lost.lock().unwrap().insert(id);
-            return Err(QueueError::Unavailable("died between put and send".into()));
+            return Err(QueueError::unavailable("died between put and send"));
         }
         self.inner.send(msg).await
     }
