@@ -110,10 +110,10 @@ pub async fn on_refund(state: &AppState, ev: RefundEvent) -> Result<Outcome, Sto
         }
         Err(e) => match e.condition_failed() {
             Some(Part::Payment | Part::Order) => Ok(Outcome::Superseded),
-            Some(Part::Esim) => Err(StoreError::Unavailable(
-                "the eSIM changed while its order was refunded; retried".into(),
+            Some(Part::Esim) => Err(StoreError::unavailable(
+                "the eSIM changed while its order was refunded; retried",
             )),
-            None => Err(StoreError::Unavailable(e.to_string())),
+            None => Err(StoreError::unavailable(e.to_string())),
         },
     }
 }
