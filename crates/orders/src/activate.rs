@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::ids::{IdKind, is_id, new_activation_code, new_iccid};
 use super::input::Reply;
-use super::problem::OrderError;
+use super::problem;
 use super::records::{Esim, EsimStatus, IssuedIccid, Order, OrderStatus, esim_attr, order_attr};
 use super::views::EsimView;
 use rampart_auth::AuthUser;
@@ -34,13 +34,9 @@ fn ready(esim: &Esim, limits: RateLimitHeaders) -> Reply {
     }
 }
 
-pub async fn activate(
-    state: &AppState,
-    user: &AuthUser,
-    esim_id: &str,
-) -> Result<Reply, OrderError> {
+pub async fn activate(state: &AppState, user: &AuthUser, esim_id: &str) -> Result<Reply, ApiError> {
     if !is_id(IdKind::Esim, esim_id) {
-        return Err(ApiError::BadRequest("The eSIM id is malformed.".into()).into());
+        return Err(ApiError::BadRequest("The eSIM id is malformed.".into()));
     }
     let limits = ratelimit::enforce(
         state,
@@ -54,10 +50,10 @@ pub async fn activate(
     let key = keys::esim(&user.user_id, esim_id);
     let esim: Esim = load(&*state.store, &key)
         .await?
-        .ok_or_else(|| OrderError::not_found("eSIM"))?;
+        .ok_or_else(|| problem::not_found("eSIM"))?;
     // A refunded order's profile is never handed out again (an activated one is being revoked).
     if esim.revoke_requested_at.is_some() {
-        return Err(OrderError::order_refunded());
+        return Err(problem::order_refunded());
     }
     if esim.status == EsimStatus::Ready {
         return Ok(ready(&esim, limits));
@@ -66,8 +62,8 @@ pub async fn activate(
         load(&*state.store, &keys::order(&user.user_id, &esim.order_id)).await?;
     match order.map(|o| o.status) {
         Some(OrderStatus::Paid) => {}
-        Some(OrderStatus::Refunded) => return Err(OrderError::order_refunded()),
-        _ => return Err(OrderError::order_not_paid()),
+        Some(OrderStatus::Refunded) => return Err(problem::order_refunded()),
+        _ => return Err(problem::order_not_paid()),
     }
     for _ in 0..ICCID_ATTEMPTS {
         let now = state.clock.now_secs();
@@ -121,20 +117,20 @@ pub async fn activate(
             Err(e) => match e.condition_failed() {
                 Some(Part::Iccid) => continue,
                 // Refunded (or never paid) since it was read.
-                Some(Part::Order) => return Err(OrderError::order_not_paid()),
+                Some(Part::Order) => return Err(problem::order_not_paid()),
                 // A concurrent activation won: answer with its code and ICCID.
                 Some(Part::Esim) => {
                     let now: Esim = load(&*state.store, &key)
                         .await?
-                        .ok_or_else(|| OrderError::not_found("eSIM"))?;
+                        .ok_or_else(|| problem::not_found("eSIM"))?;
                     return match now.status {
                         EsimStatus::Ready => Ok(ready(&now, limits)),
-                        EsimStatus::Pending => Err(ApiError::internal("activation lost").into()),
+                        EsimStatus::Pending => Err(ApiError::internal("activation lost")),
                     };
                 }
                 None => return Err(e.into()),
             },
         }
     }
-    Err(ApiError::internal("no unused ICCID after several attempts").into())
+    Err(ApiError::internal("no unused ICCID after several attempts"))
 }

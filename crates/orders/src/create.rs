@@ -1,11 +1,11 @@
 //! `POST /orders`: the order, its pending eSIM profile and the recorded idempotent response,
 //! written in one transaction, so no order exists without its profile or its response.
 
+use rampart_platform::error::ApiError;
 use serde::Deserialize;
 
 use super::ids::{IdKind, new_id};
 use super::input::{self, Claimed, PostRequest, Reply};
-use super::problem::OrderError;
 use super::records::{Esim, EsimStatus, Order, OrderStatus};
 use super::views::OrderView;
 use rampart_auth::AuthUser;
@@ -41,7 +41,7 @@ pub async fn create_order(
     state: &AppState,
     user: &AuthUser,
     req: PostRequest<'_>,
-) -> Result<Reply, OrderError> {
+) -> Result<Reply, ApiError> {
     let key = input::idempotency_key(req.headers)?;
     let body: NewOrder = input::json_body(req.headers, req.body)?;
     let mut errors = Vec::new();
@@ -111,7 +111,7 @@ async fn commit(
     state: &AppState,
     guard: &Guard,
     order: &Order,
-) -> Result<idempotency::StoredResponse, OrderError> {
+) -> Result<idempotency::StoredResponse, ApiError> {
     let esim = Esim {
         id: order.esim_id.clone(),
         user_id: order.user_id.clone(),
@@ -139,9 +139,9 @@ async fn commit(
         }
         // Our claim lapsed and another request took the key over: that one creates the order.
         Err(e) if e.condition_failed() == Some(&Part::Response) => {
-            Err(OrderError::Api(rampart_platform::ApiError::Conflict(
+            Err(rampart_platform::ApiError::Conflict(
                 "A request with this Idempotency-Key is still in progress.".into(),
-            )))
+            ))
         }
         Err(e) => Err(e.into()),
     }

@@ -4,27 +4,25 @@
 use rampart_http::idempotency::request;
 use rampart_platform::error::{ApiError, FieldError};
 
-use super::problem::OrderError;
-
 /// The shop's routes answer through the one idempotent path (`idempotency::request`).
 pub use rampart_http::idempotency::request::{Reply, WriteRequest as PostRequest, json, stored};
 pub use rampart_http::idempotency::{Claim as Claimed, Guard};
 
-pub fn invalid(errors: Vec<FieldError>) -> OrderError {
-    OrderError::Api(ApiError::Validation(errors))
+pub fn invalid(errors: Vec<FieldError>) -> ApiError {
+    ApiError::Validation(errors)
 }
 
 /// The required `Idempotency-Key` (400 `idempotency-key-missing` without one).
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, OrderError> {
-    Ok(request::required_key(headers)?)
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    request::required_key(headers)
 }
 
 /// A JSON body of exactly the expected shape (the shared rules of `http::json::body`).
 pub fn json_body<T: serde::de::DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     body: &[u8],
-) -> Result<T, OrderError> {
-    Ok(rampart_http::json::body(headers, body)?)
+) -> Result<T, ApiError> {
+    rampart_http::json::body(headers, body)
 }
 
 /// Claims the caller's key for this exact request, scoped by the user.
@@ -33,8 +31,8 @@ pub async fn claim(
     user_id: &str,
     key: &str,
     req: PostRequest<'_>,
-) -> Result<Claimed, OrderError> {
-    Ok(request::claim(state, &format!("user:{user_id}"), key, req).await?)
+) -> Result<Claimed, ApiError> {
+    request::claim(state, &format!("user:{user_id}"), key, req).await
 }
 
 pub use rampart_http::idempotency::request::release_on_error;
@@ -51,7 +49,7 @@ pub const DEFAULT_PAGE: usize = 20;
 pub const MAX_PAGE: usize = 100;
 
 impl Paging {
-    pub fn parse(query: Option<&str>) -> Result<(usize, Option<String>), OrderError> {
+    pub fn parse(query: Option<&str>) -> Result<(usize, Option<String>), ApiError> {
         // The shared query rules: an unknown parameter is 400 naming it, as on every listing.
         let p: Paging = rampart_http::query::parse(query.unwrap_or_default())?;
         let limit = match p.limit.as_deref() {

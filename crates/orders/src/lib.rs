@@ -27,7 +27,6 @@ pub use create::create_order;
 pub use events::{PaymentEffects, on_payment_event};
 pub use input::{PostRequest, Reply};
 pub use pay::create_payment;
-pub use problem::OrderError;
 pub use providers::{PaymentEvent, PaymentProvider, Provider};
 /// The catalog is a setting (`CATALOG`), so its type lives with the settings.
 pub use rampart_platform::config::catalog::{Catalog, Plan};

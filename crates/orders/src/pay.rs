@@ -9,11 +9,12 @@
 //! a new `Idempotency-Key` reserves a new attempt (another card), until the order's payable
 //! window (`ORDER_PAYABLE_SECS`) ends.
 
+use rampart_platform::error::ApiError;
 use serde::Deserialize;
 
 use super::ids::{IdKind, is_id, new_id};
 use super::input::{self, Claimed, PostRequest, Reply};
-use super::problem::OrderError;
+use super::problem;
 use super::providers::{self, IntentRequest, Payer, PaymentProvider, Provider, ProviderError};
 use super::records::{IntentLink, Order, OrderStatus, Payment, PaymentStatus, order_attr};
 use super::views::PaymentView;
@@ -44,7 +45,7 @@ pub async fn create_payment(
     state: &AppState,
     user: &AuthUser,
     req: PostRequest<'_>,
-) -> Result<Reply, OrderError> {
+) -> Result<Reply, ApiError> {
     let key = input::idempotency_key(req.headers)?;
     let body: NewPayment = input::json_body(req.headers, req.body)?;
     let mut errors = Vec::new();
@@ -109,11 +110,11 @@ async fn pay(
     payer: Payer,
     order_id: &str,
     provider: Provider,
-) -> Result<StoredResponse, OrderError> {
+) -> Result<StoredResponse, ApiError> {
     let key = keys::order(&payer.user_id, order_id);
     let order: Order = load(&*state.store, &key)
         .await?
-        .ok_or_else(|| OrderError::not_found("order"))?;
+        .ok_or_else(|| problem::not_found("order"))?;
     let gateway = providers::get(state, provider);
     // Owners are refused before anything is written or sent.
     gateway
@@ -187,22 +188,22 @@ async fn pay(
             Ok(resp)
         }
         Err(e) => match e.condition_failed() {
-            Some(Part::Response) => Err(OrderError::Api(rampart_platform::ApiError::Conflict(
+            Some(Part::Response) => Err(rampart_platform::ApiError::Conflict(
                 "A request with this Idempotency-Key is still in progress.".into(),
-            ))),
+            )),
             // A racing request for the same order committed this payment first.
             Some(Part::Payment | Part::Link | Part::Order) => {
                 let order: Order = load(&*state.store, &key)
                     .await?
-                    .ok_or_else(|| OrderError::not_found("order"))?;
+                    .ok_or_else(|| problem::not_found("order"))?;
                 match order.payment {
                     Some(p) if !attempt_over(p.status) => {
                         existing(state, guard, &payer.user_id, &p.id).await
                     }
                     _ if order.status != OrderStatus::Created => {
-                        Err(OrderError::order_not_payable(order.status.as_str()))
+                        Err(problem::order_not_payable(order.status.as_str()))
                     }
-                    _ => Err(OrderError::payment_in_progress()),
+                    _ => Err(problem::payment_in_progress()),
                 }
             }
             None => Err(e.into()),
@@ -218,14 +219,14 @@ fn attempt_over(status: PaymentStatus) -> bool {
 /// The payment id this order's next attempt is paid under, reserved with a conditional write
 /// and reused by every retry of that attempt; or the order's payment, while it can still
 /// succeed.
-async fn reserve(state: &AppState, order: &Order) -> Result<Reservation, OrderError> {
+async fn reserve(state: &AppState, order: &Order) -> Result<Reservation, ApiError> {
     let now = state.clock.now_secs();
-    let decide = |o: &Order| -> Result<Option<Reservation>, OrderError> {
+    let decide = |o: &Order| -> Result<Option<Reservation>, ApiError> {
         if o.status != OrderStatus::Created {
-            return Err(OrderError::order_not_payable(o.status.as_str()));
+            return Err(problem::order_not_payable(o.status.as_str()));
         }
         if now >= o.created_at + rampart_platform::lifetimes::ORDER_PAYABLE_SECS {
-            return Err(OrderError::order_payable_window_over());
+            return Err(problem::order_payable_window_over());
         }
         if let Some(a) = &o.payment_attempt {
             return Ok(Some(Reservation::Attempt(a.clone())));
@@ -261,9 +262,9 @@ async fn reserve(state: &AppState, order: &Order) -> Result<Reservation, OrderEr
             existing: Some(item),
         }) => {
             let now = Order::try_from(&*item)?;
-            decide(&now)?.ok_or_else(OrderError::payment_in_progress)
+            decide(&now)?.ok_or_else(problem::payment_in_progress)
         }
-        Err(StoreError::ConditionFailed { existing: None }) => Err(OrderError::not_found("order")),
+        Err(StoreError::ConditionFailed { existing: None }) => Err(problem::not_found("order")),
         Err(e) => Err(e.into()),
     }
 }
@@ -275,14 +276,10 @@ async fn existing(
     guard: &Guard,
     user_id: &str,
     payment_id: &str,
-) -> Result<StoredResponse, OrderError> {
+) -> Result<StoredResponse, ApiError> {
     let payment: Payment = load(&*state.store, &keys::payment(user_id, payment_id))
         .await?
-        .ok_or_else(|| {
-            OrderError::Api(rampart_platform::ApiError::internal(
-                "order names a missing payment",
-            ))
-        })?;
+        .ok_or_else(|| rampart_platform::ApiError::internal("order names a missing payment"))?;
     let resp = input::stored(200, None, &PaymentView::from(&payment));
     match idempotency::complete(&state.store, guard, &resp).await {
         Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(resp),
@@ -290,16 +287,16 @@ async fn existing(
     }
 }
 
-fn provider_error(e: ProviderError) -> OrderError {
+fn provider_error(e: ProviderError) -> ApiError {
     match e {
-        ProviderError::OwnerExempt => OrderError::owner_exempt(),
+        ProviderError::OwnerExempt => problem::owner_exempt(),
         ProviderError::Unavailable { why, retry_after } => {
             tracing::warn!(error = %why, "payment provider unavailable");
-            OrderError::provider_unavailable(retry_after.as_secs())
+            problem::provider_unavailable(retry_after.as_secs())
         }
         ProviderError::Refused(why) => {
             tracing::error!(error = %why, "payment provider refused a request");
-            OrderError::provider_refused()
+            problem::provider_refused()
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 
 use super::ids::{IdKind, is_id};
 use super::input::{self, Paging, Reply};
-use super::problem::OrderError;
+use super::problem;
 use super::records::{Esim, Order, Payment};
 use super::views::{EsimView, OrderView, PaymentView};
 use rampart_http::state::AppState;
@@ -18,27 +18,27 @@ pub fn catalog(state: &AppState) -> Json {
     json!(state.settings.catalog.plans())
 }
 
-fn checked(kind: IdKind, id: &str, what: &str) -> Result<(), OrderError> {
+fn checked(kind: IdKind, id: &str, what: &str) -> Result<(), ApiError> {
     if is_id(kind, id) {
         Ok(())
     } else {
-        Err(ApiError::BadRequest(format!("The {what} id is malformed.")).into())
+        Err(ApiError::BadRequest(format!("The {what} id is malformed.")))
     }
 }
 
-pub async fn order(state: &AppState, user_id: &str, id: &str) -> Result<Reply, OrderError> {
+pub async fn order(state: &AppState, user_id: &str, id: &str) -> Result<Reply, ApiError> {
     checked(IdKind::Order, id, "order")?;
     let order: Order = load(&*state.store, &keys::order(user_id, id))
         .await?
-        .ok_or_else(|| OrderError::not_found("order"))?;
+        .ok_or_else(|| problem::not_found("order"))?;
     Ok(input::json(StatusCode::OK, json!(OrderView::from(&order))))
 }
 
-pub async fn payment(state: &AppState, user_id: &str, id: &str) -> Result<Reply, OrderError> {
+pub async fn payment(state: &AppState, user_id: &str, id: &str) -> Result<Reply, ApiError> {
     checked(IdKind::Payment, id, "payment")?;
     let payment: Payment = load(&*state.store, &keys::payment(user_id, id))
         .await?
-        .ok_or_else(|| OrderError::not_found("payment"))?;
+        .ok_or_else(|| problem::not_found("payment"))?;
     Ok(input::json(
         StatusCode::OK,
         json!(PaymentView::from(&payment)),
@@ -51,7 +51,7 @@ async fn page<T: Record>(
     user_id: &str,
     prefix: &str,
     query: Option<&str>,
-) -> Result<(Vec<T>, Option<String>), OrderError> {
+) -> Result<(Vec<T>, Option<String>), ApiError> {
     let (limit, cursor) = Paging::parse(query)?;
     let (pk, _) = keys::user(user_id);
     let q = Query::table(pk)
@@ -61,7 +61,7 @@ async fn page<T: Record>(
         .cursor(cursor);
     let page = state.store.query(q).await.map_err(|e| match e {
         // A cursor from another listing, user or a forger: the store refuses it.
-        StoreError::Invalid(_) => OrderError::Api(ApiError::BadRequest("Invalid cursor.".into())),
+        StoreError::Invalid(_) => ApiError::BadRequest("Invalid cursor.".into()),
         other => other.into(),
     })?;
     let items = page
@@ -76,7 +76,7 @@ pub async fn orders(
     state: &AppState,
     user_id: &str,
     query: Option<&str>,
-) -> Result<Reply, OrderError> {
+) -> Result<Reply, ApiError> {
     let (orders, cursor) = page::<Order>(state, user_id, keys::ORDER_PREFIX, query).await?;
     let views: Vec<OrderView> = orders.iter().map(OrderView::from).collect();
     Ok(input::json(
@@ -89,7 +89,7 @@ pub async fn esims(
     state: &AppState,
     user_id: &str,
     query: Option<&str>,
-) -> Result<Reply, OrderError> {
+) -> Result<Reply, ApiError> {
     let (esims, cursor) = page::<Esim>(state, user_id, keys::ESIM_PREFIX, query).await?;
     let views: Vec<EsimView> = esims.iter().map(EsimView::from).collect();
     Ok(input::json(

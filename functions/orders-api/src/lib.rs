@@ -15,7 +15,8 @@ use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
 use rampart_http::openapi;
 use rampart_http::{self as http, RouterOptions};
-use rampart_orders::{self as orders, OrderError, PostRequest, Reply, read};
+use rampart_orders::{self as orders, PostRequest, Reply, read};
+use rampart_platform::error::ApiError;
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
@@ -26,7 +27,7 @@ pub const DEPENDENCIES: &[Dep] = &[Dep::Store, Dep::Queue];
 /// Shop bodies are a few fields; refuse anything bigger before reading it.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-type Answer = Result<Reply, OrderError>;
+type Answer = Result<Reply, ApiError>;
 
 fn post_request<'a>(headers: &'a HeaderMap, uri: &'a Uri, body: &'a Bytes) -> PostRequest<'a> {
     PostRequest {
