@@ -52,7 +52,8 @@ pub async fn handle_within(
         .ok()
         .map(|e| (e.id.unwrap_or_default(), e.detail_type))
         .unwrap_or_default();
-    tracing::info!(event_id = %label.0, detail_type = %label.1, dry_run = opts.dry_run, "retention run starting");
+    // Not `event_id`: in the logs that names a provider's webhook event.
+    tracing::info!(scheduled_event_id = %label.0, detail_type = %label.1, dry_run = opts.dry_run, "retention run starting");
     let report = retention::run_with(state, &opts).await?;
     // The place for the erasure sweep (`gdpr::erasure::resume_pending`, issue 11): here in the
     // function, not inside `retention`, since `gdpr` asks `retention::hold` and the two shared

@@ -1,6 +1,8 @@
 //! `jobs-worker`: the SQS consumer. Each record is dispatched by its message kind; only the
 //! records that failed are reported back (partial batch failures), so SQS redelivers just those
-//! and dead-letters them after the queue's maximum receives.
+//! and dead-letters them after the queue's maximum receives. Each record is handled inside its
+//! own span (message id, receive count, job; a webhook event's provider and id), so its log
+//! lines can be followed by any of them.
 
 use std::sync::Arc;
 
@@ -8,6 +10,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use rampart::AppState;
 use rampart::events::Effects;
 use rampart::jobs::{Dispatcher, JobMeta};
+use tracing::Instrument;
 use rampart::webhooks::Registry;
 use rampart::webhooks::intake::JOB_KIND;
 use rampart::webhooks::worker::ProcessWebhook;
@@ -56,8 +59,16 @@ pub async fn handle(
                 .unwrap_or(1),
         };
         let body = record.body.unwrap_or_default();
-        if let Err(e) = dispatcher.dispatch(state, &body, &meta).await {
-            tracing::warn!(message_id = %id, receive_count = meta.receive_count, error = %e, "record failed");
+        let result = async {
+            let r = dispatcher.dispatch(state, &body, &meta).await;
+            if let Err(e) = &r {
+                rampart::jobs::log_failure(e);
+            }
+            r
+        }
+        .instrument(rampart::jobs::message_span(&meta))
+        .await;
+        if result.is_err() {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
