@@ -1,6 +1,6 @@
 """A stand-in for the three Stripe endpoints a local checkout needs (Checkout Sessions, Prices,
 Customers), answering in Stripe's documented shapes, for trying `POST /billing/checkout-session`
-on the local stack without a Stripe account (README, "Subscription billing"). Every price id
+on the local stack without a Stripe account (docs/billing.md, "Trying it locally"). Every price id
 exists, is active and recurring; every request is printed. Python's standard library only.
 
 Usage: python3 scripts/stripe_stub.py [PORT]   (listens on 127.0.0.1, default 12111)

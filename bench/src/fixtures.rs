@@ -27,7 +27,8 @@ pub fn stripe_body(id: &str, now: i64) -> String {
 
 /// Stripe's `Stripe-Signature` header: `t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.
 pub fn stripe_signature(body: &str, secret: &str, t: i64) -> String {
-    let mac = rampart::crypto::hmac_sha256(secret.as_bytes(), format!("{t}.{body}").as_bytes());
+    let mac =
+        rampart_platform::crypto::hmac_sha256(secret.as_bytes(), format!("{t}.{body}").as_bytes());
     format!("t={t},v1={}", hex_encode(&mac))
 }
 
@@ -97,7 +98,7 @@ pub fn stripe_delivery(id: &str) -> String {
 
 /// webhooks-api's router on a private in-memory embedded store, with the bench's Stripe secret.
 pub fn webhooks_router() -> Router {
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let settings = rampart_tests::settings(&[]);
     let mut state = rampart_tests::embedded_state(settings, clock.clone());
     let values = std::collections::BTreeMap::from([
@@ -105,10 +106,15 @@ pub fn webhooks_router() -> Router {
             "STRIPE_WEBHOOK_SECRET".to_string(),
             STRIPE_SECRET.to_string(),
         ),
-        ("HASH_PEPPER".to_string(), rampart::crypto::random_token(32)),
+        (
+            "HASH_PEPPER".to_string(),
+            rampart_platform::crypto::random_token(32),
+        ),
     ]);
-    state.secrets = std::sync::Arc::new(rampart::secrets::Secrets::new(
-        Box::new(rampart::secrets::local::LocalSource::from_map(values)),
+    state.secrets = std::sync::Arc::new(rampart_platform::secrets::Secrets::new(
+        Box::new(rampart_platform::secrets::local::LocalSource::from_map(
+            values,
+        )),
         clock,
         std::time::Duration::from_secs(300),
     ));
@@ -121,7 +127,7 @@ pub async fn invoke(router: &Router, event: &str) -> Value {
     let req: LambdaRequest = serde_json::from_str(event).expect("an API Gateway v2 event");
     let mut ctx = Context::default();
     ctx.request_id = "bench".into();
-    let adapter: Adapter<'_, _, _> = Adapter::from(rampart::lambda::handler(router.clone()));
+    let adapter: Adapter<'_, _, _> = Adapter::from(rampart_http::lambda::handler(router.clone()));
     let resp = adapter
         .oneshot(LambdaEvent::new(req, ctx))
         .await

@@ -1,9 +1,10 @@
-//! The performance harness's parts: the Lambda Runtime API emulator, the counting proxy in
+//! The performance harness's parts: the Lambda Runtime API emulator (from rampart-tests), the counting proxy in
 //! front of moto, the local-stack load run, the shared request fixtures, the Python peer and the
 //! goals verdict. `src/main.rs` runs them and prints the tables; `benches/handler.rs` is the
 //! criterion view of the in-process path.
 
-pub mod emulator;
+/// The Lambda Runtime API emulator, shared with the deployed-shape test (`tests/src/emulator.rs`).
+pub use rampart_tests::emulator;
 pub mod fixtures;
 pub mod load;
 pub mod peer;

@@ -112,7 +112,7 @@ async fn aws_setup(endpoint: &str, scratch: &Path) -> Aws {
     let sqs = aws_sdk_sqs::Client::new(&cfg);
     let queue = sqs
         .create_queue()
-        .queue_name(format!("bench-{}", rampart::crypto::random_id()))
+        .queue_name(format!("bench-{}", rampart_platform::crypto::random_id()))
         .send()
         .await
         .expect("create the queue")
@@ -120,14 +120,14 @@ async fn aws_setup(endpoint: &str, scratch: &Path) -> Aws {
         .expect("a queue url");
     // Every declared secret, generated in its format, as one JSON secret (what production has).
     let mut values: BTreeMap<String, String> = {
-        use rampart::secrets::SecretSource;
-        let source = rampart::secrets::local::LocalSource::from_env(Some(
+        use rampart_platform::secrets::SecretSource;
+        let source = rampart_platform::secrets::local::LocalSource::from_env(Some(
             scratch.join("generated-secrets.json"),
         ));
         source.load().await.expect("generated secrets").current
     };
     values.insert("STRIPE_WEBHOOK_SECRET".into(), STRIPE_SECRET.into());
-    let secret_id = format!("bench-{}", rampart::crypto::random_id());
+    let secret_id = format!("bench-{}", rampart_platform::crypto::random_id());
     aws_sdk_secretsmanager::Client::new(&cfg)
         .create_secret()
         .name(&secret_id)
@@ -235,9 +235,10 @@ fn stop(mut child: Child) {
 fn event(name: &str) -> String {
     let health = |path: &str| apigw_v2("GET", path, &[], None);
     match name {
-        "webhooks-api" | peer::NAME => {
-            stripe_delivery(&format!("evt_bench_{}", rampart::crypto::random_id()))
-        }
+        "webhooks-api" | peer::NAME => stripe_delivery(&format!(
+            "evt_bench_{}",
+            rampart_platform::crypto::random_id()
+        )),
         "auth-api" => health("/auth/health"),
         "billing-api" => health("/billing/health"),
         "customers-api" => health("/usage/health"),
@@ -337,7 +338,12 @@ async fn warm(s: &Subject, aws: &Aws, scratch: &Path, row: &mut FnRow, n: usize)
     if s.intake {
         let _ = aws.proxy.take();
         let news: Vec<String> = (0..n)
-            .map(|i| stripe_delivery(&format!("evt_warm_{}_{i}", rampart::crypto::random_id())))
+            .map(|i| {
+                stripe_delivery(&format!(
+                    "evt_warm_{}_{i}",
+                    rampart_platform::crypto::random_id()
+                ))
+            })
             .collect();
         let lat = invoke_all(&mut emu, news).await;
         intake.push(IntakeRow {
@@ -348,7 +354,10 @@ async fn warm(s: &Subject, aws: &Aws, scratch: &Path, row: &mut FnRow, n: usize)
             n,
         });
         row.warm = lat;
-        let dup = stripe_delivery(&format!("evt_dup_{}", rampart::crypto::random_id()));
+        let dup = stripe_delivery(&format!(
+            "evt_dup_{}",
+            rampart_platform::crypto::random_id()
+        ));
         invoke_all(&mut emu, vec![dup.clone()]).await;
         let _ = aws.proxy.take();
         let lat = invoke_all(&mut emu, vec![dup; n]).await;
@@ -437,7 +446,7 @@ fn peer_subject(opts: &Options, aws: &Aws) -> Result<(Subject, String), String> 
         return Err("left out (it runs beside webhooks-api, which --only excludes)".into());
     }
     let p = peer::find()?;
-    let table = format!("peer-{}", rampart::crypto::random_id());
+    let table = format!("peer-{}", rampart_platform::crypto::random_id());
     p.create_table(&aws.endpoint, &table)?;
     Ok((Subject::peer(&p, table), p.versions.clone()))
 }

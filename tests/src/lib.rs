@@ -6,18 +6,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::AppState;
-use rampart::clock::{ManualClock, SharedClock};
-use rampart::config::Settings;
-use rampart::queue::SharedQueue;
-use rampart::secrets::local::LocalSource;
-use rampart::secrets::{HASH_PEPPER, JWT_SIGNING_KEYS, Secrets};
-use rampart::store::SharedStore;
-use rampart::store::dynamo::DynamoStore;
+use rampart_http::AppState;
+use rampart_platform::clock::{ManualClock, SharedClock};
+use rampart_platform::config::Settings;
+use rampart_platform::secrets::local::LocalSource;
+use rampart_platform::secrets::{HASH_PEPPER, JWT_SIGNING_KEYS, Secrets};
+use rampart_store::SharedStore;
+use rampart_store::dynamo::DynamoStore;
+use rampart_store::queue::SharedQueue;
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
 
 pub use rampart_local::Running;
+
+pub mod emulator;
 
 /// Settings for tests: `pairs` override the environment-free defaults.
 pub fn settings(pairs: &[(&str, &str)]) -> Settings {
@@ -27,7 +29,7 @@ pub fn settings(pairs: &[(&str, &str)]) -> Settings {
         .collect();
     let mut s = Settings::from_lookup(|k| m.get(k).cloned()).expect("test settings");
     if !m.contains_key("APP_ENV") {
-        s.app_env = rampart::config::AppEnv::Test;
+        s.app_env = rampart_platform::config::AppEnv::Test;
     }
     s
 }
@@ -45,10 +47,13 @@ pub const STANDARD_SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmN
 
 pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
     let values = BTreeMap::from([
-        (HASH_PEPPER.to_string(), rampart::crypto::random_token(32)),
+        (
+            HASH_PEPPER.to_string(),
+            rampart_platform::crypto::random_token(32),
+        ),
         (
             JWT_SIGNING_KEYS.to_string(),
-            format!("t1:{}", rampart::crypto::random_token(32)),
+            format!("t1:{}", rampart_platform::crypto::random_token(32)),
         ),
         (
             "STRIPE_WEBHOOK_SECRET".to_string(),
@@ -72,7 +77,7 @@ pub fn test_secrets(clock: SharedClock) -> Arc<Secrets> {
         ("ADMIN_API_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
         (
             "LICENSE_SIGNING_KEY".to_string(),
-            format!("lic1:{}", rampart::crypto::random_token(32)),
+            format!("lic1:{}", rampart_platform::crypto::random_token(32)),
         ),
     ]);
     Arc::new(Secrets::new(
@@ -93,6 +98,7 @@ pub fn embedded_state(settings: Settings, clock: SharedClock) -> AppState {
         3,
     ));
     AppState::new(settings, store, queue, test_secrets(clock.clone()), clock)
+        .with_registry(rampart_local::registry())
 }
 
 pub fn manual_clock() -> Arc<ManualClock> {
@@ -105,6 +111,7 @@ pub async fn spawn_app_with(state: AppState) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    let state = state.with_registry(rampart_local::registry());
     let running = rampart_local::start(state.clone(), listener)
         .await
         .expect("start");
@@ -120,7 +127,11 @@ pub async fn spawn_app_with(state: AppState) -> TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(embedded_state(settings(&[]), rampart::clock::system())).await
+    spawn_app_with(embedded_state(
+        settings(&[]),
+        rampart_platform::clock::system(),
+    ))
+    .await
 }
 
 pub struct TestApp {
@@ -175,7 +186,7 @@ pub fn aws_endpoint() -> Option<String> {
 
 pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(rampart::aws_http::client())
+        .http_client(rampart_platform::aws_http::client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -193,7 +204,7 @@ pub async fn dynamo_table(endpoint: &str) -> (aws_sdk_dynamodb::Client, String) 
     };
     let cfg = aws_config(endpoint).await;
     let client = aws_sdk_dynamodb::Client::new(&cfg);
-    let name = format!("t-{}", rampart::crypto::random_id());
+    let name = format!("t-{}", rampart_platform::crypto::random_id());
     let attr = |n: &str| {
         AttributeDefinition::builder()
             .attribute_name(n)
@@ -257,6 +268,7 @@ pub fn state_on(store: SharedStore, clock: SharedClock) -> AppState {
         test_secrets(clock.clone()),
         clock,
     )
+    .with_registry(rampart_local::registry())
 }
 
 /// A state whose store is a fresh DynamoDB (moto) table.

@@ -1,14 +1,24 @@
 //! Cookies. Web clients get `access_token` (HttpOnly), `refresh_token` (HttpOnly, path `/auth`
 //! only) and `csrf_token` (readable by scripts, for the double submit), none outliving the
 //! session's absolute end; every client that signs in gets `device` (HttpOnly, 180 days, see
-//! `device`). All are `SameSite=Lax`. With Secure cookies (always in production) they carry
-//! the `__Host-` prefix (Secure, no Domain, Path=/) or, for the path-limited refresh cookie,
-//! `__Secure-`.
+//! `device`). All carry the `SameSite` of `COOKIE_SAMESITE` (Lax by default).
+//!
+//! With Secure cookies (always in production) the names carry a prefix the browser enforces
+//! (RFC 6265bis, cookie name prefixes): `__Host-` (Secure, no Domain, Path=/: no other host can
+//! set or overwrite it) by default; `__Secure-` for the path-limited refresh cookie and, when
+//! `COOKIE_DOMAIN` is set, for the access and CSRF cookies, which then carry `Domain` so sibling
+//! hosts under it receive them. The refresh and device cookies stay host-only even then: only
+//! this API's `/auth` routes read them, and a `Domain` cookie reaches every host under the
+//! domain (OWASP Session Management Cheat Sheet: keep the cookie's scope as narrow as it can be).
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use rampart_platform::config::Settings;
 
-use super::device::DEVICE_TTL_SECS;
 use super::session::Issued;
+
+/// 180 days (the OWASP Authentication Cheat Sheet's device cookies leave the lifetime
+/// to the application); each sign-in on the device issues it afresh.
+pub const DEVICE_TTL_SECS: i64 = 180 * 86_400;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Names {
@@ -18,94 +28,160 @@ pub struct Names {
     pub device: &'static str,
 }
 
-pub fn names(secure: bool) -> Names {
-    if secure {
-        Names {
-            access: "__Host-access_token",
-            refresh: "__Secure-refresh_token",
-            csrf: "__Host-csrf_token",
-            device: "__Host-device",
-        }
-    } else {
-        Names {
+/// The cookie names these settings give: the one place that decides them, for writing and
+/// reading alike.
+pub fn names(settings: &Settings) -> Names {
+    match (settings.cookie_secure, settings.cookie_domain.is_some()) {
+        (false, _) => Names {
             access: "access_token",
             refresh: "refresh_token",
             csrf: "csrf_token",
             device: "device",
-        }
+        },
+        (true, false) => Names {
+            access: "__Host-access_token",
+            refresh: "__Secure-refresh_token",
+            csrf: "__Host-csrf_token",
+            device: "__Host-device",
+        },
+        // `__Host-` forbids `Domain`; `__Secure-` still makes the browser refuse the name from
+        // a response that is not over https.
+        (true, true) => Names {
+            access: "__Secure-access_token",
+            refresh: "__Secure-refresh_token",
+            csrf: "__Secure-csrf_token",
+            device: "__Host-device",
+        },
     }
 }
 
-fn cookie(
-    name: &str,
-    value: &str,
-    path: &str,
+/// Where a cookie is valid.
+#[derive(Clone, Copy)]
+enum Scope {
+    /// This host only.
+    Host,
+    /// `COOKIE_DOMAIN` when set (sibling hosts read it), else this host only.
+    Site,
+}
+
+struct Cookie<'a> {
+    name: &'a str,
+    value: &'a str,
+    path: &'a str,
     max_age: i64,
     http_only: bool,
-    secure: bool,
-) -> String {
-    let mut c = format!("{name}={value}; Path={path}; Max-Age={max_age}; SameSite=Lax");
-    if http_only {
-        c.push_str("; HttpOnly");
-    }
-    if secure {
-        c.push_str("; Secure");
-    }
-    c
+    scope: Scope,
 }
 
-fn append(headers: &mut HeaderMap, c: String) {
-    if let Ok(v) = HeaderValue::from_str(&c) {
+impl Cookie<'_> {
+    fn render(&self, settings: &Settings) -> String {
+        let mut c = format!(
+            "{}={}; Path={}; Max-Age={}; SameSite={}",
+            self.name,
+            self.value,
+            self.path,
+            self.max_age,
+            settings.cookie_same_site.as_str()
+        );
+        if let (Scope::Site, Some(domain)) = (self.scope, &settings.cookie_domain) {
+            c.push_str("; Domain=");
+            c.push_str(domain);
+        }
+        if self.http_only {
+            c.push_str("; HttpOnly");
+        }
+        if settings.cookie_secure {
+            c.push_str("; Secure");
+        }
+        c
+    }
+}
+
+fn append(headers: &mut HeaderMap, settings: &Settings, c: Cookie<'_>) {
+    if let Ok(v) = HeaderValue::from_str(&c.render(settings)) {
         headers.append(header::SET_COOKIE, v);
     }
 }
 
+/// The three session cookies with these values and lifetimes (zero: cleared). A cookie is
+/// cleared with the same name, path and domain it was set with, or the browser keeps it.
+fn session_cookies(
+    headers: &mut HeaderMap,
+    settings: &Settings,
+    (access, refresh, csrf): (&str, &str, &str),
+    (access_age, refresh_age): (i64, i64),
+) {
+    let n = names(settings);
+    append(
+        headers,
+        settings,
+        Cookie {
+            name: n.access,
+            value: access,
+            path: "/",
+            max_age: access_age,
+            http_only: true,
+            scope: Scope::Site,
+        },
+    );
+    append(
+        headers,
+        settings,
+        Cookie {
+            name: n.refresh,
+            value: refresh,
+            path: "/auth",
+            max_age: refresh_age,
+            http_only: true,
+            scope: Scope::Host,
+        },
+    );
+    append(
+        headers,
+        settings,
+        Cookie {
+            name: n.csrf,
+            value: csrf,
+            path: "/",
+            max_age: refresh_age,
+            http_only: false,
+            scope: Scope::Site,
+        },
+    );
+}
+
 /// The session cookies of a sign-in or refresh, each expiring with what it carries.
-pub fn set(headers: &mut HeaderMap, secure: bool, issued: &Issued) {
-    let n = names(secure);
-    let (access_age, refresh_age) = (issued.expires_in, issued.refresh_expires_in);
-    append(
+pub fn set(headers: &mut HeaderMap, settings: &Settings, issued: &Issued) {
+    session_cookies(
         headers,
-        cookie(
-            n.access,
+        settings,
+        (
             &issued.access_token,
-            "/",
-            access_age,
-            true,
-            secure,
-        ),
-    );
-    append(
-        headers,
-        cookie(
-            n.refresh,
             &issued.refresh_token,
-            "/auth",
-            refresh_age,
-            true,
-            secure,
+            &issued.csrf_token,
         ),
-    );
-    append(
-        headers,
-        cookie(n.csrf, &issued.csrf_token, "/", refresh_age, false, secure),
+        (issued.expires_in, issued.refresh_expires_in),
     );
 }
 
 /// The device cookie a sign-in sets (logout leaves it: it is no credential).
-pub fn set_device(headers: &mut HeaderMap, secure: bool, value: &str) {
-    let n = names(secure);
+pub fn set_device(headers: &mut HeaderMap, settings: &Settings, value: &str) {
     append(
         headers,
-        cookie(n.device, value, "/", DEVICE_TTL_SECS, true, secure),
+        settings,
+        Cookie {
+            name: names(settings).device,
+            value,
+            path: "/",
+            max_age: DEVICE_TTL_SECS,
+            http_only: true,
+            scope: Scope::Host,
+        },
     );
 }
 
-pub fn clear(headers: &mut HeaderMap, secure: bool) {
-    let n = names(secure);
-    append(headers, cookie(n.access, "", "/", 0, true, secure));
-    append(headers, cookie(n.refresh, "", "/auth", 0, true, secure));
-    append(headers, cookie(n.csrf, "", "/", 0, false, secure));
+pub fn clear(headers: &mut HeaderMap, settings: &Settings) {
+    session_cookies(headers, settings, ("", "", ""), (0, 0));
 }
 
 /// The value of a request cookie.
@@ -119,4 +195,94 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        let m: HashMap<&str, &str> = pairs.iter().copied().collect();
+        Settings::from_lookup(|k| m.get(k).map(|v| v.to_string())).unwrap()
+    }
+
+    fn issued() -> Issued {
+        Issued {
+            user_id: "u".into(),
+            session_id: "s".into(),
+            access_token: "at".into(),
+            refresh_token: "rt".into(),
+            csrf_token: "ct".into(),
+            expires_in: 900,
+            refresh_expires_in: 604_800,
+        }
+    }
+
+    fn rendered(s: &Settings) -> Vec<String> {
+        let mut h = HeaderMap::new();
+        set(&mut h, s, &issued());
+        set_device(&mut h, s, "dv");
+        h.get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn host_only_secure_cookies_by_default() {
+        let c = rendered(&settings(&[("COOKIE_SECURE", "true")]));
+        assert_eq!(
+            c,
+            [
+                "__Host-access_token=at; Path=/; Max-Age=900; SameSite=Lax; HttpOnly; Secure",
+                "__Secure-refresh_token=rt; Path=/auth; Max-Age=604800; SameSite=Lax; HttpOnly; Secure",
+                "__Host-csrf_token=ct; Path=/; Max-Age=604800; SameSite=Lax; Secure",
+                "__Host-device=dv; Path=/; Max-Age=15552000; SameSite=Lax; HttpOnly; Secure",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cookie_domain_scopes_only_the_access_and_csrf_cookies() {
+        let s = settings(&[
+            ("COOKIE_SECURE", "true"),
+            ("COOKIE_DOMAIN", "example.com"),
+            ("COOKIE_SAMESITE", "strict"),
+        ]);
+        let c = rendered(&s);
+        assert_eq!(
+            c,
+            [
+                "__Secure-access_token=at; Path=/; Max-Age=900; SameSite=Strict; Domain=example.com; HttpOnly; Secure",
+                "__Secure-refresh_token=rt; Path=/auth; Max-Age=604800; SameSite=Strict; HttpOnly; Secure",
+                "__Secure-csrf_token=ct; Path=/; Max-Age=604800; SameSite=Strict; Domain=example.com; Secure",
+                "__Host-device=dv; Path=/; Max-Age=15552000; SameSite=Strict; HttpOnly; Secure",
+            ]
+        );
+        let mut h = HeaderMap::new();
+        clear(&mut h, &s);
+        let cleared: Vec<&str> = h
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            cleared,
+            [
+                "__Secure-access_token=; Path=/; Max-Age=0; SameSite=Strict; Domain=example.com; HttpOnly; Secure",
+                "__Secure-refresh_token=; Path=/auth; Max-Age=0; SameSite=Strict; HttpOnly; Secure",
+                "__Secure-csrf_token=; Path=/; Max-Age=0; SameSite=Strict; Domain=example.com; Secure",
+            ],
+            "cleared with the attributes they were set with"
+        );
+    }
+
+    #[test]
+    fn no_prefix_without_secure() {
+        let c = rendered(&settings(&[("COOKIE_DOMAIN", "example.test")]));
+        assert!(c[0].starts_with("access_token=at;") && c[0].contains("Domain=example.test"));
+        assert!(c.iter().all(|c| !c.contains("Secure")), "{c:?}");
+    }
 }

@@ -13,15 +13,12 @@
 
 use axum::http::HeaderMap;
 
-use super::cookies;
+use super::cookies::{self, DEVICE_TTL_SECS};
 use super::records::User;
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{constant_time_eq, keyed_hash, random_id};
 use rampart_platform::error::ApiError;
 
-/// 180 days (issue 16; the OWASP Authentication Cheat Sheet's device cookies leave the lifetime
-/// to the application); each sign-in on the device issues it afresh.
-pub const DEVICE_TTL_SECS: i64 = 180 * 86_400;
 /// A cookie issued this far in the future is refused (clock skew between instances).
 const ISSUED_LEEWAY_SECS: i64 = 60;
 
@@ -75,7 +72,7 @@ pub fn open(pepper: &[u8], value: &str, now: i64) -> Option<Device> {
 
 /// The device a request's cookie names, if the cookie is genuine and current.
 pub async fn presented(state: &AppState, headers: &HeaderMap) -> Result<Option<Device>, ApiError> {
-    let name = cookies::names(state.settings.cookie_secure).device;
+    let name = cookies::names(&state.settings).device;
     let Some(value) = cookies::get(headers, name) else {
         return Ok(None);
     };

@@ -46,7 +46,11 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
         return true;
     };
     let origin = origin.to_ascii_lowercase();
-    if state.settings.cors_allowed_origins.contains(&origin) {
+    // `API_ORIGIN`: behind CloudFront or a reverse proxy the function sees the upstream's Host,
+    // while the page's Origin is the public one.
+    if state.settings.cors_allowed_origins.contains(&origin)
+        || state.settings.is_api_origin(&origin)
+    {
         return true;
     }
     let host = headers
@@ -84,7 +88,7 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(cached) = parts.extensions.get::<AuthUser>() {
             return Ok(cached.clone());
         }
-        let names = cookies::names(state.settings.cookie_secure);
+        let names = cookies::names(&state.settings);
         let (token, via) = match parts.headers.get(header::AUTHORIZATION) {
             Some(v) => {
                 let v = v.to_str().map_err(|_| unauthorized())?;
@@ -139,7 +143,7 @@ pub async fn check_cookie_request(
     if !origin_allowed(state, headers) {
         return Err(ApiError::Forbidden("Cross-origin request refused.".into()));
     }
-    let names = cookies::names(state.settings.cookie_secure);
+    let names = cookies::names(&state.settings);
     let pepper = state.hash_pepper().await?;
     let header = headers.get(&X_CSRF_TOKEN).and_then(|v| v.to_str().ok());
     let cookie = cookies::get(headers, names.csrf);

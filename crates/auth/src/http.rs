@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -19,7 +19,7 @@ use super::{normalize_email, refresh as rotation, verify};
 use rampart_http::mail::mailbox;
 use rampart_http::ratelimit::{self, Subject};
 use rampart_http::state::AppState;
-use rampart_http::{self as http, ClientIp, Json};
+use rampart_http::{self as http, ClientIp, Json, X_CSRF_TOKEN};
 use rampart_platform::error::ApiError;
 
 /// Where a client wants its tokens.
@@ -114,7 +114,16 @@ fn token_parts(
         // The HttpOnly cookie is the point of this delivery: a token in the body would be
         // readable by any script on the page (OWASP HTML5 Security Cheat Sheet, local storage).
         Delivery::Cookie => {
-            cookies::set(&mut headers, state.settings.cookie_secure, &issued);
+            cookies::set(&mut headers, &state.settings, &issued);
+            // The CSRF token once more, in a header the app can read (CORS exposes it to the
+            // allowed origins only): an app on a sibling host cannot read a host-only cookie of
+            // the API's host, so it could never echo the cookie it would need to. This hands
+            // out nothing new: the token is no credential, it is bound to this session (an HMAC
+            // of its id) and the request must still carry the cookie with the same value
+            // (OWASP CSRF Prevention Cheat Sheet, signed double-submit cookie).
+            if let Ok(v) = HeaderValue::from_str(&issued.csrf_token) {
+                headers.insert(X_CSRF_TOKEN, v);
+            }
             json!({
                 "token_type": "Bearer",
                 "expires_in": issued.expires_in,
@@ -130,7 +139,7 @@ fn token_parts(
 /// code whether taking the account back removed a password.
 fn signed_in(state: &AppState, s: SignIn, delivery: Delivery) -> Response {
     let (mut headers, mut body) = token_parts(state, s.issued, delivery);
-    cookies::set_device(&mut headers, state.settings.cookie_secure, &s.device_cookie);
+    cookies::set_device(&mut headers, &state.settings, &s.device_cookie);
     if let Some(removed) = s.password_removed {
         body["password_removed"] = removed.into();
     }
@@ -140,7 +149,7 @@ fn signed_in(state: &AppState, s: SignIn, delivery: Delivery) -> Response {
 /// 204 with the session cookies cleared.
 fn signed_out(state: &AppState) -> Response {
     let mut headers = HeaderMap::new();
-    cookies::clear(&mut headers, state.settings.cookie_secure);
+    cookies::clear(&mut headers, &state.settings);
     (StatusCode::NO_CONTENT, headers).into_response()
 }
 
@@ -242,7 +251,7 @@ pub async fn refresh(
         let issued = rotation::refresh(&state, &b.refresh_token, Some(ip.0)).await?;
         return Ok(tokens(&state, issued, Delivery::Body));
     }
-    let names = cookies::names(state.settings.cookie_secure);
+    let names = cookies::names(&state.settings);
     let token = cookies::get(&headers, names.refresh)
         .ok_or_else(|| ApiError::Unauthorized("No refresh token was presented.".into()))?;
     let (_, session_id) = rotation::owner_of(&state, &token).await?;
@@ -263,7 +272,7 @@ pub async fn logout(
     let (user_id, session_id, via) = match user {
         Ok(u) => (u.user_id, u.session_id, format!("{:?}", u.via)),
         Err(denied) => {
-            let names = cookies::names(state.settings.cookie_secure);
+            let names = cookies::names(&state.settings);
             let from_body = if body.is_empty() {
                 None
             } else {

@@ -26,7 +26,7 @@ use rampart_platform::crypto::random_id;
 
 pub const ISSUER: &str = "rampart";
 pub const AUDIENCE: &str = "rampart-api";
-/// Access token lifetime: 15 minutes.
+/// Longest access token lifetime: 15 minutes (`session::issue` cuts it to `ACCESS_TOKEN_TTL_SECS`).
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
 /// Clock skew tolerated on `exp`/`nbf`/`iat`.
 pub const LEEWAY_SECS: i64 = 30;

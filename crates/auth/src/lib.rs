@@ -15,6 +15,7 @@
 //! (throttling).
 
 pub mod account;
+pub mod code;
 pub mod codes;
 pub mod cookies;
 pub mod csrf;
@@ -26,6 +27,7 @@ pub mod limits;
 pub mod login;
 pub mod openapi;
 pub mod operator;
+pub mod owned;
 pub mod owners;
 pub mod password;
 pub mod reauth;

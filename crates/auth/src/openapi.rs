@@ -99,7 +99,8 @@ pub fn verify_email() {}
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
     responses(
         (status = 200, description = "Signed in.", body = Tokens,
-            headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."))),
+            headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
+                ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
         Unauthorized, RateLimited,
     ),
     security(()),
@@ -120,7 +121,8 @@ pub fn otp_request() {}
 #[utoipa::path(post, path = "/auth/otp/verify", tag = "auth", request_body = VerifyCode,
     responses(
         (status = 200, description = "Signed in.", body = Tokens,
-            headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."))),
+            headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
+                ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
         Unauthorized, RateLimited,
     ),
     security(()),
@@ -131,7 +133,8 @@ pub fn otp_verify() {}
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth",
     request_body(content = Option<RefreshBody>, description = "Omit the body to use the refresh cookie."),
     responses(
-        (status = 200, description = "New tokens; the refresh token is rotated.", body = Tokens),
+        (status = 200, description = "New tokens; the refresh token is rotated.", body = Tokens,
+            headers(("X-CSRF-Token" = String, description = "Cookie refresh: the session's CSRF token, as at sign-in."))),
         Unauthorized, Forbidden, RateLimited, Unavailable,
     ),
     security((), ("refresh_cookie" = [], "csrf_header" = [])),

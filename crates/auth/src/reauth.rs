@@ -8,7 +8,7 @@ use rampart_platform::error::{ApiError, FieldError};
 use rampart_store::{Condition, StoreError, keys, load};
 
 use crate::records::{Otp, User};
-use crate::{codes, password, throttle};
+use crate::{code, password, throttle};
 
 /// What the user offers: the password, or a fresh code for an account without one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,7 +53,7 @@ async fn code_ok(state: &AppState, eh: &str, email: &str, code: &str) -> Result<
     let Some(otp) = load::<Otp>(&*state.store, &keys::otp(eh)).await? else {
         return Ok(false);
     };
-    if !codes::code_matches(&pepper, "otp", email, code, &otp.code_hash) {
+    if !code::code_matches(&pepper, "otp", email, code, &otp.code_hash) {
         return Ok(false);
     }
     let (pk, sk) = otp.key();

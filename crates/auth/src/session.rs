@@ -30,7 +30,8 @@ pub struct Issued {
     pub access_token: String,
     pub refresh_token: String,
     pub csrf_token: String,
-    /// Seconds the access token is valid: 15 minutes, or less near the session's end.
+    /// Seconds the access token is valid: `ACCESS_TOKEN_TTL_SECS` (15 minutes), or less near the
+    /// session's end.
     pub expires_in: i64,
     /// Seconds the refresh token (and so the session) is valid: what its cookie's `Max-Age`
     /// says, never past the session's absolute end.
@@ -54,7 +55,10 @@ pub(super) async fn issue(
     let (kid, key) = &keys[0];
     let now = state.clock.now_secs();
     let mut claims = jwt::claims_for(user_id, session_id, now);
-    claims.exp = claims.exp.min(session_end);
+    claims.exp = claims
+        .exp
+        .min(now + state.settings.access_token_ttl_secs)
+        .min(session_end);
     let access_token = jwt::sign(&claims, kid, key.as_bytes())
         .map_err(|e| ApiError::internal(format!("signing an access token: {e}")))?;
     let pepper = state.hash_pepper().await?;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::codes::{bad_code, code_hash, code_matches, count_guess, six_digits};
+use super::code::{bad_code, code_hash, code_matches, count_guess, six_digits};
 use super::records::{EmailVerification, User};
 use super::{email_hash, normalize_email};
 use rampart_http::mail::{Mail, MailKind};

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod link;
 pub mod openapi;
 pub mod ordering;
+pub mod owned;
 pub mod quota;
 pub mod routes;
 pub mod stripe_events;

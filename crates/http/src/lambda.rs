@@ -28,6 +28,52 @@ pub fn source_ip(req: &Request) -> Option<IpAddr> {
     }
 }
 
+/// The https origin a request arrived at under Lambda: the request context's `domainName`, for a
+/// function URL `https://<url-id>.lambda-url.<region>.on.aws` (AWS Lambda Developer Guide,
+/// "Invoking Lambda function URLs"). `None` outside Lambda.
+pub fn arrived_at(extensions: &http::Extensions) -> Option<String> {
+    match extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx
+            .domain_name
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("https://{d}")),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// Whether API Gateway routed this request (`None` outside Lambda). A function URL event carries
+/// the placeholder route key `$default` (AWS Lambda Developer Guide, "Invoking Lambda function
+/// URLs", request payload: function URLs do not use `routeKey` and set it to `$default`); an
+/// HTTP API event names the route it matched (`ANY /admin/{proxy+}`; template.yaml declares no
+/// `$default` route).
+pub fn routed_by_api_gateway(req: &Request) -> Option<bool> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => {
+            Some(ctx.route_key.as_deref().is_some_and(|k| k != "$default"))
+        }
+        #[allow(unreachable_patterns)]
+        _ => Some(false),
+    }
+}
+
+/// Middleware for routes API Gateway may route but the public function URL must not reach (the
+/// operator routes of the function that also serves provider webhooks): anything else is not
+/// found. Outside Lambda (the local stack) the routes are served.
+pub async fn only_through_api_gateway(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if routed_by_api_gateway(&req).unwrap_or(true) {
+        next.run(req).await
+    } else {
+        rampart_platform::error::ApiError::NotFound("No route matches this path.".into())
+            .into_response()
+    }
+}
+
 /// API Gateway puts a named stage in front of the path (`/prod/auth/me`); routes are declared
 /// without it, so it is removed before routing. The `$default` stage and function URLs have none.
 pub fn strip_stage<B>(mut req: http::Request<B>) -> http::Request<B> {

@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod mail;
 pub mod openapi;
 pub mod ratelimit;
+pub mod registry;
 pub mod state;
 
 pub mod client_ip;
@@ -102,8 +103,11 @@ fn cors(state: &AppState) -> CorsLayer {
             IDEMPOTENCY_KEY,
             X_REQUEST_ID,
         ])
+        // X-CSRF-Token: login and refresh hand the app its CSRF token here, for an app whose
+        // origin cannot read the API host's cookie.
         .expose_headers([
             X_REQUEST_ID,
+            X_CSRF_TOKEN,
             header::RETRY_AFTER,
             RATELIMIT,
             RATELIMIT_POLICY,

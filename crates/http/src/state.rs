@@ -57,6 +57,9 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     pub clock: SharedClock,
     pub mailer: SharedMailer,
+    /// What the domains this process links registered about their data (GDPR export and
+    /// erasure, retention); empty unless the function composes one (`with_registry`).
+    pub registry: Arc<crate::registry::Registry<AppState>>,
 }
 
 /// The shared AWS SDK configuration through the SDK's default provider chain (environment,
@@ -149,7 +152,15 @@ impl AppState {
             secrets,
             clock,
             mailer,
+            registry: Arc::default(),
         }
+    }
+
+    /// The registry of the domains this process links (the functions that export, erase or
+    /// run retention compose it).
+    pub fn with_registry(mut self, registry: crate::registry::Registry<AppState>) -> Self {
+        self.registry = Arc::new(registry);
+        self
     }
 
     pub fn with_mailer(mut self, mailer: SharedMailer) -> Self {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod ids;
 pub mod input;
 pub mod openapi;
+pub mod owned;
 pub mod pay;
 pub mod problem;
 pub mod providers;

@@ -24,7 +24,7 @@ pub use condition::{CmpOp, Condition};
 pub use item::Item;
 pub use keys::Key;
 pub use query::{Page, Partition, Query, cursor_after};
-pub use record::{Record, load};
+pub use record::{Record, load, query_all};
 pub use tx::{Tx, TxError};
 pub use value::Value;
 pub use write::{Update, Write};

@@ -61,3 +61,33 @@ impl Item {
         }
     }
 }
+
+/// Pages read of one partition by `query_all`: 100 items each. A person's partition past this
+/// is far outside what the product writes for one; the caller says so rather than running
+/// without end.
+const MAX_PAGES: usize = 100;
+
+/// Every item of one partition (sort keys from `prefix`), in sort-key order, bounded.
+pub async fn query_all(
+    store: &dyn Store,
+    pk: &str,
+    prefix: Option<&str>,
+) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let mut q = super::Query::table(pk).limit(100).cursor(cursor);
+        if let Some(p) = prefix {
+            q = q.prefix(p);
+        }
+        let page = store.query(q).await?;
+        out.extend(page.items);
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+    Err(StoreError::Invalid(format!(
+        "more than {MAX_PAGES} pages of items in one partition"
+    )))
+}

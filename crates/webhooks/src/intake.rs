@@ -72,6 +72,8 @@ pub struct Inbound {
     pub path_and_query: String,
     pub params: Vec<(String, String)>,
     pub caller: Option<IpAddr>,
+    /// The https origin the delivery arrived at under Lambda (the function URL).
+    pub origin: Option<String>,
     pub body: Bytes,
 }
 
@@ -90,6 +92,7 @@ impl FromRequest<AppState> for Inbound {
             .map_or("/", |p| p.as_str())
             .to_string();
         let caller = parts.extensions.get::<ClientIp>().map(|c| c.0);
+        let origin = rampart_http::lambda::arrived_at(&parts.extensions);
         let headers = std::mem::take(&mut parts.headers);
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
@@ -99,6 +102,7 @@ impl FromRequest<AppState> for Inbound {
             path_and_query,
             params,
             caller,
+            origin,
             body,
         })
     }
@@ -121,7 +125,14 @@ pub async fn receive(
         .entries(provider.secret())
         .await
         .map_err(|e| unavailable("read_secrets", e))?;
+    // Twilio and Square sign the URL they called: `PUBLIC_BASE_URL` when one is configured (a
+    // custom domain in front), else the function URL this delivery arrived at.
+    let public_base = match state.settings.public_base_url.as_str() {
+        "" => inbound.origin.clone().unwrap_or_default(),
+        configured => configured.trim_end_matches('/').to_string(),
+    };
     let delivery = Delivery {
+        public_base: &public_base,
         headers: &inbound.headers,
         body: &inbound.body,
         path_and_query: &inbound.path_and_query,

@@ -9,6 +9,7 @@ pub mod event;
 pub mod heal;
 pub mod intake;
 pub mod openapi;
+pub mod owned;
 pub mod payload;
 pub mod providers;
 pub mod signature;

@@ -22,7 +22,11 @@ const PAGE: usize = 200;
 /// What makes a record stuck, as the condition that it is still exactly as read.
 fn stuck(e: &WebhookEvent, now: i64) -> Option<Condition> {
     let status = Condition::eq(attr::STATUS, e.status);
-    let unsent = || status.clone().and(Condition::AttrNotExists(attr::QUEUED_AT.into()));
+    let unsent = || {
+        status
+            .clone()
+            .and(Condition::AttrNotExists(attr::QUEUED_AT.into()))
+    };
     match e.status {
         // The intake's send failed and it said so: no message exists, no need to wait.
         Status::Received if e.enqueue_failed_at.is_some() => Some(unsent()),

@@ -3,22 +3,22 @@
 //! password reset and change.
 //!
 //! This crate is the route table: each path, its per-IP rate limits and its handler. The
-//! handlers (`rampart::auth::http`), the flows behind them and the rate-limit table
-//! (`rampart::auth::limits`) live in `shared`. `routes` are this function's routes on the
+//! handlers (`rampart_auth::http`), the flows behind them and the rate-limit table
+//! (`rampart_auth::limits`) live in `shared`. `routes` are this function's routes on the
 //! shared state; `router` adds the shared layers (what Lambda serves). The local stack merges
 //! every function's `routes` under one set of layers.
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
-use rampart::AppState;
-use rampart::auth::http as handle;
-use rampart::error::StartupError;
-use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
-use rampart::openapi;
-use rampart::ratelimit::{self, Rule};
+use rampart_auth::http as handle;
+use rampart_http::AppState;
+use rampart_http::health::{self, Dep};
+use rampart_http::openapi;
+use rampart_http::ratelimit::{self, Rule};
+use rampart_http::{self as http, RouterOptions};
+use rampart_platform::error::StartupError;
 
-pub use rampart::auth::limits::{Rules, rules};
+pub use rampart_auth::limits::{Rules, rules};
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
 pub const NAME: &str = "auth-api";
@@ -28,7 +28,7 @@ pub const DEPENDENCIES: &[Dep] = &[Dep::Store];
 
 /// This function's contract, served at `/auth/openapi.json`.
 pub fn openapi() -> openapi::Document {
-    openapi::document("auth-api", "auth", vec![rampart::auth::openapi::openapi()])
+    openapi::document("auth-api", "auth", vec![rampart_auth::openapi::openapi()])
 }
 
 pub fn routes(state: AppState) -> Router {
@@ -76,8 +76,24 @@ pub fn routes(state: AppState) -> Router {
     http::serves(NAME, routes)
 }
 
+/// The whole product's contract, as committed (`openapi.json`, which a test keeps equal to what
+/// the code generates). In AWS, template.yaml routes `GET /openapi.json` here; embedding the file
+/// keeps every other function's routes and docs out of this binary.
+pub const PRODUCT_CONTRACT: &str = include_str!("../../../openapi.json");
+
 pub fn router(state: AppState) -> Router {
-    http::finish(routes(state.clone()), &state, RouterOptions::default())
+    // Lambda only: the local stack serves the merged document itself.
+    let contract = Router::new().route(
+        "/openapi.json",
+        get(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                PRODUCT_CONTRACT,
+            )
+        }),
+    );
+    let routes = routes(state.clone()).merge(http::serves(NAME, contract));
+    http::finish(routes, &state, RouterOptions::default())
 }
 
 /// Production auth needs a real mail sender.

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let state = rampart::lambda::startup(rampart::lambda::Clients::ALL).await?;
+    let state = rampart_http::lambda::startup(rampart_http::lambda::Clients::ALL).await?;
     auth_api::check_production(&state)?;
-    rampart::lambda::run(auth_api::router(state)).await
+    rampart_http::lambda::run(auth_api::router(state)).await
 }

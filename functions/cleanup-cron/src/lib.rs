@@ -3,11 +3,23 @@
 //! `{"job": "sweep"}`, daily `{"job": "retention"}`). Any other event is a full run, and
 //! `{"dry_run": true}` (a manual invoke) reports per policy what would go, changing nothing.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use rampart::AppState;
-use rampart::retention::{self, Budget, Options, Report};
+use rampart_gdpr::retention::{self, Budget, Options, Report};
+use rampart_http::AppState;
+
+/// What retention may act on and what the erasures it resumes reach: every domain's
+/// registration (a person's data spans them all).
+pub fn registry() -> rampart_http::registry::Registry<AppState> {
+    rampart_gdpr::registry(vec![
+        Arc::new(rampart_auth::owned::AuthData),
+        Arc::new(rampart_billing::owned::BillingData),
+        Arc::new(rampart_orders::owned::OrdersData),
+        Arc::new(rampart_webhooks::owned::WebhookData),
+    ])
+}
 
 /// Stop this long before the Lambda deadline, so the checkpoint is written and the report
 /// returned in time (a store call takes well under a second).
@@ -38,7 +50,7 @@ pub fn budget(deadline_ms: u64, now_ms: u64) -> Budget {
 pub async fn handle(
     state: &AppState,
     event: serde_json::Value,
-) -> Result<Report, rampart::store::StoreError> {
+) -> Result<Report, rampart_store::StoreError> {
     handle_within(state, event, Budget::unbounded()).await
 }
 
@@ -46,7 +58,7 @@ pub async fn handle_within(
     state: &AppState,
     event: serde_json::Value,
     budget: Budget,
-) -> Result<Report, rampart::store::StoreError> {
+) -> Result<Report, rampart_store::StoreError> {
     let opts = options(&event, budget);
     let label = serde_json::from_value::<EventBridgeEvent>(event)
         .ok()
@@ -55,9 +67,6 @@ pub async fn handle_within(
     // Not `event_id`: in the logs that names a provider's webhook event.
     tracing::info!(scheduled_event_id = %label.0, detail_type = %label.1, dry_run = opts.dry_run, "retention run starting");
     let report = retention::run_with(state, &opts).await?;
-    // The place for the erasure sweep (`gdpr::erasure::resume_pending`, issue 11): here in the
-    // function, not inside `retention`, since `gdpr` asks `retention::hold` and the two shared
-    // modules must not import each other.
     tracing::info!(
         expired_items_removed = report.expired_items_removed,
         webhooks_requeued = report.webhooks_requeued,
@@ -66,8 +75,8 @@ pub async fn handle_within(
         "retention run finished"
     );
     if !opts.dry_run {
-        // Erasures a crash or a since-lifted legal hold left unfinished (issue 11).
-        match rampart::gdpr::erasure::resume_pending(state).await {
+        // Erasures a crash or a since-lifted legal hold left unfinished.
+        match rampart_gdpr::erasure::resume_pending(state).await {
             Ok(n) => tracing::info!(pending_erasures = n, "pending erasures resumed"),
             Err(e) => tracing::warn!(error = %e, "pending erasures not resumed"),
         }

@@ -4,9 +4,11 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let state = rampart::lambda::startup(rampart::lambda::Clients::NO_MAIL).await?;
+    let state = rampart_http::lambda::startup(rampart_http::lambda::Clients::NO_MAIL)
+        .await?
+        .with_registry(cleanup_cron::registry());
     // A policy table the job could not honour stops the function at startup, naming the row.
-    rampart::retention::policies::effective(&state.settings)
+    rampart_gdpr::retention::policies::effective(&state.settings, &state.registry)
         .map_err(|why| format!("RETENTION_POLICIES {why}"))?;
     let state = &state;
     lambda_runtime::run(service_fn(

@@ -7,11 +7,12 @@
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
 
 use axum::Router;
-use rampart::AppState;
-use rampart::billing::quota;
-use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
-use rampart::openapi;
+use rampart_billing::quota;
+use rampart_http::AppState;
+use rampart_http::health::{self, Dep};
+use rampart_http::openapi;
+use rampart_http::{self as http, RouterOptions};
+use rampart_platform::error::StartupError;
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
 pub const NAME: &str = "customers-api";
@@ -24,7 +25,7 @@ pub fn openapi() -> openapi::Document {
     openapi::document(
         "customers-api",
         "usage",
-        vec![rampart::customers::openapi::openapi()],
+        vec![rampart_billing::customers::openapi::openapi()],
     )
 }
 
@@ -33,7 +34,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(health::routes("/usage/health", DEPENDENCIES))
         .merge(openapi::serve("/usage/openapi.json", &openapi()))
         .merge(quota::apply_api_keys(
-            rampart::customers::routes(&state),
+            rampart_billing::customers::routes(&state),
             &state,
         ))
         .with_state(state);
@@ -43,4 +44,15 @@ pub fn routes(state: AppState) -> Router {
 pub fn router(state: AppState) -> Router {
     let opts = RouterOptions { body_limit: None };
     http::finish(routes(state.clone()), &state, opts)
+}
+
+/// Every license names its issuer (`iss`), which instances may check: production must say it.
+pub fn check_production(state: &AppState) -> Result<(), StartupError> {
+    if state.settings.is_production() && state.settings.license_issuer.is_empty() {
+        return Err(StartupError(
+            "LICENSE_ISSUER must be set for customers-api in production (the `iss` of every license)"
+                .into(),
+        ));
+    }
+    Ok(())
 }

@@ -2,8 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let state = rampart::lambda::startup(rampart::lambda::Clients::NO_MAIL).await?;
+    let state = rampart_http::lambda::startup(rampart_http::lambda::Clients::NO_MAIL).await?;
+    customers_api::check_production(&state)?;
     // Licenses cannot be signed without their key: refuse to start rather than answer 503.
-    rampart::customers::license::check_production(&state).await?;
-    rampart::lambda::run(customers_api::router(state)).await
+    rampart_billing::customers::license::check_production(&state).await?;
+    rampart_http::lambda::run(customers_api::router(state)).await
 }

@@ -1,5 +1,5 @@
 //! `orders-api`: the eSIM shop's routes (catalog, orders, payments, eSIM activation). Each
-//! handler hands the request down to `rampart::orders` once; the flows live there.
+//! handler hands the request down to `rampart_orders` once; the flows live there.
 //!
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of layers.
@@ -9,13 +9,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
-use rampart::AppState;
-use rampart::auth::AuthUser;
-use rampart::billing::quota;
-use rampart::health::{self, Dep};
-use rampart::http::{self, RouterOptions};
-use rampart::openapi;
-use rampart::orders::{self, OrderError, PostRequest, Reply, read};
+use rampart_auth::AuthUser;
+use rampart_billing::quota;
+use rampart_http::AppState;
+use rampart_http::health::{self, Dep};
+use rampart_http::openapi;
+use rampart_http::{self as http, RouterOptions};
+use rampart_orders::{self as orders, OrderError, PostRequest, Reply, read};
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rampart::lambda::serve(rampart::lambda::Clients::NO_MAIL, orders_api::router).await
+    rampart_http::lambda::serve(rampart_http::lambda::Clients::NO_MAIL, orders_api::router).await
 }

@@ -1,6 +1,6 @@
 //! `webhooks-api`: provider webhook intake behind a Lambda function URL, and the operator routes
 //! over received events. One intake route per path of each registered provider
-//! (`rampart::webhooks::providers`); each answers 200 once the event is recorded and queued.
+//! (`rampart_webhooks::providers`); each answers 200 once the event is recorded and queued.
 //!
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of
@@ -13,16 +13,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use rampart::AppState;
-use rampart::auth::operator::Admin;
-use rampart::error::{ApiError, StartupError};
-use rampart::health::{self, Dep};
-use rampart::http::{self, Query, RouterOptions};
-use rampart::openapi;
-use rampart::ratelimit::{self, KeyPart, Rule};
-use rampart::webhooks::admin::{self, Filter};
-use rampart::webhooks::intake::{self, Inbound};
-use rampart::webhooks::providers::{AnyProvider, Registry};
+use rampart_auth::operator::Admin;
+use rampart_http::AppState;
+use rampart_http::health::{self, Dep};
+use rampart_http::openapi;
+use rampart_http::ratelimit::{self, KeyPart, Rule};
+use rampart_http::{self as http, Query, RouterOptions};
+use rampart_platform::error::{ApiError, StartupError};
+use rampart_webhooks::admin::{self, Filter};
+use rampart_webhooks::intake::{self, Inbound};
+use rampart_webhooks::providers::{AnyProvider, Registry};
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -105,7 +105,7 @@ pub fn openapi() -> openapi::Document {
 }
 
 pub fn openapi_with(registry: &Registry) -> openapi::Document {
-    let part = rampart::webhooks::openapi::openapi(registry);
+    let part = rampart_webhooks::openapi::openapi(registry);
     openapi::document("webhooks-api", "webhooks", vec![part])
 }
 
@@ -138,7 +138,12 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
         operator,
         &state,
         vec![Rule::new("admin_ip", 60, minute, &[KeyPart::Ip])],
-    );
+    )
+    // Operator routes: through API Gateway's `/admin/{proxy+}` route only, never through the
+    // public function URL (`AuthType: NONE`, for providers).
+    .route_layer(axum::middleware::from_fn(
+        rampart_http::lambda::only_through_api_gateway,
+    ));
     let routes = Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
         .merge(openapi::serve(
@@ -165,15 +170,14 @@ pub fn router_with(state: AppState, registry: &Registry) -> Router {
     http::finish(routes_with(state.clone(), registry), &state, opts)
 }
 
-/// Twilio signs the public URL it called and Square the registered one: in production both
-/// must be configured, or every delivery from them would be refused.
+/// Twilio signs the public URL it called and Square the registered one: a configured base URL
+/// must be https in production. Unset, each delivery is checked against the function URL it
+/// arrived at (always https).
 pub fn check_production(state: &AppState) -> Result<(), StartupError> {
-    let s = &state.settings;
-    if s.is_production() && !s.public_base_url.starts_with("https://") {
-        return Err(StartupError(
-            "PUBLIC_BASE_URL must be the https URL providers call (webhooks-api in production)"
-                .into(),
-        ));
+    let url = &state.settings.public_base_url;
+    if state.settings.is_production() && !(url.is_empty() || url.starts_with("https://")) {
+        let why = "PUBLIC_BASE_URL must be an https URL, or unset for the function URL";
+        return Err(StartupError(format!("{why} (webhooks-api in production)")));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let state = rampart::lambda::startup(rampart::lambda::Clients::NO_MAIL).await?;
+    let state = rampart_http::lambda::startup(rampart_http::lambda::Clients::NO_MAIL).await?;
     webhooks_api::check_production(&state)?;
-    rampart::lambda::run(webhooks_api::router(state)).await
+    rampart_http::lambda::run(webhooks_api::router(state)).await
 }

@@ -7,10 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
-use rampart::AppState;
-use rampart::config::Settings;
-use rampart::error::StartupError;
-use rampart::http::{self, RouterOptions};
+use rampart_http::AppState;
+use rampart_http::{self as http, RouterOptions};
+use rampart_platform::config::Settings;
+use rampart_platform::error::StartupError;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,8 +20,13 @@ pub mod send;
 
 /// Every AWS client, with the embedded store and queue for what is not configured: the local
 /// stack's (and the tests') clients. No Lambda function names these.
-pub const CLIENTS: rampart::state::Clients =
-    rampart::state::Clients::ALL.with_embedded(rampart_store_sqlite::open_embedded);
+pub const CLIENTS: rampart_http::state::Clients =
+    rampart_http::state::Clients::ALL.with_embedded(rampart_store_sqlite::open_embedded);
+
+/// Every domain's registration of its data (the local stack runs every function).
+pub fn registry() -> rampart_http::registry::Registry<AppState> {
+    gdpr_api::registry()
+}
 
 /// The name the local stack's own routes carry in the request span.
 pub const NAME: &str = "rampart-local";
@@ -29,10 +34,10 @@ pub const NAME: &str = "rampart-local";
 /// Every function's routes, merged, with the shared layers (what Lambda serves per function);
 /// `outbox` adds `GET /_local/outbox`.
 pub fn app(state: AppState, outbox: bool) -> Router {
-    rampart::metrics::install("local", false);
+    rampart_platform::metrics::install("local", false);
     let own = Router::new()
         .route("/_local/metrics", axum::routing::get(metrics))
-        .merge(rampart::openapi::serve("/openapi.json", &openapi()));
+        .merge(rampart_http::openapi::serve("/openapi.json", &openapi()));
     let mut routes = http::serves(NAME, own)
         .merge(auth_api::routes(state.clone()))
         .merge(webhooks_api::routes(state.clone()))
@@ -48,8 +53,8 @@ pub fn app(state: AppState, outbox: bool) -> Router {
 
 /// The product's contract: every function's document merged, served at `GET /openapi.json` and
 /// committed as `openapi.json` (the `/_local/*` development routes are not part of it).
-pub fn openapi() -> rampart::openapi::Document {
-    rampart::openapi::merged(vec![
+pub fn openapi() -> rampart_http::openapi::Document {
+    rampart_http::openapi::merged(vec![
         auth_api::openapi(),
         webhooks_api::openapi(),
         billing_api::openapi(),
@@ -148,6 +153,7 @@ pub async fn start_with(
     listener: TcpListener,
     force_outbox: bool,
 ) -> std::io::Result<Running> {
+    let state = state.with_registry(registry());
     let addr = listener.local_addr()?;
     let outbox = serve_outbox(&state.settings, addr, force_outbox);
     let (stop, stop_rx) = watch::channel(false);
@@ -164,7 +170,7 @@ pub async fn start_with(
             tracing::error!(error = %e, "server stopped with an error");
         }
     });
-    let worker = tokio::spawn(rampart::jobs::worker_loop(
+    let worker = tokio::spawn(rampart_http::jobs::worker_loop(
         state.clone(),
         jobs_worker::dispatcher(),
         stop_rx.clone(),
@@ -233,8 +239,8 @@ struct OutboxQuery {
 async fn outbox(
     axum::extract::State(state): axum::extract::State<AppState>,
     http::Query(q): http::Query<OutboxQuery>,
-) -> Result<axum::Json<Vec<rampart::mail::Mail>>, rampart::ApiError> {
-    let outbox = rampart::mail::Outbox::new(state.store.clone(), state.clock.clone(), false);
+) -> Result<axum::Json<Vec<rampart_http::mail::Mail>>, rampart_platform::ApiError> {
+    let outbox = rampart_http::mail::Outbox::new(state.store.clone(), state.clock.clone(), false);
     Ok(axum::Json(outbox.list(&q.to).await?))
 }
 
@@ -250,7 +256,7 @@ fn local_only(state: AppState) -> Router {
 
 /// `GET /_local/metrics`: the counters Lambda writes as EMF lines, in Prometheus text format.
 async fn metrics() -> impl axum::response::IntoResponse {
-    let body = rampart::metrics::registry()
+    let body = rampart_platform::metrics::registry()
         .map(|r| r.prometheus())
         .unwrap_or_default();
     (

@@ -2,7 +2,7 @@
 //! `rampart-local send <provider> <event> [flags]`: a signed provider event to a running stack.
 
 use clap::{Parser, Subcommand};
-use rampart::config::Settings;
+use rampart_platform::config::Settings;
 
 /// Rampart's local stack: every function's routes on one port, the queue worker and the
 /// retention cron in-process, on an embedded SQLite store. Configured by environment variables
@@ -43,17 +43,17 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let settings = Settings::from_env()?;
     rampart_local::refuse_production(&settings)?;
-    rampart::retention::policies::effective(&settings)
+    rampart_gdpr::retention::policies::effective(&settings, &rampart_local::registry())
         .map_err(|why| format!("RETENTION_POLICIES {why}"))?;
     if let Some(Command::Send { args }) = cli.command {
         return rampart_local::send::run(&args).await;
     }
-    rampart::telemetry::init(&settings);
+    rampart_platform::telemetry::init(&settings);
     let data_dir = settings.data_dir.clone();
     let bind = settings.bind_addr;
-    let state = rampart::AppState::from_settings(
+    let state = rampart_http::AppState::from_settings(
         settings,
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         rampart_local::CLIENTS,
     )
     .await?;

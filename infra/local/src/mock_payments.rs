@@ -13,14 +13,14 @@ use axum::routing::post;
 use serde_json::json;
 use tower::ServiceExt;
 
-use rampart::AppState;
-use rampart::crypto::random_id;
-use rampart::error::ApiError;
-use rampart::http::ClientIp;
-use rampart::idempotency::request::{self as input, Reply};
-use rampart::orders::Provider;
-use rampart::webhooks::providers::standard::mock_payment::{self as mock, SECRETS, SOURCE, Settle};
-use rampart::webhooks::providers::standard::sign;
+use rampart_http::AppState;
+use rampart_http::ClientIp;
+use rampart_http::idempotency::request::{self as input, Reply};
+use rampart_orders::Provider;
+use rampart_platform::crypto::random_id;
+use rampart_platform::error::ApiError;
+use rampart_webhooks::providers::standard::mock_payment::{self as mock, SECRETS, SOURCE, Settle};
+use rampart_webhooks::providers::standard::sign;
 
 /// The route, posting into `intake` (the webhooks function's routes).
 pub fn routes(state: AppState, intake: Router) -> Router {
@@ -47,7 +47,7 @@ async fn settle(
     if !is_mock_intent(&intent_id) {
         return Err(unknown());
     }
-    if !rampart::orders::events::is_our_intent(&state, Provider::Mock, &intent_id).await? {
+    if !rampart_orders::events::is_our_intent(&state, Provider::Mock, &intent_id).await? {
         return Err(unknown());
     }
     let prefix = format!("{SOURCE}=");

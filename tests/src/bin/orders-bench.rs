@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use rampart::AppState;
-use rampart::store::SharedStore;
-use rampart::store::dynamo::DynamoStore;
+use rampart_http::AppState;
+use rampart_store::SharedStore;
+use rampart_store::dynamo::DynamoStore;
 use rampart_tests::{TestApp, aws_config, aws_endpoint, dynamo_table, settings, state_on};
 use serde_json::{Value, json};
 
@@ -112,7 +112,7 @@ async fn spawn(state: AppState) -> TestApp {
 async fn local_latency(users: usize) {
     let state = rampart_tests::embedded_state(
         settings(&[("TRUSTED_PROXIES", "127.0.0.0/8")]),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
     );
     let app = spawn(state).await;
     let mut fresh = Vec::new();
@@ -144,7 +144,7 @@ async fn dynamodb_calls(endpoint: &str) {
             .interceptor(counter.clone())
             .build(),
     );
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let store: SharedStore = Arc::new(DynamoStore::new(client, table, clock.clone()));
     let mut state = state_on(store, clock);
     state.settings = Arc::new(settings(&[("TRUSTED_PROXIES", "127.0.0.0/8")]));

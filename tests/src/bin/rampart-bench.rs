@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use rampart::idempotency::{self, Claim, StoredResponse};
-use rampart::ratelimit::{self, KeyPart, Rule, Subject};
-use rampart::store::dynamo::DynamoStore;
-use rampart::store::{Condition, Item, SharedStore};
+use rampart_http::idempotency::{self, Claim, StoredResponse};
+use rampart_http::ratelimit::{self, KeyPart, Rule, Subject};
+use rampart_store::dynamo::DynamoStore;
+use rampart_store::{Condition, Item, SharedStore};
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{aws_config, aws_endpoint, dynamo_table, settings, state_on};
 
@@ -44,7 +44,7 @@ fn rate(label: &str, n: usize, elapsed: Duration) {
 }
 
 async fn embedded(path: Option<&std::path::Path>) {
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let db = match path {
         Some(p) => Db::open(p).expect("db file"),
         None => Db::in_memory().expect("db"),
@@ -189,7 +189,7 @@ async fn dynamodb(endpoint: &str) {
             .interceptor(counter.clone())
             .build(),
     );
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let store: SharedStore = Arc::new(DynamoStore::new(client, table, clock.clone()));
     let state = state_on(store.clone(), clock.clone());
     let calls = || counter.0.load(Ordering::SeqCst);
@@ -298,7 +298,7 @@ fn latency(label: &str, mut samples: Vec<Duration>) {
 async fn auth_latency() {
     let state = rampart_tests::embedded_state(
         settings(&[("TRUSTED_PROXIES", "127.0.0.0/8")]),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
     );
     let app = rampart_tests::spawn_app_with(state).await;
     let pw = "correct horse battery staple";
@@ -351,7 +351,7 @@ async fn auth_latency() {
 async fn intake_throughput() {
     let state = rampart_tests::embedded_state(
         settings(&[("WEBHOOK_RATE_LIMIT", "1000000/m")]),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
     );
     let app = rampart_tests::spawn_app_with(state).await;
     let n = 2000;
@@ -364,7 +364,7 @@ async fn intake_throughput() {
             let _p = sem.acquire().await.expect("permit");
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
             let body = format!(r#"{{"id":"evt_bench_{i}","type":"bench.event","created":{now},"data":{{"object":{{}}}}}}"#);
-            let sig = hex::encode(rampart::crypto::hmac_sha256(
+            let sig = hex::encode(rampart_platform::crypto::hmac_sha256(
                 rampart_tests::STRIPE_NEW.as_bytes(),
                 format!("{now}.{body}").as_bytes(),
             ));
@@ -407,16 +407,16 @@ async fn intake_calls(endpoint: &str) {
     );
     let url = sqs
         .create_queue()
-        .queue_name(format!("bench-{}", rampart::crypto::random_id()))
+        .queue_name(format!("bench-{}", rampart_platform::crypto::random_id()))
         .send()
         .await
         .expect("queue")
         .queue_url
         .expect("url");
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let store: SharedStore = Arc::new(DynamoStore::new(ddb, table, clock.clone()));
     let mut state = state_on(store, clock);
-    state.queue = Arc::new(rampart::queue::sqs::SqsQueue::new(sqs, url));
+    state.queue = Arc::new(rampart_store::queue::sqs::SqsQueue::new(sqs, url));
     let (d0, s0) = (
         ddb_calls.0.load(Ordering::SeqCst),
         sqs_calls.0.load(Ordering::SeqCst),
@@ -424,14 +424,14 @@ async fn intake_calls(endpoint: &str) {
     let n = 100;
     let t = Instant::now();
     for i in 0..n {
-        let v = rampart::webhooks::intake::Verified {
+        let v = rampart_webhooks::intake::Verified {
             provider: "stripe".into(),
             event_id: format!("evt_calls_{i}"),
             event_type: "bench.event".into(),
             occurred_at: None,
             payload: b"{}".to_vec(),
         };
-        rampart::webhooks::intake::record(&state, v)
+        rampart_webhooks::intake::record(&state, v)
             .await
             .expect("intake");
     }
@@ -450,14 +450,14 @@ async fn intake_calls(endpoint: &str) {
         sqs_calls.0.load(Ordering::SeqCst),
     );
     for i in 0..n {
-        let v = rampart::webhooks::intake::Verified {
+        let v = rampart_webhooks::intake::Verified {
             provider: "stripe".into(),
             event_id: format!("evt_calls_{i}"),
             event_type: "bench.event".into(),
             occurred_at: None,
             payload: b"{}".to_vec(),
         };
-        rampart::webhooks::intake::record(&state, v)
+        rampart_webhooks::intake::record(&state, v)
             .await
             .expect("intake");
     }
@@ -476,7 +476,10 @@ async fn main() {
     auth_latency().await;
     println!("== embedded backend (SQLite) ==");
     embedded(None).await;
-    let dir = std::env::temp_dir().join(format!("rampart-bench-{}", rampart::crypto::random_id()));
+    let dir = std::env::temp_dir().join(format!(
+        "rampart-bench-{}",
+        rampart_platform::crypto::random_id()
+    ));
     embedded(Some(&dir.join("bench.db"))).await;
     let _ = std::fs::remove_dir_all(&dir);
     match aws_endpoint() {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use rampart::http::{ClientIp, Json};
-use rampart::store::dynamo::DynamoStore;
+use rampart_http::{ClientIp, Json};
+use rampart_store::dynamo::DynamoStore;
 use rampart_tests::{embedded_state, settings, spawn_app, spawn_app_with};
 use serde_json::Value;
 
@@ -58,7 +58,7 @@ async fn every_health_route_answers_with_its_dependencies() {
 async fn health_is_503_when_the_store_is_down() {
     // A DynamoDB endpoint nothing listens on: every call fails.
     let cfg = rampart_tests::aws_config("http://127.0.0.1:9").await;
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let mut state = embedded_state(settings(&[]), clock.clone());
     state.store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&cfg),
@@ -129,7 +129,7 @@ async fn two_mib_body_is_413_problem_json() {
 async fn cors_grants_only_listed_origins() {
     let state = embedded_state(
         settings(&[("CORS_ALLOWED_ORIGINS", "https://app.example")]),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
     );
     let app = spawn_app_with(state).await;
     let preflight = |origin: &'static str| {
@@ -221,8 +221,8 @@ async fn request_id_is_echoed_when_sane_and_replaced_when_not() {
 #[tokio::test]
 async fn hsts_is_sent_in_production() {
     let mut s = settings(&[]);
-    s.app_env = rampart::config::AppEnv::Production;
-    let app = spawn_app_with(embedded_state(s, rampart::clock::system())).await;
+    s.app_env = rampart_platform::config::AppEnv::Production;
+    let app = spawn_app_with(embedded_state(s, rampart_platform::clock::system())).await;
     let r = app
         .client
         .get(app.url("/auth/health"))
@@ -245,7 +245,7 @@ struct Signup {
 
 /// A router with a JSON route, a panicking route and the client IP, under the shared layers.
 async fn layered(pairs: &[(&str, &str)]) -> String {
-    let state = embedded_state(settings(pairs), rampart::clock::system());
+    let state = embedded_state(settings(pairs), rampart_platform::clock::system());
     let routes = Router::new()
         .route(
             "/json",
@@ -262,8 +262,7 @@ async fn layered(pairs: &[(&str, &str)]) -> String {
         )
         .route("/ip", get(|ip: ClientIp| async move { ip.0.to_string() }));
     let addr =
-        rampart_tests::serve_router(rampart::http::finish(routes, &state, Default::default()))
-            .await;
+        rampart_tests::serve_router(rampart_http::finish(routes, &state, Default::default())).await;
     format!("http://{addr}")
 }
 
@@ -406,18 +405,18 @@ async fn shutdown_lets_in_flight_requests_finish() {
 
 #[tokio::test]
 async fn production_refuses_weak_or_missing_secrets_and_names_them() {
-    use rampart::secrets::local::LocalSource;
-    use rampart::secrets::{HASH_PEPPER, JWT_SIGNING_KEYS, Secrets};
+    use rampart_platform::secrets::local::LocalSource;
+    use rampart_platform::secrets::{HASH_PEPPER, JWT_SIGNING_KEYS, Secrets};
     let check = |pairs: Vec<(&'static str, String)>| async move {
         let values = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let s = Secrets::new(
             Box::new(LocalSource::from_map(values)),
-            rampart::clock::system(),
+            rampart_platform::clock::system(),
             Duration::from_secs(60),
         );
-        rampart::state::check_secrets(&s).await
+        rampart_http::state::check_secrets(&s).await
     };
-    let strong = || rampart::crypto::random_token(32);
+    let strong = || rampart_platform::crypto::random_token(32);
     assert!(
         check(vec![
             (HASH_PEPPER, strong()),
@@ -445,10 +444,14 @@ async fn production_refuses_weak_or_missing_secrets_and_names_them() {
 #[tokio::test]
 async fn production_refuses_to_start_with_unsafe_settings() {
     let s = settings(&[("APP_ENV", "production"), ("COOKIE_SECURE", "false")]);
-    let err = rampart::AppState::from_settings(s, rampart::clock::system(), rampart_local::CLIENTS)
-        .await
-        .err()
-        .expect("refused");
+    let err = rampart_http::AppState::from_settings(
+        s,
+        rampart_platform::clock::system(),
+        rampart_local::CLIENTS,
+    )
+    .await
+    .err()
+    .expect("refused");
     assert!(
         err.0.contains("COOKIE_SECURE")
             && err.0.contains("TABLE_NAME")

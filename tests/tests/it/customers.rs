@@ -11,10 +11,10 @@ mod usage;
 
 use std::sync::Arc;
 
-use rampart::AppState;
-use rampart::clock::{ManualClock, SharedClock};
-use rampart::queue::SharedQueue;
-use rampart::store::SharedStore;
+use rampart_http::AppState;
+use rampart_platform::clock::{ManualClock, SharedClock};
+use rampart_store::SharedStore;
+use rampart_store::queue::SharedQueue;
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{ADMIN_TOKEN, TestApp, settings, spawn_app_with, test_secrets};
@@ -55,7 +55,7 @@ pub async fn stack_with(
 }
 
 pub async fn stack() -> Stack {
-    stack_on(rampart::clock::system(), None).await
+    stack_on(rampart_platform::clock::system(), None).await
 }
 
 /// On a manual clock (rotation windows, event times).

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use rampart::AppState;
-use rampart::faults::Faults;
-use rampart::queue::faulty::FaultyQueue;
-use rampart::ratelimit::{self, KeyPart, Rule, Subject};
-use rampart::store::faulty::FaultyStore;
+use rampart_http::AppState;
+use rampart_http::ratelimit::{self, KeyPart, Rule, Subject};
+use rampart_platform::faults::Faults;
+use rampart_store::faulty::FaultyStore;
+use rampart_store::queue::faulty::FaultyQueue;
 use rampart_tests::StateFx as Fx;
 
 rampart_tests::on_backends!(
@@ -107,8 +107,8 @@ async fn a_failed_dependency_answers_503_with_retry_after(fx: Fx) {
 /// SQS delivers at least once: a message whose deletion failed (the answer lost, the batch
 /// response never reached SQS) comes back. Processing it again must change nothing.
 async fn a_message_redelivered_after_its_effect_landed_changes_nothing(fx: Fx) {
-    use rampart::webhooks::intake::{self, Verified};
-    let now = rampart::clock::Clock::now_secs(&*fx.clock);
+    use rampart_webhooks::intake::{self, Verified};
+    let now = rampart_platform::clock::Clock::now_secs(&*fx.clock);
     let payload = serde_json::json!({
         "id": "evt_redelivered", "type": "payment_intent.succeeded", "created": now,
         "data": {"object": {"id": "pi_redelivered", "status": "succeeded"}}
@@ -236,21 +236,30 @@ fn production_refuses_injected_faults_and_names_the_setting() {
     let prod = rampart_tests::settings(&[("APP_ENV", "production"), ("FAULT_RATE", "0.1")]);
     let problems = prod.production_problems().join("; ");
     assert!(problems.contains("FAULT_RATE"), "{problems}");
-    let bad = rampart::config::Settings::from_lookup(|k| (k == "FAULT_RATE").then(|| "2".into()));
+    let bad = rampart_platform::config::Settings::from_lookup(|k| {
+        (k == "FAULT_RATE").then(|| "2".into())
+    });
     assert!(bad.unwrap_err().to_string().contains("FAULT_RATE"));
 }
 
 #[tokio::test]
 async fn fault_rate_wraps_the_store_and_queue_of_a_configured_state() {
-    let dir = std::env::temp_dir().join(format!("rampart-faults-{}", rampart::crypto::random_id()));
+    let dir = std::env::temp_dir().join(format!(
+        "rampart-faults-{}",
+        rampart_platform::crypto::random_id()
+    ));
     let settings = rampart_tests::settings(&[
         ("FAULT_RATE", "1"),
         ("FAULT_SEED", "3"),
         ("DATA_DIR", dir.to_str().unwrap()),
     ]);
-    let state = AppState::from_settings(settings, rampart::clock::system(), rampart_local::CLIENTS)
-        .await
-        .unwrap();
+    let state = AppState::from_settings(
+        settings,
+        rampart_platform::clock::system(),
+        rampart_local::CLIENTS,
+    )
+    .await
+    .unwrap();
     let err = state.store.get("p", "s").await.unwrap_err();
     assert!(err.to_string().contains("injected fault"), "{err}");
     let _ = std::fs::remove_dir_all(dir);

@@ -41,14 +41,18 @@ fn check_section(file: &str, name: &str, generated: &str) {
 
 #[test]
 fn the_settings_reference_matches_the_declarations() {
-    check_section("README.md", "settings", &rampart::config::readme_table());
+    check_section(
+        "docs/configuration.md",
+        "settings",
+        &rampart_platform::config::readme_table(),
+    );
 }
 
 #[test]
 fn the_secrets_reference_matches_the_declarations() {
     check_section(
-        "README.md",
+        "docs/configuration.md",
         "secrets",
-        &rampart::secrets::check::readme_table(),
+        &rampart_platform::secrets::check::readme_table(),
     );
 }

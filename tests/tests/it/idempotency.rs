@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
-use rampart::clock::Clock;
-use rampart::error::ApiError;
-use rampart::idempotency::{self, Claim, StoredResponse};
-use rampart::store::{Condition, Item, StoreError, Write};
+use rampart_http::idempotency::{self, Claim, StoredResponse};
+use rampart_platform::clock::Clock;
+use rampart_platform::error::ApiError;
+use rampart_store::{Condition, Item, StoreError, Write};
 use rampart_tests::{embedded_state, settings};
 
 const TTL: Duration = Duration::from_secs(86_400);
@@ -204,13 +204,15 @@ struct Held {
 /// `x-test-user`, which stands in for authentication); `fail` makes it answer 500 once, a body
 /// with `slow` waits in the handler until `Held::release`.
 async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>, Held) {
-    use rampart::idempotency::request::{self, Reply, WriteRequest};
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    use rampart_http::idempotency::request::{self, Reply, WriteRequest};
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let calls = Arc::new(AtomicU32::new(0));
     let fail_next = Arc::new(AtomicU32::new(0));
     let held = Held::default();
     let (c, f, h) = (calls.clone(), fail_next.clone(), held.clone());
-    let handler = move |axum::extract::State(state): axum::extract::State<rampart::AppState>,
+    let handler = move |axum::extract::State(state): axum::extract::State<
+        rampart_http::AppState,
+    >,
                         headers: axum::http::HeaderMap,
                         body: axum::body::Bytes| {
         let (c, f, h) = (c.clone(), f.clone(), h.clone());
@@ -230,7 +232,7 @@ async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>, Held) {
                 Claim::Acquired(g) => g,
             };
             let work = async {
-                let body: serde_json::Value = rampart::http::json::body(&headers, &body)?;
+                let body: serde_json::Value = rampart_http::json::body(&headers, &body)?;
                 let n = c.fetch_add(1, Ordering::SeqCst) + 1;
                 if body.get("slow").is_some() {
                     h.started.notify_one();
@@ -253,7 +255,7 @@ async fn guarded_app() -> (String, Arc<AtomicU32>, Arc<AtomicU32>, Held) {
     let routes = Router::new()
         .route("/things", post(handler))
         .with_state(state.clone());
-    let router = rampart::http::finish(routes, &state, Default::default());
+    let router = rampart_http::finish(routes, &state, Default::default());
     let addr = rampart_tests::serve_router(router).await;
     (format!("http://{addr}/things"), calls, fail_next, held)
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context};
 use lambda_runtime::LambdaEvent;
-use rampart::http::ClientIp;
+use rampart_http::ClientIp;
 use rampart_tests::{embedded_state, settings};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -22,7 +22,7 @@ async fn invoke(router: Router, event: &str) -> Value {
     let req: LambdaRequest = serde_json::from_str(event).unwrap();
     let mut ctx = Context::default();
     ctx.request_id = "lambda-req-1".into();
-    let adapter: Adapter<'_, _, _> = Adapter::from(rampart::lambda::handler(router));
+    let adapter: Adapter<'_, _, _> = Adapter::from(rampart_http::lambda::handler(router));
     let resp = adapter.oneshot(LambdaEvent::new(req, ctx)).await.unwrap();
     serde_json::to_value(resp).unwrap()
 }
@@ -41,7 +41,7 @@ fn body_bytes(resp: &Value) -> Vec<u8> {
 
 /// Echoes what a handler sees: cookies, client IP, and a digest of the raw body bytes.
 fn echo_router() -> Router {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let echo = |ip: ClientIp, headers: HeaderMap, body: Bytes| async move {
         let cookies: Vec<String> = headers
             .get_all("cookie")
@@ -51,7 +51,7 @@ fn echo_router() -> Router {
         let json = serde_json::json!({
             "cookies": cookies,
             "ip": ip.0.to_string(),
-            "sha256": rampart::crypto::sha256_hex(&body),
+            "sha256": rampart_platform::crypto::sha256_hex(&body),
             "len": body.len(),
         });
         (
@@ -65,12 +65,12 @@ fn echo_router() -> Router {
     let routes = Router::new()
         .route("/echo", post(echo))
         .route("/ip", get(|ip: ClientIp| async move { ip.0.to_string() }));
-    rampart::http::finish(routes, &state, Default::default())
+    rampart_http::finish(routes, &state, Default::default())
 }
 
 #[tokio::test]
 async fn http_api_v2_with_a_stage_resolves_the_route() {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let resp = invoke(
         auth_api::router(state),
         &fixture("apigw_v2_health_stage.json"),
@@ -99,7 +99,7 @@ async fn cookies_arrive_set_cookie_returns_and_base64_body_is_exact() {
     assert_eq!(body["len"], raw.len());
     assert_eq!(
         body["sha256"],
-        rampart::crypto::sha256_hex(&raw),
+        rampart_platform::crypto::sha256_hex(&raw),
         "raw bytes preserved exactly"
     );
     assert_eq!(
@@ -127,13 +127,13 @@ async fn function_url_event_keeps_raw_body_and_source_ip() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    assert_eq!(body["sha256"], rampart::crypto::sha256_hex(&raw));
+    assert_eq!(body["sha256"], rampart_platform::crypto::sha256_hex(&raw));
     assert_eq!(body["ip"], "192.0.2.44");
 }
 
 #[tokio::test]
 async fn function_url_reaches_the_webhooks_router() {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let resp = invoke(
         webhooks_api::router(state),
         &fixture("function_url_webhooks_health.json"),
@@ -148,8 +148,28 @@ async fn function_url_reaches_the_webhooks_router() {
 }
 
 #[tokio::test]
+async fn operator_routes_answer_api_gateway_but_not_the_function_url() {
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
+    let via_url = fixture("function_url_webhooks_health.json")
+        .replace("/webhooks/health", "/admin/webhook-events");
+    let resp = invoke(webhooks_api::router(state.clone()), &via_url).await;
+    assert_eq!(resp["statusCode"], 404, "function URL: {resp}");
+    // The same request as API Gateway hands it over: its route key names the matched route.
+    let via_api = via_url.replace(
+        "\"routeKey\": \"$default\"",
+        "\"routeKey\": \"ANY /admin/{proxy+}\"",
+    );
+    assert!(via_api.contains("ANY /admin/{proxy+}"));
+    let resp = invoke(webhooks_api::router(state), &via_api).await;
+    assert_eq!(
+        resp["statusCode"], 401,
+        "HTTP API, no operator token: {resp}"
+    );
+}
+
+#[tokio::test]
 async fn unknown_route_through_lambda_is_problem_json() {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let event =
         fixture("apigw_v2_health_stage.json").replace("/prod/auth/health", "/prod/auth/nope");
     let resp = invoke(auth_api::router(state), &event).await;
@@ -162,13 +182,13 @@ async fn unknown_route_through_lambda_is_problem_json() {
 /// clients sign, resolve and reach the service.
 #[tokio::test]
 async fn a_lambda_function_reaches_aws_with_only_the_variables_lambda_sets() {
-    use rampart::secrets::SecretSource;
+    use rampart_platform::secrets::SecretSource;
     let Some(ep) = rampart_tests::aws_endpoint() else {
         eprintln!("skipped: no AWS test endpoint");
         return;
     };
     let (_, table) = rampart_tests::dynamo_table(&ep).await;
-    let name = format!("lambda-{}", rampart::crypto::random_id());
+    let name = format!("lambda-{}", rampart_platform::crypto::random_id());
     aws_sdk_secretsmanager::Client::new(&rampart_tests::aws_config(&ep).await)
         .create_secret()
         .name(&name)
@@ -182,9 +202,9 @@ async fn a_lambda_function_reaches_aws_with_only_the_variables_lambda_sets() {
         "AWS_ENDPOINT_URL" => Some(ep.clone()),
         _ => None,
     };
-    let cfg = rampart::lambda::aws_config_from(&lambda_env);
+    let cfg = rampart_http::lambda::aws_config_from(&lambda_env);
     assert_eq!(cfg.region().map(|r| r.as_ref()), Some("us-east-1"));
-    let source = rampart::secrets::aws::SecretsManagerSource::new(
+    let source = rampart_platform::secrets::aws::SecretsManagerSource::new(
         aws_sdk_secretsmanager::Client::new(&cfg),
         &name,
     );
@@ -224,7 +244,7 @@ async fn an_aws_call_answered_with_a_redirect_is_not_followed() {
     }))
     .await;
     let endpoint = format!("http://{redirecting}");
-    let cfg = rampart::lambda::aws_config_from(&|var| match var {
+    let cfg = rampart_http::lambda::aws_config_from(&|var| match var {
         "AWS_REGION" => Some("us-east-1".to_string()),
         "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
         _ => None,

@@ -2,11 +2,11 @@
 //! through the real intake and worker of a spawned stack and has its effect; and what the
 //! command says when it cannot send (no price configured, unknown provider or event).
 
-use rampart::auth::User;
-use rampart::store::{keys, load};
-use rampart::webhooks::providers::twilio::SmsOptOut;
+use rampart_auth::User;
 use rampart_local::send::{self, Ctx, Flags, Sent};
+use rampart_store::{keys, load};
 use rampart_tests::{TestApp, settings};
+use rampart_webhooks::providers::twilio::SmsOptOut;
 use serde_json::Value;
 
 use crate::orders::{order, order_reaches, pay, shop_with, sign_up};
@@ -137,7 +137,7 @@ async fn docusign_envelope_events_from_send_move_the_envelope_forward() {
 
 async fn opted_out(app: &TestApp, phone: &str) -> Option<bool> {
     let pepper = app.state.hash_pepper().await.unwrap();
-    let hash = rampart::crypto::keyed_hash(&pepper, "phone", phone);
+    let hash = rampart_platform::crypto::keyed_hash(&pepper, "phone", phone);
     let s: Option<SmsOptOut> = load(&*app.state.store, &keys::sms_optout(&hash))
         .await
         .unwrap();

@@ -1,6 +1,6 @@
 //! The SES v2 mailer against moto, and the local outbox.
 
-use rampart::mail::{Mail, MailKind, Mailer, Outbox, Ses};
+use rampart_http::mail::{Mail, MailKind, Mailer, Outbox, Ses};
 use rampart_tests::{aws_config, aws_endpoint};
 
 fn mail(to: &str) -> Mail {
@@ -19,7 +19,10 @@ async fn ses_sends_from_a_verified_sender_and_reports_failure_otherwise() {
         return;
     };
     let client = aws_sdk_sesv2::Client::new(&aws_config(&ep).await);
-    let from = format!("no-reply-{}@rampart.example", rampart::crypto::random_id());
+    let from = format!(
+        "no-reply-{}@rampart.example",
+        rampart_platform::crypto::random_id()
+    );
     let unverified = Ses::new(client.clone(), &from);
     let err = unverified.send(mail("user@example.com")).await.unwrap_err();
     assert_eq!(
@@ -69,7 +72,7 @@ async fn outbox_keeps_mail_per_address_newest_first() {
 async fn a_local_mail_is_one_json_log_line_with_its_kind_and_without_its_body() {
     let logs = crate::operations::captured_logs();
     let app = rampart_tests::spawn_app().await;
-    let request_id = format!("req-{}", rampart::crypto::random_id());
+    let request_id = format!("req-{}", rampart_platform::crypto::random_id());
     let r = app
         .client
         .post(app.url("/auth/otp/request"))

@@ -2,8 +2,10 @@
 //! local stack, Lambda event fixtures, and the backend contract suites.
 
 mod api;
+mod architecture;
 mod auth;
 mod billing;
+mod browser;
 mod customers;
 mod faults;
 mod gdpr;

@@ -97,7 +97,7 @@ fn declared_routes() -> BTreeSet<String> {
             }
         }
     }
-    for provider in rampart::webhooks::Registry::builtin().iter() {
+    for provider in rampart_webhooks::Registry::builtin().iter() {
         for p in provider.paths() {
             routes.insert(p.to_string());
         }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use rampart::error::ApiError;
-use rampart::http::RouterOptions;
+use rampart_http::RouterOptions;
+use rampart_platform::error::ApiError;
 use rampart_tests::{embedded_state, settings, spawn_app};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,7 +26,7 @@ fn rampart_local_refuses_production_with_a_clear_message() {
 }
 
 async fn outbox_status(bind: &str, force: bool) -> u16 {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let listener = TcpListener::bind(bind).await.unwrap();
     let running = rampart_local::start_with(state, listener, force)
         .await
@@ -62,7 +62,7 @@ fn a_wildcard_bind_is_reached_on_loopback() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_slow_request_lets_it_finish_then_stops() {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let signal = rampart_local::shutdown_signal().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = rampart_local::start(state, listener).await.unwrap();
@@ -164,7 +164,7 @@ pub(crate) fn captured_logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Captured::default();
-        tracing::subscriber::set_global_default(rampart::telemetry::json_subscriber(
+        tracing::subscriber::set_global_default(rampart_platform::telemetry::json_subscriber(
             EnvFilter::new("info"),
             logs.clone(),
         ))
@@ -180,11 +180,11 @@ async fn boom() -> Result<(), ApiError> {
 #[tokio::test]
 async fn an_error_inside_a_request_logs_its_request_id_and_route() {
     let logs = captured_logs();
-    let request_id = format!("req-{}", rampart::crypto::random_id());
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let request_id = format!("req-{}", rampart_platform::crypto::random_id());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     // The route belongs to orders-api's router, as it would in the function.
-    let app = rampart::http::finish(
-        rampart::http::serves(
+    let app = rampart_http::finish(
+        rampart_http::serves(
             "orders-api",
             Router::new().route("/orders/{id}/boom", get(boom)),
         ),

@@ -14,7 +14,7 @@ mod stripe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rampart::clock::{ManualClock, SharedClock};
+use rampart_platform::clock::{ManualClock, SharedClock};
 use rampart_tests::{TestApp, embedded_state, settings, spawn_app_with, state_on};
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -28,7 +28,7 @@ pub struct Shop {
 }
 
 /// Settings every shop test runs with; `extra` adds or overrides.
-fn shop_settings(extra: &[(&str, &str)]) -> rampart::config::Settings {
+fn shop_settings(extra: &[(&str, &str)]) -> rampart_platform::config::Settings {
     let mut pairs = vec![
         // Logins come from made-up client addresses (the login limit is per IP).
         ("TRUSTED_PROXIES", "127.0.0.0/8"),
@@ -41,7 +41,7 @@ fn shop_settings(extra: &[(&str, &str)]) -> rampart::config::Settings {
 async fn embedded(clock: Option<Arc<ManualClock>>, extra: &[(&str, &str)]) -> Shop {
     let shared: SharedClock = match &clock {
         Some(c) => c.clone(),
-        None => rampart::clock::system(),
+        None => rampart_platform::clock::system(),
     };
     let app = spawn_app_with(embedded_state(shop_settings(extra), shared)).await;
     Shop { app, clock }
@@ -51,7 +51,7 @@ async fn dynamo(clock: Option<Arc<ManualClock>>, extra: &[(&str, &str)]) -> Opti
     let ep = rampart_tests::aws_endpoint()?;
     let shared: SharedClock = match &clock {
         Some(c) => c.clone(),
-        None => rampart::clock::system(),
+        None => rampart_platform::clock::system(),
     };
     let store = rampart_tests::dynamo_store(&ep, shared.clone()).await;
     let mut state = state_on(store, shared);
@@ -90,7 +90,7 @@ pub struct Customer {
 }
 
 fn rand_octet() -> u8 {
-    rampart::crypto::random_bytes(1)[0] % 250 + 1
+    rampart_platform::crypto::random_bytes(1)[0] % 250 + 1
 }
 
 pub async fn sign_up(app: &TestApp, email: &str) -> Customer {
@@ -176,7 +176,7 @@ pub async fn assert_problem(r: Response, status: u16, slug: &str) -> Value {
 
 /// A new order of `sku` × `quantity`; returns its body.
 pub async fn order(app: &TestApp, who: &Customer, sku: &str, quantity: u32) -> Value {
-    let key = rampart::crypto::random_id();
+    let key = rampart_platform::crypto::random_id();
     let r = post(
         app,
         who,
@@ -191,7 +191,7 @@ pub async fn order(app: &TestApp, who: &Customer, sku: &str, quantity: u32) -> V
 
 /// A payment for `order_id` through `provider`, under a fresh key; returns the response.
 pub async fn pay(app: &TestApp, who: &Customer, order_id: &str, provider: &str) -> Response {
-    let key = rampart::crypto::random_id();
+    let key = rampart_platform::crypto::random_id();
     post(
         app,
         who,

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use rampart::clock::Clock;
-use rampart::idempotency::{self, Claim};
+use rampart_http::idempotency::{self, Claim};
+use rampart_platform::clock::Clock;
 use serde_json::{Value, json};
 
 use super::{Shop, assert_problem, get, json_of, order, post, sign_up};
@@ -365,9 +365,10 @@ async fn the_catalog_is_public_data_and_a_setting_replaces_it() {
         "[]",
         r#"[{"sku":"a","name":"A","data_gb":1,"days":1,"amount":-5,"currency":"EUR"}]"#,
     ] {
-        let e =
-            rampart::config::Settings::from_lookup(|k| (k == "CATALOG").then(|| bad.to_string()))
-                .unwrap_err();
+        let e = rampart_platform::config::Settings::from_lookup(|k| {
+            (k == "CATALOG").then(|| bad.to_string())
+        })
+        .unwrap_err();
         assert!(e.0.starts_with("CATALOG"), "{bad}: {}", e.0);
     }
 }

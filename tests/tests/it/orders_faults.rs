@@ -7,13 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::AppState;
-use rampart::clock::{ManualClock, SharedClock};
-use rampart::faults::Faults;
-use rampart::queue::SharedQueue;
-use rampart::queue::faulty::FaultyQueue;
-use rampart::store::SharedStore;
-use rampart::store::faulty::FaultyStore;
+use rampart_http::AppState;
+use rampart_platform::clock::{ManualClock, SharedClock};
+use rampart_platform::faults::Faults;
+use rampart_store::SharedStore;
+use rampart_store::faulty::FaultyStore;
+use rampart_store::queue::SharedQueue;
+use rampart_store::queue::faulty::FaultyQueue;
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{TestApp, spawn_app_with, test_secrets};
@@ -178,7 +178,7 @@ async fn fifty_identical_orders_under_faults_make_one_order_and_every_answer_agr
             break;
         }
         fx.clock
-            .advance(rampart::idempotency::IN_PROGRESS_DEADLINE + Duration::from_secs(1));
+            .advance(rampart_http::idempotency::IN_PROGRESS_DEADLINE + Duration::from_secs(1));
         let retried = wave(app, &alice, &body, pending.len()).await;
         for (i, a) in pending.into_iter().zip(retried) {
             answers[i] = a;

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use rampart::store::{Query, keys};
-use rampart::webhooks::providers::standard::mock_payment::{self as mock, Settle};
-use rampart::webhooks::providers::standard::sign;
+use rampart_store::{Query, keys};
 use rampart_tests::{ADMIN_TOKEN, STANDARD_SECRET, TestApp};
+use rampart_webhooks::providers::standard::mock_payment::{self as mock, Settle};
+use rampart_webhooks::providers::standard::sign;
 use serde_json::{Value, json};
 
 use super::{
@@ -444,8 +444,10 @@ async fn payment_bodies_are_checked_before_any_lookup() {
 
 #[tokio::test]
 async fn the_lambda_routers_do_not_mount_the_local_payment_command() {
-    let state =
-        rampart_tests::embedded_state(rampart_tests::settings(&[]), rampart::clock::system());
+    let state = rampart_tests::embedded_state(
+        rampart_tests::settings(&[]),
+        rampart_platform::clock::system(),
+    );
     let path = format!("/_local/payments/pi_mock_{}/succeed", "0".repeat(24));
     for router in [
         orders_api::router(state.clone()),

@@ -281,7 +281,7 @@ fn stripe_header(body: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let sig = hex::encode(rampart::crypto::hmac_sha256(
+    let sig = hex::encode(rampart_platform::crypto::hmac_sha256(
         STRIPE_NEW.as_bytes(),
         format!("{t}.{body}").as_bytes(),
     ));
@@ -290,7 +290,7 @@ fn stripe_header(body: &str) -> String {
 
 async fn stripe_event(app: &TestApp, ty: &str, intent: &str, status: &str) {
     let body = json!({
-        "id": format!("evt_{}", rampart::crypto::random_id()),
+        "id": format!("evt_{}", rampart_platform::crypto::random_id()),
         "type": ty,
         "created": app.state.clock.now_secs(),
         "data": {"object": {"object": "payment_intent", "id": intent, "status": status}},

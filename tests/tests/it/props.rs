@@ -7,9 +7,9 @@ use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use proptest::prelude::*;
-use rampart::idempotency::{request_hash, validate_key};
-use rampart::store::Value;
-use rampart::store::dynamo::{from_av, to_av};
+use rampart_http::idempotency::{request_hash, validate_key};
+use rampart_store::Value;
+use rampart_store::dynamo::{from_av, to_av};
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -98,7 +98,7 @@ proptest! {
         } else {
             Vec::new()
         };
-        let got = rampart::http::client_ip::resolve(Some(peer), Some(&xff), &trusted).unwrap();
+        let got = rampart_http::client_ip::resolve(Some(peer), Some(&xff), &trusted).unwrap();
         if trusted_peer {
             let in_header = xff.split(',').map(str::trim).any(|h| {
                 h.parse::<IpAddr>().ok().map(|i| i.to_canonical()) == Some(got)
@@ -119,12 +119,12 @@ proptest! {
         if let Ok(v) = HeaderValue::from_str(&noise) {
             headers.append(header::COOKIE, v);
         }
-        let _ = rampart::auth::cookies::get(&headers, "__Host-probe");
+        let _ = rampart_auth::cookies::get(&headers, "__Host-probe");
         headers.append(
             header::COOKIE,
             HeaderValue::from_str(&format!("a=b; __Host-probe={value}; c=d")).unwrap(),
         );
-        let found = rampart::auth::cookies::get(&headers, "__Host-probe");
+        let found = rampart_auth::cookies::get(&headers, "__Host-probe");
         // The noise may itself carry the name first; either way a value comes back.
         prop_assert!(found.is_some());
         if !noise.contains("__Host-probe=") {
@@ -137,7 +137,7 @@ proptest! {
         #[derive(serde::Deserialize, Debug)]
         #[allow(dead_code)]
         struct Probe { email: String, quantity: u8 }
-        if let Err(e) = rampart::http::json::parse::<Probe>(&body) {
+        if let Err(e) = rampart_http::json::parse::<Probe>(&body) {
             let status = e.status().as_u16();
             prop_assert!(status == 400 || status == 422, "status {status}");
         }
@@ -151,7 +151,7 @@ mod signatures {
     use base64::engine::general_purpose::STANDARD;
     use hmac::{Hmac, Mac};
     use proptest::prelude::*;
-    use rampart::webhooks::providers::{docusign, square, standard, stripe, twilio};
+    use rampart_webhooks::providers::{docusign, square, standard, stripe, twilio};
 
     fn mac256(key: &[u8], data: &[u8]) -> Vec<u8> {
         let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::queue::sqs::SqsQueue;
-use rampart::queue::{OutgoingMessage, Queue};
+use rampart_store::queue::sqs::SqsQueue;
+use rampart_store::queue::{OutgoingMessage, Queue};
 use rampart_store_sqlite::Db;
 use rampart_store_sqlite::SqliteQueue;
 use rampart_tests::{aws_config, aws_endpoint};
@@ -27,7 +27,7 @@ pub struct QFx {
 pub async fn sqlite_fx() -> Option<QFx> {
     let q = SqliteQueue::new(
         Db::in_memory().unwrap(),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         "jobs",
         MAX_RECEIVES,
     );
@@ -41,7 +41,7 @@ pub async fn sqlite_fx() -> Option<QFx> {
 pub async fn sqs_fx() -> Option<QFx> {
     let ep = aws_endpoint()?;
     let client = aws_sdk_sqs::Client::new(&aws_config(&ep).await);
-    let name = format!("q-{}", rampart::crypto::random_id());
+    let name = format!("q-{}", rampart_platform::crypto::random_id());
     let dlq_url = client
         .create_queue()
         .queue_name(format!("{name}-dlq"))
@@ -251,7 +251,7 @@ async fn delay_hides_a_message(fx: QFx) {
 async fn embedded_dedup_id_delivers_once() {
     let q = SqliteQueue::new(
         Db::in_memory().unwrap(),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         "jobs",
         3,
     );

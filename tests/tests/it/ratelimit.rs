@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use rampart::clock::Clock;
-use rampart::ratelimit::{self, KeyPart, Rule, Subject};
-use rampart::store::keys;
+use rampart_http::ratelimit::{self, KeyPart, Rule, Subject};
+use rampart_platform::clock::Clock;
+use rampart_store::keys;
 use rampart_tests::{embedded_state, settings};
 
 use rampart_tests::StateFx as Fx;
@@ -195,7 +195,7 @@ async fn subjects_are_hashed_and_separate(fx: Fx) {
     );
     // The counter sits under a keyed hash, never the raw email or IP.
     let pepper = fx.state.hash_pepper().await.unwrap();
-    let hash = rampart::crypto::keyed_hash(
+    let hash = rampart_platform::crypto::keyed_hash(
         &pepper,
         "ratelimit:otp",
         "alice@example.com\u{1f}198.51.100.4",
@@ -217,7 +217,7 @@ async fn subjects_are_hashed_and_separate(fx: Fx) {
 
 #[tokio::test]
 async fn limited_routes_carry_headers_and_429_has_retry_after() {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let routes = ratelimit::protect(
         Router::new().route("/limited", get(|| async { "ok" })),
         &state,
@@ -229,8 +229,7 @@ async fn limited_routes_carry_headers_and_429_has_retry_after() {
         )],
     );
     let addr =
-        rampart_tests::serve_router(rampart::http::finish(routes, &state, Default::default()))
-            .await;
+        rampart_tests::serve_router(rampart_http::finish(routes, &state, Default::default())).await;
     let c = reqwest::Client::new();
     for remaining in [2, 1, 0] {
         let r = c

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use rampart::clock::SharedClock;
-use rampart::secrets::Secrets;
-use rampart::secrets::aws::SecretsManagerSource;
+use rampart_platform::clock::SharedClock;
+use rampart_platform::secrets::Secrets;
+use rampart_platform::secrets::aws::SecretsManagerSource;
 use rampart_tests::{aws_config, aws_endpoint, manual_clock};
 
 #[tokio::test]
@@ -15,7 +15,7 @@ async fn rotation_is_picked_up_after_ttl_and_previous_keeps_verifying() {
         return;
     };
     let client = aws_sdk_secretsmanager::Client::new(&aws_config(&ep).await);
-    let name = format!("rampart-{}", rampart::crypto::random_id());
+    let name = format!("rampart-{}", rampart_platform::crypto::random_id());
     client
         .create_secret()
         .name(&name)
@@ -86,7 +86,7 @@ async fn missing_secret_is_an_error_not_a_default() {
     let client = aws_sdk_secretsmanager::Client::new(&aws_config(&ep).await);
     let secrets = Secrets::new(
         Box::new(SecretsManagerSource::new(client, "does-not-exist")),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         Duration::from_secs(300),
     );
     assert!(secrets.get("HASH_PEPPER").await.is_err());

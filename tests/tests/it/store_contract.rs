@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::clock::{ManualClock, SharedClock};
-use rampart::store::{
+use rampart_platform::clock::{ManualClock, SharedClock};
+use rampart_store::{
     Condition, EXPIRES_AT, GSI1PK, GSI1SK, Item, Query, SharedStore, StoreError, TxFailure, Update,
     Value, Write,
 };
@@ -19,7 +19,7 @@ pub struct Fx {
 
 impl Fx {
     fn now(&self) -> i64 {
-        use rampart::clock::Clock;
+        use rampart_platform::clock::Clock;
         self.clock.now_secs()
     }
 }
@@ -339,7 +339,7 @@ async fn expired_items_are_invisible(fx: Fx) {
     s.put(Item::new("e", "forever"), None).await.unwrap();
     assert!(s.get("e", "live").await.unwrap().is_some());
     assert!(s.get("e", "dead").await.unwrap().is_none());
-    let sks = |p: rampart::store::Page| p.items.into_iter().map(|i| i.sk).collect::<Vec<_>>();
+    let sks = |p: rampart_store::Page| p.items.into_iter().map(|i| i.sk).collect::<Vec<_>>();
     assert_eq!(
         sks(s.query(Query::table("e")).await.unwrap()),
         vec!["forever", "live"]

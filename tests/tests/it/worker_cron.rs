@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
-use rampart::AppState;
-use rampart::clock::{Clock, SharedClock};
-use rampart::jobs::{Dispatcher, JobError, JobHandler, JobMeta};
-use rampart::store::{EXPIRES_AT, Item, Update};
+use rampart_http::AppState;
+use rampart_http::jobs::{Dispatcher, JobError, JobHandler, JobMeta};
+use rampart_platform::clock::{Clock, SharedClock};
+use rampart_store::{EXPIRES_AT, Item, Update};
 use rampart_tests::{embedded_state, manual_clock, settings};
 
 fn fixture(name: &str) -> String {
@@ -56,7 +56,7 @@ impl JobHandler for Fail {
 
 #[tokio::test]
 async fn sqs_batch_reports_only_the_failures() {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let dispatcher = Dispatcher::new()
         .register("test.ok", Ok_)
         .register("test.fail", Fail);
@@ -82,8 +82,40 @@ async fn sqs_batch_reports_only_the_failures() {
 }
 
 #[tokio::test]
+async fn a_batch_near_its_deadline_takes_no_record_and_reports_every_one() {
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
+    let dispatcher = Dispatcher::new()
+        .register("test.ok", Ok_)
+        .register("test.fail", Fail);
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
+    let ids: Vec<String> = event
+        .records
+        .iter()
+        .filter_map(|r| r.message_id.clone())
+        .collect();
+    // Less time left than one record's budget: nothing may start.
+    let deadline = std::time::Instant::now() + jobs_worker::RECORD_BUDGET / 2;
+    let resp = jobs_worker::handle_until(&state, &dispatcher, event, Some(deadline)).await;
+    let failed: Vec<String> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, ids, "every record is handed back for redelivery");
+    assert!(
+        state.store.get("jobs", "seen").await.unwrap().is_none(),
+        "no record ran"
+    );
+    // With the budget there, the same batch runs as without a deadline.
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
+    let later = std::time::Instant::now() + jobs_worker::RECORD_BUDGET * 3;
+    let resp = jobs_worker::handle_until(&state, &dispatcher, event, Some(later)).await;
+    assert_eq!(resp.batch_item_failures.len(), 3, "only the real failures");
+}
+
+#[tokio::test]
 async fn production_dispatcher_fails_unknown_kinds_into_the_dlq_path() {
-    let state = embedded_state(settings(&[]), rampart::clock::system());
+    let state = embedded_state(settings(&[]), rampart_platform::clock::system());
     let event: SqsEvent = serde_json::from_str(&fixture("sqs_batch.json")).unwrap();
     let resp = jobs_worker::handle(&state, &jobs_worker::dispatcher(), event).await;
     assert_eq!(
@@ -136,7 +168,7 @@ async fn the_cron_reports_what_waits_in_the_dead_letter_queue() {
     let state = embedded_state(settings(&[]), clock.clone());
     state
         .queue
-        .send(rampart::queue::OutgoingMessage::new("poison"))
+        .send(rampart_store::queue::OutgoingMessage::new("poison"))
         .await
         .unwrap();
     // The test state's queue dead-letters after 3 receives.
@@ -148,13 +180,13 @@ async fn the_cron_reports_what_waits_in_the_dead_letter_queue() {
             .unwrap();
         clock.advance(Duration::from_secs(2));
     }
-    let report = rampart::retention::run(&state).await.unwrap();
+    let report = rampart_gdpr::retention::run(&state).await.unwrap();
     assert_eq!(report.dead_letter_depth, Some(1));
 }
 
 #[tokio::test]
 async fn the_sqs_dead_letter_depth_is_read_from_the_queue_attributes() {
-    use rampart::queue::Queue;
+    use rampart_store::queue::Queue;
     let Some(ep) = rampart_tests::aws_endpoint() else {
         eprintln!("skipped: no AWS test endpoint");
         return;
@@ -173,7 +205,7 @@ async fn the_sqs_dead_letter_depth_is_read_from_the_queue_attributes() {
                 .unwrap()
         }
     };
-    let id = rampart::crypto::random_id();
+    let id = rampart_platform::crypto::random_id();
     let main = url(format!("main-{id}")).await;
     let dlq = url(format!("dlq-{id}")).await;
     for _ in 0..2 {
@@ -185,8 +217,9 @@ async fn the_sqs_dead_letter_depth_is_read_from_the_queue_attributes() {
             .await
             .unwrap();
     }
-    let plain = rampart::queue::sqs::SqsQueue::new(client.clone(), &main);
+    let plain = rampart_store::queue::sqs::SqsQueue::new(client.clone(), &main);
     assert_eq!(plain.dead_letter_depth().await.unwrap(), None);
-    let with_dlq = rampart::queue::sqs::SqsQueue::new(client, &main).with_dead_letter(Some(dlq));
+    let with_dlq =
+        rampart_store::queue::sqs::SqsQueue::new(client, &main).with_dead_letter(Some(dlq));
     assert_eq!(with_dlq.dead_letter_depth().await.unwrap(), Some(2));
 }

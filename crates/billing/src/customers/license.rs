@@ -145,7 +145,7 @@ pub async fn issue(state: &AppState, customer_id: &str) -> Result<License, ApiEr
     let (kid, key) = &keys[0];
     let now = state.clock.now_secs();
     let claims = Claims {
-        iss: state.settings.public_base_url.clone(),
+        iss: state.settings.license_issuer.clone(),
         sub: customer.id,
         tier: customer.tier,
         limits: state.settings.tiers.limits(customer.tier),
@@ -162,7 +162,7 @@ pub async fn issue(state: &AppState, customer_id: &str) -> Result<License, ApiEr
     })
 }
 
-/// In production the license key must be present and strong, or billing-api does not start.
+/// In production the license key must be present and strong, or customers-api does not start.
 pub async fn check_production(state: &AppState) -> Result<(), StartupError> {
     if !state.settings.is_production() {
         return Ok(());

@@ -13,10 +13,13 @@ fn http_url(v: &str) -> Result<String, String> {
     }
 }
 
-/// A URL setting whose default is a path under `PUBLIC_BASE_URL`.
+/// A URL setting whose default is a path under `PUBLIC_BASE_URL`, outside production only:
+/// there nothing under the webhooks URL serves these paths, so production leaves it empty and
+/// the function that needs it refuses to start (billing-api, `check_production`).
 fn or_public(s: &super::Settings, v: Option<&str>, path: &str) -> Result<String, String> {
     match v {
         Some(url) => http_url(url),
+        None if s.is_production() => Ok(String::new()),
         None => Ok(format!("{}{path}", s.public_base_url.trim_end_matches('/'))),
     }
 }
@@ -66,9 +69,9 @@ pub(super) const TIERS: Setting = Setting {
 pub(super) const CHECKOUT_SUCCESS_URL: Setting = Setting {
     name: "CHECKOUT_SUCCESS_URL",
     kind: Kind::Url,
-    default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/success"),
+    default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/success (not in production)"),
     production: None,
-    doc: "where Stripe Checkout returns a user who paid",
+    doc: "where Stripe Checkout returns a user who paid (your app's page); billing-api refuses to start without an https one in production",
     apply: |s, v| {
         s.checkout_success_url = or_public(s, v, "/billing/checkout/success")?;
         Ok(())
@@ -78,11 +81,27 @@ pub(super) const CHECKOUT_SUCCESS_URL: Setting = Setting {
 pub(super) const CHECKOUT_CANCEL_URL: Setting = Setting {
     name: "CHECKOUT_CANCEL_URL",
     kind: Kind::Url,
-    default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/canceled"),
+    default: Fallback::Unset("`PUBLIC_BASE_URL` + /billing/checkout/canceled (not in production)"),
     production: None,
-    doc: "where Stripe Checkout returns a user who backed out",
+    doc: "where Stripe Checkout returns a user who backed out; billing-api refuses to start without an https one in production",
     apply: |s, v| {
         s.checkout_cancel_url = or_public(s, v, "/billing/checkout/canceled")?;
+        Ok(())
+    },
+};
+
+pub(super) const LICENSE_ISSUER: Setting = Setting {
+    name: "LICENSE_ISSUER",
+    kind: Kind::Text,
+    default: Fallback::Unset("`PUBLIC_BASE_URL` (not in production)"),
+    production: None,
+    doc: "the `iss` of every license customers-api signs (e.g. `https://api.example.com`); customers-api refuses to start without it in production",
+    apply: |s, v| {
+        s.license_issuer = match v {
+            Some(iss) => iss.to_string(),
+            None if s.is_production() => String::new(),
+            None => s.public_base_url.clone(),
+        };
         Ok(())
     },
 };
@@ -113,6 +132,28 @@ mod tests {
             "https://api.example.com/billing/checkout/canceled"
         );
         assert_eq!(s.stripe_api_base, "https://api.stripe.com");
+    }
+
+    #[test]
+    fn production_derives_nothing_from_the_webhooks_url() {
+        let s = settings(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "billing-api"),
+            ("TABLE_NAME", "t"),
+            ("QUEUE_URL", "q"),
+        ])
+        .unwrap();
+        assert!(s.is_production(), "Lambda without APP_ENV is production");
+        assert_eq!(
+            s.public_base_url, "",
+            "in Lambda: the function URL per delivery"
+        );
+        assert_eq!(s.square_webhook_url, "");
+        assert_eq!(s.checkout_success_url, "", "billing-api refuses to start");
+        assert_eq!(s.checkout_cancel_url, "");
+        assert_eq!(s.license_issuer, "", "customers-api refuses to start");
+        let local = settings(&[]).unwrap();
+        assert_eq!(local.public_base_url, "http://127.0.0.1:3000");
+        assert_eq!(local.license_issuer, "http://127.0.0.1:3000");
     }
 
     #[test]

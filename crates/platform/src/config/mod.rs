@@ -6,6 +6,7 @@
 //! README's settings table is generated from the declarations and a test keeps the two equal.
 
 mod billing;
+pub mod browser;
 pub mod catalog;
 mod features;
 pub mod parse;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use parse::rate as parse_rate;
-pub use setting::{Fallback, Kind, Production, Setting, readme_table};
+pub use setting::{Fallback, Kind, Production, Setting};
 pub use table::SETTINGS;
 
 use crate::error::StartupError;
@@ -50,6 +51,14 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
     pub cookie_secure: bool,
+    /// The parent domain session cookies are scoped to (`Domain=`); `None`: host-only.
+    pub cookie_domain: Option<String>,
+    /// The `SameSite` attribute of every cookie this service sets.
+    pub cookie_same_site: browser::SameSite,
+    /// The origin browsers reach the API at when `Host` does not say it (a proxy in front).
+    pub api_origin: Option<String>,
+    /// Lifetime of an access token and its cookie.
+    pub access_token_ttl_secs: i64,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -92,6 +101,8 @@ pub struct Settings {
     /// Where Stripe Checkout sends the user after paying, and after backing out.
     pub checkout_success_url: String,
     pub checkout_cancel_url: String,
+    /// The `iss` claim of licenses (customers-api).
+    pub license_issuer: String,
     /// Rows overriding or adding retention policies (`RETENTION_POLICIES`; empty: the table).
     pub retention_policies: Vec<retention::PolicyOverride>,
 }
@@ -133,6 +144,10 @@ impl Settings {
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             cookie_secure: false,
+            cookie_domain: None,
+            cookie_same_site: browser::SameSite::Lax,
+            api_origin: None,
+            access_token_ttl_secs: 0,
             body_limit_bytes: 0,
             log_format: LogFormat::Json,
             log_filter: String::new(),
@@ -157,6 +172,7 @@ impl Settings {
             tiers: crate::tiers::Table::default(),
             checkout_success_url: String::new(),
             checkout_cancel_url: String::new(),
+            license_issuer: String::new(),
             retention_policies: Vec::new(),
         }
     }
@@ -182,6 +198,29 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// The settings reference table (docs), generated from `SETTINGS`.
+pub fn readme_table() -> String {
+    let mut out = String::from(
+        "| setting | kind | default | in production | meaning |\n|---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let default = match s.default {
+            Fallback::Value(v) => format!("`{v}`"),
+            Fallback::Unset(d) => d.to_string(),
+        };
+        let prod = s.production.as_ref().map_or("", |p| p.rule);
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            s.name,
+            s.kind.label(),
+            default,
+            prod,
+            s.doc
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

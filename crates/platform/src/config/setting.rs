@@ -2,7 +2,6 @@
 //! how it is stored) and README's table rendered from the declarations.
 
 use super::Settings;
-use super::table::SETTINGS;
 
 /// What kind of value a setting holds (README's "kind" column; a unit kind fixes the suffix of
 /// the setting's name).
@@ -75,27 +74,4 @@ pub struct Setting {
     /// Stores the value (`None`: unset and the default is `Unset`). `Err` says what is wrong,
     /// without the name.
     pub(super) apply: fn(&mut Settings, Option<&str>) -> Result<(), String>,
-}
-
-/// README's settings table, generated from `SETTINGS`.
-pub fn readme_table() -> String {
-    let mut out = String::from(
-        "| setting | kind | default | in production | meaning |\n|---|---|---|---|---|\n",
-    );
-    for s in SETTINGS {
-        let default = match s.default {
-            Fallback::Value(v) => format!("`{v}`"),
-            Fallback::Unset(d) => d.to_string(),
-        };
-        let prod = s.production.as_ref().map_or("", |p| p.rule);
-        out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
-            s.name,
-            s.kind.label(),
-            default,
-            prod,
-            s.doc
-        ));
-    }
-    out
 }

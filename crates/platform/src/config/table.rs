@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::LevelFilter;
 
-use super::features;
 use super::setting::{Fallback, Kind, Production, Setting};
 use super::{AppEnv, LogFormat, billing, parse};
+use super::{browser, features};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
@@ -181,7 +181,7 @@ pub static SETTINGS: &[Setting] = &[
                 }
             },
         }),
-        doc: "Secure attribute (and `__Host-` names) on cookies",
+        doc: "Secure attribute on cookies, and their `__Host-` names (`__Secure-` for the path-limited refresh cookie and, with `COOKIE_DOMAIN`, for the access and CSRF cookies)",
         apply: |s, v| {
             s.cookie_secure = match v {
                 None => s.app_env == AppEnv::Production,
@@ -190,6 +190,10 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    browser::API_ORIGIN,
+    browser::COOKIE_DOMAIN,
+    browser::COOKIE_SAMESITE,
+    browser::ACCESS_TOKEN_TTL_SECS,
     Setting {
         name: "BODY_LIMIT_BYTES",
         kind: Kind::Bytes,
@@ -250,7 +254,7 @@ pub static SETTINGS: &[Setting] = &[
         kind: Kind::Count,
         default: Fallback::Value("5"),
         production: None,
-        doc: "deliveries before a message is dead-lettered (embedded queue)",
+        doc: "deliveries before a message is dead-lettered (the embedded queue's; SQS's is the queue's `maxReceiveCount`, which template.yaml sets from the same parameter); the worker marks an event failed on the last one",
         apply: |s, v| {
             s.queue_max_receives = parse::number(v.unwrap_or_default())?;
             Ok(())
@@ -308,11 +312,20 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "PUBLIC_BASE_URL",
         kind: Kind::Url,
-        default: Fallback::Value("http://127.0.0.1:3000"),
+        default: Fallback::Unset(
+            "`http://127.0.0.1:3000`; in Lambda: the function URL each delivery arrived at",
+        ),
         production: None,
-        doc: "public base URL providers call (Twilio signs the full URL); webhooks-api refuses a non-https one in production",
+        doc: "public base URL providers call (Twilio signs the full URL): set it when a custom domain fronts the function URL; webhooks-api refuses a non-https one in production",
         apply: |s, v| {
-            s.public_base_url = v.unwrap_or_default().to_string();
+            // In Lambda the function URL is only known per request (it cannot be passed in
+            // without a circular dependency in template.yaml): empty means "the URL the
+            // delivery arrived at" (webhooks::intake).
+            s.public_base_url = match v {
+                Some(url) => url.trim_end_matches('/').to_string(),
+                None if s.in_lambda => String::new(),
+                None => "http://127.0.0.1:3000".into(),
+            };
             Ok(())
         },
     },
@@ -325,6 +338,8 @@ pub static SETTINGS: &[Setting] = &[
         apply: |s, v| {
             s.square_webhook_url = match v {
                 Some(url) => url.to_string(),
+                // Derived per delivery from the function URL it arrived at.
+                None if s.public_base_url.is_empty() => String::new(),
                 None => format!(
                     "{}/webhooks/square",
                     s.public_base_url.trim_end_matches('/')
@@ -363,6 +378,7 @@ pub static SETTINGS: &[Setting] = &[
     billing::TIERS,
     billing::CHECKOUT_SUCCESS_URL,
     billing::CHECKOUT_CANCEL_URL,
+    billing::LICENSE_ISSUER,
     Setting {
         name: "SESSION_MAX_AGE_SECS",
         kind: Kind::Seconds,

@@ -184,11 +184,11 @@ pub static SECRETS: &[SecretSpec] = &[
         doc: "Twilio auth token(s)",
     },
     SecretSpec {
-        // customers/license.rs names it too; billing-api refuses to start without it.
+        // customers/license.rs names it too; customers-api refuses to start without it.
         name: "LICENSE_SIGNING_KEY",
         format: Format::KeyedRandom,
         required: false,
-        doc: "Ed25519 license seeds (32 random bytes, unpadded base64url); the first signs licenses, all are in the JWKS; billing-api refuses to start in production without one",
+        doc: "Ed25519 license seeds (32 random bytes, unpadded base64url); the first signs licenses, all are in the JWKS; customers-api refuses to start in production without one",
     },
     SecretSpec {
         name: STANDARD_WEBHOOK_SECRETS,
@@ -203,6 +203,22 @@ const PUBLISHED: &[&str] = &[
     include_str!("../../../../README.md"),
     include_str!("../../../../samconfig.toml.example"),
     include_str!("../../../../template.yaml"),
+    include_str!("../../../../docs/api.md"),
+    include_str!("../../../../docs/architecture.md"),
+    include_str!("../../../../docs/auth.md"),
+    include_str!("../../../../docs/billing.md"),
+    include_str!("../../../../docs/browser-apps.md"),
+    include_str!("../../../../docs/configuration.md"),
+    include_str!("../../../../docs/deploy.md"),
+    include_str!("../../../../docs/gdpr.md"),
+    include_str!("../../../../docs/local-development.md"),
+    include_str!("../../../../docs/operations.md"),
+    include_str!("../../../../docs/orders.md"),
+    include_str!("../../../../docs/performance.md"),
+    include_str!("../../../../docs/troubleshooting.md"),
+    include_str!("../../../../docs/webhooks.md"),
+    include_str!("../../../../CONTRIBUTING.md"),
+    include_str!("../../../../SECURITY.md"),
 ];
 
 /// Why a value is obviously not a real secret (empty or a placeholder), if it is. Applied to
@@ -236,7 +252,7 @@ pub fn placeholder(value: &str) -> Option<String> {
 }
 
 /// Whether any entry of `value` (long enough to be a secret) is printed in the README, the
-/// examples or the template.
+/// docs, the examples or the template.
 fn published(value: &str) -> bool {
     let parts = super::list_entries(value).flat_map(|e| {
         // `kid:secret` and `source=secret`: the secret part alone is enough to leak.

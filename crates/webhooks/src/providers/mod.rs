@@ -34,6 +34,9 @@ pub struct Delivery<'a> {
     /// The route's path parameters (`{source}` of Standard Webhooks).
     pub params: &'a [(String, String)],
     pub settings: &'a Settings,
+    /// The public base URL the provider called (`PUBLIC_BASE_URL`, or the function URL the
+    /// delivery arrived at), without a trailing slash.
+    pub public_base: &'a str,
     /// Epoch seconds, for signed timestamps.
     pub now: i64,
 }

@@ -59,10 +59,14 @@ impl Provider for Square {
     const SECRET: &'static str = "SQUARE_WEBHOOK_SIGNATURE_KEY";
 
     fn verify(&self, d: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
-        let url = &d.settings.square_webhook_url;
+        // Unset in Lambda without PUBLIC_BASE_URL: the function URL's own path.
+        let url = match d.settings.square_webhook_url.as_str() {
+            "" => format!("{}/webhooks/square", d.public_base),
+            registered => registered.to_string(),
+        };
         verify_signature(
             d.header("x-square-hmacsha256-signature"),
-            url,
+            &url,
             d.body,
             secrets,
         )?;

@@ -169,8 +169,7 @@ impl Provider for Twilio {
     }
 
     fn verify(&self, d: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
-        let base = d.settings.public_base_url.trim_end_matches('/');
-        let url = format!("{base}{}", d.path_and_query);
+        let url = format!("{}{}", d.public_base, d.path_and_query);
         let signature = d.header("x-twilio-signature");
         let is_json = d
             .header("content-type")

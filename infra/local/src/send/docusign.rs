@@ -1,11 +1,11 @@
 //! DocuSign Connect envelope events (`envelope-sent|delivered|completed|declined|voided`): the
 //! JSON (SIM) payload Connect posts (`event`, `apiVersion`, `uri`, `retryCount`,
 //! `configurationId`, `generatedDateTime`, `data.envelopeId`), signed with
-//! `X-DocuSign-Signature-1` by `rampart::webhooks::providers::docusign::sign`.
+//! `X-DocuSign-Signature-1` by `rampart_webhooks::providers::docusign::sign`.
 
-use rampart::clock::rfc3339;
-use rampart::webhooks::Provider;
-use rampart::webhooks::providers::docusign::{self, DocuSign};
+use rampart_platform::clock::rfc3339;
+use rampart_webhooks::Provider;
+use rampart_webhooks::providers::docusign::{self, DocuSign};
 use serde_json::json;
 
 use super::{Ctx, Error, Outgoing, Spec};

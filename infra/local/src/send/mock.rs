@@ -1,8 +1,8 @@
 //! The mock payment provider's `payment.succeeded` / `payment.failed`: the event the orders
-//! flow reads (`rampart::webhooks::providers::standard::mock_payment::event`), sent as Standard Webhooks source
+//! flow reads (`rampart_webhooks::providers::standard::mock_payment::event`), sent as Standard Webhooks source
 //! `mock`, what `POST /_local/payments/{intent}/succeed|fail` does inside the stack.
 
-use rampart::webhooks::providers::standard::mock_payment::{self as mock, SOURCE, Settle};
+use rampart_webhooks::providers::standard::mock_payment::{self as mock, SOURCE, Settle};
 
 use super::{Ctx, Error, Outgoing, Spec, standard};
 

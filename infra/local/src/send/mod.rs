@@ -1,6 +1,6 @@
 //! `rampart-local send <provider> <event> [--flag value ...]`: one delivery in the provider's
 //! documented shape, signed with the dev secret by the provider's own signing code in
-//! `rampart::webhooks::providers`, posted to a running stack (like `stripe trigger`), so every
+//! `rampart_webhooks::providers`, posted to a running stack (like `stripe trigger`), so every
 //! webhook flow can be driven end to end without the provider. One file per provider builds its
 //! delivery; this one reads the command line, finds the secret and the address, and posts.
 
@@ -14,9 +14,9 @@ pub mod twilio;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rampart::config::Settings;
-use rampart::secrets::Secrets;
-use rampart::secrets::local::LocalSource;
+use rampart_platform::config::Settings;
+use rampart_platform::secrets::Secrets;
+use rampart_platform::secrets::local::LocalSource;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -211,7 +211,7 @@ pub async fn run(args: &[String]) -> Result<(), Error> {
     let source = LocalSource::from_env(Some(settings.data_dir.join("dev-secrets.json")));
     let secrets = Secrets::new(
         Box::new(source),
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         Duration::from_secs(300),
     );
     let now = std::time::SystemTime::now()

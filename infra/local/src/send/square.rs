@@ -1,11 +1,11 @@
 //! Square `payment.created` / `payment.updated`: the event notification Square posts (`merchant_id`,
 //! `type`, `event_id`, `created_at`, `data.object.payment`), signed with
 //! `x-square-hmacsha256-signature` over the registered notification URL and the body by
-//! `rampart::webhooks::providers::square::sign`.
+//! `rampart_webhooks::providers::square::sign`.
 
-use rampart::clock::rfc3339;
-use rampart::webhooks::Provider;
-use rampart::webhooks::providers::square::{self, Square};
+use rampart_platform::clock::rfc3339;
+use rampart_webhooks::Provider;
+use rampart_webhooks::providers::square::{self, Square};
 use serde_json::json;
 
 use super::{Ctx, Error, Outgoing, Spec};
@@ -38,7 +38,7 @@ pub async fn build(event_type: &str, ctx: &Ctx<'_>) -> Result<Outgoing, Error> {
         return Err(format!("--status must be one of {}", STATUSES.join(", ")).into());
     }
     let payment_id = ctx.flags.get("intent").map_or_else(
-        || format!("local{}", &rampart::crypto::random_id()[..20]),
+        || format!("local{}", &rampart_platform::crypto::random_id()[..20]),
         str::to_string,
     );
     // Square's event ids are UUIDs.

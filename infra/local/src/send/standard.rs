@@ -1,10 +1,10 @@
 //! Standard Webhooks (standardwebhooks.com) from any configured source: `{type, timestamp,
 //! data}` with `webhook-id`, `webhook-timestamp` and `webhook-signature` by
-//! `rampart::webhooks::providers::standard::sign`, posted to `/webhooks/standard/<source>`.
+//! `rampart_webhooks::providers::standard::sign`, posted to `/webhooks/standard/<source>`.
 
-use rampart::clock::rfc3339;
-use rampart::webhooks::Provider;
-use rampart::webhooks::providers::standard::{self, StandardWebhooks};
+use rampart_platform::clock::rfc3339;
+use rampart_webhooks::Provider;
+use rampart_webhooks::providers::standard::{self, StandardWebhooks};
 use serde_json::{Value, json};
 
 use super::{Ctx, Error, Outgoing, Spec};
@@ -35,7 +35,7 @@ async fn sources(ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, Error> {
 
 /// Signs `body` as `source` (id `msg_...`) and addresses it to that source's intake route.
 pub fn signed(source: &str, secret: &str, body: String, now: i64) -> Result<Outgoing, Error> {
-    let id = format!("msg_{}", rampart::crypto::random_id());
+    let id = format!("msg_{}", rampart_platform::crypto::random_id());
     let signature = standard::sign(secret, &id, now, body.as_bytes())
         .ok_or_else(|| format!("the secret of source `{source}` is not whsec_ + base64"))?;
     Ok(Outgoing {

@@ -1,8 +1,8 @@
 //! Stripe events: the event object Stripe posts (`id`, `type`, `created`, `data.object`), signed
-//! with `Stripe-Signature` by `rampart::webhooks::providers::stripe::sign`.
+//! with `Stripe-Signature` by `rampart_webhooks::providers::stripe::sign`.
 
-use rampart::webhooks::Provider;
-use rampart::webhooks::providers::stripe::{self, Stripe};
+use rampart_webhooks::Provider;
+use rampart_webhooks::providers::stripe::{self, Stripe};
 use serde_json::{Value, json};
 
 use super::{Ctx, Error, Outgoing, Spec};
@@ -71,7 +71,7 @@ pub fn event(event_type: &str, user: &str, price: &str, now: i64) -> Value {
             };
             json!({
                 "object": "payment_intent",
-                "id": format!("pi_local_{}", rampart::crypto::random_id()),
+                "id": format!("pi_local_{}", rampart_platform::crypto::random_id()),
                 "status": status,
                 "metadata": { "user_id": user },
             })
@@ -79,7 +79,7 @@ pub fn event(event_type: &str, user: &str, price: &str, now: i64) -> Value {
         _ => json!({}),
     };
     json!({
-        "id": format!("evt_local_{}", rampart::crypto::random_id()),
+        "id": format!("evt_local_{}", rampart_platform::crypto::random_id()),
         "object": "event",
         "type": event_type,
         "created": now,

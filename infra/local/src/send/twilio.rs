@@ -1,10 +1,10 @@
 //! Twilio messaging callbacks, form-encoded as Twilio posts them: status callbacks
 //! (`MessageSid`, `MessageStatus`, ...) and inbound messages (`From`, `Body` STOP or START),
 //! signed with `X-Twilio-Signature` over the public URL and the sorted parameters by
-//! `rampart::webhooks::providers::twilio::sign_form`.
+//! `rampart_webhooks::providers::twilio::sign_form`.
 
-use rampart::webhooks::Provider;
-use rampart::webhooks::providers::twilio::{self, Twilio};
+use rampart_webhooks::Provider;
+use rampart_webhooks::providers::twilio::{self, Twilio};
 
 use super::{Ctx, Error, Outgoing, Spec};
 
@@ -37,7 +37,7 @@ const API_VERSION: &str = "2010-04-01";
 pub async fn build(event: &str, ctx: &Ctx<'_>) -> Result<Outgoing, Error> {
     let token = ctx.secret(Twilio::SECRET).await?;
     let sid = ctx.flags.get("sid").map_or_else(
-        || format!("SM{}", rampart::crypto::random_id()),
+        || format!("SM{}", rampart_platform::crypto::random_id()),
         str::to_string,
     );
     let from = ctx.flags.get("from").unwrap_or("+15005550006");

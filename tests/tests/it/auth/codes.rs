@@ -60,7 +60,7 @@ async fn email_code_signs_up_once_and_is_single_use() {
     assert_eq!(again.status(), 401, "single use");
     // The stored code is a hash, never the code.
     let pepper = app.state.hash_pepper().await.unwrap();
-    let eh = rampart::crypto::keyed_hash(&pepper, "email", "kim@example.com");
+    let eh = rampart_platform::crypto::keyed_hash(&pepper, "email", "kim@example.com");
     assert!(
         app.state
             .store

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use rampart::clock::SharedClock;
-use rampart::store::{
+use rampart_platform::clock::SharedClock;
+use rampart_store::{
     Condition, Item, Page, Query, SharedStore, Store, StoreError, TxFailure, Update, Write,
 };
 use rampart_tests::{TestApp, embedded_state, manual_clock, settings, spawn_app_with};

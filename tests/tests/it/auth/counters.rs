@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rampart::metrics::{Metric, Registry, counting};
+use rampart_platform::metrics::{Metric, Registry, counting};
 use serde_json::json;
 
 use super::{PW, app_with, login_body, post, register, sign_in_code};

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use rampart::auth::FailureCount;
-use rampart::auth::throttle::{BACKOFF_MAX_SECS, MAX_CONSECUTIVE_FAILURES};
-use rampart::store::keys;
+use rampart_auth::FailureCount;
+use rampart_auth::throttle::{BACKOFF_MAX_SECS, MAX_CONSECUTIVE_FAILURES};
+use rampart_store::keys;
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -57,7 +57,7 @@ async fn answer(app: &TestApp, email: &str, pw: &str, ip: &str) -> (u16, String,
 
 /// Puts the account's count from unknown clients at the cap, as 100 failures would.
 async fn at_the_cap(app: &TestApp, email: &str) {
-    let eh = rampart::auth::email_hash(&app.state, email).await.unwrap();
+    let eh = rampart_auth::email_hash(&app.state, email).await.unwrap();
     let now = app.state.clock.now_secs();
     let capped = FailureCount {
         key: keys::account_failures(&eh),
@@ -242,9 +242,9 @@ async fn the_101st_consecutive_untrusted_failure_is_refused_even_with_the_right_
     )
     .await;
     assert_eq!(r.status(), 200);
-    let user_id = rampart::auth::account::find_by_email(
+    let user_id = rampart_auth::account::find_by_email(
         &app.state,
-        &rampart::auth::email_hash(&app.state, email).await.unwrap(),
+        &rampart_auth::email_hash(&app.state, email).await.unwrap(),
     )
     .await
     .unwrap()
@@ -253,13 +253,13 @@ async fn the_101st_consecutive_untrusted_failure_is_refused_even_with_the_right_
     let audit = app
         .state
         .store
-        .query(rampart::store::Query::table(format!("audit#{user_id}")).descending())
+        .query(rampart_store::Query::table(format!("audit#{user_id}")).descending())
         .await
         .unwrap();
     let kinds: Vec<String> = audit
         .items
         .iter()
-        .map(|i| rampart::audit::AuditEvent::try_from(i).unwrap().kind)
+        .map(|i| rampart_http::audit::AuditEvent::try_from(i).unwrap().kind)
         .collect();
     assert!(kinds.iter().any(|k| k == "login_capped"), "{kinds:?}");
     app.shutdown().await;

@@ -18,7 +18,7 @@ mod verification;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rampart::clock::{ManualClock, SharedClock};
+use rampart_platform::clock::{ManualClock, SharedClock};
 use rampart_tests::{TestApp, embedded_state, manual_clock, settings, spawn_app_with};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ const PW: &str = "correct horse battery staple";
 
 type Fx = (TestApp, Arc<ManualClock>);
 
-fn test_settings(extra: &[(&str, &str)]) -> rampart::config::Settings {
+fn test_settings(extra: &[(&str, &str)]) -> rampart_platform::config::Settings {
     let mut pairs = vec![
         ("TRUSTED_PROXIES", "127.0.0.0/8"),
         ("CORS_ALLOWED_ORIGINS", "https://app.example"),
@@ -55,7 +55,7 @@ async fn dynamo_app() -> Option<Fx> {
     let store = rampart_tests::dynamo_store(&endpoint, shared.clone()).await;
     let mut state = embedded_state(test_settings(&[]), shared.clone());
     state.store = store.clone();
-    state.mailer = Arc::new(rampart::mail::Outbox::new(store, shared, false));
+    state.mailer = Arc::new(rampart_http::mail::Outbox::new(store, shared, false));
     Some((spawn_app_with(state).await, clock))
 }
 

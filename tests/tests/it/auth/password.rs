@@ -178,8 +178,8 @@ async fn a_password_change_retires_older_reset_tokens() {
         .as_str()
         .unwrap()
         .to_string();
-    let (pk, sk) = rampart::store::keys::user(&user_id);
-    let bump = rampart::store::Update::new().add(rampart::auth::User::SESSION_GEN, 1);
+    let (pk, sk) = rampart_store::keys::user(&user_id);
+    let bump = rampart_store::Update::new().add(rampart_auth::User::SESSION_GEN, 1);
     app.state.store.update(&pk, &sk, bump, None).await.unwrap();
     assert_eq!(me_bearer(&app, &other).await.status(), 401);
     app.shutdown().await;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use rampart::auth::login::login;
-use rampart::auth::password::count_verifications;
+use rampart_auth::login::login;
+use rampart_auth::password::count_verifications;
 use serde_json::{Value, json};
 
 use super::{PW, SIGN_IN_MAIL, app_with, mails_about, post, register};
@@ -52,7 +52,7 @@ async fn answer(f: impl std::future::Future<Output = reqwest::Response>) -> (u16
 /// The answers are the same; the cost is asserted structurally, not with a stopwatch (wall-clock
 /// ratios flaked on a shared 2-core machine): both login paths verify exactly one argon2 hash
 /// (a dummy one when there is no account), a code request does the same work for any address,
-/// and the reset request's floor is checked on a paused clock in `rampart::auth::reset`.
+/// and the reset request's floor is checked on a paused clock in `rampart_auth::reset`.
 #[tokio::test]
 async fn unknown_and_known_emails_are_indistinguishable() {
     let (app, clock) = app_with(&[]).await;

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rampart::auth::jwt;
-use rampart::auth::{User, session};
-use rampart::store::{Condition, Query, keys};
+use rampart_auth::jwt;
+use rampart_auth::{User, session};
+use rampart_store::{Condition, Query, keys};
 use serde_json::{Value, json};
 
 use super::{app_with, login_body, login_cookie, me_bearer, post, register};
@@ -15,7 +15,7 @@ use super::{app_with, login_body, login_cookie, me_bearer, post, register};
 fn forge(claims: &Value, header: &Value, key: &[u8]) -> String {
     let h = URL_SAFE_NO_PAD.encode(header.to_string());
     let c = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let sig = URL_SAFE_NO_PAD.encode(rampart::crypto::hmac_sha256(
+    let sig = URL_SAFE_NO_PAD.encode(rampart_platform::crypto::hmac_sha256(
         key,
         format!("{h}.{c}").as_bytes(),
     ));
@@ -86,7 +86,7 @@ async fn a_token_with_a_crit_header_is_refused_like_any_invalid_token() {
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     let kid = header["kid"].as_str().unwrap().to_string();
-    let keys = rampart::auth::signing_keys(&app.state, Some(&kid))
+    let keys = rampart_auth::signing_keys(&app.state, Some(&kid))
         .await
         .unwrap();
     let key = keys.iter().find(|(k, _)| *k == kid).unwrap().1.clone();

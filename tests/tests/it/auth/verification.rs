@@ -2,9 +2,9 @@
 //! and keeps the password; an email-code sign-in on an unverified account still takes it back,
 //! but says so (`password_removed`, and a mail), and leaves no billing state behind.
 
-use rampart::auth::User;
-use rampart::billing::link::CustomerLink;
-use rampart::store::{Query, Update, keys};
+use rampart_auth::User;
+use rampart_billing::link::CustomerLink;
+use rampart_store::{Query, Update, keys};
 use serde_json::{Value, json};
 
 use super::{
@@ -154,7 +154,7 @@ async fn code_login_on_an_unverified_account_says_password_removed((app, _): Fx)
     assert_eq!(me["email_verified"], true);
     assert_eq!(me["plan"], "free", "the user lands on free");
     assert_eq!(me["subscription_status"], "none");
-    let stored: User = rampart::store::load(&*app.state.store, &keys::user(user_id))
+    let stored: User = rampart_store::load(&*app.state.store, &keys::user(user_id))
         .await
         .unwrap()
         .unwrap();
@@ -175,7 +175,7 @@ async fn code_login_on_an_unverified_account_says_password_removed((app, _): Fx)
     let kinds: Vec<String> = audit
         .items
         .iter()
-        .map(|i| rampart::audit::AuditEvent::try_from(i).unwrap().kind)
+        .map(|i| rampart_http::audit::AuditEvent::try_from(i).unwrap().kind)
         .collect();
     for k in ["account_taken_back", "billing_unlinked"] {
         assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");

@@ -54,7 +54,7 @@ async fn cancel_keeps_the_plan_until_the_period_ends_and_resume_undoes_it() {
     let Some(ls) = super::localstripe() else {
         return;
     };
-    let plan = format!("price_pro_{}", rampart::crypto::random_id());
+    let plan = format!("price_pro_{}", rampart_platform::crypto::random_id());
     stripe(
         &ls,
         reqwest::Method::POST,
@@ -67,7 +67,7 @@ async fn cancel_keeps_the_plan_until_the_period_ends_and_resume_undoes_it() {
     stub.price(&plan, true, true);
     let prices = format!("pro={plan}");
     let app = super::app(
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         &[("STRIPE_API_BASE", &stub.base), ("STRIPE_PRICES", &prices)],
     )
     .await;
@@ -75,7 +75,10 @@ async fn cancel_keeps_the_plan_until_the_period_ends_and_resume_undoes_it() {
     stripe(
         &ls,
         reqwest::Method::POST,
-        &format!("/_config/webhooks/billing-{}", rampart::crypto::random_id()),
+        &format!(
+            "/_config/webhooks/billing-{}",
+            rampart_platform::crypto::random_id()
+        ),
         json!({"url": app.url("/webhooks/stripe"), "secret": STRIPE_NEW,
                "events": ["customer.subscription.created", "customer.subscription.deleted"]}),
     )
@@ -218,7 +221,7 @@ async fn cancel_keeps_the_plan_until_the_period_ends_and_resume_undoes_it() {
 async fn without_a_subscription_cancel_is_409_owners_included() {
     let stub = stub::start(None).await;
     let app = super::app(
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         &[
             ("STRIPE_API_BASE", &stub.base),
             ("OWNER_ACCOUNT_IDS", "root@example.com"),

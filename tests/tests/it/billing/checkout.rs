@@ -2,8 +2,8 @@
 //! named in `client_reference_id` and the subscription metadata, and an idempotency key on every
 //! create; an owner, listed by id or by email, gets 403 `owner-exempt` and Stripe hears nothing.
 
-use rampart::clock::SharedClock;
-use rampart::store::Query;
+use rampart_platform::clock::SharedClock;
+use rampart_store::Query;
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -13,7 +13,7 @@ use super::{PRO_PRICE, STARTER_PRICE, STRIPE_KEY, post, problem, sign_up, subscr
 async fn app_on(stub: &Stub, extra: &[(&str, &str)]) -> TestApp {
     let mut pairs = vec![("STRIPE_API_BASE", stub.base.as_str())];
     pairs.extend_from_slice(extra);
-    let clock: SharedClock = rampart::clock::system();
+    let clock: SharedClock = rampart_platform::clock::system();
     super::app(clock, &pairs).await
 }
 

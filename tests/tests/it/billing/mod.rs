@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::AppState;
-use rampart::clock::SharedClock;
-use rampart::secrets::Secrets;
-use rampart::secrets::local::LocalSource;
+use rampart_http::AppState;
+use rampart_platform::clock::SharedClock;
+use rampart_platform::secrets::Secrets;
+use rampart_platform::secrets::local::LocalSource;
 use rampart_tests::{STRIPE_NEW, TestApp, embedded_state, settings, spawn_app_with};
 use serde_json::{Value, json};
 
@@ -61,13 +61,13 @@ pub async fn dynamo_app(clock: SharedClock, extra: &[(&str, &str)]) -> Option<Te
     let mut state = state(clock.clone(), extra).await;
     let store = rampart_tests::dynamo_store(&endpoint, clock.clone()).await;
     state.store = store.clone();
-    state.mailer = Arc::new(rampart::mail::Outbox::new(store, clock, false));
+    state.mailer = Arc::new(rampart_http::mail::Outbox::new(store, clock, false));
     Some(spawn_app_with(state).await)
 }
 
 /// A client address of its own per call: the per-IP login limit stays out of these tests.
 fn some_ip() -> String {
-    let b = rampart::crypto::random_bytes(2);
+    let b = rampart_platform::crypto::random_bytes(2);
     format!("10.9.{}.{}", b[0] % 250 + 1, b[1] % 250 + 1)
 }
 
@@ -141,11 +141,11 @@ pub async fn problem(r: reqwest::Response) -> (u16, String, Value) {
 
 /// Signs and posts a Stripe event at the app's own clock, and waits for the worker.
 pub async fn stripe_event(app: &TestApp, ty: &str, created: i64, object: Value) -> Value {
-    let id = format!("evt_{}", rampart::crypto::random_id());
+    let id = format!("evt_{}", rampart_platform::crypto::random_id());
     let body =
         json!({"id": id, "type": ty, "created": created, "data": {"object": object}}).to_string();
     let t = app.state.clock.now_secs();
-    let sig = hex::encode(rampart::crypto::hmac_sha256(
+    let sig = hex::encode(rampart_platform::crypto::hmac_sha256(
         STRIPE_NEW.as_bytes(),
         format!("{t}.{body}").as_bytes(),
     ));

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_like::join_all;
-use rampart::billing::quota::{self, Metered};
-use rampart::billing::tiers::Tier;
-use rampart::clock::{ManualClock, SharedClock};
+use rampart_billing::quota::{self, Metered};
+use rampart_billing::tiers::Tier;
+use rampart_platform::clock::{ManualClock, SharedClock};
 use rampart_tests::{ADMIN_TOKEN, StateFx, TestApp, dynamo_state_fx, embedded_state_fx};
 use serde_json::{Value, json};
 

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use rampart::stripe::{Account, PaymentIntentRequest, StripeClient, StripeError};
+use rampart_stripe::{Account, PaymentIntentRequest, StripeClient, StripeError};
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -55,7 +55,7 @@ async fn client(script: &[u16], owners: &str) -> (StripeClient, Flaky) {
     let addr = rampart_tests::serve_router(router).await;
     let base = format!("http://{addr}");
     let state = super::state(
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         &[("STRIPE_API_BASE", &base), ("OWNER_ACCOUNT_IDS", owners)],
     )
     .await;
@@ -99,7 +99,7 @@ async fn a_4xx_is_never_retried() {
         "{e:?}"
     );
     assert_eq!(f.hits.load(Ordering::SeqCst), 1);
-    let api: rampart::ApiError = e.into();
+    let api: rampart_platform::ApiError = e.into();
     assert_eq!(api.status(), 502);
 }
 
@@ -118,7 +118,7 @@ async fn a_stripe_that_never_answers_is_unavailable_within_the_deadline() {
         started.elapsed()
     );
     assert_eq!(f.hits.load(Ordering::SeqCst), 3, "three attempts, one key");
-    let api: rampart::ApiError = e.into();
+    let api: rampart_platform::ApiError = e.into();
     assert_eq!(api.status(), 503);
 }
 

@@ -125,7 +125,7 @@ async fn checkout(
     }
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let f = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let id = format!("cs_test_{}", rampart::crypto::random_id());
+    let id = format!("cs_test_{}", rampart_platform::crypto::random_id());
     let v = json!({
         "id": id,
         "object": "checkout.session",
@@ -204,7 +204,7 @@ async fn other(
         let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
         let email = form.iter().find(|(k, _)| k == "email").map(|(_, v)| v);
         let v = json!({
-            "id": format!("cus_{}", rampart::crypto::random_id()),
+            "id": format!("cus_{}", rampart_platform::crypto::random_id()),
             "object": "customer",
             "email": email,
         });

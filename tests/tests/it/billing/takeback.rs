@@ -5,9 +5,9 @@
 //! account leaves its owner's billing alone. Against the Stripe stub (which replays a create by
 //! its idempotency key, as Stripe does), on both backends.
 
-use rampart::auth::User;
-use rampart::clock::SharedClock;
-use rampart::store::{keys, load};
+use rampart_auth::User;
+use rampart_platform::clock::SharedClock;
+use rampart_store::{keys, load};
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -23,7 +23,7 @@ async fn fx(dynamo: bool) -> Option<Fx> {
     let stub = stub::start(None).await;
     stub.price(PRO_PRICE, true, true);
     let pairs = [("STRIPE_API_BASE", stub.base.as_str())];
-    let clock: SharedClock = rampart::clock::system();
+    let clock: SharedClock = rampart_platform::clock::system();
     let app = if dynamo {
         super::dynamo_app(clock, &pairs).await?
     } else {
@@ -49,7 +49,7 @@ rampart_tests::on_backends!(super::embedded, super::dynamo;
 const ATTACKER_SUB: &str = "sub_previous_holder";
 
 fn ip() -> String {
-    let b = rampart::crypto::random_bytes(2);
+    let b = rampart_platform::crypto::random_bytes(2);
     format!("10.19.{}.{}", b[0] % 250 + 1, b[1] % 250 + 1)
 }
 
@@ -310,7 +310,7 @@ async fn the_reset_of_a_verified_account_keeps_its_owners_subscription(fx: Fx) {
     let email = "verified.payer@example.com";
     let (uid, _) = sign_up(app, email).await;
     let (pk, sk) = keys::user(&uid);
-    let verified = rampart::store::Update::new().set(User::EMAIL_VERIFIED, true);
+    let verified = rampart_store::Update::new().set(User::EMAIL_VERIFIED, true);
     app.state
         .store
         .update(&pk, &sk, verified, None)

@@ -9,7 +9,7 @@ use super::{app, get, sign_up};
 #[tokio::test]
 async fn tiers_are_public_with_each_paid_tiers_price_present_or_not() {
     let app = app(
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         &[("STRIPE_PRICES", "pro=price_p")],
     )
     .await;
@@ -43,7 +43,7 @@ async fn tiers_are_public_with_each_paid_tiers_price_present_or_not() {
 #[tokio::test]
 async fn an_override_changes_limits_and_entitlements_show_them_with_todays_usage() {
     let app = app(
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
         &[(
             "TIERS",
             r#"{"free": {"private_repos": 2, "api_calls_per_day": 50}}"#,
@@ -80,14 +80,16 @@ fn a_bad_tiers_setting_stops_startup_naming_the_entry() {
         (r#"{"pro": {"private_repos": "many"}}"#, "pro.private_repos"),
         (r#"{"starter": {"team_members": 99}}"#, "pro.team_members"),
     ] {
-        let e = rampart::config::Settings::from_lookup(|k| (k == "TIERS").then(|| json.into()))
-            .unwrap_err();
+        let e = rampart_platform::config::Settings::from_lookup(|k| {
+            (k == "TIERS").then(|| json.into())
+        })
+        .unwrap_err();
         assert!(e.0.contains("TIERS") && e.0.contains(named), "{}", e.0);
     }
     let ok = settings(&[("TIERS", r#"{"enterprise": {"api_calls_per_day": null}}"#)]);
     assert_eq!(
         ok.tiers
-            .limits(rampart::billing::tiers::Tier::Enterprise)
+            .limits(rampart_billing::tiers::Tier::Enterprise)
             .api_calls_per_day,
         None
     );
@@ -95,7 +97,7 @@ fn a_bad_tiers_setting_stops_startup_naming_the_entry() {
 
 #[test]
 fn feature_checks_name_the_limit_and_the_tier_that_lifts_it() {
-    use rampart::billing::tiers::{Feature, Table, Tier, require_on};
+    use rampart_billing::tiers::{Feature, Table, Tier, require_on};
     let table = Table::default();
     let e = require_on(&table, Tier::Free, Feature::PrivateRepos, 0).unwrap_err();
     assert_eq!(e.status(), 403);

@@ -8,8 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Stack, assert_refused_key, event, stack, stack_at_manual_clock, table_dump};
-use rampart::customers::record::ApiKey;
-use rampart::store::{keys, load};
+use rampart_billing::customers::record::ApiKey;
+use rampart_store::{keys, load};
 
 #[tokio::test]
 async fn a_new_key_works_once_shown_and_is_never_shown_or_stored_again() {
@@ -79,14 +79,19 @@ async fn a_new_key_works_once_shown_and_is_never_shown_or_stored_again() {
     let pepper = s.app.state.hash_pepper().await.unwrap();
     assert_eq!(
         stored.secret_hash,
-        rampart::crypto::keyed_hash(&pepper, "api_key", &c.api_key)
+        rampart_platform::crypto::keyed_hash(&pepper, "api_key", &c.api_key)
     );
     s.app.shutdown().await;
 }
 
 #[tokio::test]
 async fn production_issues_live_keys_and_refuses_test_keys() {
-    let s = super::stack_with(&[("APP_ENV", "production")], rampart::clock::system(), None).await;
+    let s = super::stack_with(
+        &[("APP_ENV", "production")],
+        rampart_platform::clock::system(),
+        None,
+    )
+    .await;
     let c = s.create_customer("live@acme.example", "pro").await;
     assert!(c.api_key.starts_with("rk_live_"), "{}", c.api_key);
     let r = s
@@ -400,7 +405,7 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_count_the_failures() {
         .app
         .state
         .store
-        .query(rampart::store::Query::table("audit#operator").limit(100))
+        .query(rampart_store::Query::table("audit#operator").limit(100))
         .await
         .unwrap();
     assert_eq!(page.items.len(), 10);
@@ -451,7 +456,7 @@ async fn every_admin_action_is_audited_without_secrets() {
         .app
         .state
         .store
-        .query(rampart::store::Query::table(format!("audit#customer:{}", c.id)).limit(100))
+        .query(rampart_store::Query::table(format!("audit#customer:{}", c.id)).limit(100))
         .await
         .unwrap();
     let text = format!("{:?}", page.items);

@@ -1,6 +1,6 @@
 //! Licenses over HTTP, verified the way an instance would: independently of Rampart's signing
 //! code, from the published JWKS, with ed25519-dalek's own verification; and with the example a
-//! customer instance is given (`shared/examples/verify_license.rs`).
+//! customer instance is given (`crates/billing/examples/verify_license.rs`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::{Stack, stack};
 
 #[allow(dead_code)]
-#[path = "../../../../shared/examples/verify_license.rs"]
+#[path = "../../../../crates/billing/examples/verify_license.rs"]
 mod verify_license_example;
 
 fn decode_json(part: &str) -> Value {
@@ -221,12 +221,12 @@ async fn billing_api_refuses_to_start_in_production_without_a_strong_license_key
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use rampart::customers::license::check_production;
-    use rampart::secrets::Secrets;
-    use rampart::secrets::local::LocalSource;
+    use rampart_billing::customers::license::check_production;
+    use rampart_platform::secrets::Secrets;
+    use rampart_platform::secrets::local::LocalSource;
 
     let check = |value: Option<String>| async move {
-        let clock = rampart::clock::system();
+        let clock = rampart_platform::clock::system();
         let values: BTreeMap<String, String> = value
             .map(|v| ("LICENSE_SIGNING_KEY".to_string(), v))
             .into_iter()
@@ -237,7 +237,7 @@ async fn billing_api_refuses_to_start_in_production_without_a_strong_license_key
             std::time::Duration::from_secs(60),
         ));
         let db = rampart_store_sqlite::Db::in_memory().unwrap();
-        let state = rampart::AppState::new(
+        let state = rampart_http::AppState::new(
             rampart_tests::settings(&[("APP_ENV", "production")]),
             Arc::new(rampart_store_sqlite::SqliteStore::new(
                 db.clone(),
@@ -264,7 +264,7 @@ async fn billing_api_refuses_to_start_in_production_without_a_strong_license_key
     assert!(weak.contains("key lic1"), "{weak}");
     let short = check(Some("lic1:c2hvcnQ".into())).await.unwrap_err();
     assert!(short.contains("32 bytes"), "{short}");
-    let strong = format!("lic1:{}", rampart::crypto::random_token(32));
+    let strong = format!("lic1:{}", rampart_platform::crypto::random_token(32));
     check(Some(strong)).await.expect("a strong key starts");
 }
 
@@ -273,27 +273,32 @@ async fn during_a_license_key_rotation_both_keys_are_published_and_the_first_sig
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use rampart::customers::{admin, license};
+    use rampart_billing::customers::{admin, license};
 
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let (new, old) = (
-        rampart::crypto::random_token(32),
-        rampart::crypto::random_token(32),
+        rampart_platform::crypto::random_token(32),
+        rampart_platform::crypto::random_token(32),
     );
     let values = BTreeMap::from([
         (
             "LICENSE_SIGNING_KEY".to_string(),
             format!("lic2:{new},lic1:{old}"),
         ),
-        ("HASH_PEPPER".to_string(), rampart::crypto::random_token(32)),
+        (
+            "HASH_PEPPER".to_string(),
+            rampart_platform::crypto::random_token(32),
+        ),
     ]);
-    let secrets = Arc::new(rampart::secrets::Secrets::new(
-        Box::new(rampart::secrets::local::LocalSource::from_map(values)),
+    let secrets = Arc::new(rampart_platform::secrets::Secrets::new(
+        Box::new(rampart_platform::secrets::local::LocalSource::from_map(
+            values,
+        )),
         clock.clone(),
         std::time::Duration::from_secs(60),
     ));
     let db = rampart_store_sqlite::Db::in_memory().unwrap();
-    let state = rampart::AppState::new(
+    let state = rampart_http::AppState::new(
         rampart_tests::settings(&[]),
         Arc::new(rampart_store_sqlite::SqliteStore::new(
             db.clone(),
@@ -308,7 +313,7 @@ async fn during_a_license_key_rotation_both_keys_are_published_and_the_first_sig
         secrets,
         clock,
     );
-    let by = rampart::auth::operator::Admin {
+    let by = rampart_auth::operator::Admin {
         who: "operator:test".into(),
         ip: None,
         limits: Default::default(),
@@ -329,6 +334,6 @@ async fn during_a_license_key_rotation_both_keys_are_published_and_the_first_sig
     assert_eq!(kids, ["lic2", "lic1"], "both published, the signer first");
     let issued = license::issue(&state, &customer.id).await.unwrap();
     assert_eq!(issued.kid, "lic2");
-    let now = rampart::clock::system().now_secs();
+    let now = rampart_platform::clock::system().now_secs();
     verify_license_example::verify(&issued.token, &jwks.to_string(), now).expect("verifies");
 }

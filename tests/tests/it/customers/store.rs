@@ -4,16 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::AppState;
-use rampart::auth::operator::Admin;
-use rampart::clock::{Clock, ManualClock, SharedClock};
-use rampart::customers::admin::{self, NewCustomer, RotateOptions};
-use rampart::customers::auth::{Caller, Denied, authenticate};
-use rampart::customers::record::{ApiKey, UsageCounter};
-use rampart::customers::usage::{self, Outcome, Report};
-use rampart::error::ApiError;
-use rampart::store::dynamo::DynamoStore;
-use rampart::store::{SharedStore, keys, load};
+use rampart_auth::operator::Admin;
+use rampart_billing::customers::admin::{self, NewCustomer, RotateOptions};
+use rampart_billing::customers::auth::{Caller, Denied, authenticate};
+use rampart_billing::customers::record::{ApiKey, UsageCounter};
+use rampart_billing::customers::usage::{self, Outcome, Report};
+use rampart_http::AppState;
+use rampart_platform::clock::{Clock, ManualClock, SharedClock};
+use rampart_platform::error::ApiError;
+use rampart_store::dynamo::DynamoStore;
+use rampart_store::{SharedStore, keys, load};
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{aws_endpoint, dynamo_table, manual_clock, state_on};
 use serde_json::json;
@@ -255,7 +255,9 @@ async fn a_hundred_concurrent_identical_events_count_once(fx: Fx) {
         }
     }
     assert_eq!((recorded, replayed), (1, 99));
-    let day = rampart::customers::date::format_day(rampart::customers::date::day_number(fx.now()));
+    let day = rampart_billing::customers::date::format_day(
+        rampart_billing::customers::date::day_number(fx.now()),
+    );
     let counter: UsageCounter = load(
         &*fx.state.store,
         &keys::usage_counter(&id, &day, "api_calls"),

@@ -3,8 +3,8 @@
 //! tombstone id without PII; the operator sees the erasure; a repeat answers the same erasure;
 //! a wrong password or confirmation changes nothing.
 
-use rampart::gdpr::record::Erasure;
-use rampart::store::keys;
+use rampart_gdpr::record::Erasure;
+use rampart_store::keys;
 use serde_json::{Value, json};
 
 use super::{
@@ -123,7 +123,7 @@ async fn an_erased_account_is_gone_at_once_and_its_finance_records_stay_without_
             .all(|e| e.get("ip_hash").is_none() && !mentions(e, &pii))
     );
     assert!(audit.iter().any(|e| e.s("kind") == Some("account_erased")));
-    let record: Erasure = rampart::store::load(&*app.state.store, &keys::erasure(&id))
+    let record: Erasure = rampart_store::load(&*app.state.store, &keys::erasure(&id))
         .await
         .unwrap()
         .unwrap();
@@ -214,11 +214,11 @@ async fn a_wrong_password_is_403_counts_against_sign_in_and_erases_nothing() {
 
     let r = delete_account(app, &token, "not my password").await;
     assert_eq!(r.status(), 403);
-    let eh = rampart::auth::email_hash(&app.state, "careful@example.com")
+    let eh = rampart_auth::email_hash(&app.state, "careful@example.com")
         .await
         .unwrap();
-    let count: Option<rampart::auth::FailureCount> =
-        rampart::store::load(&*app.state.store, &keys::account_failures(&eh))
+    let count: Option<rampart_auth::FailureCount> =
+        rampart_store::load(&*app.state.store, &keys::account_failures(&eh))
             .await
             .unwrap();
     assert_eq!(

@@ -128,8 +128,8 @@ async fn an_unreachable_stripe_is_a_note_and_the_export_still_succeeds() {
     // A port nothing listens on.
     settings.stripe_api_base = "http://127.0.0.1:9".into();
     state.settings = Arc::new(settings);
-    let user = rampart::auth::account::user(&state, &u.id).await.unwrap();
-    let doc = rampart::gdpr::export::build(&state, user).await.unwrap();
+    let user = rampart_auth::account::user(&state, &u.id).await.unwrap();
+    let doc = rampart_gdpr::export::build(&state, user).await.unwrap();
     assert_eq!(doc["stripe"]["invoices"], serde_json::json!([]));
     assert!(
         doc["stripe"]["note"]

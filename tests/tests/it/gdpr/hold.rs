@@ -1,7 +1,7 @@
 //! Erasure of a legally held user: access ends at once, the data stays (status `held`) while
 //! the hold stands, and the erasure finishes once the hold is lifted and it is resumed.
 
-use rampart::store::keys;
+use rampart_store::keys;
 use serde_json::{Value, json};
 
 use super::{PW, delete_account, embedded_fx, get_as, partition, seed, some_ip};
@@ -36,7 +36,7 @@ async fn a_held_user_loses_access_at_once_and_is_erased_only_after_the_hold_is_l
     assert!(super::login(app, &u.email).await.is_err());
     // The data stays while held.
     assert!(!partition(app, &keys::user(&u.id).0).await.is_empty());
-    rampart::gdpr::erasure::resume_pending(&app.state)
+    rampart_gdpr::erasure::resume_pending(&app.state)
         .await
         .unwrap();
     assert_eq!(super::admin_view(app, &id).await["status"], "held");
@@ -51,7 +51,7 @@ async fn a_held_user_loses_access_at_once_and_is_erased_only_after_the_hold_is_l
     .await
     .unwrap();
     assert_eq!(r.status(), 204);
-    rampart::gdpr::erasure::resume_pending(&app.state)
+    rampart_gdpr::erasure::resume_pending(&app.state)
         .await
         .unwrap();
     let view = super::admin_view(app, &id).await;

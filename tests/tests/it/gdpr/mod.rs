@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rampart::store::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
+use rampart_store::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
 use rampart_tests::{ADMIN_TOKEN, TestApp, spawn_app_with, state_on};
 use serde_json::{Value, json};
 
@@ -116,7 +116,7 @@ async fn fx_on(store: SharedStore) -> Fx {
     let stub = stub::start(localstripe()).await;
     stub.price(PRO_PRICE, true, true);
     let prices = format!("pro={PRO_PRICE}");
-    let mut state = state_on(recording, rampart::clock::system());
+    let mut state = state_on(recording, rampart_platform::clock::system());
     state.settings = Arc::new(rampart_tests::settings(&[
         ("TRUSTED_PROXIES", "127.0.0.0/8"),
         ("STRIPE_PRICES", &prices),
@@ -135,20 +135,20 @@ pub async fn embedded_fx() -> Option<Fx> {
     let db = rampart_store_sqlite::Db::in_memory().expect("sqlite");
     let store: SharedStore = Arc::new(rampart_store_sqlite::SqliteStore::new(
         db,
-        rampart::clock::system(),
+        rampart_platform::clock::system(),
     ));
     Some(fx_on(store).await)
 }
 
 pub async fn dynamo_fx() -> Option<Fx> {
     let ep = rampart_tests::aws_endpoint()?;
-    let store = rampart_tests::dynamo_store(&ep, rampart::clock::system()).await;
+    let store = rampart_tests::dynamo_store(&ep, rampart_platform::clock::system()).await;
     Some(fx_on(store).await)
 }
 
 /// A client address of its own per call: per-IP limits stay out of these tests.
 pub fn some_ip() -> String {
-    let b = rampart::crypto::random_bytes(2);
+    let b = rampart_platform::crypto::random_bytes(2);
     format!("10.11.{}.{}", b[0] % 250 + 1, b[1] % 250 + 1)
 }
 
@@ -266,8 +266,8 @@ pub async fn seed(fx: &Fx, email: &str) -> Seeded {
     )
     .await;
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let profile: Option<rampart::auth::User> =
-        rampart::store::load(&*app.state.store, &rampart::store::keys::user(&id))
+    let profile: Option<rampart_auth::User> =
+        rampart_store::load(&*app.state.store, &rampart_store::keys::user(&id))
             .await
             .unwrap();
     let stripe_customer = profile
@@ -354,7 +354,7 @@ pub fn mentions(item: &Item, needles: &[&str]) -> bool {
         .attrs
         .values()
         .filter_map(|v| match v {
-            rampart::store::Value::S(s) => Some(s.as_str()),
+            rampart_store::Value::S(s) => Some(s.as_str()),
             _ => None,
         })
         .chain([item.pk.as_str(), item.sk.as_str()]);

@@ -3,8 +3,7 @@
 //! the keyed hashes their items are filed under, their Stripe customer) is of a registered
 //! kind. A new kind written for users fails this until export and erasure know about it.
 
-use rampart::gdpr::registry;
-use rampart::store::record::TYPE;
+use rampart_store::record::TYPE;
 
 use super::{Fx, dynamo_fx, embedded_fx, mentions, seed};
 
@@ -15,8 +14,8 @@ rampart_tests::on_backends!(super::embedded_fx, super::dynamo_fx;
 async fn every_kind_written_for_a_user_is_in_the_registry(fx: Fx) {
     let u = seed(&fx, "registry@example.com").await;
     let state = &fx.app.state;
-    let email_hash = rampart::auth::email_hash(state, &u.email).await.unwrap();
-    let outbox_hash = rampart::mail::outbox_partition(&u.email);
+    let email_hash = rampart_auth::email_hash(state, &u.email).await.unwrap();
+    let outbox_hash = rampart_http::mail::outbox_partition(&u.email);
     let needles = [
         u.id.as_str(),
         u.email.as_str(),
@@ -25,6 +24,7 @@ async fn every_kind_written_for_a_user_is_in_the_registry(fx: Fx) {
         u.stripe_customer.as_str(),
         u.customer_instance.as_str(),
     ];
+    let registry = rampart_local::registry();
     let written: Vec<(String, String)> = fx.written.lock().unwrap().iter().cloned().collect();
     let mut kinds = std::collections::BTreeSet::new();
     let mut missing = Vec::new();
@@ -36,7 +36,7 @@ async fn every_kind_written_for_a_user_is_in_the_registry(fx: Fx) {
             continue;
         }
         let kind = item.s(TYPE).unwrap_or("<no type>").to_string();
-        if registry::find(&kind).is_none() {
+        if registry.find(&kind).is_none() {
             missing.push(format!("{kind} at {pk} / {sk}"));
         }
         kinds.insert(kind);

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use rampart::gdpr::erasure;
-use rampart::gdpr::record::{Status, Step};
-use rampart::orders::records::{IntentLink, Payment};
-use rampart::store::{keys, load};
+use rampart_gdpr::erasure;
+use rampart_gdpr::record::{Status, Step};
+use rampart_orders::records::{IntentLink, Payment};
+use rampart_store::{keys, load};
 use serde_json::Value;
 
 use super::{
@@ -60,12 +60,12 @@ async fn final_state(fx: &Fx, u: &super::Seeded, id: &str) -> Final {
     .await
     .unwrap()
     .unwrap();
-    let customer_link: rampart::billing::link::CustomerLink =
+    let customer_link: rampart_billing::link::CustomerLink =
         load(store, &keys::stripe_customer(&u.stripe_customer))
             .await
             .unwrap()
             .unwrap();
-    let eh = rampart::auth::email_hash(&app.state, &u.email)
+    let eh = rampart_auth::email_hash(&app.state, &u.email)
         .await
         .unwrap();
     let pending = partition(app, keys::ERASURES_PENDING).await;
@@ -77,7 +77,7 @@ async fn final_state(fx: &Fx, u: &super::Seeded, id: &str) -> Final {
         audit_under_user: partition(app, &keys::audit(&u.id, 0, "").0).await.len(),
         mails_left: partition(
             app,
-            &keys::outbox(&rampart::mail::outbox_partition(&u.email), 0, "").0,
+            &keys::outbox(&rampart_http::mail::outbox_partition(&u.email), 0, "").0,
         )
         .await
         .len(),
@@ -101,7 +101,7 @@ async fn erase(fx: &Fx, email: &str, crash_after: Option<Step>, by_request: bool
     let app = &fx.app;
     let state = &app.state;
     let u = seed(fx, email).await;
-    let user = rampart::auth::account::user(state, &u.id).await.unwrap();
+    let user = rampart_auth::account::user(state, &u.id).await.unwrap();
     let id = erasure::begin(state, &user).await.unwrap();
     assert_eq!(
         get_as(app, "/auth/me", &u.token).await.status(),

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use rampart::gdpr::{erasure, job};
-use rampart::jobs::Envelope;
-use rampart::store::keys;
+use rampart_gdpr::{erasure, job};
+use rampart_http::jobs::Envelope;
+use rampart_store::keys;
 use serde_json::{Value, json};
 
 use super::{

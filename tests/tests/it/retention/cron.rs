@@ -43,9 +43,10 @@ fn a_policy_table_the_job_cannot_honour_is_refused_naming_the_row() {
         "RETENTION_POLICIES",
         r#"[{"name": "sessions", "keep_days": 3}]"#,
     )]);
-    let why = rampart::retention::policies::effective(&settings).unwrap_err();
+    let why = rampart_gdpr::retention::policies::effective(&settings, &rampart_local::registry())
+        .unwrap_err();
     assert!(why.starts_with("sessions:"), "{why}");
-    let malformed = rampart::config::Settings::from_lookup(|k| {
+    let malformed = rampart_platform::config::Settings::from_lookup(|k| {
         (k == "RETENTION_POLICIES").then(|| r#"{"name": 1}"#.to_string())
     });
     assert!(

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use rampart::retention::hold::{ItemKeyInput, NewHold, SubjectInput};
-use rampart::retention::{self, hold};
+use rampart_gdpr::retention::hold::{ItemKeyInput, NewHold, SubjectInput};
+use rampart_gdpr::retention::{self, hold};
 
-use rampart::store::keys;
+use rampart_store::keys;
 
 use super::{DAY_MS, audit_event, exists, operator, policy, stored_audit, webhook_event};
 use rampart_tests::StateFx as Fx;
@@ -156,7 +156,7 @@ async fn a_hold_on_a_credential_is_refused_naming_its_kind_and_the_code_still_ex
         .unwrap();
     assert_eq!(r.status(), 202);
     let code = newest_code(&app, email).await;
-    let eh = rampart::auth::email_hash(s, email).await.unwrap();
+    let eh = rampart_auth::email_hash(s, email).await.unwrap();
     // A session of another account, signed in with its own code.
     let other = "held.session@example.com";
     post("/auth/otp/request", serde_json::json!({"email": other}))
@@ -174,7 +174,7 @@ async fn a_hold_on_a_credential_is_refused_naming_its_kind_and_the_code_still_ex
         .as_str()
         .unwrap()
         .to_string();
-    let (user_id, session_id) = rampart::auth::extract::verify_access_token(s, &access)
+    let (user_id, session_id) = rampart_auth::extract::verify_access_token(s, &access)
         .await
         .unwrap();
 
@@ -215,7 +215,7 @@ async fn a_hold_on_a_credential_is_refused_naming_its_kind_and_the_code_still_ex
 /// never pins it: the code keeps its own expiry through a retention run.
 async fn a_hold_placed_on_a_credential_earlier_never_pins_it(fx: Fx) {
     let s = &fx.state;
-    let otp = rampart::auth::Otp {
+    let otp = rampart_auth::Otp {
         email_hash: "h-earlier".into(),
         device_id: None,
         code_hash: "x".into(),

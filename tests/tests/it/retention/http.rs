@@ -4,8 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use rampart::audit::AuditEvent;
-use rampart::store::Query;
+use rampart_http::audit::AuditEvent;
+use rampart_store::Query;
 use rampart_tests::{ADMIN_TOKEN, TestApp, spawn_app};
 
 use super::{audit_event, stored_audit};

@@ -10,13 +10,13 @@ mod policies;
 
 use std::sync::Arc;
 
-use rampart::AppState;
-use rampart::audit::AuditEvent;
-use rampart::auth::operator::Admin;
-use rampart::retention::{PolicyReport, Report};
-use rampart::store::{Item, keys};
-use rampart::webhooks::event::{Status, WebhookEvent};
+use rampart_auth::operator::Admin;
+use rampart_gdpr::retention::{PolicyReport, Report};
+use rampart_http::AppState;
+use rampart_http::audit::AuditEvent;
+use rampart_store::{Item, keys};
 use rampart_tests::StateFx as Fx;
+use rampart_webhooks::event::{Status, WebhookEvent};
 
 pub const DAY_MS: i64 = 86_400_000;
 /// Webhook events go after 90 days instead of the built-in 180 (still inside their TTL).
@@ -61,7 +61,7 @@ pub async fn audit_event(state: &AppState, subject: &str, id: &str, age_days: i6
         kind: "login_success".into(),
         detail: serde_json::json!({}),
         ip_hash: Some("iphash".into()),
-        expires_at: at_ms / 1000 + rampart::lifetimes::AUDIT_SECS,
+        expires_at: at_ms / 1000 + rampart_platform::lifetimes::AUDIT_SECS,
     };
     state.store.put(Item::from(&e), None).await.unwrap();
     e

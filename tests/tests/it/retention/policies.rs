@@ -2,7 +2,7 @@
 //! hash), what is inside stays, a dry run changes nothing and counts exactly what the real run
 //! then removes, and a run cut short by its budget resumes to the same end state.
 
-use rampart::retention::{self, Budget, Options};
+use rampart_gdpr::retention::{self, Budget, Options};
 
 use super::{DAY_MS, audit_event, exists, policy, stored_audit, webhook_event};
 use rampart_tests::StateFx as Fx;
@@ -133,4 +133,40 @@ async fn a_second_run_finds_nothing_left_to_do(fx: Fx) {
     for p in &again.policies {
         assert_eq!((p.due, p.deleted, p.anonymised), (0, 0, 0), "{}", p.policy);
     }
+}
+
+/// The policy table against every domain's registration, with `json` as `RETENTION_POLICIES`.
+fn with(json: &str) -> Result<Vec<rampart_gdpr::retention::Policy>, String> {
+    let s = rampart_tests::settings(&[("RETENTION_POLICIES", json)]);
+    rampart_gdpr::retention::policies::effective(&s, &rampart_local::registry())
+}
+
+#[test]
+fn the_built_in_table_is_honourable() {
+    let table = with("[]").unwrap();
+    let names: std::collections::HashSet<_> = table.iter().map(|p| &p.name).collect();
+    assert_eq!(names.len(), table.len(), "policy names are unique");
+    assert_eq!(
+        table.len(),
+        14,
+        "every built-in policy names a registered kind"
+    );
+}
+
+#[test]
+fn overrides_may_shorten_walked_periods_but_not_change_ttl_ones() {
+    let t = with(r#"[{"name": "webhook_events", "keep_days": 90}]"#).unwrap();
+    let p = t.iter().find(|p| p.name == "webhook_events").unwrap();
+    assert_eq!(p.keep_days, 90);
+    assert!(with(r#"[{"name": "webhook_events", "keep_days": 400}]"#).is_err());
+    assert!(with(r#"[{"name": "sessions", "keep_days": 3}]"#).is_err());
+    assert!(with(r#"[{"name": "webhook_events", "action": "anonymise"}]"#).is_err());
+    assert!(
+        with(r#"[{"name": "x", "kind": "nope", "keep_days": 1, "action": "delete"}]"#).is_err()
+    );
+    assert!(with(r#"[{"name": "audit_events", "age_field": "received_at"}]"#).is_err());
+    let t =
+        with(r#"[{"name": "old_audit", "kind": "audit", "keep_days": 30, "action": "delete"}]"#)
+            .unwrap();
+    assert_eq!(t.last().unwrap().age_field, "at_ms");
 }

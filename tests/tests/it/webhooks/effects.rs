@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use rampart::crypto::sha256_hex;
-use rampart::store::{Query, keys};
+use rampart_platform::crypto::sha256_hex;
+use rampart_store::{Query, keys};
 use serde_json::{Value, json};
 
 use super::{app, me, our_customer, processed, record, stripe_event, twilio_signature};
@@ -268,7 +268,7 @@ async fn twilio_json_callbacks_and_stop_keywords_apply() {
     let pepper = app.state.hash_pepper().await.unwrap();
     let key = format!(
         "sms_optout#{}",
-        rampart::crypto::keyed_hash(&pepper, "phone", "+15551234567")
+        rampart_platform::crypto::keyed_hash(&pepper, "phone", "+15551234567")
     );
     let state = app.state.store.get(&key, "state").await.unwrap().unwrap();
     assert_eq!(state.bool("opted_out"), Some(true));
@@ -280,7 +280,7 @@ async fn a_failing_event_is_marked_failed_with_its_last_error() {
     let app = app(&[("QUEUE_MAX_RECEIVES", "2")]).await;
     // A Stripe event whose payload the worker cannot read: fails on every attempt.
     let (pk, sk) = keys::webhook_event("stripe", "evt_bad");
-    let item = rampart::store::Item::new(&pk, &sk)
+    let item = rampart_store::Item::new(&pk, &sk)
         .with("type", "webhook_event")
         .with("provider", "stripe")
         .with("event_id", "evt_bad")
@@ -288,7 +288,7 @@ async fn a_failing_event_is_marked_failed_with_its_last_error() {
         .with("payload", b"not json".to_vec())
         .with("received_at", 0);
     app.state.store.put(item, None).await.unwrap();
-    rampart::webhooks::intake::enqueue(&app.state, "stripe", "evt_bad")
+    rampart_webhooks::intake::enqueue(&app.state, "stripe", "evt_bad")
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rampart::AppState;
-use rampart::clock::SharedClock;
-use rampart::jobs::JobError;
-use rampart::secrets::local::LocalSource;
-use rampart::secrets::{HASH_PEPPER, Secrets};
-use rampart::store::Update;
-use rampart::webhooks::providers::{Delivery, Provider, Rejected, Verified};
-use rampart::webhooks::signature::{VerifyError, configured, constant_time_eq, hmac_sha256};
-use rampart::webhooks::{Outcome, Registry, WebhookEvent};
+use rampart_http::AppState;
+use rampart_http::jobs::JobError;
+use rampart_platform::clock::SharedClock;
+use rampart_platform::secrets::local::LocalSource;
+use rampart_platform::secrets::{HASH_PEPPER, Secrets};
+use rampart_store::Update;
 use rampart_tests::{embedded_state, serve_router, settings};
+use rampart_webhooks::providers::{Delivery, Provider, Rejected, Verified};
+use rampart_webhooks::signature::{VerifyError, configured, constant_time_eq, hmac_sha256};
+use rampart_webhooks::{Outcome, Registry, WebhookEvent};
 use serde_json::{Value, json};
 
 use super::{BASE_SETTINGS, now};
@@ -94,7 +94,7 @@ fn sign(body: &str) -> String {
 
 #[tokio::test]
 async fn a_provider_defined_outside_the_crate_is_received_verified_and_applied_once() {
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let mut state = embedded_state(settings(BASE_SETTINGS), clock.clone());
     let shared: SharedClock = clock;
     state.secrets = Arc::new(Secrets::new(
@@ -111,7 +111,7 @@ async fn a_provider_defined_outside_the_crate_is_received_verified_and_applied_o
     let registry = Registry::builtin_with(jobs_worker::effects()).with(Acme);
     let addr = serve_router(webhooks_api::router_with(state.clone(), &registry)).await;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(rampart::jobs::worker_loop(
+    let worker = tokio::spawn(rampart_http::jobs::worker_loop(
         state.clone(),
         jobs_worker::dispatcher_with(registry),
         stop_rx,
@@ -153,13 +153,13 @@ async fn a_provider_defined_outside_the_crate_is_received_verified_and_applied_o
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let event = loop {
-        let e: Option<WebhookEvent> = rampart::store::load(
+        let e: Option<WebhookEvent> = rampart_store::load(
             &*state.store,
-            &rampart::store::keys::webhook_event("acme", "acme_1"),
+            &rampart_store::keys::webhook_event("acme", "acme_1"),
         )
         .await
         .unwrap();
-        if let Some(e) = e.filter(|e| e.status == rampart::webhooks::Status::Processed) {
+        if let Some(e) = e.filter(|e| e.status == rampart_webhooks::Status::Processed) {
             break e;
         }
         assert!(

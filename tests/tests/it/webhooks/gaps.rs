@@ -3,9 +3,9 @@
 //! letters); a late deletion of a replaced subscription never downgrades the user; a checkout
 //! our API did not create is `ignored` and links nothing.
 
-use rampart::auth::records::User;
-use rampart::billing::link::CustomerLink;
-use rampart::store::{keys, load};
+use rampart_auth::records::User;
+use rampart_billing::link::CustomerLink;
+use rampart_store::{keys, load};
 use serde_json::{Value, json};
 
 use super::{app, me, our_customer, processed, stripe_event};

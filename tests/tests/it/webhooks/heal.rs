@@ -10,16 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rampart::AppState;
-use rampart::jobs::JobMeta;
-use rampart::metrics::{Metric, Registry, counting};
-use rampart::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
-use rampart::store::{
+use rampart_http::AppState;
+use rampart_http::jobs::JobMeta;
+use rampart_platform::metrics::{Metric, Registry, counting};
+use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
+use rampart_store::{
     Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write, keys,
 };
-use rampart::webhooks::intake::{self, Intake, Verified};
 use rampart_tests::StateFx as Fx;
 use rampart_tests::{embedded_state, manual_clock, settings};
+use rampart_webhooks::intake::{self, Intake, Verified};
 use serde_json::json;
 
 rampart_tests::on_backends!(
@@ -123,7 +123,7 @@ impl Store for LosesPutAnswer {
 }
 
 fn verified(fx: &Fx, id: &str, pi: &str) -> Verified {
-    let now = rampart::clock::Clock::now_secs(&*fx.clock);
+    let now = rampart_platform::clock::Clock::now_secs(&*fx.clock);
     let payload = json!({
         "id": id, "type": "payment_intent.succeeded", "created": now,
         "data": {"object": {"id": pi, "status": "succeeded"}}
@@ -214,7 +214,10 @@ async fn a_delivery_after_a_lost_put_answer_queues_the_event_at_once(fx: Fx) {
     assert!(first.is_err(), "a lost answer is a 503: {first:?}");
     let r = event(&state, id).await;
     assert_eq!(r.s("status"), Some("received"), "the put landed");
-    assert!(r.n("enqueue_failed_at").is_some(), "and was marked not queued");
+    assert!(
+        r.n("enqueue_failed_at").is_some(),
+        "and was marked not queued"
+    );
     assert!(take(&state.queue).await.is_empty());
     fx.clock.advance(Duration::from_secs(1));
     assert_eq!(
@@ -236,7 +239,7 @@ async fn a_redelivery_of_the_claiming_message_retakes_its_claim_and_another_mess
     // A worker took the claim and died before writing the result (or its result write
     // failed): the record says `processing`, claimed by this message, seconds ago.
     let (pk, sk) = keys::webhook_event("stripe", id);
-    let now = rampart::clock::Clock::now_ms(&*fx.clock);
+    let now = rampart_platform::clock::Clock::now_ms(&*fx.clock);
     let claim = Update::new()
         .set("status", "processing")
         .set("claimed_at", now)
@@ -315,7 +318,7 @@ fn the_sweep_reports_how_long_the_oldest_unprocessed_event_has_waited() {
             .await
             .unwrap();
         clock.advance(Duration::from_secs(30));
-        rampart::retention::run(&state).await.unwrap();
+        rampart_gdpr::retention::run(&state).await.unwrap();
     });
     assert_eq!(
         counts.value(Metric::WebhookOldestUnprocessedSecs, &[]),

@@ -8,9 +8,9 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use rampart::crypto::{hmac_sha256, sha256_hex};
-use rampart::store::SharedStore;
-use rampart::store::dynamo::DynamoStore;
+use rampart_platform::crypto::{hmac_sha256, sha256_hex};
+use rampart_store::SharedStore;
+use rampart_store::dynamo::DynamoStore;
 use rampart_tests::{
     DOCUSIGN_NEW, DOCUSIGN_OLD, SQUARE_KEY, STANDARD_SECRET, STRIPE_NEW, STRIPE_OLD, aws_config,
     aws_endpoint, dynamo_table, serve_router, settings, test_secrets,
@@ -382,12 +382,12 @@ async fn a_new_event_costs_two_aws_calls_and_a_duplicate_one() {
             .build(),
     );
     let (_, table) = dynamo_table(&ep).await;
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     // The real DynamoDB and SQS backends, only counted.
     let store: SharedStore = Arc::new(DynamoStore::new(ddb, table, clock.clone()));
     let queue = sqs_queue(&ep, Some(sqs)).await;
     let secrets = test_secrets(clock.clone());
-    let state = rampart::AppState::new(settings(BASE_SETTINGS), store, queue, secrets, clock);
+    let state = rampart_http::AppState::new(settings(BASE_SETTINGS), store, queue, secrets, clock);
     let addr = serve_router(webhooks_api::router(state)).await;
     let client = reqwest::Client::new();
     let deliver = |body: String, signature: Option<String>| {

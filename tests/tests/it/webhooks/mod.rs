@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use rampart::clock::{Clock, SystemClock};
-use rampart::crypto::hmac_sha256;
-use rampart::queue::SharedQueue;
-use rampart::queue::sqs::SqsQueue;
-use rampart::store::keys;
+use rampart_platform::clock::{Clock, SystemClock};
+use rampart_platform::crypto::hmac_sha256;
+use rampart_store::keys;
+use rampart_store::queue::SharedQueue;
+use rampart_store::queue::sqs::SqsQueue;
 use rampart_tests::{
     STRIPE_NEW, TWILIO_TOKEN, TestApp, aws_config, embedded_state, settings, spawn_app_with,
 };
@@ -43,7 +43,7 @@ pub fn now() -> i64 {
 
 /// `YYYY-MM-DD` of a Unix time.
 pub fn day_of(secs: i64) -> String {
-    rampart::customers::date::format_day(rampart::customers::date::day_number(secs))
+    rampart_billing::customers::date::format_day(rampart_billing::customers::date::day_number(secs))
 }
 
 pub fn today() -> String {
@@ -53,7 +53,7 @@ pub fn today() -> String {
 /// The link our API writes when it creates a user's Stripe customer (`billing::checkout`),
 /// for tests that start from "the user went through our checkout".
 pub async fn our_customer(app: &TestApp, customer: &str, user_id: &str) {
-    let link = rampart::billing::link::CustomerLink {
+    let link = rampart_billing::link::CustomerLink {
         customer_id: customer.into(),
         user_id: user_id.into(),
     };
@@ -63,7 +63,11 @@ pub async fn our_customer(app: &TestApp, customer: &str, user_id: &str) {
 pub async fn app(extra: &[(&str, &str)]) -> TestApp {
     let mut pairs = BASE_SETTINGS.to_vec();
     pairs.extend_from_slice(extra);
-    spawn_app_with(embedded_state(settings(&pairs), rampart::clock::system())).await
+    spawn_app_with(embedded_state(
+        settings(&pairs),
+        rampart_platform::clock::system(),
+    ))
+    .await
 }
 
 /// Twilio's signature: base64 HMAC-SHA1 of the URL followed by the form parameters sorted by
@@ -102,13 +106,13 @@ pub async fn send_stripe(app: &TestApp, body: &str, header: Option<String>) -> r
     r.send().await.unwrap()
 }
 
-pub async fn record(app: &TestApp, provider: &str, id: &str) -> Option<rampart::store::Item> {
+pub async fn record(app: &TestApp, provider: &str, id: &str) -> Option<rampart_store::Item> {
     let (pk, sk) = keys::webhook_event(provider, id);
     app.state.store.get(&pk, &sk).await.unwrap()
 }
 
 /// Waits for the in-process worker to finish an event.
-pub async fn processed(app: &TestApp, provider: &str, id: &str) -> rampart::store::Item {
+pub async fn processed(app: &TestApp, provider: &str, id: &str) -> rampart_store::Item {
     let deadline = Instant::now() + Duration::from_secs(45);
     loop {
         if let Some(r) = record(app, provider, id).await
@@ -141,7 +145,7 @@ pub async fn stripe_event(app: &TestApp, id: &str, ty: &str, created: i64, objec
 }
 
 pub fn rand_octet() -> u8 {
-    rampart::crypto::random_bytes(1)[0] % 250 + 1
+    rampart_platform::crypto::random_bytes(1)[0] % 250 + 1
 }
 
 pub async fn me(app: &TestApp, email: &str) -> Value {
@@ -210,7 +214,7 @@ pub async fn sqs_queue(endpoint: &str, client: Option<aws_sdk_sqs::Client>) -> S
     };
     let url = client
         .create_queue()
-        .queue_name(format!("wh-{}", rampart::crypto::random_id()))
+        .queue_name(format!("wh-{}", rampart_platform::crypto::random_id()))
         .send()
         .await
         .expect("create queue")

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rampart::AppState;
+use rampart_http::AppState;
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{STRIPE_NEW, embedded_state, settings, spawn_app_with, test_secrets};
@@ -16,7 +16,7 @@ use super::{BASE_SETTINGS, now, processed, send_stripe, stripe_header};
 #[tokio::test]
 async fn operators_list_inspect_and_replay_events() {
     // The stack's queue, and a second handle on it that shows how many messages wait.
-    let clock = rampart::clock::system();
+    let clock = rampart_platform::clock::system();
     let db = Db::in_memory().unwrap();
     let queue = SqliteQueue::new(db.clone(), clock.clone(), "payments", 3);
     let waiting = SqliteQueue::new(db.clone(), clock.clone(), "payments", 3);
@@ -170,23 +170,23 @@ async fn filtered_operator_listing_pages_through_everything_once() {
     let state = embedded_state(settings(&[]), clock.clone());
     for i in 0..9 {
         let provider = if i % 3 == 0 { "square" } else { "stripe" };
-        let v = rampart::webhooks::intake::Verified {
+        let v = rampart_webhooks::intake::Verified {
             provider: provider.into(),
             event_id: format!("e{i}"),
             event_type: "t".into(),
             occurred_at: None,
             payload: b"{}".to_vec(),
         };
-        rampart::webhooks::intake::record(&state, v).await.unwrap();
+        rampart_webhooks::intake::record(&state, v).await.unwrap();
         clock.advance(Duration::from_millis(10));
     }
-    let filter = rampart::webhooks::admin::Filter {
+    let filter = rampart_webhooks::admin::Filter {
         provider: Some("stripe".into()),
         status: None,
     };
     let (mut seen, mut cursor) = (Vec::new(), None);
     loop {
-        let (events, next) = rampart::webhooks::admin::list(&state, &filter, cursor, 2)
+        let (events, next) = rampart_webhooks::admin::list(&state, &filter, cursor, 2)
             .await
             .unwrap();
         assert!(events.len() <= 2);
@@ -263,7 +263,7 @@ async fn every_admin_route_runs_the_operator_lockout_and_audits_wrong_tokens(
     let audited = app
         .state
         .store
-        .query(rampart::store::Query::table("audit#operator").limit(100))
+        .query(rampart_store::Query::table("audit#operator").limit(100))
         .await
         .unwrap()
         .items

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use rampart::crypto::hmac_sha256;
-use rampart::store::{keys, load};
-use rampart::webhooks::providers::twilio::SmsOptOut;
+use rampart_platform::crypto::hmac_sha256;
+use rampart_store::{keys, load};
 use rampart_tests::{DOCUSIGN_OLD, SQUARE_KEY, TestApp, embedded_state, settings, spawn_app_with};
+use rampart_webhooks::providers::twilio::SmsOptOut;
 use serde_json::{Value, json};
 
 use super::{
@@ -273,7 +273,7 @@ async fn inbound(app: &TestApp, sid: &str, body: &str, date_sent: Option<&str>) 
 
 async fn opted_out(app: &TestApp) -> Option<bool> {
     let pepper = app.state.hash_pepper().await.unwrap();
-    let hash = rampart::crypto::keyed_hash(&pepper, "phone", PHONE);
+    let hash = rampart_platform::crypto::keyed_hash(&pepper, "phone", PHONE);
     let state: Option<SmsOptOut> = load(&*app.state.store, &keys::sms_optout(&hash))
         .await
         .unwrap();
@@ -314,7 +314,7 @@ async fn stop_and_start_apply_in_the_order_they_were_sent() {
 #[tokio::test]
 async fn a_twilio_delivery_replayed_after_its_record_expired_is_stale() {
     let clock = Arc::new(AheadClock::default());
-    let shared: rampart::clock::SharedClock = clock.clone();
+    let shared: rampart_platform::clock::SharedClock = clock.clone();
     let state = embedded_state(settings(BASE_SETTINGS), shared);
     let app = spawn_app_with(state).await;
     inbound(&app, "SMyes", "START", None).await;

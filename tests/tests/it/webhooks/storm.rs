@@ -10,18 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rampart::AppState;
-use rampart::clock::SharedClock;
-use rampart::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
-use rampart::store::{Query, SharedStore};
-use rampart::webhooks::heal::OVERDUE_MS;
-use rampart::webhooks::intake::{self, Intake, Verified};
+use rampart_http::AppState;
+use rampart_platform::clock::SharedClock;
+use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
+use rampart_store::{Query, SharedStore};
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{
     STRIPE_NEW, TestApp, aws_endpoint, dynamo_store, embedded_state, manual_clock, settings,
     spawn_app_with, test_secrets,
 };
+use rampart_webhooks::heal::OVERDUE_MS;
+use rampart_webhooks::intake::{self, Intake, Verified};
 use serde_json::json;
 
 use super::{AheadClock, BASE_SETTINGS, now, processed, record, sqs_queue, stripe_header};
@@ -211,8 +211,11 @@ async fn storm_of_duplicates_with_dying_consumers_and_failing_sends_processes_ea
             "{id}: its failed send was marked on the record"
         );
     }
-    let report = rampart::retention::run(&app.state).await.unwrap();
-    assert_eq!(report.webhooks_requeued, 0, "nothing was left for the sweep");
+    let report = rampart_gdpr::retention::run(&app.state).await.unwrap();
+    assert_eq!(
+        report.webhooks_requeued, 0,
+        "nothing was left for the sweep"
+    );
     let page = app
         .state
         .store
@@ -242,21 +245,24 @@ async fn the_cron_queues_a_record_a_crash_left_unqueued() {
     let clock = rampart_tests::manual_clock();
     let state = embedded_state(settings(&[]), clock.clone());
     // Recorded, then the process died before enqueueing (status still `received`).
-    let item = rampart::store::Item::new("whevt#stripe", "evt#evt_lost")
+    let item = rampart_store::Item::new("whevt#stripe", "evt#evt_lost")
         .with("type", "webhook_event")
         .with("provider", "stripe")
         .with("event_id", "evt_lost")
         .with("status", "received")
-        .with("received_at", rampart::clock::Clock::now_ms(&*clock))
+        .with(
+            "received_at",
+            rampart_platform::clock::Clock::now_ms(&*clock),
+        )
         .with("gsi1pk", "whevt")
         .with("gsi1sk", "x");
     state.store.put(item, None).await.unwrap();
     // Its message may still be on its way: left alone until overdue.
     clock.advance(Duration::from_secs(60));
-    let report = rampart::retention::run(&state).await.unwrap();
+    let report = rampart_gdpr::retention::run(&state).await.unwrap();
     assert_eq!(report.webhooks_requeued, 0, "not overdue yet");
     clock.advance(Duration::from_millis(OVERDUE_MS as u64));
-    let report = rampart::retention::run(&state).await.unwrap();
+    let report = rampart_gdpr::retention::run(&state).await.unwrap();
     assert_eq!(report.webhooks_requeued, 1);
     let msgs = state
         .queue
@@ -275,7 +281,7 @@ async fn the_cron_queues_a_record_a_crash_left_unqueued() {
     // Its message is then lost (say, dead-lettered unseen): after the retry cycle it is queued again.
     state.queue.ack(&msgs[0].receipt).await.unwrap();
     assert_eq!(
-        rampart::retention::run(&state)
+        rampart_gdpr::retention::run(&state)
             .await
             .unwrap()
             .webhooks_requeued,
@@ -284,7 +290,7 @@ async fn the_cron_queues_a_record_a_crash_left_unqueued() {
     );
     clock.advance(Duration::from_secs(31 * 60));
     assert_eq!(
-        rampart::retention::run(&state)
+        rampart_gdpr::retention::run(&state)
             .await
             .unwrap()
             .webhooks_requeued,
@@ -333,7 +339,7 @@ async fn a_fresh_event_is_queued_once_and_neither_duplicates_nor_the_cron_queue_
         intake::record(&state, verified("evt_fresh")).await.unwrap(),
         Intake::Duplicate
     );
-    let report = rampart::retention::run(&state).await.unwrap();
+    let report = rampart_gdpr::retention::run(&state).await.unwrap();
     assert_eq!(report.webhooks_requeued, 0);
     assert_eq!(waiting(&state.queue).await, 1, "one message, not two");
 }

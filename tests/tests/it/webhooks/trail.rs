@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rampart::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
+use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
 use rampart_tests::{STRIPE_NEW, TestApp, embedded_state, settings, spawn_app_with};
 use serde_json::{Value, json};
 
@@ -56,7 +56,7 @@ impl Queue for FailingSends {
 }
 
 async fn app_failing_sends(failing: usize) -> TestApp {
-    let mut state = embedded_state(settings(BASE_SETTINGS), rampart::clock::system());
+    let mut state = embedded_state(settings(BASE_SETTINGS), rampart_platform::clock::system());
     state.queue = Arc::new(FailingSends {
         inner: state.queue.clone(),
         failing: AtomicUsize::new(failing),
@@ -128,8 +128,8 @@ fn assert_well_formed(lines: &[Value]) {
 async fn one_event_is_followed_through_the_logs_from_delivery_to_effect() {
     captured_logs();
     let app = super::app(&[]).await;
-    let id = format!("evt_trail_{}", rampart::crypto::random_id());
-    let request_id = format!("req-{}", rampart::crypto::random_id());
+    let id = format!("evt_trail_{}", rampart_platform::crypto::random_id());
+    let request_id = format!("req-{}", rampart_platform::crypto::random_id());
     assert_eq!(deliver(&app, &id, &request_id).await, 200);
 
     let lines = trail(&id).await;
@@ -158,12 +158,16 @@ async fn one_event_is_followed_through_the_logs_from_delivery_to_effect() {
 async fn a_failed_enqueue_and_its_healing_redelivery_are_on_the_same_trail() {
     captured_logs();
     let app = app_failing_sends(1).await;
-    let id = format!("evt_trail_{}", rampart::crypto::random_id());
+    let id = format!("evt_trail_{}", rampart_platform::crypto::random_id());
     let (first, second) = ("req-first-delivery", "req-second-delivery");
-    let first = format!("{first}-{}", rampart::crypto::random_id());
-    let second = format!("{second}-{}", rampart::crypto::random_id());
+    let first = format!("{first}-{}", rampart_platform::crypto::random_id());
+    let second = format!("{second}-{}", rampart_platform::crypto::random_id());
     assert_eq!(deliver(&app, &id, &first).await, 503, "the send failed");
-    assert_eq!(deliver(&app, &id, &second).await, 200, "the provider's retry");
+    assert_eq!(
+        deliver(&app, &id, &second).await,
+        200,
+        "the provider's retry"
+    );
 
     let lines = trail(&id).await;
     assert_well_formed(&lines);
@@ -175,13 +179,19 @@ async fn a_failed_enqueue_and_its_healing_redelivery_are_on_the_same_trail() {
     assert_eq!(failed["operation"], "enqueue");
     assert_eq!(failed["request_id"], first.as_str());
     assert!(
-        failed["error"].as_str().unwrap().contains("connection reset"),
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("connection reset"),
         "{failed}"
     );
     let unavailable = find(&lines, "dependency unavailable");
     assert_eq!(unavailable["request_id"], first.as_str());
     assert!(
-        unavailable["error"].as_str().unwrap().starts_with("enqueue:"),
+        unavailable["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("enqueue:"),
         "the 503's own line names the operation too: {unavailable}"
     );
     let healed = find(&lines, "webhook event queued again by a later delivery");

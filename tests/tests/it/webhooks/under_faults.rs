@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rampart::AppState;
-use rampart::clock::SharedClock;
-use rampart::faults::Faults;
-use rampart::queue::SharedQueue;
-use rampart::queue::faulty::FaultyQueue;
-use rampart::store::faulty::FaultyStore;
-use rampart::store::{Query, SharedStore};
+use rampart_http::AppState;
+use rampart_platform::clock::SharedClock;
+use rampart_platform::faults::Faults;
+use rampart_store::faulty::FaultyStore;
+use rampart_store::queue::SharedQueue;
+use rampart_store::queue::faulty::FaultyQueue;
+use rampart_store::{Query, SharedStore};
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
 use rampart_tests::{
@@ -168,7 +168,9 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
         "not processed 30 s after the storm: {late:#?}"
     );
     for i in 0..50 {
-        let r = record(app, "stripe", &format!("evt_fault_{i}")).await.unwrap();
+        let r = record(app, "stripe", &format!("evt_fault_{i}"))
+            .await
+            .unwrap();
         assert_eq!(r.s("outcome"), Some("applied"), "evt_fault_{i}");
         // Applied once: the forward-only payment record was set by this event, and only a
         // write that moves it forward lands (a re-run finds its own status and writes nothing).
@@ -179,13 +181,19 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(p.s("set_by"), Some(format!("stripe#evt_fault_{i}").as_str()));
+        assert_eq!(
+            p.s("set_by"),
+            Some(format!("stripe#evt_fault_{i}").as_str())
+        );
     }
 
     // Past every lease and grace period, the sweep finds nothing left to rescue.
     fx.clock.advance(Duration::from_secs(31 * 60));
-    let report = rampart::retention::run(&app.state).await.unwrap();
-    assert_eq!(report.webhooks_requeued, 0, "nothing was left for the sweep");
+    let report = rampart_gdpr::retention::run(&app.state).await.unwrap();
+    assert_eq!(
+        report.webhooks_requeued, 0,
+        "nothing was left for the sweep"
+    );
     for i in 0..50 {
         let r = processed(app, "stripe", &format!("evt_fault_{i}")).await;
         assert_eq!(r.s("outcome"), Some("applied"), "evt_fault_{i}");

@@ -1,0 +1,181 @@
+//! What auth registers about the data it owns: a person's account, address link, sessions and
+//! refresh tokens, codes, failure counts and reset tokens (where each is found, what the export
+//! shows, what erasure does), the kinds the retention job may act on, and auth's part of an
+//! erasure (refresh tokens, found through the sessions that name them).
+
+use async_trait::async_trait;
+use rampart_http::registry::{Counts, Erasing, Kind, Locate, OnErasure, OwnedData, Retained, Step};
+use rampart_http::state::AppState;
+use rampart_platform::error::ApiError;
+use rampart_store::record::Record;
+use rampart_store::{EXPIRES_AT, Item, StoreError, keys};
+use serde_json::{Value as Json, json};
+
+use crate::records::{
+    EmailLink, EmailVerification, FailureCount, Otp, PasswordReset, RefreshToken, Session, User,
+};
+
+/// Auth's registration.
+pub struct AuthData;
+
+const KINDS: &[Kind] = &[
+    Kind {
+        kind: User::KIND,
+        section: Some("profile"),
+        locate: Locate::UserPartition("profile"),
+        view: Some(profile),
+        erasure: OnErasure::Delete,
+        step: Step::Profile,
+    },
+    Kind {
+        kind: EmailLink::KIND,
+        section: None,
+        locate: Locate::ByEmailHash,
+        view: None,
+        erasure: OnErasure::Delete,
+        step: Step::Revoked,
+    },
+    Kind {
+        kind: Session::KIND,
+        section: Some("sessions"),
+        locate: Locate::UserPartition(keys::SESSION_PREFIX),
+        view: Some(session),
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: RefreshToken::KIND,
+        section: None,
+        locate: Locate::Through(Session::KIND),
+        view: None,
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: Otp::KIND,
+        section: Some("pending_codes"),
+        locate: Locate::ByEmailHash,
+        view: Some(otp),
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: EmailVerification::KIND,
+        section: Some("pending_codes"),
+        locate: Locate::ByEmailHash,
+        view: Some(verification),
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: FailureCount::KIND,
+        section: None,
+        locate: Locate::ByEmailHash,
+        view: None,
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: PasswordReset::KIND,
+        section: None,
+        locate: Locate::Through("a mailed reset link"),
+        view: None,
+        erasure: OnErasure::Keep(
+            "keyed by the token's hash; lives 30 minutes and leads to no account once the profile is gone",
+        ),
+        step: Step::Sessions,
+    },
+];
+
+const RETAINED: &[Retained] = &[
+    Retained::ttl(Session::KIND, EXPIRES_AT, 0),
+    Retained::ttl(RefreshToken::KIND, EXPIRES_AT, 0),
+    Retained::ttl(Otp::KIND, EXPIRES_AT, 0),
+    Retained::ttl(EmailVerification::KIND, EXPIRES_AT, 0),
+    Retained::ttl(PasswordReset::KIND, EXPIRES_AT, 0),
+];
+
+#[async_trait]
+impl OwnedData<AppState> for AuthData {
+    fn kinds(&self) -> &'static [Kind] {
+        KINDS
+    }
+
+    fn retained(&self) -> &'static [Retained] {
+        RETAINED
+    }
+
+    async fn erase(
+        &self,
+        state: &AppState,
+        erasing: &Erasing<'_>,
+        step: Step,
+    ) -> Result<Counts, ApiError> {
+        if step != Step::Sessions {
+            return Ok(Counts::default());
+        }
+        // Refresh tokens are keyed by their hash: found through the sessions that name them.
+        let uid = erasing.user_id;
+        let (pk, _) = keys::user(uid);
+        let mut n = 0;
+        for item in rampart_store::query_all(&*state.store, &pk, Some(keys::SESSION_PREFIX)).await?
+        {
+            let s = Session::try_from(&item)?;
+            let (rpk, rsk) = keys::refresh_token(&s.refresh_hash);
+            if let Some(gone) = state.store.delete(&rpk, &rsk, None).await?
+                // Only this user's token (a hash collision is not a thing, but say so in code).
+                && RefreshToken::try_from(&gone).is_ok_and(|t| t.user_id == uid)
+            {
+                n += 1;
+            }
+        }
+        Ok(Counts {
+            erased: n,
+            anonymised: 0,
+        })
+    }
+}
+
+fn profile(item: &Item) -> Result<Json, StoreError> {
+    let u = User::try_from(item)?;
+    Ok(json!({
+        "id": u.id,
+        "email": u.email,
+        "email_verified": u.email_verified,
+        "created_at": u.created_at,
+        "has_password": u.password_hash.is_some(),
+        "billing": {
+            "plan": u.plan,
+            "subscription_status": u.subscription_status,
+            "stripe_customer_id": u.stripe_customer_id,
+            "stripe_subscription_id": u.stripe_subscription_id,
+            "current_period_end": u.current_period_end,
+            "cancel_at_period_end": u.cancel_at_period_end,
+        },
+    }))
+}
+
+fn session(item: &Item) -> Result<Json, StoreError> {
+    let s = Session::try_from(item)?;
+    // A rotation moves the expiry to its own time plus the refresh lifetime, so the last use
+    // is readable without storing it (capped by the absolute end, hence "at least").
+    Ok(json!({
+        "id": s.session_id,
+        "created_at": s.created_at,
+        "last_used_at_least": (s.expires_at - rampart_platform::lifetimes::REFRESH_SECS).max(s.created_at),
+        "expires_at": s.expires_at,
+        "revoked": s.revoked,
+        "user_agent_class": Json::Null,
+    }))
+}
+
+/// A code shows only its kind and expiry (never its hash).
+fn otp(item: &Item) -> Result<Json, StoreError> {
+    let c = Otp::try_from(item)?;
+    Ok(json!({ "kind": Otp::KIND, "expires_at": c.expires_at }))
+}
+
+fn verification(item: &Item) -> Result<Json, StoreError> {
+    let c = EmailVerification::try_from(item)?;
+    Ok(json!({ "kind": EmailVerification::KIND, "expires_at": c.expires_at }))
+}

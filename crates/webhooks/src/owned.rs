@@ -1,0 +1,50 @@
+//! What webhooks registers about the data it owns: received events (kept as deduplication
+//! records, not a person's: removed by retention), the kind the retention job walks, and its
+//! part of the hourly sweep (queueing events a crash left recorded but never queued).
+
+use async_trait::async_trait;
+use rampart_http::registry::{Kind, Locate, OnErasure, OwnedData, Reach, Retained, Step};
+use rampart_http::state::AppState;
+use rampart_platform::lifetimes::WEBHOOK_EVENT_SECS;
+use rampart_store::record::Record;
+use rampart_store::{StoreError, keys};
+
+use crate::event::{WebhookEvent, attr};
+
+/// Pages of stuck events one sweep queues at most (the rest waits for the next run).
+const SWEEP_PAGES: usize = 200;
+
+/// Webhooks' registration.
+pub struct WebhookData;
+
+const KINDS: &[Kind] = &[Kind {
+    kind: WebhookEvent::KIND,
+    section: None,
+    locate: Locate::Through("a provider's customer"),
+    view: None,
+    erasure: OnErasure::Keep("deduplication records; removed by retention after 180 days"),
+    step: Step::Stripe,
+}];
+
+const RETAINED: &[Retained] = &[Retained {
+    kind: WebhookEvent::KIND,
+    age_field: attr::RECEIVED_AT,
+    reach: Reach::Index(keys::WEBHOOK_EVENTS_INDEX),
+    lifetime_secs: WEBHOOK_EVENT_SECS,
+    personal: &[],
+}];
+
+#[async_trait]
+impl OwnedData<AppState> for WebhookData {
+    fn kinds(&self) -> &'static [Kind] {
+        KINDS
+    }
+
+    fn retained(&self) -> &'static [Retained] {
+        RETAINED
+    }
+
+    async fn sweep(&self, state: &AppState) -> Result<usize, StoreError> {
+        crate::sweep::requeue_stuck(state, SWEEP_PAGES).await
+    }
+}
