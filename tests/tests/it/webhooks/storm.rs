@@ -87,7 +87,7 @@ async fn storm_fx(store: SharedStore, queue: SharedQueue, clock: Arc<AheadClock>
         lost: Mutex::default(),
     });
     // Enough receives that the saboteur below cannot push a message into the dead-letter queue.
-    // The local cron's sweep runs once at start, then not for a day: it rescues nothing here.
+    // The local cron first runs one interval after start: a day, so no sweep rescues anything.
     let mut pairs = BASE_SETTINGS.to_vec();
     pairs.push(("QUEUE_MAX_RECEIVES", "20"));
     pairs.push(("CRON_INTERVAL_SECS", "86400"));

@@ -35,7 +35,7 @@ async fn faulty_fx(store: SharedStore, queue: SharedQueue, clock: Arc<AheadClock
     let store: SharedStore = Arc::new(FaultyStore::new(store, faults.clone()));
     let queue: SharedQueue = Arc::new(FaultyQueue::new(queue, faults.clone()));
     // Receives enough that a message the faults bounce around never dead-letters here. The
-    // local cron's sweep runs once at start, then not for a day: nothing here may rely on it.
+    // local cron first runs one interval after start: a day, so no sweep runs during the test.
     let mut pairs = BASE_SETTINGS.to_vec();
     pairs.push(("QUEUE_MAX_RECEIVES", "50"));
     pairs.push(("CRON_INTERVAL_SECS", "86400"));
