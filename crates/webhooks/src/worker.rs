@@ -141,8 +141,9 @@ impl JobHandler for ProcessWebhook {
                         tracing::info!(
                             outcome = outcome.as_str(),
                             attempts,
-                            // Receive to processed: the lateness of this event.
-                            latency_ms = processed_at - received_at,
+                            // Its lateness; not `latency_ms`, which the access line uses
+                            // for a request's own duration.
+                            received_to_processed_ms = processed_at - received_at,
                             "webhook event processed"
                         );
                         Ok(())

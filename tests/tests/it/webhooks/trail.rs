@@ -148,7 +148,11 @@ async fn one_event_is_followed_through_the_logs_from_delivery_to_effect() {
     assert_eq!(effect["outcome"], "applied");
     assert_eq!(effect["attempts"], 1);
     assert_eq!(effect["receive_count"], 1);
-    assert!(effect["latency_ms"].as_i64().is_some_and(|ms| ms >= 0));
+    assert!(
+        effect["received_to_processed_ms"]
+            .as_i64()
+            .is_some_and(|ms| ms >= 0)
+    );
     let at = |l: &Value| lines.iter().position(|x| x == l).unwrap();
     assert!(at(accepted) < at(effect), "delivery before effect");
     app.shutdown().await;
