@@ -1,5 +1,5 @@
 //! The cron's recovery sweep, the safety net under the intake's own recovery (a later delivery
-//! queues an event whose enqueue failed, `intake::heal`): it queues (again) webhook events a
+//! queues an event whose enqueue failed, `heal`): it queues (again) webhook events a
 //! crash left `received` but never sent, events queued long ago and never claimed, and claims
 //! whose worker died and whose message is gone. Newest first, within a window, each re-queue
 //! guarded by a conditional mark so two cron runs send once. On the way it measures lateness:

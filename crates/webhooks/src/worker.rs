@@ -79,14 +79,18 @@ impl JobHandler for ProcessWebhook {
         let claimed = match state.store.update(&pk, &sk, claim, Some(condition)).await {
             Ok(item) => item,
             Err(StoreError::ConditionFailed { existing }) => {
-                let status = existing
+                let stored = existing
                     .as_deref()
-                    .and_then(|i| WebhookEvent::try_from(i).ok())
-                    .map(|e| e.status);
-                return match status {
-                    // Processed already (a duplicate message, a replay): nothing to do.
+                    .and_then(|i| WebhookEvent::try_from(i).ok());
+                return match stored.as_ref().map(|e| e.status) {
+                    // Processed already (a duplicate message, a replay, or a result write whose
+                    // answer was lost after it landed): nothing to do. Said at info, since it
+                    // may be the only line that shows such an event's effect in place.
                     Some(Status::Processed) => {
-                        tracing::debug!("webhook event already processed");
+                        tracing::info!(
+                            outcome = stored.as_ref().and_then(|e| e.outcome).map(Outcome::as_str),
+                            "webhook event already processed; nothing to do"
+                        );
                         Ok(())
                     }
                     // Another message's worker holds a fresh claim: come back later.
@@ -108,7 +112,12 @@ impl JobHandler for ProcessWebhook {
             .and(Condition::eq(attr::CLAIMED_BY, meta.message_id.as_str()));
         let event = WebhookEvent::try_from(&claimed);
         let result = match &event {
-            Ok(event) => self.apply(state, event).await,
+            // Named like every other step: the effect's own writes (or the provider call, or a
+            // link it waits for) failed.
+            Ok(event) => self.apply(state, event).await.map_err(|e| match e {
+                JobError::Failed(why) => JobError::dependency("apply_effect", why),
+                other => other,
+            }),
             Err(e) => Err(JobError::Malformed(e.to_string())),
         };
         // One label per provider, not per source: a bounded dimension.
