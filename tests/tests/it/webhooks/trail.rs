@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
+use rampart_store::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
 use rampart_tests::{STRIPE_NEW, TestApp, embedded_state, settings, spawn_app_with};
 use serde_json::{Value, json};
 
@@ -53,6 +54,71 @@ impl Queue for FailingSends {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+}
+
+/// The first `failing` updates fail. A new event's intake makes none (a put and a send), so
+/// the first one is the worker's claim.
+struct FailingUpdates {
+    inner: SharedStore,
+    failing: AtomicUsize,
+}
+
+#[async_trait]
+impl Store for FailingUpdates {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn put(&self, item: Item, cond: Option<Condition>) -> Result<(), StoreError> {
+        self.inner.put(item, cond).await
+    }
+    async fn update(
+        &self,
+        pk: &str,
+        sk: &str,
+        update: Update,
+        cond: Option<Condition>,
+    ) -> Result<Item, StoreError> {
+        let fail = self
+            .failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            return Err(StoreError::Unavailable("throttled".into()));
+        }
+        self.inner.update(pk, sk, update, cond).await
+    }
+    async fn delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        cond: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError> {
+        self.inner.delete(pk, sk, cond).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.inner.transact(writes).await
+    }
+    async fn sweep_expired(&self, limit: usize) -> Result<usize, StoreError> {
+        self.inner.sweep_expired(limit).await
+    }
+    async fn health(&self) -> Result<(), StoreError> {
+        self.inner.health().await
+    }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+}
+
+async fn app_failing_updates(failing: usize) -> TestApp {
+    let mut state = embedded_state(settings(BASE_SETTINGS), rampart_platform::clock::system());
+    state.store = Arc::new(FailingUpdates {
+        inner: state.store.clone(),
+        failing: AtomicUsize::new(failing),
+    });
+    spawn_app_with(state).await
 }
 
 async fn app_failing_sends(failing: usize) -> TestApp {
@@ -209,5 +275,37 @@ async fn a_failed_enqueue_and_its_healing_redelivery_are_on_the_same_trail() {
     let effect = find(&lines, "webhook event processed");
     assert_eq!(effect["outcome"], "applied");
     assert_eq!(effect["attempts"], 1, "queued once more, applied once");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_worker_step_is_named_on_the_trail_with_the_message_that_retried_it() {
+    captured_logs();
+    let app = app_failing_updates(1).await;
+    let id = format!("evt_trail_{}", rampart_platform::crypto::random_id());
+    let request_id = format!("req-{}", rampart_platform::crypto::random_id());
+    assert_eq!(deliver(&app, &id, &request_id).await, 200);
+
+    let lines = trail(&id).await;
+    assert_well_formed(&lines);
+    let failed = find(&lines, "job failed; the queue will retry it");
+    assert_eq!(failed["level"], "WARN");
+    assert_eq!(
+        failed["operation"], "claim",
+        "the step that failed: {failed}"
+    );
+    assert!(
+        failed["error"].as_str().unwrap().contains("throttled"),
+        "{failed}"
+    );
+    assert_eq!(failed["receive_count"], 1);
+    let effect = find(&lines, "webhook event processed");
+    assert_eq!(effect["outcome"], "applied");
+    assert_eq!(
+        effect["message_id"], failed["message_id"],
+        "the same message, received again"
+    );
+    assert_eq!(effect["receive_count"], 2);
+    assert_eq!(effect["attempts"], 1, "the failed claim took nothing");
     app.shutdown().await;
 }
