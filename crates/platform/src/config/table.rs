@@ -283,7 +283,7 @@ pub static SETTINGS: &[Setting] = &[
         kind: Kind::Seconds,
         default: Fallback::Value("300"),
         production: None,
-        doc: "how often the local stack runs the retention job",
+        doc: "how often the local stack runs the retention job (and the webhook sweep), first one interval after start",
         apply: |s, v| {
             s.cron_interval = secs(v)?.max(Duration::from_secs(1));
             Ok(())
