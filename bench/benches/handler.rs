@@ -1,6 +1,6 @@
 //! In-process handler latency with criterion: webhooks-api's router behind the real
 //! `lambda_http` adapter, fed API Gateway v2 (function URL) events, on the embedded in-memory
-//! store. Goal (issue 12): p50 <= 50 µs. Password hashing is not on these paths.
+//! store. Goal: p50 <= 50 µs. Password hashing is not on these paths.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rampart_perf::fixtures::{apigw_v2, invoke, stripe_delivery, webhooks_router};

@@ -2,7 +2,7 @@
 //! runs each function under the loopback Lambda Runtime API emulator with its AWS calls going to
 //! moto through a counting proxy, loads the local stack with wrk, times the in-process handler,
 //! runs the Python peer (`bench/peer`) beside webhooks-api when its venv is installed, and prints
-//! the tables, then a verdict per goal of issue 12. Timings on a shared machine are noisy:
+//! the tables, then a verdict per performance goal. Timings on a shared machine are noisy:
 //! compare ratios within one run.
 
 use std::collections::BTreeMap;
@@ -474,7 +474,7 @@ struct Measured<'a> {
     in_process: &'a [(&'static str, Duration, Duration)],
 }
 
-/// One row per goal of issue 12, measured against this run's numbers.
+/// One row per performance goal, measured against this run's numbers.
 fn verdict_rows(m: &Measured) -> Vec<Row> {
     let mut out = Vec::new();
     let rust: Vec<&(&str, FnRow)> = m.rows.iter().filter(|(n, _)| *n != peer::NAME).collect();
@@ -841,7 +841,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         load,
         in_process: &in_proc,
     });
-    println!("\nGoals of issue 12 against this run (\"met\", or the distance still to go):\n");
+    println!("\nPerformance goals against this run (\"met\", or the distance still to go):\n");
     print!("{}", verdict::table(&goals));
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())

@@ -1,4 +1,4 @@
-//! The goals verdict at the end of the harness's output: each goal of issue 12 beside what this
+//! The goals verdict at the end of the harness's output: each performance goal beside what this
 //! run measured, and either "met" or how far off it is, as a number and a ratio, so the table
 //! states the remaining distance instead of leaving the reader to subtract.
 
@@ -106,7 +106,7 @@ impl Row {
 
 /// The rows as a Markdown table, like the harness's other tables.
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from("| goal (issue 12) | measured | verdict |\n|---|---|---|\n");
+    let mut out = String::from("| goal | measured | verdict |\n|---|---|---|\n");
     for r in rows {
         out.push_str(&format!(
             "| {} | {} | {} |\n",

@@ -2,7 +2,7 @@
 //! mail keyed by the recipient's mailbox (`mail::mailbox`, so aliases share one), the code
 //! budget of a device trusted for the account, and the sliding budget unknown clients share
 //! per account for password sign-in. The consecutive-failure throttles (backoff and cap) are in
-//! `throttle`; the per-code guess limit in `codes`. README's "Throttling model" mirrors this.
+//! `throttle`; the per-code guess limit in `codes`. docs/auth.md's "Throttling model" mirrors this.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Subscription billing (issue 9): the one tier table (`tiers`) and its daily API quota
+//! Subscription billing: the one tier table (`tiers`) and its daily API quota
 //! (`quota`), what a caller may use (`entitlements`), Stripe Checkout (`checkout`), the
 //! subscription's cancellation at period end and resumption (`subscription`), the one ordering
 //! of a user's billing state that webhooks and our own calls share (`ordering`), the Stripe

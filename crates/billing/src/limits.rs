@@ -1,4 +1,4 @@
-//! The rate limits of the billing routes, in one place (numbers from issue 9 and the Django
+//! The rate limits of the billing routes, in one place (numbers from the paid-tiers write-up and the Django
 //! SaaS write-up's "Cancel subscription: 5 requests/hour per user").
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! One ordering of a user's billing state (issue 16, "Webhook state"): every write to the plan,
+//! One ordering of a user's billing state ("Webhook state"): every write to the plan,
 //! the subscription status, its period and its pending cancellation (Stripe's subscription and
 //! invoice events, and our own cancel/resume answers) carries a version (the provider's time in
 //! seconds, then the object's progress within that second) and applies only when it is newer

@@ -16,7 +16,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     Api::openapi()
 }
 
-/// Everything the user owns, one section per kind (see the README's GDPR table): `profile`,
+/// Everything the user owns, one section per kind (see the table in docs/gdpr.md): `profile`,
 /// `sessions`, `pending_codes`, `idempotency_records`, `audit_events`, `mails`, `orders`,
 /// `payments`, `esims`, `customers`, `api_keys`, `consents`, and `stripe` (invoices, or a note
 /// when Stripe could not be reached). Never a token, hash or secret.

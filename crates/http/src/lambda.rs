@@ -149,7 +149,7 @@ pub async fn startup(clients: Clients) -> Result<crate::state::AppState, lambda_
 /// (AWS Lambda Developer Guide, "Defined runtime environment variables"). The SDK's default chain
 /// would find the same credentials first; building the configuration directly skips its provider
 /// walk (profile files read from disk, region and settings providers) on the cold-start path and
-/// keeps STS, the profile parser and the metadata clients out of the binary (issue 12: startup
+/// keeps STS, the profile parser and the metadata clients out of the binary (startup
 /// and size). `AWS_ENDPOINT_URL` is still honoured, as the SDK documents it, for local peers.
 pub fn aws_config() -> aws_config::SdkConfig {
     aws_config_from(&|name| std::env::var(name).ok())

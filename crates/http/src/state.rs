@@ -82,7 +82,7 @@ pub fn retry_config() -> aws_config::retry::RetryConfig {
 
 /// How a binary gets its AWS configuration. A function pointer, so a Lambda binary, which names
 /// only `lambda::aws_config`, does not link the default provider chain (STS, profile
-/// files, instance metadata): fat LTO drops what nothing names (issue 12).
+/// files, instance metadata): fat LTO drops what nothing names.
 pub type AwsLoader = fn() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + Send>>;
 
 /// [`AwsLoader`] through the default provider chain ([`aws_config`]).
@@ -93,7 +93,7 @@ pub fn default_chain() -> Pin<Box<dyn Future<Output = aws_config::SdkConfig> + S
 /// The AWS clients a binary may build beyond the store, queue and secrets every function uses.
 /// Each is a constructor the binary names: a function that never mails passes
 /// [`Clients::NO_MAIL`], nothing in it references the SES client, and fat LTO leaves that SDK
-/// out of its binary (issue 12: each function links only what it uses).
+/// out of its binary (each function links only what it uses).
 #[derive(Clone, Copy)]
 pub struct Clients {
     pub mail: Option<fn(&aws_config::SdkConfig, &str) -> SharedMailer>,

@@ -108,8 +108,8 @@ pub async fn on_payment_event(state: &AppState, ev: PaymentEvent) -> Result<Outc
                 TxError::Canceled {
                     reason: TxFailure::Conflict,
                     ..
-                } => StoreError::Unavailable("transaction conflict".into()),
-                other => StoreError::Unavailable(other.to_string()),
+                } => StoreError::unavailable("transaction conflict"),
+                other => StoreError::unavailable(other.to_string()),
             }),
         },
     }

@@ -2,7 +2,7 @@
 //! that Stripe's calls already use. The SDK's own client (`aws-smithy-http-client`) brings a
 //! second hyper client with HTTP/2 (the `h2` crate) and its own TLS glue; DynamoDB, SQS and
 //! Secrets Manager all speak HTTP/1.1 JSON, so that code was dead weight in every binary
-//! (issue 12: binary size). The SDK still owns signing, retries, timeouts and stalled-stream
+//! (binary size). The SDK still owns signing, retries, timeouts and stalled-stream
 //! protection; this only moves bytes.
 
 use std::collections::HashMap;

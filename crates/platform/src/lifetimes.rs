@@ -9,7 +9,7 @@ const YEAR: i64 = 365 * DAY;
 /// Received provider events, the deduplication record: 180 days, longer than any provider's
 /// retry schedule (Stripe retries for up to 3 days, Square and DocuSign for days too).
 pub const WEBHOOK_EVENT_SECS: i64 = 180 * DAY;
-/// An event whose own time is older than this is `stale` (issue 16): Square, DocuSign and
+/// An event whose own time is older than this is `stale`: Square, DocuSign and
 /// Twilio sign no timestamp, so a capture could be replayed once its deduplication record is
 /// gone. One day less than the record's lifetime: any event still accepted finds the record of
 /// an earlier delivery (which cannot be older than the event itself).
@@ -17,14 +17,14 @@ pub const WEBHOOK_STALE_AFTER_SECS: i64 = WEBHOOK_EVENT_SECS - DAY;
 /// When a Twilio message SID was first delivered: Twilio's own time for the staleness rule
 /// (its payloads carry none). Twice the deduplication lifetime, so a delivery replayed after its
 /// record expired is still recognised as old for another 180 days; past that, nothing signed
-/// is left to compare (documented in the README).
+/// is left to compare (documented in docs/gdpr.md).
 pub const TWILIO_SID_SECS: i64 = 2 * WEBHOOK_EVENT_SECS;
-/// Audit events: seven years (issue 11), the span of the financial records they explain; their
+/// Audit events: seven years, the span of the financial records they explain; their
 /// client IP hashes go after one year (`AUDIT_IP_SECS`, the seeds' `AUDIT_LOG_ARCHIVE_DAYS=365`).
 pub const AUDIT_SECS: i64 = 7 * YEAR;
 /// How long an audit event keeps the keyed hash of the client IP (the retention cron removes it).
 pub const AUDIT_IP_SECS: i64 = 365 * DAY;
-/// Mails in the local outbox: 30 days (issue 11).
+/// Mails in the local outbox: 30 days.
 pub const OUTBOX_SECS: i64 = 30 * DAY;
 /// An erasure's tombstone (`{id, erased_at}`), which makes replayed webhooks for an erased user
 /// `ignored`: as long as the financial records it stands in for.

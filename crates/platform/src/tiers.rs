@@ -1,5 +1,5 @@
 //! The one tier table: what each plan may use (daily API calls, concurrent builds, private
-//! repos, team members, marketplace agents), the built-in numbers of issue 9 overridable by the
+//! repos, team members, marketplace agents), the built-in numbers of the paid-tiers write-up overridable by the
 //! `TIERS` JSON setting (validated at startup). Users (by their stored `plan`, through
 //! `billing`) and customer instances (licenses) read the same table. Pure data: settings hold
 //! it, so it imports nothing of the crate (`billing::tiers::require` answers the 403).
@@ -123,7 +123,7 @@ impl Limits {
 pub struct Table([Limits; 4]);
 
 impl Default for Table {
-    /// The table of issue 9 (the paid-tiers write-up's `TIER_FEATURES`).
+    /// The paid-tiers write-up's table (`TIER_FEATURES`).
     fn default() -> Self {
         let l = |calls, builds, repos, members, agents| Limits {
             api_calls_per_day: Some(calls),

@@ -54,7 +54,7 @@ where
         let ok = out.is_ok();
         let answer: Reply = Box::new(move |commit_err| {
             let _ = reply.send(match commit_err {
-                Some(e) => Err(StoreError::Unavailable(e.to_string())),
+                Some(e) => Err(StoreError::unavailable(e.to_string())),
                 None => out,
             });
         });
@@ -80,14 +80,14 @@ pub struct Db {
 }
 
 fn gone() -> StoreError {
-    StoreError::Unavailable("sqlite worker stopped".into())
+    StoreError::unavailable("sqlite worker stopped")
 }
 
 impl Db {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                StoreError::unavailable_from(format!("cannot create {}: {e}", dir.display()), e)
             })?;
         }
         let writer = configure(Connection::open(path).map_err(unavailable)?)?;
@@ -100,7 +100,9 @@ impl Db {
             std::thread::Builder::new()
                 .name(format!("sqlite-read-{i}"))
                 .spawn(move || read_loop(conn, rrx))
-                .map_err(|e| StoreError::Unavailable(format!("cannot start reader: {e}")))?;
+                .map_err(|e| {
+                    StoreError::unavailable_from(format!("cannot start reader: {e}"), e)
+                })?;
         }
         Ok(Self {
             writer: spawn_writer(writer)?,
@@ -163,7 +165,7 @@ fn spawn_writer(conn: Connection) -> Result<Sender<Job>, StoreError> {
     std::thread::Builder::new()
         .name("sqlite-write".into())
         .spawn(move || write_loop(conn, rx))
-        .map_err(|e| StoreError::Unavailable(format!("cannot start writer: {e}")))?;
+        .map_err(|e| StoreError::unavailable_from(format!("cannot start writer: {e}"), e))?;
     Ok(tx)
 }
 
@@ -200,7 +202,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
         for job in batch {
             match job {
                 // The job never runs; its reply carries the error.
-                Job::Write(w) => w.fail(StoreError::Unavailable(err.to_string())),
+                Job::Write(w) => w.fail(StoreError::unavailable(err.to_string())),
                 Job::Read(r) => {
                     let _ = catch_unwind(AssertUnwindSafe(|| r(conn)));
                 }

@@ -49,14 +49,14 @@ fn encode_attrs(attrs: &BTreeMap<String, Value>) -> String {
 
 fn decode_item(pk: String, sk: String, attrs: &str) -> Result<Item, StoreError> {
     let json: serde_json::Value = serde_json::from_str(attrs)
-        .map_err(|e| StoreError::Unavailable(format!("corrupt item: {e}")))?;
+        .map_err(|e| StoreError::unavailable_from(format!("corrupt item: {e}"), e))?;
     let obj = json
         .as_object()
-        .ok_or_else(|| StoreError::Unavailable("corrupt item".into()))?;
+        .ok_or_else(|| StoreError::unavailable("corrupt item"))?;
     let mut out = BTreeMap::new();
     for (k, v) in obj {
         let v = Value::from_tagged_json(v)
-            .ok_or_else(|| StoreError::Unavailable("corrupt attribute".into()))?;
+            .ok_or_else(|| StoreError::unavailable("corrupt attribute"))?;
         out.insert(k.clone(), v);
     }
     Ok(Item { pk, sk, attrs: out })
@@ -163,8 +163,7 @@ impl Store for SqliteStore {
             cond,
         };
         self.immediate(move |tx, now| {
-            apply(tx, &w, now)?
-                .ok_or_else(|| StoreError::Unavailable("update produced no item".into()))
+            apply(tx, &w, now)?.ok_or_else(|| StoreError::unavailable("update produced no item"))
         })
         .await
     }

@@ -24,7 +24,7 @@ async fn faulty<T, F>(faults: &Faults, writes: bool, call: F) -> Result<T, Store
 where
     F: std::future::Future<Output = Result<T, StoreError>>,
 {
-    faults.run(writes, call, StoreError::Unavailable).await
+    faults.run(writes, call, StoreError::unavailable).await
 }
 
 #[async_trait]

@@ -73,11 +73,41 @@ pub enum StoreError {
     },
     #[error("invalid store request: {0}")]
     Invalid(String),
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    /// The backend did not answer or failed; `what` says so in words (log lines print errors
+    /// with `Display`, so it carries the backend's own message too) and `cause` keeps the
+    /// backend's error for code that inspects it (`source()`).
+    #[error("store unavailable: {what}")]
+    Unavailable {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
+/// The error behind another, kept as its `source()`.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 impl StoreError {
+    /// Unavailable, with no error of another library behind it (a corrupt item, a stopped
+    /// worker, an injected fault).
+    pub fn unavailable(what: impl Into<String>) -> Self {
+        Self::Unavailable {
+            what: what.into(),
+            cause: None,
+        }
+    }
+
+    /// Unavailable because of `cause`, which stays reachable through `source()`.
+    pub fn unavailable_from(
+        what: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Unavailable {
+            what: what.into(),
+            cause: Some(Box::new(cause)),
+        }
+    }
+
     pub fn is_condition_failed(&self) -> bool {
         matches!(self, Self::ConditionFailed { .. })
     }

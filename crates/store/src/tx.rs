@@ -42,7 +42,9 @@ impl<P: std::fmt::Debug> TxError<P> {
 impl From<StoreError> for rampart_platform::error::ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(msg) => rampart_platform::error::ApiError::Unavailable(msg),
+            unavailable @ StoreError::Unavailable { .. } => {
+                rampart_platform::error::ApiError::Unavailable(unavailable.to_string())
+            }
             other => rampart_platform::error::ApiError::internal(other),
         }
     }
@@ -55,7 +57,7 @@ impl<P: std::fmt::Debug> From<TxError<P>> for rampart_platform::error::ApiError 
             TxError::Canceled {
                 reason: TxFailure::Conflict,
                 ..
-            } => StoreError::Unavailable("transaction conflict".into()).into(),
+            } => StoreError::unavailable("transaction conflict").into(),
             other => rampart_platform::error::ApiError::internal(other.to_string()),
         }
     }

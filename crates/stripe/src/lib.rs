@@ -12,7 +12,7 @@
 //! Why not `async-stripe`: it is ~110,000 lines of generated code for the whole API, a second
 //! HTTP stack and a second set of serde/base64/syn versions in the tree; measured on this
 //! two-core machine it builds several times slower than the few hundred lines here, which
-//! cover exactly the five objects Rampart touches (see the README's billing section).
+//! cover exactly the five objects Rampart touches (see docs/billing.md).
 
 mod calls;
 mod guard;

@@ -337,7 +337,7 @@ pub async fn record(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
             // retry queues it. If nothing landed, the mark's condition fails and writes nothing.
             mark_not_queued(state, &event).await;
             Err(match e {
-                StoreError::Unavailable(why) => unavailable("record_event", why),
+                StoreError::Unavailable { what, .. } => unavailable("record_event", what),
                 other => other.into(),
             })
         }

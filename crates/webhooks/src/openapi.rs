@@ -155,7 +155,7 @@ pub struct Replayed {
 }
 
 /// Lists received webhook events, newest first.
-#[utoipa::path(get, path = "/admin/webhook-events", tag = "operators",
+#[utoipa::path(get, operation_id = "list_webhook_events", path = "/admin/webhook-events", tag = "operators",
     params(
         ("provider" = Option<String>, Query, description = "Only this provider's events (400 for an unknown one)."),
         ("status" = Option<String>, Query, description = "Only events in this status (400 for an unknown one)."),
@@ -168,7 +168,7 @@ pub struct Replayed {
 pub fn list() {}
 
 /// One received event.
-#[utoipa::path(get, path = "/admin/webhook-events/{provider}/{event_id}", tag = "operators",
+#[utoipa::path(get, operation_id = "get_webhook_event", path = "/admin/webhook-events/{provider}/{event_id}", tag = "operators",
     params(
         ("provider" = String, Path, description = "stripe, square, docusign, twilio, standard"),
         ("event_id" = String, Path, description = "The provider's event id."),
@@ -180,7 +180,7 @@ pub fn list() {}
 pub fn one() {}
 
 /// Queues an event again; a processed event is not applied twice.
-#[utoipa::path(post, path = "/admin/webhook-events/{provider}/{event_id}/replay", tag = "operators",
+#[utoipa::path(post, operation_id = "replay_webhook_event", path = "/admin/webhook-events/{provider}/{event_id}/replay", tag = "operators",
     params(
         ("provider" = String, Path, description = "stripe, square, docusign, twilio, standard"),
         ("event_id" = String, Path, description = "The provider's event id."),

@@ -102,7 +102,7 @@ pub fn openapi() -> openapi::Document {
 }
 
 pub fn routes(state: AppState) -> Router {
-    // Every signed-in call to the shop counts against the caller's daily quota (issue 9);
+    // Every signed-in call to the shop counts against the caller's daily quota;
     // the public catalog and health do not (no identity, or exempt).
     let metered = Router::new()
         .route("/orders", post(create_order).get(list_orders))

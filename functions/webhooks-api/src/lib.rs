@@ -16,6 +16,7 @@ use axum::{Extension, Json, Router};
 use rampart_auth::operator::Admin;
 use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
+use rampart_http::lambda::only_through_api_gateway;
 use rampart_http::openapi;
 use rampart_http::ratelimit::{self, KeyPart, Rule};
 use rampart_http::{self as http, Query, RouterOptions};
@@ -141,9 +142,7 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
     )
     // Operator routes: through API Gateway's `/admin/{proxy+}` route only, never through the
     // public function URL (`AuthType: NONE`, for providers).
-    .route_layer(axum::middleware::from_fn(
-        rampart_http::lambda::only_through_api_gateway,
-    ));
+    .route_layer(axum::middleware::from_fn(only_through_api_gateway));
     let routes = Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
         .merge(openapi::serve(

@@ -70,7 +70,7 @@ pub fn refuse_production(settings: &Settings) -> Result<(), StartupError> {
     if settings.is_production() {
         return Err(StartupError(
             "rampart-local is the development stack and refuses APP_ENV=production: deploy the \
-             functions with SAM (see README, Deploying with SAM), or unset APP_ENV to run locally"
+             functions with SAM (see docs/deploy.md), or unset APP_ENV to run locally"
                 .into(),
         ));
     }

@@ -6,7 +6,7 @@ use rampart_platform::config::Settings;
 
 /// Rampart's local stack: every function's routes on one port, the queue worker and the
 /// retention cron in-process, on an embedded SQLite store. Configured by environment variables
-/// (see README, Configuration); refuses APP_ENV=production.
+/// (see docs/configuration.md); refuses APP_ENV=production.
 #[derive(Parser)]
 #[command(name = "rampart-local", version)]
 struct Cli {

@@ -1,5 +1,5 @@
 //! What template.yaml must keep saying that no flow can show on loopback: the operational
-//! settings of a first deploy (issue 24), each with the AWS behaviour it relies on.
+//! settings of a first deploy, each with the AWS behaviour it relies on.
 
 use serde_json::Value;
 

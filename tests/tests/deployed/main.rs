@@ -1,4 +1,4 @@
-//! The bundle in its deployed shape, driven by template.yaml (issue 24): every function's binary
+//! The bundle in its deployed shape, driven by template.yaml: every function's binary
 //! as its own process under a Lambda Runtime API emulator, with the environment, timeout and
 //! IAM policy the template gives it, behind the template's HTTP API routes and the webhooks
 //! function URL, over moto with IAM enforced, the jobs queue drained by the declared event

@@ -31,14 +31,22 @@ pub struct Template {
     pub stack: String,
     /// Every parameter's value: samconfig.toml.example's overrides, else the default.
     pub params: BTreeMap<String, String>,
+    /// Every entry of `Conditions`, evaluated against the parameters.
+    pub conditions: BTreeMap<String, bool>,
 }
 
 impl Template {
+    /// The resources CloudFormation would create: those whose `Condition` holds.
     pub fn resources(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.json["Resources"]
             .as_object()
             .into_iter()
             .flat_map(|m| m.iter())
+            .filter(|(_, r)| {
+                r["Condition"]
+                    .as_str()
+                    .is_none_or(|c| self.conditions.get(c).copied().unwrap_or(false))
+            })
     }
 
     pub fn of_type<'a>(&'a self, t: &'a str) -> impl Iterator<Item = (&'a String, &'a Value)> {
@@ -140,11 +148,43 @@ pub fn load() -> Result<Template, String> {
             .unwrap_or_default();
         params.insert(name.clone(), value);
     }
-    Ok(Template {
+    let mut t = Template {
         json,
         stack,
         params,
-    })
+        conditions: BTreeMap::new(),
+    };
+    t.conditions = evaluate_conditions(&t)?;
+    Ok(t)
+}
+
+/// `Conditions` as CloudFormation evaluates them before creating anything: from parameters
+/// and other conditions only (in any order: a condition may name one declared after it).
+fn evaluate_conditions(t: &Template) -> Result<BTreeMap<String, bool>, String> {
+    let declared = t.json["Conditions"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut ctx = Ctx::new(t);
+    while ctx.conditions.len() < declared.len() {
+        let before = ctx.conditions.len();
+        for (name, expr) in &declared {
+            if ctx.conditions.contains_key(name) {
+                continue;
+            }
+            if let Ok(v) = ctx.condition(expr) {
+                ctx.conditions.insert(name.clone(), v);
+            }
+        }
+        if ctx.conditions.len() == before {
+            let left: Vec<_> = declared
+                .keys()
+                .filter(|k| !ctx.conditions.contains_key(*k))
+                .collect();
+            return Err(format!("Conditions the harness cannot evaluate: {left:?}"));
+        }
+    }
+    Ok(ctx.conditions)
 }
 
 /// A JSON scalar as CloudFormation hands it to a string property.
@@ -162,6 +202,7 @@ pub fn scalar(v: &Value) -> String {
 pub struct Ctx {
     pub values: BTreeMap<String, String>,
     pub attrs: BTreeMap<(String, String), String>,
+    pub conditions: BTreeMap<String, bool>,
 }
 
 impl Ctx {
@@ -179,6 +220,36 @@ impl Ctx {
         Self {
             values,
             attrs: BTreeMap::new(),
+            conditions: t.conditions.clone(),
+        }
+    }
+
+    /// A condition expression: `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition`.
+    pub fn condition(&self, v: &Value) -> Result<bool, String> {
+        let (k, arg) = v
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.iter().next())
+            .ok_or_else(|| format!("not a condition: {v}"))?;
+        let list = || arg.as_array().ok_or_else(|| format!("{k}: not a list"));
+        match k.as_str() {
+            "Condition" => self
+                .conditions
+                .get(&scalar(arg))
+                .copied()
+                .ok_or_else(|| format!("Condition {arg}: not evaluated")),
+            "Fn::Equals" => {
+                let a = list()?;
+                Ok(scalar(&self.resolve(&a[0])?) == scalar(&self.resolve(&a[1])?))
+            }
+            "Fn::Not" => Ok(!self.condition(&list()?[0])?),
+            "Fn::And" => list()?
+                .iter()
+                .try_fold(true, |acc, c| Ok(acc & self.condition(c)?)),
+            "Fn::Or" => list()?
+                .iter()
+                .try_fold(false, |acc, c| Ok(acc | self.condition(c)?)),
+            other => Err(format!("{other} is not a condition function")),
         }
     }
 
@@ -226,61 +297,95 @@ impl Ctx {
     /// Replaces every intrinsic function in `v` by its value. An intrinsic the harness does not
     /// know fails, so a template change it cannot follow is noticed.
     pub fn resolve(&self, v: &Value) -> Result<Value, String> {
+        Ok(self.resolve_present(v)?.unwrap_or(Value::Null))
+    }
+
+    /// Like `resolve`, with `None` for `Ref AWS::NoValue` (the property is left out), so an
+    /// object or a list drops that member or element. `Fn::If` takes the branch its condition
+    /// picks.
+    fn resolve_present(&self, v: &Value) -> Result<Option<Value>, String> {
         match v {
             Value::Object(m) if m.len() == 1 => {
                 let (k, arg) = m.iter().next().expect("one entry");
                 match k.as_str() {
-                    "Ref" => Ok(Value::String(self.reference(&scalar(arg))?)),
-                    "Fn::GetAtt" => {
-                        let (res, att) = match arg {
-                            Value::Array(a) if a.len() == 2 => (scalar(&a[0]), scalar(&a[1])),
-                            Value::String(s) => {
-                                let (r, a) = s.split_once('.').ok_or("Fn::GetAtt: no attribute")?;
-                                (r.to_string(), a.to_string())
-                            }
-                            _ => return Err(format!("Fn::GetAtt: {arg}")),
-                        };
-                        Ok(Value::String(self.attr(&res, &att)?))
-                    }
-                    "Fn::Sub" => match arg {
-                        Value::String(s) => Ok(Value::String(self.sub(s, &Default::default())?)),
-                        Value::Array(a) if a.len() == 2 => {
-                            let vars = a[1].as_object().cloned().unwrap_or_default();
-                            Ok(Value::String(self.sub(&scalar(&a[0]), &vars)?))
-                        }
-                        _ => Err(format!("Fn::Sub: {arg}")),
-                    },
-                    "Fn::Join" => {
-                        let a = arg.as_array().ok_or("Fn::Join: not a list")?;
-                        let sep = scalar(&a[0]);
-                        let parts = self.resolve(&a[1])?;
-                        let parts: Vec<String> = parts
+                    "Ref" if arg == "AWS::NoValue" => Ok(None),
+                    "Fn::If" => {
+                        let a = arg
                             .as_array()
-                            .ok_or("Fn::Join: no list")?
-                            .iter()
-                            .map(scalar)
-                            .collect();
-                        Ok(Value::String(parts.join(&sep)))
+                            .filter(|a| a.len() == 3)
+                            .ok_or("Fn::If: not [condition, then, else]")?;
+                        let name = scalar(&a[0]);
+                        let holds = self
+                            .conditions
+                            .get(&name)
+                            .copied()
+                            .ok_or_else(|| format!("Fn::If: no condition {name}"))?;
+                        self.resolve_present(&a[if holds { 1 } else { 2 }])
                     }
-                    k if k.starts_with("Fn::") || k == "Condition" => Err(format!(
-                        "{k} is not something the deployed-shape harness resolves (tests/tests/deployed/template.rs)"
-                    )),
-                    _ => Ok(Value::Object(
-                        [(k.clone(), self.resolve(arg)?)].into_iter().collect(),
-                    )),
+                    _ => self.intrinsic(k, arg).map(Some),
                 }
             }
-            Value::Object(m) => m
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
-                .collect::<Result<serde_json::Map<_, _>, String>>()
-                .map(Value::Object),
-            Value::Array(a) => a
-                .iter()
-                .map(|v| self.resolve(v))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            other => Ok(other.clone()),
+            Value::Object(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m {
+                    if let Some(r) = self.resolve_present(v)? {
+                        out.insert(k.clone(), r);
+                    }
+                }
+                Ok(Some(Value::Object(out)))
+            }
+            Value::Array(a) => {
+                let mut out = Vec::new();
+                for v in a {
+                    out.extend(self.resolve_present(v)?);
+                }
+                Ok(Some(Value::Array(out)))
+            }
+            other => Ok(Some(other.clone())),
+        }
+    }
+
+    /// A one-member object: an intrinsic function, or a plain property whose value is resolved.
+    fn intrinsic(&self, k: &str, arg: &Value) -> Result<Value, String> {
+        match k {
+            "Ref" => Ok(Value::String(self.reference(&scalar(arg))?)),
+            "Fn::GetAtt" => {
+                let (res, att) = match arg {
+                    Value::Array(a) if a.len() == 2 => (scalar(&a[0]), scalar(&a[1])),
+                    Value::String(s) => {
+                        let (r, a) = s.split_once('.').ok_or("Fn::GetAtt: no attribute")?;
+                        (r.to_string(), a.to_string())
+                    }
+                    _ => return Err(format!("Fn::GetAtt: {arg}")),
+                };
+                Ok(Value::String(self.attr(&res, &att)?))
+            }
+            "Fn::Sub" => match arg {
+                Value::String(s) => Ok(Value::String(self.sub(s, &Default::default())?)),
+                Value::Array(a) if a.len() == 2 => {
+                    let vars = a[1].as_object().cloned().unwrap_or_default();
+                    Ok(Value::String(self.sub(&scalar(&a[0]), &vars)?))
+                }
+                _ => Err(format!("Fn::Sub: {arg}")),
+            },
+            "Fn::Join" => {
+                let a = arg.as_array().ok_or("Fn::Join: not a list")?;
+                let sep = scalar(&a[0]);
+                let parts = self.resolve(&a[1])?;
+                let parts: Vec<String> = parts
+                    .as_array()
+                    .ok_or("Fn::Join: no list")?
+                    .iter()
+                    .map(scalar)
+                    .collect();
+                Ok(Value::String(parts.join(&sep)))
+            }
+            k if k.starts_with("Fn::") || k == "Condition" => Err(format!(
+                "{k} is not something the deployed-shape harness resolves (tests/tests/deployed/template.rs)"
+            )),
+            _ => Ok(Value::Object(
+                [(k.to_string(), self.resolve(arg)?)].into_iter().collect(),
+            )),
         }
     }
 }
@@ -451,6 +556,44 @@ mod tests {
                 ("B".into(), "x=y".into()),
                 ("C".into(), "two words".into())
             ]
+        );
+    }
+
+    #[test]
+    fn conditions_pick_the_branch_and_no_value_leaves_the_property_out() {
+        let mut t = Template {
+            json: json!({
+                "Conditions": {
+                    "HasDomain": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Domain"}, ""]}]},
+                    "HasZone": {"Fn::And": [{"Condition": "HasDomain"}, {"Fn::Equals": [{"Ref": "Zone"}, "Z1"]}]}
+                },
+                "Resources": {
+                    "Always": {"Type": "T"},
+                    "Record": {"Type": "T", "Condition": "HasZone"}
+                }
+            }),
+            stack: "s".into(),
+            params: [
+                ("Domain".into(), "api.example.com".into()),
+                ("Zone".into(), "".into()),
+            ]
+            .into_iter()
+            .collect(),
+            conditions: BTreeMap::new(),
+        };
+        t.conditions = evaluate_conditions(&t).unwrap();
+        assert!(t.conditions["HasDomain"]);
+        assert!(!t.conditions["HasZone"]);
+        let names: Vec<_> = t.resources().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Always"]);
+        let ctx = Ctx::new(&t);
+        let env = json!({
+            "ORIGIN": {"Fn::If": ["HasDomain", {"Fn::Sub": "https://${Domain}"}, ""]},
+            "ZONE": {"Fn::If": ["HasZone", "yes", {"Ref": "AWS::NoValue"}]}
+        });
+        assert_eq!(
+            ctx.resolve(&env).unwrap(),
+            json!({"ORIGIN": "https://api.example.com"})
         );
     }
 }

@@ -1,4 +1,4 @@
-//! Customer instances (issue 10): operators create customers and issue, rotate and revoke their
+//! Customer instances: operators create customers and issue, rotate and revoke their
 //! API keys; instances report usage and fetch offline-verifiable licenses. Over HTTP on the
 //! local stack, and the store parts on both backends.
 //!

@@ -56,7 +56,7 @@ async fn outbox_keeps_mail_per_address_newest_first() {
     let got = outbox.list("a@example.com").await.unwrap();
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].subject, "second");
-    // The retention policy `mail_outbox` (issue 11): 30 days.
+    // The retention policy `mail_outbox`: 30 days.
     clock.advance(std::time::Duration::from_secs(29 * 86_400));
     assert_eq!(outbox.list("a@example.com").await.unwrap().len(), 2);
     clock.advance(std::time::Duration::from_secs(86_400));

@@ -75,6 +75,30 @@ fn the_contract_is_openapi_3_1_with_its_security_schemes_and_problem_types() {
 }
 
 /// Route templates spelled in `.route("…")` / `limited("…")` calls of the serving code.
+/// Client generators name a method after each operationId; two operations with one id make
+/// one method, and the responses of the other are dropped.
+#[test]
+fn every_operation_has_its_own_operation_id() {
+    let doc = generated();
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut repeated = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(op) = item.get(*method) else {
+                continue;
+            };
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"))
+                .to_string();
+            if let Some(first) = seen.insert(id.clone(), format!("{method} {path}")) {
+                repeated.push(format!("{id}: {first} and {method} {path}"));
+            }
+        }
+    }
+    assert!(repeated.is_empty(), "operationIds used twice: {repeated:?}");
+}
+
 fn declared_routes() -> BTreeSet<String> {
     let mut files = Vec::new();
     for dir in ["functions", "shared/src", "infra/local/src"] {

@@ -35,8 +35,15 @@ async fn faulty_shop(
 ) -> FaultyShop {
     let faults = Arc::new(Faults::new(0.0, 20_261_130, Duration::ZERO));
     let shared: SharedClock = clock.clone();
+    // The retries a client makes under faults are real calls, and enough of them pass the free
+    // tier's 100 a day; what is tested here is idempotency, so the quota is lifted.
+    let unmetered = [(
+        "TIERS",
+        r#"{"free": {"api_calls_per_day": null}, "starter": {"api_calls_per_day": null},
+            "pro": {"api_calls_per_day": null}, "enterprise": {"api_calls_per_day": null}}"#,
+    )];
     let state = AppState::new(
-        super::shop_settings(&[]),
+        super::shop_settings(&unmetered),
         Arc::new(FaultyStore::new(store, faults.clone())),
         Arc::new(FaultyQueue::new(queue, faults.clone())),
         test_secrets(shared.clone()),

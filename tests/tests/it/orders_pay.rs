@@ -411,7 +411,7 @@ async fn payment_bodies_are_checked_before_any_lookup() {
             json!({"order_id": o["id"], "provider": "paypal"}),
             "/provider",
         ),
-        // A missing member is named (issue 17's JSON errors).
+        // A missing member is named (the JSON errors' rule).
         (json!({"order_id": o["id"]}), "/provider"),
         (
             json!({"order_id": o["id"], "provider": "mock", "amount": 1}),

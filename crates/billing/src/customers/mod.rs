@@ -1,6 +1,6 @@
 //! Customer instances: self-hosted installations that report usage and fetch an
 //! offline-verifiable license with a per-customer API key, and the operator flows that create
-//! customers and issue, rotate and revoke their keys (issue 10; the billing-service write-up).
+//! customers and issue, rotate and revoke their keys (the billing-service write-up).
 //!
 //! Records: `Customer` and its `ApiKey`s share the customer's partition; `UsageEvent`s (one
 //! per reported event id) and daily `UsageCounter`s live in the customer's usage partitions.

@@ -155,7 +155,7 @@ pub struct Jwks {
 }
 
 /// Creates a customer and its first API key (shown once).
-#[utoipa::path(post, path = "/admin/customers", tag = "operators", request_body = NewCustomer,
+#[utoipa::path(post, operation_id = "create_customer", path = "/admin/customers", tag = "operators", request_body = NewCustomer,
     responses(
         (status = 201, description = "Created.", body = CreatedCustomer,
             headers(("Location" = String, description = "The customer's URL."))),
@@ -166,7 +166,7 @@ pub struct Jwks {
 pub fn create() {}
 
 /// Lists customers, newest first.
-#[utoipa::path(get, path = "/admin/customers", tag = "operators",
+#[utoipa::path(get, operation_id = "list_customers", path = "/admin/customers", tag = "operators",
     params(
         ("cursor" = Option<String>, Query, description = "From a previous page."),
         ("limit" = Option<u32>, Query, description = "1-100 (default 50)."),
@@ -177,7 +177,7 @@ pub fn create() {}
 pub fn list() {}
 
 /// One customer and its keys' metadata.
-#[utoipa::path(get, path = "/admin/customers/{id}", tag = "operators",
+#[utoipa::path(get, operation_id = "get_customer", path = "/admin/customers/{id}", tag = "operators",
     params(("id" = String, Path, description = "The customer id.")),
     responses((status = 200, description = "The customer.", body = CustomerDetail), NotFound, RateLimited),
     security(("admin_bearer" = [])),
@@ -185,7 +185,7 @@ pub fn list() {}
 pub fn one() {}
 
 /// Issues a new key; with `expires_in_secs` every key working now stops then.
-#[utoipa::path(post, path = "/admin/customers/{id}/api-keys", tag = "operators",
+#[utoipa::path(post, operation_id = "rotate_customer_key", path = "/admin/customers/{id}/api-keys", tag = "operators",
     params(("id" = String, Path, description = "The customer id.")),
     request_body(content = Option<RotateOptions>, description = "Optional."),
     responses((status = 201, description = "The new key.", body = RotatedKey), NotFound, Conflict, RateLimited),
@@ -194,7 +194,7 @@ pub fn one() {}
 pub fn rotate() {}
 
 /// Revokes a key at once (repeating it changes nothing).
-#[utoipa::path(delete, path = "/admin/customers/{id}/api-keys/{key_id}", tag = "operators",
+#[utoipa::path(delete, operation_id = "revoke_customer_key", path = "/admin/customers/{id}/api-keys/{key_id}", tag = "operators",
     params(
         ("id" = String, Path, description = "The customer id."),
         ("key_id" = String, Path, description = "The key id."),
@@ -205,7 +205,7 @@ pub fn rotate() {}
 pub fn revoke() {}
 
 /// Reports usage; a repeat of the same `event_id` and body answers the first result.
-#[utoipa::path(post, path = "/usage", tag = "instances", request_body = Report,
+#[utoipa::path(post, operation_id = "report_usage", path = "/usage", tag = "instances", request_body = Report,
     responses(
         (status = 202, description = "Recorded.", body = UsageEventView),
         (status = 200, description = "A replay: nothing counted.", body = UsageEventView,
@@ -217,7 +217,7 @@ pub fn revoke() {}
 pub fn report() {}
 
 /// The caller's usage per UTC day (default the last 30 days).
-#[utoipa::path(get, path = "/usage/summary", tag = "instances",
+#[utoipa::path(get, operation_id = "usage_summary", path = "/usage/summary", tag = "instances",
     params(
         ("from" = Option<String>, Query, description = "`YYYY-MM-DD`."),
         ("to" = Option<String>, Query, description = "`YYYY-MM-DD`; at most 92 days after `from`."),
@@ -228,14 +228,14 @@ pub fn report() {}
 pub fn summary() {}
 
 /// A fresh license for the caller's tier.
-#[utoipa::path(get, path = "/licenses/current", tag = "instances",
+#[utoipa::path(get, operation_id = "current_license", path = "/licenses/current", tag = "instances",
     responses((status = 200, description = "The license.", body = LicenseView), RateLimited),
     security(("api_key" = [])),
 )]
 pub fn current_license() {}
 
 /// The public keys licenses are signed with (cacheable 5 minutes).
-#[utoipa::path(get, path = "/licenses/jwks.json", tag = "instances",
+#[utoipa::path(get, operation_id = "license_jwks", path = "/licenses/jwks.json", tag = "instances",
     responses((status = 200, description = "The JWKS.", body = Jwks), RateLimited),
     security(()),
 )]

@@ -26,7 +26,7 @@ use rampart_platform::error::ApiError;
 /// Every body here is a few hundred bytes.
 const BODY_LIMIT: usize = 16 * 1024;
 /// Instances may cache the JWKS briefly; a new key is announced at least this long before it
-/// signs (see the README's rotation procedure).
+/// signs (see the rotation procedure in docs/billing.md).
 const JWKS_MAX_AGE_SECS: u32 = 300;
 
 pub fn routes(state: &AppState) -> Router<AppState> {

@@ -31,30 +31,40 @@ pub mod attr {
     pub const CREATED_BY: &str = "created_by";
 }
 
-/// Refuses an item hold on a credential, by the key's shape or by what is stored there.
-async fn refuse_credentials(state: &AppState, subject: &Subject) -> Result<(), ApiError> {
-    let Subject::Item { pk, sk } = subject else {
-        return Ok(());
+/// Refuses a hold on nothing (a user, customer or item that does not exist: a typo would
+/// otherwise look like a hold in force) and an item hold on a credential, by the key's shape or
+/// by what is stored there. One read of the subject's own item.
+async fn check_subject(state: &AppState, subject: &Subject) -> Result<(), ApiError> {
+    let (member, what, (pk, sk)) = match subject {
+        Subject::User(id) => ("subject/user_id", "user", keys::user(id)),
+        Subject::Customer(id) => ("subject/customer_id", "customer", keys::customer(id)),
+        Subject::Item { pk, sk } => {
+            if let Some(kind) = credential_by_key(pk, sk) {
+                return Err(credential(kind));
+            }
+            ("subject/item_key", "item", (pk.clone(), sk.clone()))
+        }
     };
-    let kind = match credential_by_key(pk, sk) {
-        Some(kind) => Some(kind.to_string()),
-        None => state
-            .store
-            .get(pk, sk)
-            .await?
-            .filter(is_credential)
-            .and_then(|i| i.s(TYPE).map(str::to_string)),
+    let Some(stored) = state.store.get(&pk, &sk).await? else {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            member,
+            format!("No {what} is stored under this id: nothing to hold."),
+        )]));
     };
-    let Some(kind) = kind else {
-        return Ok(());
-    };
-    Err(ApiError::Validation(vec![FieldError::new(
+    if matches!(subject, Subject::Item { .. }) && is_credential(&stored) {
+        return Err(credential(stored.s(TYPE).unwrap_or("credential")));
+    }
+    Ok(())
+}
+
+fn credential(kind: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(
         "subject/item_key",
         format!(
             "names a `{kind}` item, a credential: credentials expire whatever a hold says, so \
              they cannot be held (hold the user to keep their records)"
         ),
-    )]))
+    )])
 }
 
 /// Longest id or key part a hold accepts (ids and keys are far shorter).
@@ -353,7 +363,7 @@ enum LiftPart {
 /// Places a hold: the hold and its subject's marker in one transaction, then the audit event.
 pub async fn place(state: &AppState, by: &Admin, req: &NewHold) -> Result<LegalHold, ApiError> {
     let (subject, reason) = req.validate()?;
-    refuse_credentials(state, &subject).await?;
+    check_subject(state, &subject).await?;
     let hold = LegalHold {
         id: random_id(),
         subject,

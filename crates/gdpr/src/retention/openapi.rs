@@ -85,7 +85,7 @@ pub struct RunReport {
 }
 
 /// Places a legal hold on a user, a customer instance or one item (audited).
-#[utoipa::path(post, path = "/admin/legal-holds", tag = "operators",
+#[utoipa::path(post, operation_id = "place_legal_hold", path = "/admin/legal-holds", tag = "operators",
     request_body = NewHold,
     responses(
         (status = 201, description = "Placed; `Location` names it.", body = HoldView,
@@ -97,14 +97,14 @@ pub struct RunReport {
 pub fn place() {}
 
 /// Lists every active legal hold.
-#[utoipa::path(get, path = "/admin/legal-holds", tag = "operators",
+#[utoipa::path(get, operation_id = "list_legal_holds", path = "/admin/legal-holds", tag = "operators",
     responses((status = 200, description = "The active holds.", body = HoldList), RateLimited),
     security(("admin_bearer" = [])),
 )]
 pub fn list() {}
 
 /// Lifts a legal hold (audited); the next retention run removes what it kept.
-#[utoipa::path(delete, path = "/admin/legal-holds/{id}", tag = "operators",
+#[utoipa::path(delete, operation_id = "lift_legal_hold", path = "/admin/legal-holds/{id}", tag = "operators",
     params(("id" = String, Path, description = "The hold's id.")),
     responses((status = 204, description = "Lifted."), NotFound, RateLimited),
     security(("admin_bearer" = [])),
@@ -112,7 +112,7 @@ pub fn list() {}
 pub fn lift() {}
 
 /// Runs the retention job now (at most 5 s); `dry_run` reports without changing anything.
-#[utoipa::path(post, path = "/admin/retention/run", tag = "operators",
+#[utoipa::path(post, operation_id = "run_retention", path = "/admin/retention/run", tag = "operators",
     request_body = RunRequest,
     responses((status = 200, description = "The run's report.", body = RunReport), RateLimited),
     security(("admin_bearer" = [])),

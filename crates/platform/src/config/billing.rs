@@ -1,4 +1,4 @@
-//! The billing settings (issue 9): which Stripe price buys which tier, the tier table override
+//! The billing settings: which Stripe price buys which tier, the tier table override
 //! and where Stripe Checkout sends the user back (`STRIPE_API_BASE` is the orders' declaration, shared). Declared here and
 //! listed in `table::SETTINGS`.
 

@@ -1,6 +1,6 @@
 //! The declarations of the product's feature settings (the shop, resilience demos, the cron's
 //! dead-letter report), kept beside the core table so each file stays one screenful of
-//! concerns. `table::SETTINGS` lists them in README order.
+//! concerns. `table::SETTINGS` lists them in the order of docs/configuration.md.
 
 use super::parse;
 use super::setting::{Fallback, Kind, Production, Setting};

@@ -1,9 +1,9 @@
 //! Typed settings from the environment, and the production lockdown: in production the process
 //! refuses to start on a setting that would make it unsafe, and says which one.
 //!
-//! `table` declares every setting once (name, kind, default, production rule, README line, how
+//! `table` declares every setting once (name, kind, default, production rule, documentation line, how
 //! it is stored; `setting` says what a declaration is); `parse` holds the value parsers.
-//! README's settings table is generated from the declarations and a test keeps the two equal.
+//! docs/configuration.md's settings table is generated from the declarations and a test keeps the two equal.
 
 mod billing;
 pub mod browser;

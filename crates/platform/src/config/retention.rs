@@ -1,4 +1,4 @@
-//! The retention setting (issue 11): `RETENTION_POLICIES`, a JSON list that overrides or adds
+//! The retention setting: `RETENTION_POLICIES`, a JSON list that overrides or adds
 //! rows of the retention policy table (`retention::policies`). Here the list is read and its
 //! shape checked (a malformed list stops startup, naming the entry and member); whether each
 //! row fits its kind (known kind, its age field, a period TTL can honour) is checked against

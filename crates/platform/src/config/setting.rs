@@ -1,9 +1,9 @@
 //! What a setting declaration is (`Setting`: name, kind, default, production rule, meaning,
-//! how it is stored) and README's table rendered from the declarations.
+//! how it is stored) and docs/configuration.md's table rendered from the declarations.
 
 use super::Settings;
 
-/// What kind of value a setting holds (README's "kind" column; a unit kind fixes the suffix of
+/// What kind of value a setting holds (the "kind" column of docs/configuration.md; a unit kind fixes the suffix of
 /// the setting's name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -59,7 +59,7 @@ pub enum Fallback {
 
 /// A condition production refuses to start without.
 pub struct Production {
-    /// README wording, completing "in production, NAME ...".
+    /// docs/configuration.md wording, completing "in production, NAME ...".
     pub rule: &'static str,
     /// `Err(detail)` when the settings break the rule.
     pub(super) holds: fn(&Settings) -> Result<(), String>,

@@ -1,5 +1,5 @@
-//! Every setting, declared once: its name, kind, default, production rule, README line and how
-//! it lands in `Settings`. Parsing, the production lockdown and README's settings table are all
+//! Every setting, declared once: its name, kind, default, production rule, documentation line and how
+//! it lands in `Settings`. Parsing, the production lockdown and docs/configuration.md's settings table are all
 //! driven from `SETTINGS`.
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Every secret, declared once with its format, and the production check over a loaded snapshot:
 //! secrets we generate must carry 256 bits of entropy, provider-issued ones must have their
 //! provider's format, and no value may be a placeholder or appear in this repository's
-//! documentation or examples. README's secrets table is generated from `SECRETS`.
+//! documentation or examples. docs/configuration.md's secrets table is generated from `SECRETS`.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -315,7 +315,7 @@ pub fn problems(snap: &SecretSnapshot) -> Vec<String> {
                     out.push(format!("secret {} {why}", spec.name));
                 } else if published(v) {
                     out.push(format!(
-                        "secret {} is printed in this repository's README or examples",
+                        "secret {} is printed in this repository's README, docs or examples",
                         spec.name
                     ));
                 }
@@ -330,7 +330,7 @@ pub fn problems(snap: &SecretSnapshot) -> Vec<String> {
             out.push(format!("secret {name} {why}"));
         } else if published(value) {
             out.push(format!(
-                "secret {name} is printed in this repository's README or examples"
+                "secret {name} is printed in this repository's README, docs or examples"
             ));
         }
     }
@@ -368,7 +368,7 @@ pub fn generate(format: Format) -> Option<String> {
     })
 }
 
-/// README's secrets table, generated from `SECRETS`.
+/// docs/configuration.md's secrets table, generated from `SECRETS`.
 pub fn readme_table() -> String {
     let mut out = String::from("| secret | format | meaning |\n|---|---|---|\n");
     for s in SECRETS {
@@ -454,7 +454,7 @@ mod tests {
         let p = problems(&with(ADMIN_API_TOKEN, &token));
         assert_eq!(
             p,
-            vec!["secret ADMIN_API_TOKEN is printed in this repository's README or examples"]
+            vec!["secret ADMIN_API_TOKEN is printed in this repository's README, docs or examples"]
         );
     }
 

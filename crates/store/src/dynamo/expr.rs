@@ -28,7 +28,7 @@ pub fn from_av(av: &AttributeValue) -> Result<Value, StoreError> {
         AttributeValue::S(s) => Value::S(s.clone()),
         AttributeValue::N(n) => Value::N(
             n.parse()
-                .map_err(|_| StoreError::Unavailable(format!("non-integer number {n} in table")))?,
+                .map_err(|_| StoreError::unavailable(format!("non-integer number {n} in table")))?,
         ),
         AttributeValue::B(b) => Value::B(b.as_ref().to_vec()),
         AttributeValue::Bool(b) => Value::Bool(*b),
@@ -40,7 +40,7 @@ pub fn from_av(av: &AttributeValue) -> Result<Value, StoreError> {
                 .collect::<Result<_, StoreError>>()?,
         ),
         other => {
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::unavailable(format!(
                 "unsupported attribute type {other:?}"
             )));
         }
@@ -61,7 +61,7 @@ pub(super) fn item_to_av(item: &Item) -> Av {
 pub(super) fn item_from_av(m: &Av) -> Result<Item, StoreError> {
     let key = |n: &str| match m.get(n) {
         Some(AttributeValue::S(s)) => Ok(s.clone()),
-        _ => Err(StoreError::Unavailable(format!("item without string {n}"))),
+        _ => Err(StoreError::unavailable(format!("item without string {n}"))),
     };
     let mut attrs = BTreeMap::new();
     for (k, v) in m {
@@ -226,16 +226,17 @@ pub(super) fn type_code(v: &Value) -> &'static str {
     }
 }
 
-pub(super) fn sdk_unavailable<E, R>(e: &SdkError<E, R>) -> StoreError
+pub(super) fn sdk_unavailable<E, R>(e: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     rampart_platform::metrics::count(
         rampart_platform::metrics::Metric::StoreFault,
         &[("kind", "dynamodb")],
     );
-    StoreError::Unavailable(format!("dynamodb: {}", DisplayErrorContext(e)))
+    let what = format!("dynamodb: {}", DisplayErrorContext(&e));
+    StoreError::unavailable_from(what, e)
 }
 
 pub(super) fn existing(item: Option<&Av>) -> Option<Box<Item>> {

@@ -55,7 +55,7 @@ impl Store for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_unavailable(&e))?;
+            .map_err(sdk_unavailable)?;
         let now = self.clock.now_secs();
         match out.item() {
             Some(m) => Ok(Some(item_from_av(m)?).filter(|i| !i.is_expired(now))),
@@ -84,7 +84,7 @@ impl Store for DynamoStore {
                         existing: existing(x.item()),
                     }
                 }
-                _ => sdk_unavailable(&e),
+                _ => sdk_unavailable(e),
             })?;
         Ok(())
     }
@@ -123,11 +123,11 @@ impl Store for DynamoStore {
                 Some(se) if se.code() == Some("ValidationException") => {
                     StoreError::Invalid(format!("dynamodb rejected the update: {}", se.message().unwrap_or("")))
                 }
-                _ => sdk_unavailable(&e),
+                _ => sdk_unavailable(e),
             })?;
         let attrs = out
             .attributes()
-            .ok_or_else(|| StoreError::Unavailable("update returned no attributes".into()))?;
+            .ok_or_else(|| StoreError::unavailable("update returned no attributes"))?;
         item_from_av(attrs)
     }
 
@@ -158,7 +158,7 @@ impl Store for DynamoStore {
                 )) => StoreError::ConditionFailed {
                     existing: existing(x.item()),
                 },
-                _ => sdk_unavailable(&e),
+                _ => sdk_unavailable(e),
             })?;
         out.attributes().map(item_from_av).transpose()
     }
@@ -218,7 +218,7 @@ impl Store for DynamoStore {
                 .set_consistent_read(index.is_none().then_some(true))
                 .send()
                 .await
-                .map_err(|e| sdk_unavailable(&e))?;
+                .map_err(sdk_unavailable)?;
             for m in out.items() {
                 items.push(item_from_av(m)?);
             }
@@ -332,10 +332,10 @@ impl Store for DynamoStore {
                                 reason: tx_failure(r.code().unwrap_or_default()),
                                 existing: existing(r.item()),
                             },
-                            None => sdk_unavailable(&e),
+                            None => sdk_unavailable(e),
                         }
                     }
-                    _ => sdk_unavailable(&e),
+                    _ => sdk_unavailable(e),
                 }
             })?;
         Ok(())

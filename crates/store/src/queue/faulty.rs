@@ -26,7 +26,7 @@ async fn faulty<T, F>(faults: &Faults, writes: bool, call: F) -> Result<T, Queue
 where
     F: std::future::Future<Output = Result<T, QueueError>>,
 {
-    faults.run(writes, call, QueueError::Unavailable).await
+    faults.run(writes, call, QueueError::unavailable).await
 }
 
 #[async_trait]

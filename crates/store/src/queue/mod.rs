@@ -54,8 +54,13 @@ pub struct ReceivedMessage {
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("queue unavailable: {0}")]
-    Unavailable(String),
+    /// Like `StoreError::Unavailable`: words for the log line, the queue's own error as `source()`.
+    #[error("queue unavailable: {what}")]
+    Unavailable {
+        what: String,
+        #[source]
+        cause: Option<crate::Cause>,
+    },
     #[error("invalid queue request: {0}")]
     Invalid(String),
 }
@@ -66,9 +71,29 @@ impl From<QueueError> for rampart_platform::error::ApiError {
     }
 }
 
+impl QueueError {
+    pub fn unavailable(what: impl Into<String>) -> Self {
+        Self::Unavailable {
+            what: what.into(),
+            cause: None,
+        }
+    }
+
+    pub fn unavailable_from(
+        what: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Unavailable {
+            what: what.into(),
+            cause: Some(Box::new(cause)),
+        }
+    }
+}
+
+/// The embedded queue lives in the store: its failures are the store's.
 impl From<crate::StoreError> for QueueError {
     fn from(e: crate::StoreError) -> Self {
-        QueueError::Unavailable(e.to_string())
+        QueueError::unavailable_from(e.to_string(), e)
     }
 }
 

@@ -36,8 +36,9 @@ impl SqsQueue {
     }
 }
 
-fn unavailable(e: impl std::error::Error + 'static) -> QueueError {
-    QueueError::Unavailable(format!("sqs: {}", DisplayErrorContext(e)))
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> QueueError {
+    let what = format!("sqs: {}", DisplayErrorContext(&e));
+    QueueError::unavailable_from(what, e)
 }
 
 #[async_trait]

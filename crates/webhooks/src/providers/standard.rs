@@ -102,7 +102,7 @@ impl Provider for StandardWebhooks {
             .map(|(_, v)| v.to_string())
             .collect();
         if mine.is_empty() {
-            // Like an unknown route (README, issue 17): a 404, counted against the caller's
+            // Like an unknown route: a 404, counted against the caller's
             // per-IP limit like any refused delivery, so probing for sources is bounded.
             return Err(Rejected::UnknownSource);
         }

@@ -8,7 +8,9 @@ use rampart_gdpr::retention::{self, hold};
 
 use rampart_store::keys;
 
-use super::{DAY_MS, audit_event, exists, operator, policy, stored_audit, webhook_event};
+use super::{
+    DAY_MS, audit_event, exists, operator, policy, stored_audit, stored_user, webhook_event,
+};
 use rampart_tests::StateFx as Fx;
 
 rampart_tests::on_backends!(
@@ -17,6 +19,7 @@ rampart_tests::on_backends!(
     a_held_users_records_outlive_their_ttl,
     lifting_a_hold_lets_the_next_run_remove_what_it_kept,
     only_the_held_user_reads_as_held,
+    a_hold_on_a_subject_that_does_not_exist_is_refused_and_stores_nothing,
     a_hold_on_a_credential_is_refused_naming_its_kind_and_the_code_still_expires,
     a_hold_placed_on_a_credential_earlier_never_pins_it,
 );
@@ -50,6 +53,7 @@ async fn held_items_stay_and_are_counted_as_held(fx: Fx) {
     let other_event = webhook_event(s, "evt_other", 120).await;
     let held_login = audit_event(s, "u_held", "a1", 400).await;
     let free_login = audit_event(s, "u_free", "a2", 400).await;
+    stored_user(s, "u_held").await;
     hold::place(s, &operator(), &user("u_held")).await.unwrap();
     hold::place(s, &operator(), &item(&kept_event))
         .await
@@ -74,6 +78,7 @@ async fn a_held_users_records_outlive_their_ttl(fx: Fx) {
     let age = 7 * 365 - 1;
     let held_login = audit_event(s, "u_held", "a1", age).await;
     let free_login = audit_event(s, "u_free", "a2", age).await;
+    stored_user(s, "u_held").await;
     let placed = hold::place(s, &operator(), &user("u_held")).await.unwrap();
 
     fx.clock.advance(Duration::from_millis(3 * DAY_MS as u64));
@@ -103,8 +108,44 @@ async fn lifting_a_hold_lets_the_next_run_remove_what_it_kept(fx: Fx) {
     assert_eq!(policy(&report, "webhook_events").deleted, 1);
 }
 
+async fn a_hold_on_a_subject_that_does_not_exist_is_refused_and_stores_nothing(fx: Fx) {
+    let s = &fx.state;
+    let customer = NewHold {
+        subject: SubjectInput {
+            customer_id: Some("cus_nobody".into()),
+            ..SubjectInput::default()
+        },
+        reason: "case 9".into(),
+    };
+    let missing = ("whevt#stripe".to_string(), "evt#never_received".to_string());
+    for (req, member) in [
+        (user("u_typo"), "/subject/user_id"),
+        (customer, "/subject/customer_id"),
+        (item(&missing), "/subject/item_key"),
+    ] {
+        let e = hold::place(s, &operator(), &req).await.unwrap_err();
+        let problem = problem_of(e).await;
+        assert_eq!(problem["status"], 422, "{problem}");
+        assert_eq!(problem["errors"][0]["pointer"], member, "{problem}");
+    }
+    assert!(
+        hold::list(s).await.unwrap().is_empty(),
+        "nothing half-written"
+    );
+    assert!(!hold::is_user_held(s, "u_typo").await.unwrap());
+}
+
+/// The problem+json body a client gets for `e`.
+async fn problem_of(e: rampart_platform::error::ApiError) -> serde_json::Value {
+    use axum::response::IntoResponse;
+    let body = e.into_response().into_body();
+    let bytes = axum::body::to_bytes(body, 1 << 16).await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 async fn only_the_held_user_reads_as_held(fx: Fx) {
     let s = &fx.state;
+    stored_user(s, "u1").await;
     let placed = hold::place(s, &operator(), &user("u1")).await.unwrap();
     assert!(hold::is_user_held(s, "u1").await.unwrap());
     assert!(!hold::is_user_held(s, "u2").await.unwrap());

@@ -64,14 +64,29 @@ async fn legal_hold_routes_refuse_callers_without_the_operator_token() {
 #[tokio::test]
 async fn an_operator_places_lists_and_lifts_a_hold_and_each_change_is_audited() {
     let app = spawn_app().await;
-    let body = json!({"subject": {"customer_id": "c_42"}, "reason": "regulator request 7"});
+    let created: Value = app
+        .client
+        .post(app.url("/admin/customers"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"email": "ops@acme.example", "company_name": "Acme", "tier": "pro"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let customer = created["customer"]["id"]
+        .as_str()
+        .expect("customer id")
+        .to_string();
+    let body = json!({"subject": {"customer_id": customer}, "reason": "regulator request 7"});
     let r = post(&app, "/admin/legal-holds", Some(ADMIN_TOKEN), body).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let placed: Value = r.json().await.unwrap();
     let id = placed["id"].as_str().unwrap().to_string();
     assert_eq!(location, format!("/admin/legal-holds/{id}"));
-    assert_eq!(placed["subject"], json!({"customer_id": "c_42"}));
+    assert_eq!(placed["subject"], json!({"customer_id": customer}));
 
     let list: Value = app
         .client
@@ -99,7 +114,7 @@ async fn an_operator_places_lists_and_lifts_a_hold_and_each_change_is_audited() 
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(kinds, ["legal_hold_placed", "legal_hold_lifted"]);
     for (_, detail) in &events {
-        assert_eq!(detail["subject"], json!({"customer_id": "c_42"}));
+        assert_eq!(detail["subject"], json!({"customer_id": customer}));
         assert!(detail["by"].as_str().unwrap().starts_with("operator:"));
         assert!(!detail.to_string().contains(ADMIN_TOKEN), "never the token");
     }

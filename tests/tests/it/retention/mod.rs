@@ -1,4 +1,4 @@
-//! The retention job (issue 11) on both backends with an injected clock, and its operator
+//! The retention job on both backends with an injected clock, and its operator
 //! routes (legal holds, on-demand runs) over HTTP. Shared fixtures: states whose policy table
 //! shortens the webhook period to 90 days (so the walk, not TTL, removes them), and seeders
 //! that write items the way their writers do, aged against the manual clock.
@@ -84,6 +84,19 @@ pub fn policy<'a>(report: &'a Report, name: &str) -> &'a PolicyReport {
         .iter()
         .find(|p| p.policy == name)
         .unwrap_or_else(|| panic!("no policy {name} in the report"))
+}
+
+/// A verified account with this id, stored as registration stores it: holds name existing
+/// subjects only.
+pub async fn stored_user(state: &AppState, id: &str) {
+    let user = rampart_auth::records::User::new(
+        id,
+        format!("{id}@example.com"),
+        None,
+        true,
+        state.clock.now_secs(),
+    );
+    state.store.put(Item::from(&user), None).await.unwrap();
 }
 
 pub fn operator() -> Admin {

@@ -1,4 +1,4 @@
-//! The three gaps trying the billing flows as a user found (issue 9): an owner's checkout made
+//! The three gaps trying the billing flows as a user found: an owner's checkout made
 //! anyway leaves every later subscription event `owner_blocked` (never retried into the dead
 //! letters); a late deletion of a replaced subscription never downgrades the user; a checkout
 //! our API did not create is `ignored` and links nothing.

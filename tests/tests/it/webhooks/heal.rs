@@ -43,7 +43,7 @@ impl Queue for FailingSends {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if fail {
-            return Err(QueueError::Unavailable("send failed".into()));
+            return Err(QueueError::unavailable("send failed"));
         }
         self.inner.send(msg).await
     }
@@ -84,7 +84,7 @@ impl Store for LosesPutAnswer {
         let landed = self.inner.put(item, cond).await;
         if self.armed.swap(false, Ordering::SeqCst) {
             landed?;
-            return Err(StoreError::Unavailable("timeout after the write".into()));
+            return Err(StoreError::unavailable("timeout after the write"));
         }
         landed
     }

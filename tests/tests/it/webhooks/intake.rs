@@ -252,11 +252,7 @@ async fn square_docusign_twilio_and_standard_webhooks_verify_and_apply() {
     )
     .await;
     let unknown = send_std("nobody", ts).await.unwrap();
-    assert_eq!(
-        unknown.status(),
-        404,
-        "unknown source: not found (issue 17)"
-    );
+    assert_eq!(unknown.status(), 404, "unknown source: not found");
     assert_eq!(
         unknown.headers()["content-type"],
         "application/problem+json"

@@ -1,4 +1,4 @@
-//! Webhook state (issue 16): one ordering of a user's billing state across subscription and
+//! Webhook state: one ordering of a user's billing state across subscription and
 //! invoice events (provider time, then progress within the second), so interleavings end in
 //! the newest state and late payment failures mail nobody; events of providers that sign no
 //! time are `stale` once older than the deduplication window allows (Square `created_at`,

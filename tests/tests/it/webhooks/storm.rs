@@ -48,7 +48,7 @@ impl Queue for DyingSends {
             let body: serde_json::Value = serde_json::from_str(&msg.body).unwrap();
             let id = body["payload"]["event_id"].as_str().unwrap().to_string();
             self.lost.lock().unwrap().insert(id);
-            return Err(QueueError::Unavailable("send failed after the put".into()));
+            return Err(QueueError::unavailable("send failed after the put"));
         }
         self.inner.send(msg).await
     }

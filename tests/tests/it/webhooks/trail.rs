@@ -30,7 +30,7 @@ impl Queue for FailingSends {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if fail {
-            return Err(QueueError::Unavailable("connection reset".into()));
+            return Err(QueueError::unavailable("connection reset"));
         }
         self.inner.send(msg).await
     }
@@ -83,7 +83,7 @@ impl Store for FailingUpdates {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if fail {
-            return Err(StoreError::Unavailable("throttled".into()));
+            return Err(StoreError::unavailable("throttled"));
         }
         self.inner.update(pk, sk, update, cond).await
     }
