@@ -1,6 +1,8 @@
 //! Queue message dispatch, shared by the Lambda worker (SQS events, partial batch failures) and
 //! the local stack's in-process worker loop. A message is `{"kind": ..., "payload": ...}`; a
-//! kind with no handler fails, so it ends in the dead-letter queue: visible, not lost.
+//! kind with no handler fails, so it ends in the dead-letter queue: visible, not lost. Each
+//! message is handled inside its own span (`message_span`), so every line logged for it names
+//! the message, its receive count and its job (and, for a provider event, the event).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,6 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::state::AppState;
 use rampart_store::queue::OutgoingMessage;
@@ -44,6 +48,49 @@ pub enum JobError {
     UnknownKind(String),
     #[error("job failed: {0}")]
     Failed(String),
+    /// A store or queue call failed; `operation` names the step (`claim`, `mark_processed`...).
+    #[error("{operation} failed: {error}")]
+    Dependency {
+        operation: &'static str,
+        error: String,
+    },
+}
+
+impl JobError {
+    pub fn dependency(operation: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::Dependency {
+            operation,
+            error: error.to_string(),
+        }
+    }
+
+    /// The step whose dependency call failed, for the log line.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Self::Dependency { operation, .. } => Some(operation),
+            _ => None,
+        }
+    }
+}
+
+/// The span one queue message is handled in: its id and receive count now, its job kind once
+/// the body is read, and a provider event's `provider` and `event_id` once its handler knows
+/// them (`crate::record_event`). Both workers (Lambda and local) run each message inside it.
+pub fn message_span(meta: &JobMeta) -> tracing::Span {
+    tracing::info_span!(
+        "job",
+        message_id = %meta.message_id,
+        receive_count = meta.receive_count,
+        job = Empty,
+        provider = Empty,
+        event_id = Empty,
+    )
+}
+
+/// Logs a failed message (inside its span): the queue retries it, and dead-letters it after its
+/// maximum receives.
+pub fn log_failure(e: &JobError) {
+    tracing::warn!(operation = e.operation(), error = %e, "job failed; the queue will retry it");
 }
 
 #[async_trait]
@@ -85,6 +132,7 @@ impl Dispatcher {
     ) -> Result<(), JobError> {
         let env: Envelope =
             serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))?;
+        tracing::Span::current().record("job", env.kind.as_str());
         let handler = self
             .handlers
             .get(&env.kind)
@@ -113,7 +161,7 @@ pub async fn worker_loop(
         let batch = match batch {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(error = %e, "worker could not receive");
+                tracing::warn!(operation = "receive", error = %e, "worker could not receive");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -123,18 +171,23 @@ pub async fn worker_loop(
                 message_id: msg.id.clone(),
                 receive_count: msg.receive_count,
             };
-            match dispatcher.dispatch(&state, &msg.body, &meta).await {
-                Ok(()) => {
-                    if let Err(e) = state.queue.ack(&msg.receipt).await {
-                        tracing::warn!(message_id = %msg.id, error = %e, "ack failed; the message will be redelivered");
+            let handled = async {
+                match dispatcher.dispatch(&state, &msg.body, &meta).await {
+                    Ok(()) => {
+                        if let Err(e) = state.queue.ack(&msg.receipt).await {
+                            tracing::warn!(operation = "ack", error = %e, "ack failed; the message will be redelivered");
+                        }
+                    }
+                    Err(e) => {
+                        log_failure(&e);
+                        let backoff = Duration::from_secs(1u64 << msg.receive_count.min(6));
+                        if let Err(e) = state.queue.set_visibility(&msg.receipt, backoff).await {
+                            tracing::warn!(operation = "set_visibility", error = %e, "retry backoff not set; the message comes back when its lease ends");
+                        }
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(message_id = %msg.id, receive_count = msg.receive_count, error = %e, "job failed");
-                    let backoff = Duration::from_secs(1u64 << msg.receive_count.min(6));
-                    let _ = state.queue.set_visibility(&msg.receipt, backoff).await;
-                }
-            }
+            };
+            handled.instrument(message_span(&meta)).await;
         }
     }
 }

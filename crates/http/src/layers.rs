@@ -44,7 +44,7 @@ pub(super) async fn request_id(mut req: Request, next: Next) -> Response {
 }
 
 /// Runs the request inside its span (request id, method, route template, function, user id
-/// once known), so every line logged while serving it carries them, then logs one access line.
+/// once known, a webhook delivery's provider and event id once verified), so every line logged while serving it carries them, then logs one access line.
 /// Never bodies, query strings, tokens or emails: the route is the matched template
 /// (`/orders/{id}`), not the concrete path.
 pub(super) async fn access_log(req: Request, next: Next) -> Response {
@@ -66,6 +66,8 @@ pub(super) async fn access_log(req: Request, next: Next) -> Response {
         route = %route,
         function = tracing::field::Empty,
         user_id = tracing::field::Empty,
+        provider = tracing::field::Empty,
+        event_id = tracing::field::Empty,
     );
     async move {
         let resp = next.run(req).await;

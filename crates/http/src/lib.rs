@@ -63,6 +63,15 @@ pub fn record_user(user_id: &str) {
     tracing::Span::current().record("user_id", user_id);
 }
 
+/// Adds the provider event being handled to the current span (a webhook delivery's request
+/// span, a queue message's span): every later line of it carries `provider` and `event_id`, so
+/// one event can be followed from its delivery to its effect.
+pub fn record_event(provider: &str, event_id: &str) {
+    let span = tracing::Span::current();
+    span.record("provider", provider);
+    span.record("event_id", event_id);
+}
+
 /// Per-router choices on top of the settings.
 #[derive(Debug, Clone, Default)]
 pub struct RouterOptions {

@@ -40,6 +40,9 @@ pub enum Metric {
     StoreFault,
     /// A gauge: the dead-letter queue depth the cron saw.
     DlqDepthSeen,
+    /// A gauge (seconds): how long the oldest webhook event not processed yet (received,
+    /// queued or claimed; not failed) has waited, as the cron's sweep saw it; 0 when none.
+    WebhookOldestUnprocessedSecs,
     /// Items the retention job deleted, anonymised, or left alone under a legal hold (by policy).
     RetentionDeleted,
     RetentionAnonymised,
@@ -62,6 +65,7 @@ impl Metric {
         Metric::RefreshReuseDetected,
         Metric::StoreFault,
         Metric::DlqDepthSeen,
+        Metric::WebhookOldestUnprocessedSecs,
         Metric::RetentionDeleted,
         Metric::RetentionAnonymised,
         Metric::RetentionHeld,
@@ -83,10 +87,24 @@ impl Metric {
             Metric::RefreshReuseDetected => "refresh_reuse_detected",
             Metric::StoreFault => "store_fault",
             Metric::DlqDepthSeen => "dlq_depth_seen",
+            Metric::WebhookOldestUnprocessedSecs => "webhook_oldest_unprocessed_secs",
             Metric::RetentionDeleted => "retention_deleted",
             Metric::RetentionAnonymised => "retention_anonymised",
             Metric::RetentionHeld => "retention_held",
         }
+    }
+
+    /// The CloudWatch unit of its EMF lines.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::WebhookOldestUnprocessedSecs => "Seconds",
+            _ => "Count",
+        }
+    }
+
+    /// The metric of a CloudWatch name, if it is one of ours.
+    pub fn named(name: &str) -> Option<Metric> {
+        Metric::ALL.iter().copied().find(|m| m.name() == name)
     }
 }
 
@@ -319,8 +337,9 @@ fn escape_label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// One EMF document (AWS CloudWatch Embedded Metric Format specification): the metric as a
-/// Count under namespace `Rampart`, with `function` and the labels as its dimension set.
+/// One EMF document (AWS CloudWatch Embedded Metric Format specification): the metric under
+/// namespace `Rampart` in its unit (`Metric::unit`; Count for names not ours), with `function`
+/// and the labels as its dimension set.
 pub fn emf_line(
     function: &str,
     name: &str,
@@ -328,6 +347,7 @@ pub fn emf_line(
     value: u64,
     timestamp_ms: i64,
 ) -> String {
+    let unit = Metric::named(name).map_or("Count", Metric::unit);
     let mut dims = vec!["function".to_string()];
     dims.extend(labels.iter().map(|(k, _)| k.clone()));
     // Also the function-only rollup, so one alarm per function covers every provider/rule.
@@ -341,7 +361,7 @@ pub fn emf_line(
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": sets,
-                "Metrics": [{ "Name": name, "Unit": "Count" }],
+                "Metrics": [{ "Name": name, "Unit": unit }],
             }],
         },
         "function": function,
@@ -378,5 +398,22 @@ mod tests {
         assert_eq!(v["function"], "webhooks-api");
         assert_eq!(v["provider"], "stripe");
         assert_eq!(v["webhook_received"], 1);
+        assert_eq!(cw["Metrics"][0]["Unit"], "Count");
+    }
+
+    #[test]
+    fn an_age_is_in_seconds() {
+        let line = emf_line(
+            "cleanup-cron",
+            "webhook_oldest_unprocessed_secs",
+            &[],
+            420,
+            1_767_225_600_000,
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let cw = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Metrics"][0]["Unit"], "Seconds");
+        assert_eq!(cw["Dimensions"], serde_json::json!([["function"]]));
+        assert_eq!(v["webhook_oldest_unprocessed_secs"], 420);
     }
 }

@@ -129,8 +129,9 @@ pub async fn get(
 /// Re-enqueues an event. The worker's claim keeps the effect exactly once: a processed event is
 /// not applied again; a failed one is retried. Returns the event's status at replay time.
 pub async fn replay(state: &AppState, provider: &str, event_id: &str) -> Result<Status, ApiError> {
+    rampart_http::record_event(provider, event_id);
     let event = get(state, provider, event_id).await?;
     super::intake::enqueue(state, provider, event_id).await?;
-    tracing::info!(provider, "webhook event replayed by an operator");
+    tracing::info!("webhook event replayed by an operator");
     Ok(event.status)
 }

@@ -19,7 +19,13 @@ pub mod attr {
     pub const PAYLOAD_REDACTED: &str = "payload_redacted";
     pub const RECEIVED_AT: &str = "received_at";
     pub const QUEUED_AT: &str = "queued_at";
+    /// Set by the intake when its send failed (or its put's answer was lost): the event is
+    /// known not to be queued, so the provider's next delivery queues it without waiting.
+    pub const ENQUEUE_FAILED_AT: &str = "enqueue_failed_at";
     pub const CLAIMED_AT: &str = "claimed_at";
+    /// The queue message whose worker holds the claim: that message's redelivery may take the
+    /// claim back at once (its earlier handling is over), any other waits for the lease.
+    pub const CLAIMED_BY: &str = "claimed_by";
     pub const PROCESSED_AT: &str = "processed_at";
     pub const OUTCOME: &str = "outcome";
     pub const LAST_ERROR: &str = "last_error";
@@ -28,8 +34,9 @@ pub mod attr {
     pub const OUTCOME_REASON: &str = "outcome_reason";
 }
 
-/// Where an event is in its life. `Received` is also "queued unless the intake died between
-/// its put and its send": the cron's sweep tells the two apart by age.
+/// Where an event is in its life. `Received` is also "queued": the intake writes no mark after
+/// its send (it would cost a write per event). A failed send marks the record
+/// (`enqueue_failed_at`); a crash between put and send leaves no mark, and age tells it apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Received,
@@ -89,7 +96,9 @@ pub struct WebhookEvent {
     pub payload_redacted: bool,
     pub received_at: i64,
     pub queued_at: Option<i64>,
+    pub enqueue_failed_at: Option<i64>,
     pub claimed_at: Option<i64>,
+    pub claimed_by: Option<String>,
     pub processed_at: Option<i64>,
     pub outcome: Option<Outcome>,
     pub last_error: Option<String>,
@@ -117,7 +126,9 @@ impl WebhookEvent {
             payload_redacted: false,
             received_at: now_ms,
             queued_at: None,
+            enqueue_failed_at: None,
             claimed_at: None,
+            claimed_by: None,
             processed_at: None,
             outcome: None,
             last_error: None,
@@ -156,7 +167,9 @@ impl TryFrom<&Item> for WebhookEvent {
             payload_redacted: i.bool(attr::PAYLOAD_REDACTED).unwrap_or(false),
             received_at: i.req_n(kind, attr::RECEIVED_AT)?,
             queued_at: i.n(attr::QUEUED_AT),
+            enqueue_failed_at: i.n(attr::ENQUEUE_FAILED_AT),
             claimed_at: i.n(attr::CLAIMED_AT),
+            claimed_by: i.opt_s(attr::CLAIMED_BY),
             processed_at: i.n(attr::PROCESSED_AT),
             outcome: i.s(attr::OUTCOME).and_then(Outcome::parse),
             last_error: i.opt_s(attr::LAST_ERROR),
@@ -180,7 +193,9 @@ impl From<&WebhookEvent> for Item {
             .with_opt(attr::PAYLOAD_REDACTED, e.payload_redacted.then_some(true))
             .with(attr::RECEIVED_AT, e.received_at)
             .with_opt(attr::QUEUED_AT, e.queued_at)
+            .with_opt(attr::ENQUEUE_FAILED_AT, e.enqueue_failed_at)
             .with_opt(attr::CLAIMED_AT, e.claimed_at)
+            .with_opt(attr::CLAIMED_BY, e.claimed_by.as_deref())
             .with_opt(attr::PROCESSED_AT, e.processed_at)
             .with_opt(attr::OUTCOME, e.outcome.map(Outcome::as_str))
             .with_opt(attr::LAST_ERROR, e.last_error.as_deref())
@@ -214,6 +229,9 @@ mod tests {
         );
         e.outcome = Some(Outcome::OwnerBlocked);
         e.status = Status::Processed;
+        e.enqueue_failed_at = Some(1_767_225_600_200);
+        e.claimed_at = Some(1_767_225_600_300);
+        e.claimed_by = Some("msg-1".into());
         let item = Item::from(&e);
         assert_eq!(item.s(attr::STATUS), Some("processed"));
         assert_eq!(WebhookEvent::try_from(&item).unwrap(), e);

@@ -4,9 +4,16 @@
 //! verification (or are malformed) count against the per-IP webhook limit, so a provider's
 //! legitimate burst is never answered 429 and its counter item is never a hot key.
 //!
-//! There is no "mark queued" write: a record stays `received` until the worker claims it. If the
-//! process dies between the put and the send, the cron's sweep queues the record once it is
-//! older than `UNQUEUED_GRACE_MS`, and so does a later delivery of the same event.
+//! There is no "mark queued" write: a record stays `received` until the worker claims it, and
+//! the intake sent its message right after the put, so `received_at` is when it was queued. A
+//! send that fails (or a put whose answer was lost) marks the record not queued
+//! (`enqueue_failed_at`) and answers 503; the provider's retry, seconds later, finds that mark in
+//! the failed conditional put's answer and queues the event (`heal`). A record left unmarked by
+//! a crash is queued by the first delivery (or the cron's sweep) once overdue. The worker's
+//! claim keeps the effect single however many messages one event gets.
+//!
+//! Every line logged here carries the request span's `request_id`, and once the delivery is
+//! verified its `provider` and `event_id` (`rampart_http::record_event`).
 
 use std::net::IpAddr;
 
@@ -17,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::event::{Outcome, Status, WebhookEvent};
+use super::heal::{heal, mark_not_queued};
 pub use super::providers::Verified;
 use super::providers::{AnyProvider, Delivery, Rejected};
 use super::signature::VerifyError;
@@ -30,9 +38,6 @@ use rampart_store::{Condition, Item, StoreError};
 
 /// Message kind the worker dispatches webhook events on.
 pub const JOB_KIND: &str = "webhook.process";
-/// A `received` record younger than this may still have its message on the way (or waiting in
-/// the queue); older, it is treated as never queued.
-pub const UNQUEUED_GRACE_MS: i64 = 60_000;
 /// The per-IP rule that failed deliveries count against (`WEBHOOK_RATE_LIMIT`).
 pub const RATE_RULE: &str = "webhook_ip";
 
@@ -42,12 +47,23 @@ pub enum Intake {
     New,
     /// Already recorded and (as far as anyone can tell) queued or processed: nothing changed.
     Duplicate,
-    /// Recorded earlier, still `received` past the grace period (a crash between put and
-    /// send): queued now. A second message is harmless: the worker's claim dedupes.
+    /// Recorded earlier and known not queued, or overdue (`heal`): queued again now. A second
+    /// message is harmless: the worker's claim dedupes.
     Requeued,
     /// Its own time is past `WEBHOOK_STALE_AFTER_SECS` (a provider that signs no timestamp):
     /// recorded as processed with outcome `stale`, never queued, answered 200.
     Stale,
+}
+
+impl Intake {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Duplicate => "duplicate",
+            Self::Requeued => "requeued",
+            Self::Stale => "stale",
+        }
+    }
 }
 
 /// One delivery as the intake route received it.
@@ -103,11 +119,12 @@ pub async fn receive(
     provider: &dyn AnyProvider,
     inbound: Inbound,
 ) -> Result<Intake, ApiError> {
+    tracing::Span::current().record("provider", provider.name());
     let secrets = state
         .secrets
         .entries(provider.secret())
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| unavailable("read_secrets", e))?;
     // Twilio and Square sign the URL they called: `PUBLIC_BASE_URL` when one is configured (a
     // custom domain in front), else the function URL this delivery arrived at.
     let public_base = match state.settings.public_base_url.as_str() {
@@ -125,6 +142,7 @@ pub async fn receive(
     };
     match provider.check(&delivery, &secrets) {
         Ok(mut verified) => {
+            rampart_http::record_event(provider.name(), &verified.event_id);
             verified.occurred_at = provider.own_time(state, &verified).await?;
             let stale =
                 !provider.time_signed() && is_stale(state.clock.now_secs(), verified.occurred_at);
@@ -141,7 +159,7 @@ pub async fn receive(
             if let Some(metric) = metric {
                 metrics::count(metric, &[("provider", provider.name())]);
             }
-            tracing::info!(provider = provider.name(), outcome = ?outcome, "webhook accepted");
+            tracing::info!(outcome = outcome.as_str(), "webhook accepted");
             Ok(outcome)
         }
         Err(why) => Err(refuse(state, provider.name(), why, inbound.caller).await),
@@ -201,8 +219,17 @@ pub fn job(provider: &str, event_id: &str) -> rampart_store::queue::OutgoingMess
 
 /// Sends the event's job message (no store write: the record says `received` until claimed).
 pub async fn enqueue(state: &AppState, provider: &str, event_id: &str) -> Result<(), ApiError> {
-    state.queue.send(job(provider, event_id)).await?;
+    state
+        .queue
+        .send(job(provider, event_id))
+        .await
+        .map_err(|e| unavailable("enqueue", e))?;
     Ok(())
+}
+
+/// A dependency's failure as the 503 the provider retries, naming the step that failed.
+pub(crate) fn unavailable(operation: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable(format!("{operation}: {e}"))
 }
 
 /// Whether an event of `occurred_at` (epoch seconds) is too old to be anything but a replay.
@@ -244,7 +271,8 @@ pub async fn record_stale(state: &AppState, v: Verified) -> Result<Intake, ApiEr
     }
 }
 
-/// Records a verified event once and enqueues it.
+/// Records a verified event once and enqueues it; a delivery of an event already recorded
+/// queues it again when `heal` says so.
 pub async fn record(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
     let now_ms = state.clock.now_ms();
     let event = WebhookEvent::received(
@@ -255,30 +283,63 @@ pub async fn record(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
         v.payload,
         now_ms,
     );
-    match state
+    let put = state
         .store
         .put(Item::from(&event), Some(Condition::NotExists))
-        .await
-    {
-        Ok(()) => {
-            enqueue(state, &event.provider, &event.event_id).await?;
-            Ok(Intake::New)
-        }
+        .await;
+    match put {
+        Ok(()) => match enqueue(state, &event.provider, &event.event_id).await {
+            Ok(()) => Ok(Intake::New),
+            Err(e) => {
+                tracing::warn!(
+                    operation = "enqueue",
+                    error = %e,
+                    "webhook event recorded but not queued; the provider's retry queues it"
+                );
+                mark_not_queued(state, &event).await;
+                Err(e)
+            }
+        },
         Err(StoreError::ConditionFailed { existing }) => {
             // The failed put hands back the stored record: no second read.
-            let unqueued = existing
+            let stored = existing
                 .as_deref()
-                .and_then(|i| WebhookEvent::try_from(i).ok())
-                .is_some_and(|e| {
-                    e.status == Status::Received && now_ms - e.received_at > UNQUEUED_GRACE_MS
-                });
-            if unqueued {
-                enqueue(state, &event.provider, &event.event_id).await?;
-                Ok(Intake::Requeued)
-            } else {
-                Ok(Intake::Duplicate)
+                .and_then(|i| WebhookEvent::try_from(i).ok());
+            let Some(why) = stored.as_ref().and_then(|s| heal(s, now_ms)) else {
+                return Ok(Intake::Duplicate);
+            };
+            match enqueue(state, &event.provider, &event.event_id).await {
+                Ok(()) => {
+                    tracing::info!(
+                        reason = why.as_str(),
+                        "webhook event queued again by a later delivery"
+                    );
+                    Ok(Intake::Requeued)
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        operation = "enqueue",
+                        reason = why.as_str(),
+                        error = %e,
+                        "webhook event still not queued; the provider's retry queues it"
+                    );
+                    Err(e)
+                }
             }
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(
+                operation = "record_event",
+                error = %e,
+                "webhook event not recorded, or its answer was lost"
+            );
+            // A lost answer means the put may have landed, unqueued: mark it so the provider's
+            // retry queues it. If nothing landed, the mark's condition fails and writes nothing.
+            mark_not_queued(state, &event).await;
+            Err(match e {
+                StoreError::Unavailable { what, .. } => unavailable("record_event", what),
+                other => other.into(),
+            })
+        }
     }
 }

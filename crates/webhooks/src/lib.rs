@@ -1,10 +1,12 @@
-//! Provider webhooks: intake (verify over the exact raw body, record once, enqueue), the worker
-//! that applies each event once, the cron's recovery sweep, and operator views. Each provider is
+//! Provider webhooks: intake (verify over the exact raw body, record once, enqueue), a later
+//! delivery's heal of an event whose enqueue failed, the worker that applies each event once,
+//! the cron's recovery sweep (the safety net), and operator views. Each provider is
 //! one file under `providers/`; everything else here is provider-agnostic.
 
 pub mod admin;
 pub mod effects;
 pub mod event;
+pub mod heal;
 pub mod intake;
 pub mod openapi;
 pub mod owned;

@@ -14,8 +14,24 @@ use rampart_http::state::AppState;
 use rampart_platform::metrics::{self, Metric};
 use rampart_store::{Condition, StoreError, Update, keys};
 
-/// A claim older than this is considered abandoned (the worker's timeout is 30 s).
-const CLAIM_LEASE_MS: i64 = 60_000;
+/// A claim older than this is considered abandoned: the worker's Lambda timeout is 30 s
+/// (template.yaml), so no live worker holds a claim this old. Another message may take it over;
+/// the claiming message's own redelivery may retake it at once (see `claimable`).
+pub const CLAIM_LEASE_MS: i64 = 60_000;
+
+/// Whether the message `message_id` may claim the event now. A redelivery of the message that
+/// holds the claim retakes it at once: SQS shows a message to one consumer at a time and makes
+/// it visible again only once its handler reported failure or ran past the visibility timeout
+/// (180 s, six times the worker's 30 s Lambda timeout), so that handler is over. Without this, a
+/// claim whose answer was lost, or whose result write failed, blocked every retry for the lease.
+fn claimable(message_id: &str, now_ms: i64) -> Condition {
+    let processing = || Condition::eq(attr::STATUS, Status::Processing);
+    Condition::eq(attr::STATUS, Status::Received)
+        .or(Condition::eq(attr::STATUS, Status::Queued))
+        .or(Condition::eq(attr::STATUS, Status::Failed))
+        .or(processing().and(Condition::lt(attr::CLAIMED_AT, now_ms - CLAIM_LEASE_MS)))
+        .or(processing().and(Condition::eq(attr::CLAIMED_BY, message_id)))
+}
 
 /// Handles `webhook.process` messages for the providers of a registry.
 pub struct ProcessWebhook {
@@ -51,53 +67,57 @@ impl JobHandler for ProcessWebhook {
         let event_id = payload["event_id"]
             .as_str()
             .ok_or_else(|| JobError::Malformed("event_id".into()))?;
+        rampart_http::record_event(provider, event_id);
         let (pk, sk) = keys::webhook_event(provider, event_id);
         let now_ms = state.clock.now_ms();
-        // `received` included: intake does not mark records queued.
-        let claimable = Condition::eq(attr::STATUS, Status::Received)
-            .or(Condition::eq(attr::STATUS, Status::Queued))
-            .or(Condition::eq(attr::STATUS, Status::Failed))
-            .or(Condition::eq(attr::STATUS, Status::Processing)
-                .and(Condition::lt(attr::CLAIMED_AT, now_ms - CLAIM_LEASE_MS)));
         let claim = Update::new()
             .set(attr::STATUS, Status::Processing)
             .set(attr::CLAIMED_AT, now_ms)
+            .set(attr::CLAIMED_BY, meta.message_id.as_str())
             .add(attr::ATTEMPTS, 1);
-        let claimed = match state
-            .store
-            .update(&pk, &sk, claim, Some(Condition::Exists.and(claimable)))
-            .await
-        {
+        let condition = Condition::Exists.and(claimable(&meta.message_id, now_ms));
+        let claimed = match state.store.update(&pk, &sk, claim, Some(condition)).await {
             Ok(item) => item,
             Err(StoreError::ConditionFailed { existing }) => {
-                let status = existing
+                let stored = existing
                     .as_deref()
-                    .and_then(|i| WebhookEvent::try_from(i).ok())
-                    .map(|e| e.status);
-                return match status {
-                    // Processed already (a duplicate message, a replay): nothing to do.
-                    Some(Status::Processed) => Ok(()),
-                    // Another worker holds a fresh claim: come back later.
+                    .and_then(|i| WebhookEvent::try_from(i).ok());
+                return match stored.as_ref().map(|e| e.status) {
+                    // Processed already (a duplicate message, a replay, or a result write whose
+                    // answer was lost after it landed): nothing to do. Said at info, since it
+                    // may be the only line that shows such an event's effect in place.
+                    Some(Status::Processed) => {
+                        tracing::info!(
+                            outcome = stored.as_ref().and_then(|e| e.outcome).map(Outcome::as_str),
+                            "webhook event already processed; nothing to do"
+                        );
+                        Ok(())
+                    }
+                    // Another message's worker holds a fresh claim: come back later.
                     Some(Status::Processing) => {
                         Err(failed("event is being processed by another worker"))
                     }
                     _ => {
-                        tracing::warn!(
-                            provider,
-                            "webhook record missing or expired; nothing to process"
-                        );
+                        tracing::warn!("webhook record missing or expired; nothing to process");
                         Ok(())
                     }
                 };
             }
-            Err(e) => return Err(failed(e)),
+            Err(e) => return Err(JobError::dependency("claim", e)),
         };
         // Only this claim may write the result: a worker that outlived its lease must not
         // overwrite what a newer claim recorded.
         let mine = Condition::eq(attr::STATUS, Status::Processing)
-            .and(Condition::eq(attr::CLAIMED_AT, now_ms));
-        let result = match WebhookEvent::try_from(&claimed) {
-            Ok(event) => self.apply(state, &event).await,
+            .and(Condition::eq(attr::CLAIMED_AT, now_ms))
+            .and(Condition::eq(attr::CLAIMED_BY, meta.message_id.as_str()));
+        let event = WebhookEvent::try_from(&claimed);
+        let result = match &event {
+            // Named like every other step: the effect's own writes (or the provider call, or a
+            // link it waits for) failed.
+            Ok(event) => self.apply(state, event).await.map_err(|e| match e {
+                JobError::Failed(why) => JobError::dependency("apply_effect", why),
+                other => other,
+            }),
             Err(e) => Err(JobError::Malformed(e.to_string())),
         };
         // One label per provider, not per source: a bounded dimension.
@@ -109,10 +129,11 @@ impl JobHandler for ProcessWebhook {
                     Outcome::Superseded => metrics::count(Metric::WebhookSuperseded, &label),
                     Outcome::Applied | Outcome::Ignored | Outcome::Stale => {}
                 }
+                let processed_at = state.clock.now_ms();
                 let mut done = Update::new()
                     .set(attr::STATUS, Status::Processed)
                     .set(attr::OUTCOME, outcome.as_str())
-                    .set(attr::PROCESSED_AT, state.clock.now_ms())
+                    .set(attr::PROCESSED_AT, processed_at)
                     .remove(attr::LAST_ERROR);
                 if self
                     .registry
@@ -123,12 +144,26 @@ impl JobHandler for ProcessWebhook {
                     done = done.remove(attr::PAYLOAD).set(attr::PAYLOAD_REDACTED, true);
                 }
                 match state.store.update(&pk, &sk, done, Some(mine)).await {
-                    Ok(_) => Ok(()),
-                    Err(StoreError::ConditionFailed { .. }) => {
-                        tracing::warn!(provider, "claim taken over before the result was written");
+                    Ok(_) => {
+                        let received_at = event.as_ref().map_or(now_ms, |e| e.received_at);
+                        let attempts = event.as_ref().map_or(1, |e| e.attempts);
+                        tracing::info!(
+                            outcome = outcome.as_str(),
+                            attempts,
+                            // Its lateness; not `latency_ms`, which the access line uses
+                            // for a request's own duration.
+                            received_to_processed_ms = processed_at - received_at,
+                            "webhook event processed"
+                        );
                         Ok(())
                     }
-                    Err(e) => Err(failed(e)),
+                    Err(StoreError::ConditionFailed { .. }) => {
+                        tracing::warn!("claim taken over before the result was written");
+                        Ok(())
+                    }
+                    // The claim stays ours: this message's redelivery retakes it at once (the
+                    // effect re-runs as `Applied`: forward-only writes know their own event).
+                    Err(e) => Err(JobError::dependency("mark_processed", e)),
                 }
             }
             Err(e) => {
@@ -143,7 +178,11 @@ impl JobHandler for ProcessWebhook {
                 if let Err(w) = state.store.update(&pk, &sk, note, Some(mine)).await
                     && !w.is_condition_failed()
                 {
-                    tracing::error!(provider, error = %w, "could not record a webhook failure");
+                    tracing::error!(
+                        operation = "record_failure",
+                        error = %w,
+                        "could not record a webhook failure; the claim stays, for this message's redelivery (or the sweep) to retake"
+                    );
                 }
                 Err(e)
             }

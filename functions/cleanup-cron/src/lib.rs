@@ -64,7 +64,8 @@ pub async fn handle_within(
         .ok()
         .map(|e| (e.id.unwrap_or_default(), e.detail_type))
         .unwrap_or_default();
-    tracing::info!(event_id = %label.0, detail_type = %label.1, dry_run = opts.dry_run, "retention run starting");
+    // Not `event_id`: in the logs that names a provider's webhook event.
+    tracing::info!(scheduled_event_id = %label.0, detail_type = %label.1, dry_run = opts.dry_run, "retention run starting");
     let report = retention::run_with(state, &opts).await?;
     tracing::info!(
         expired_items_removed = report.expired_items_removed,

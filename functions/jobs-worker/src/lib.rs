@@ -2,7 +2,9 @@
 //! records that failed are reported back (partial batch failures), so SQS redelivers just those
 //! and dead-letters them after the queue's maximum receives. A batch never outlasts the
 //! invocation: records not started before the deadline (less one record's budget) are reported
-//! as failures, untouched, instead of being cut off by the timeout with nothing reported.
+//! as failures, untouched, instead of being cut off by the timeout with nothing reported. Each
+//! record is handled inside its own span (message id, receive count, job; a webhook event's
+//! provider and id), so its log lines can be followed by any of them.
 
 use std::time::{Duration, Instant};
 
@@ -11,10 +13,11 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use rampart_events::Effects;
 use rampart_http::AppState;
-use rampart_http::jobs::{Dispatcher, JobMeta};
+use rampart_http::jobs::{Dispatcher, JobMeta, log_failure, message_span};
 use rampart_webhooks::Registry;
 use rampart_webhooks::intake::JOB_KIND;
 use rampart_webhooks::worker::ProcessWebhook;
+use tracing::Instrument;
 
 /// Where provider events go: Stripe Billing's to billing, payments to orders.
 pub fn effects() -> Effects {
@@ -101,16 +104,27 @@ pub async fn handle_until(
                 .unwrap_or(1),
         };
         let body = record.body.unwrap_or_default();
-        let run = dispatcher.dispatch(state, &body, &meta);
-        let outcome = match left {
-            Some(l) => match tokio::time::timeout(l.saturating_sub(ANSWER_MARGIN), run).await {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err("abandoned at the invocation's deadline".to_string()),
-            },
-            None => run.await.map_err(|e| e.to_string()),
+        let span = message_span(&meta);
+        let handled = async {
+            let run = dispatcher.dispatch(state, &body, &meta);
+            let outcome = match left {
+                Some(l) => match tokio::time::timeout(l.saturating_sub(ANSWER_MARGIN), run).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::warn!(
+                            "record abandoned at the invocation's deadline; the queue will retry it"
+                        );
+                        return false;
+                    }
+                },
+                None => run.await,
+            };
+            if let Err(e) = &outcome {
+                log_failure(e);
+            }
+            outcome.is_ok()
         };
-        if let Err(e) = outcome {
-            tracing::warn!(message_id = %id, receive_count = meta.receive_count, error = %e, "record failed");
+        if !handled.instrument(span).await {
             fail(&mut response);
         }
     }

@@ -124,7 +124,11 @@ impl Running {
 }
 
 async fn cron_loop(state: AppState, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(state.settings.cron_interval);
+    // The first run one interval after start, as a schedule in AWS runs on the clock and not at
+    // deploy: a run at start would race the stack's first requests, and the webhook sweep is a
+    // safety net that nothing right after start may be relying on.
+    let every = state.settings.cron_interval;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             _ = tick.tick() => {}

@@ -144,10 +144,15 @@ impl<'w> MakeWriter<'w> for Captured {
 impl Captured {
     /// Every line logged so far that carries `request_id`.
     pub(crate) fn lines_of(&self, request_id: &str) -> Vec<Value> {
+        self.lines_where(|l| l["request_id"] == request_id)
+    }
+
+    /// Every line logged so far that `keep` accepts, in the order they were written.
+    pub(crate) fn lines_where(&self, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
         String::from_utf8_lossy(&self.0.lock().unwrap())
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).expect("every log line is one JSON object"))
-            .filter(|l| l["request_id"] == request_id)
+            .filter(|l| keep(l))
             .collect()
     }
 }

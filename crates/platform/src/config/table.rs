@@ -263,9 +263,13 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "QUEUE_VISIBILITY_SECS",
         kind: Kind::Seconds,
-        default: Fallback::Value("180"),
+        // Not SQS's 180 s (that protects a Lambda that may run 30 s): the local worker handles
+        // a message in milliseconds, and this is how long one it took but never answered for
+        // (a receive whose answer was lost, a killed process) stays out of reach. A message
+        // shown again while still in hand is harmless: the job's claim dedupes.
+        default: Fallback::Value("10"),
         production: None,
-        doc: "worker lease on a received message (local worker)",
+        doc: "local worker's lease on a received message: how long one it never answered for waits",
         apply: |s, v| {
             s.queue_visibility = secs(v)?;
             if s.queue_visibility.is_zero() {
@@ -279,7 +283,7 @@ pub static SETTINGS: &[Setting] = &[
         kind: Kind::Seconds,
         default: Fallback::Value("300"),
         production: None,
-        doc: "how often the local stack runs the retention job",
+        doc: "how often the local stack runs the retention job (and the webhook sweep), first one interval after start",
         apply: |s, v| {
             s.cron_interval = secs(v)?.max(Duration::from_secs(1));
             Ok(())

@@ -157,8 +157,6 @@ async fn a_hold_without_one_subject_or_a_reason_is_refused_naming_the_member() {
 #[tokio::test]
 async fn a_dry_run_over_http_reports_every_policy_and_changes_nothing() {
     let app = spawn_app().await;
-    // The stack's in-process cron runs once at start (a real run): let it finish first.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let login = audit_event(&app.state, "u_http", "a1", 400).await;
     let r = post(
         &app,

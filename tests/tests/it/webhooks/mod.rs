@@ -2,16 +2,20 @@
 //! effects), one file per behaviour area: intake and verification (`intake`), the worker's
 //! effects (`effects`), the gaps the billing flows found (`gaps`), one ordering of billing
 //! state and stale replays (`state`), operator routes (`operators`), crash recovery and the
-//! delivery storm (`storm`), and a provider registered from outside the crate (`extension`).
+//! delivery storm (`storm`, `under_faults`), a failed enqueue healed by the next delivery
+//! (`heal`), one event followed through the logs (`trail`), and a provider registered from
+//! outside the crate (`extension`).
 //! The fixtures they share are here.
 
 mod effects;
 mod extension;
 mod gaps;
+mod heal;
 mod intake;
 mod operators;
 mod state;
 mod storm;
+mod trail;
 mod under_faults;
 
 use std::sync::Arc;

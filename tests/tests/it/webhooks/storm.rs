@@ -1,5 +1,7 @@
-//! Nothing is lost: a storm of duplicate deliveries while a consumer dies holding messages and
-//! the intake dies between its put and its send, on both backends; and the cron's sweep, which
+//! Nothing is lost and nothing waits for the sweep: a storm of duplicate deliveries while a
+//! consumer dies holding messages and the intake's sends fail after its put, on both backends
+//! (the provider's retry queues what the failed send left); a delivery that finds its event
+//! unqueued or overdue queues it, a plain duplicate does not; and the cron's sweep, which
 //! queues what a crash left unqueued without queueing fresh events twice.
 
 use std::collections::BTreeSet;
@@ -18,18 +20,19 @@ use rampart_tests::{
     STRIPE_NEW, TestApp, aws_endpoint, dynamo_store, embedded_state, manual_clock, settings,
     spawn_app_with, test_secrets,
 };
+use rampart_webhooks::heal::OVERDUE_MS;
 use rampart_webhooks::intake::{self, Intake, Verified};
 use serde_json::json;
 
 use super::{AheadClock, BASE_SETTINGS, now, processed, record, sqs_queue, stripe_header};
 
-/// A queue whose sends fail while `dying` is set, one in `EVERY`: the intake's process died
-/// after its conditional put and before its send (the provider saw no 200 and retries).
+/// A queue whose sends fail while `dying` is set, one in `EVERY`: the intake's put landed and
+/// its send failed (it answers 503 and the provider retries).
 struct DyingSends {
     inner: SharedQueue,
     dying: AtomicBool,
     sends: AtomicUsize,
-    /// The events whose first send died.
+    /// The events a send failed for.
     lost: Mutex<BTreeSet<String>>,
 }
 
@@ -45,7 +48,7 @@ impl Queue for DyingSends {
             let body: serde_json::Value = serde_json::from_str(&msg.body).unwrap();
             let id = body["payload"]["event_id"].as_str().unwrap().to_string();
             self.lost.lock().unwrap().insert(id);
-            return Err(QueueError::unavailable("died between put and send"));
+            return Err(QueueError::unavailable("send failed after the put"));
         }
         self.inner.send(msg).await
     }
@@ -73,7 +76,6 @@ impl Queue for DyingSends {
 
 pub struct StormFx {
     app: TestApp,
-    clock: Arc<AheadClock>,
     intake: Arc<DyingSends>,
 }
 
@@ -85,8 +87,10 @@ async fn storm_fx(store: SharedStore, queue: SharedQueue, clock: Arc<AheadClock>
         lost: Mutex::default(),
     });
     // Enough receives that the saboteur below cannot push a message into the dead-letter queue.
+    // The local cron first runs one interval after start: a day, so no sweep rescues anything.
     let mut pairs = BASE_SETTINGS.to_vec();
     pairs.push(("QUEUE_MAX_RECEIVES", "20"));
+    pairs.push(("CRON_INTERVAL_SECS", "86400"));
     let shared: SharedClock = clock.clone();
     let state = AppState::new(
         settings(&pairs),
@@ -97,7 +101,6 @@ async fn storm_fx(store: SharedStore, queue: SharedQueue, clock: Arc<AheadClock>
     );
     StormFx {
         app: spawn_app_with(state).await,
-        clock,
         intake,
     }
 }
@@ -121,10 +124,10 @@ pub async fn aws_storm() -> Option<StormFx> {
 
 rampart_tests::on_backends!(
     super::embedded_storm, super::aws_storm;
-    storm_of_duplicates_with_dying_consumers_and_a_dying_intake_processes_each_event_once,
+    storm_of_duplicates_with_dying_consumers_and_failing_sends_processes_each_event_once,
 );
 
-async fn storm_of_duplicates_with_dying_consumers_and_a_dying_intake_processes_each_event_once(
+async fn storm_of_duplicates_with_dying_consumers_and_failing_sends_processes_each_event_once(
     fx: StormFx,
 ) {
     let app = &fx.app;
@@ -192,29 +195,27 @@ async fn storm_of_duplicates_with_dying_consumers_and_a_dying_intake_processes_e
     let lost = fx.intake.lost.lock().unwrap().clone();
     assert!(
         !lost.is_empty(),
-        "the intake must actually have died between put and send"
+        "some of the intake's sends must actually have failed"
     );
-    // Every event whose message was sent gets processed; the lost ones wait, `received`:
-    // their redeliveries came within the grace period and changed nothing.
-    for i in 0..50 {
-        let id = format!("evt_storm_{i}");
-        if !lost.contains(&id) {
-            processed(app, "stripe", &id).await;
-        }
-    }
-    for id in &lost {
-        let r = record(app, "stripe", id).await.unwrap();
-        assert_eq!(r.s("status"), Some("received"), "{id} has no message yet");
-    }
-    // Past the grace period, the cron's sweep queues exactly those.
-    fx.clock.advance(Duration::from_secs(61));
-    let report = rampart_gdpr::retention::run(&app.state).await.unwrap();
-    assert_eq!(report.webhooks_requeued, lost.len());
+    // Every event is processed without the sweep and without the clock moving: those whose
+    // send failed were queued by the provider's retry, which found the not-queued mark.
     for i in 0..50 {
         let r = processed(app, "stripe", &format!("evt_storm_{i}")).await;
         assert_eq!(r.s("outcome"), Some("applied"));
         assert_eq!(r.n("attempts"), Some(1), "applied once");
     }
+    for id in &lost {
+        let r = record(app, "stripe", id).await.unwrap();
+        assert!(
+            r.n("enqueue_failed_at").is_some(),
+            "{id}: its failed send was marked on the record"
+        );
+    }
+    let report = rampart_gdpr::retention::run(&app.state).await.unwrap();
+    assert_eq!(
+        report.webhooks_requeued, 0,
+        "nothing was left for the sweep"
+    );
     let page = app
         .state
         .store
@@ -256,7 +257,11 @@ async fn the_cron_queues_a_record_a_crash_left_unqueued() {
         .with("gsi1pk", "whevt")
         .with("gsi1sk", "x");
     state.store.put(item, None).await.unwrap();
-    clock.advance(Duration::from_secs(61));
+    // Its message may still be on its way: left alone until overdue.
+    clock.advance(Duration::from_secs(60));
+    let report = rampart_gdpr::retention::run(&state).await.unwrap();
+    assert_eq!(report.webhooks_requeued, 0, "not overdue yet");
+    clock.advance(Duration::from_millis(OVERDUE_MS as u64));
     let report = rampart_gdpr::retention::run(&state).await.unwrap();
     assert_eq!(report.webhooks_requeued, 1);
     let msgs = state
@@ -340,20 +345,28 @@ async fn a_fresh_event_is_queued_once_and_neither_duplicates_nor_the_cron_queue_
 }
 
 #[tokio::test]
-async fn a_redelivery_of_an_event_left_unqueued_past_the_grace_period_queues_it() {
+async fn a_redelivery_of_an_event_a_crash_left_unqueued_queues_it_once_overdue() {
     let clock = manual_clock();
     let state = embedded_state(settings(&[]), clock.clone());
     intake::record(&state, verified("evt_crashed"))
         .await
         .unwrap();
-    // The process died before the send: the message never existed.
+    // The process died before the send: the message never existed, nothing marked the record.
     let lost = state
         .queue
         .receive(10, Duration::from_secs(30), Duration::ZERO)
         .await
         .unwrap();
     state.queue.ack(&lost[0].receipt).await.unwrap();
-    clock.advance(Duration::from_secs(61));
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        intake::record(&state, verified("evt_crashed"))
+            .await
+            .unwrap(),
+        Intake::Duplicate,
+        "indistinguishable from an event whose message is on its way"
+    );
+    clock.advance(Duration::from_millis(OVERDUE_MS as u64));
     assert_eq!(
         intake::record(&state, verified("evt_crashed"))
             .await

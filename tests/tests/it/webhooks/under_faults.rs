@@ -1,11 +1,12 @@
 //! The webhook storm with 10% of every store and queue call failing (throttles, timeouts
 //! before and after the write) and a consumer dying mid-batch, on both backends: every
-//! delivery is answered 200 or 503 (providers retry 5xx), never a 500; once the provider's
-//! retries are through, exactly the 50 events exist, each applied, each effect in place once.
+//! delivery is answered 200 or 503 (providers retry 5xx), never a 500; within 30 seconds of the
+//! storm's end, without the sweep and without the clock moving, every event is processed, each
+//! effect in place once; exactly the 50 events exist, and the sweep finds nothing left to do.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rampart_http::AppState;
 use rampart_platform::clock::SharedClock;
@@ -21,7 +22,7 @@ use rampart_tests::{
 };
 use serde_json::json;
 
-use super::{AheadClock, BASE_SETTINGS, now, processed, stripe_header};
+use super::{AheadClock, BASE_SETTINGS, now, processed, record, stripe_header};
 
 pub struct FaultyFx {
     app: TestApp,
@@ -33,10 +34,11 @@ async fn faulty_fx(store: SharedStore, queue: SharedQueue, clock: Arc<AheadClock
     let faults = Arc::new(Faults::new(0.1, 20_261_129, Duration::ZERO));
     let store: SharedStore = Arc::new(FaultyStore::new(store, faults.clone()));
     let queue: SharedQueue = Arc::new(FaultyQueue::new(queue, faults.clone()));
-    // Receives enough that a message the faults bounce around never dead-letters here; the
-    // cron's sweep is what rescues one that would.
+    // Receives enough that a message the faults bounce around never dead-letters here. The
+    // local cron first runs one interval after start: a day, so no sweep runs during the test.
     let mut pairs = BASE_SETTINGS.to_vec();
     pairs.push(("QUEUE_MAX_RECEIVES", "50"));
+    pairs.push(("CRON_INTERVAL_SECS", "86400"));
     let shared: SharedClock = clock.clone();
     let state = AppState::new(
         settings(&pairs),
@@ -146,6 +148,7 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
         retried += usize::from(answers.len() > 1);
     }
     storm_over.store(true, Ordering::SeqCst);
+    let storm_end = Instant::now();
     assert!(
         killed.await.unwrap() > 0,
         "the consumer died holding messages"
@@ -153,12 +156,44 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
     assert!(fx.faults.injected() > 0, "faults were injected");
     assert!(retried > 0, "some deliveries met a fault and were retried");
 
-    // The storm is over; the dependencies recover. Whatever a fault left behind (a record
-    // never queued, a claim whose answer was lost) is picked up by the worker's redeliveries
-    // and the cron's sweep once their leases and grace periods pass.
+    // The storm is over; the dependencies recover. Whatever a fault left behind (a send that
+    // failed, a put whose answer was lost, a claim whose result write failed, a receive whose
+    // answer was lost) was queued by the provider's retry or comes back with the queue's
+    // redelivery: every event is processed within 30 s, without the sweep or the clock.
     fx.faults.set_rate(0.0);
+    let ids: Vec<String> = (0..50).map(|i| format!("evt_fault_{i}")).collect();
+    let late = unprocessed_by(app, &ids, storm_end + Duration::from_secs(30)).await;
+    assert!(
+        late.is_empty(),
+        "not processed 30 s after the storm: {late:#?}"
+    );
+    for i in 0..50 {
+        let r = record(app, "stripe", &format!("evt_fault_{i}"))
+            .await
+            .unwrap();
+        assert_eq!(r.s("outcome"), Some("applied"), "evt_fault_{i}");
+        // Applied once: the forward-only payment record was set by this event, and only a
+        // write that moves it forward lands (a re-run finds its own status and writes nothing).
+        let p = app
+            .state
+            .store
+            .get(&format!("payment#stripe#pi_fault_{i}"), "status")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p.s("set_by"),
+            Some(format!("stripe#evt_fault_{i}").as_str())
+        );
+    }
+
+    // Past every lease and grace period, the sweep finds nothing left to rescue.
     fx.clock.advance(Duration::from_secs(31 * 60));
-    rampart_gdpr::retention::run(&app.state).await.unwrap();
+    let report = rampart_gdpr::retention::run(&app.state).await.unwrap();
+    assert_eq!(
+        report.webhooks_requeued, 0,
+        "nothing was left for the sweep"
+    );
     for i in 0..50 {
         let r = processed(app, "stripe", &format!("evt_fault_{i}")).await;
         assert_eq!(r.s("outcome"), Some("applied"), "evt_fault_{i}");
@@ -185,4 +220,39 @@ async fn a_storm_under_ten_percent_faults_loses_nothing_and_doubles_nothing(fx: 
         assert_eq!(p.s("status"), Some("succeeded"));
     }
     fx.app.shutdown().await;
+}
+
+/// The events of `ids` not processed by `deadline` (polling), each with what its record says.
+async fn unprocessed_by(app: &TestApp, ids: &[String], deadline: Instant) -> Vec<String> {
+    loop {
+        let mut waiting = Vec::new();
+        for id in ids {
+            let r = record(app, "stripe", id).await;
+            if r.as_ref().and_then(|r| r.s("status")) != Some("processed") {
+                waiting.push((id, r));
+            }
+        }
+        if waiting.is_empty() {
+            return Vec::new();
+        }
+        if Instant::now() >= deadline {
+            return waiting
+                .into_iter()
+                .map(|(id, r)| {
+                    let r = r.as_ref();
+                    let s = |a| r.and_then(|r| r.s(a)).unwrap_or("-").to_string();
+                    let n = |a| r.and_then(|r| r.n(a)).map_or("-".into(), |n| n.to_string());
+                    format!(
+                        "{id}: status {} attempts {} enqueue_failed_at {} claimed_by {} last_error {}",
+                        s("status"),
+                        n("attempts"),
+                        n("enqueue_failed_at"),
+                        s("claimed_by"),
+                        s("last_error"),
+                    )
+                })
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
