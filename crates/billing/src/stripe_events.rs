@@ -27,12 +27,10 @@ use rampart_store::{Condition, StoreError, Update, keys, load};
 /// Billing's side of the Stripe Billing events a webhook provider reads.
 pub struct StripeBilling;
 
-fn failed(e: impl std::fmt::Display) -> JobError {
-    JobError::Failed(e.to_string())
-}
-
 async fn is_owner(state: &AppState, user_id: &str) -> Result<bool, JobError> {
-    owners::is_owner(state, user_id).await.map_err(failed)
+    owners::is_owner(state, user_id)
+        .await
+        .map_err(JobError::failed)
 }
 
 fn change_rank(change: SubscriptionChange) -> i64 {
@@ -107,7 +105,7 @@ impl BillingEvents for StripeBilling {
         };
         let ours = current_customer(owner.customer.as_deref());
         let applied = ordering::apply(state, &user_id, v, m, update, Some(ours)).await;
-        Ok(outcome(applied.map_err(failed)?))
+        Ok(outcome(applied.map_err(JobError::failed)?))
     }
 
     async fn invoice_changed(
@@ -140,7 +138,7 @@ impl BillingEvents for StripeBilling {
             .and(current_customer(ev.owner.customer.as_deref()));
         let applied = ordering::apply(state, &user_id, v, m, update, Some(running))
             .await
-            .map_err(failed)?;
+            .map_err(JobError::failed)?;
         if ev.payment_failed {
             dunning_mail(state, &user_id, &ev.event.id, v).await?;
         }
@@ -183,7 +181,7 @@ async fn checkout_completed(
     };
     let user: Option<User> = load(&*state.store, &keys::user(&user_id))
         .await
-        .map_err(failed)?;
+        .map_err(JobError::failed)?;
     if user.is_none() {
         tracing::warn!("checkout.session.completed for an unknown client_reference_id; ignored");
         return Ok(Outcome::Ignored);
@@ -197,7 +195,7 @@ async fn checkout_completed(
         let free = Condition::NotExists.or(Condition::eq(CustomerLink::USER_ID, user_id.as_str()));
         match state.store.put((&link).into(), Some(free)).await {
             Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
-            Err(e) => return Err(failed(e)),
+            Err(e) => return Err(JobError::failed(e)),
         }
         return Ok(owner_blocked(state, &user_id, ty).await);
     }
@@ -225,14 +223,14 @@ async fn checkout_completed(
     match state.store.update(&pk, &sk, update, Some(cond)).await {
         Ok(_) => Ok(Outcome::Applied),
         Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Superseded),
-        Err(e) => Err(failed(e)),
+        Err(e) => Err(JobError::failed(e)),
     }
 }
 
 async fn user_for_customer(state: &AppState, customer: &str) -> Result<Option<String>, JobError> {
     let link: Option<CustomerLink> = load(&*state.store, &keys::stripe_customer(customer))
         .await
-        .map_err(failed)?;
+        .map_err(JobError::failed)?;
     Ok(link.map(|l| l.user_id))
 }
 
@@ -248,7 +246,7 @@ async fn user_of(state: &AppState, owner: &StripeOwner) -> Result<String, JobErr
     owner
         .metadata_user_id
         .clone()
-        .ok_or_else(|| failed("Stripe customer not linked to a user yet"))
+        .ok_or_else(|| JobError::refused("Stripe customer not linked to a user yet"))
 }
 
 /// The dunning mail of one `invoice.payment_failed` event, sent once and only while it is the
@@ -262,7 +260,10 @@ async fn dunning_mail(
     v: Version,
 ) -> Result<(), JobError> {
     let key = keys::user(user_id);
-    let Some(u) = load::<User>(&*state.store, &key).await.map_err(failed)? else {
+    let Some(u) = load::<User>(&*state.store, &key)
+        .await
+        .map_err(JobError::failed)?
+    else {
         return Ok(());
     };
     if !ordering::is_current(&u, v) || u.dunning_event.as_deref() == Some(event_id) {
@@ -280,12 +281,12 @@ async fn dunning_mail(
             state.settings.billing_page_url
         ),
     };
-    state.mailer.send(mail).await.map_err(failed)?;
+    state.mailer.send(mail).await.map_err(JobError::failed)?;
     let mark = Update::new().set(User::DUNNING_EVENT, event_id);
     state
         .store
         .update(&key.0, &key.1, mark, None)
         .await
-        .map_err(failed)?;
+        .map_err(JobError::failed)?;
     Ok(())
 }

@@ -99,7 +99,7 @@ pub trait BillingEvents: Send + Sync {
 pub(crate) struct Unwired;
 
 fn unwired() -> JobError {
-    JobError::Failed("this process does not apply billing events".into())
+    JobError::refused("this process does not apply billing events")
 }
 
 #[async_trait]

@@ -174,13 +174,13 @@ pub(crate) struct Unwired;
 #[async_trait]
 impl PaymentEvents for Unwired {
     async fn payment_changed(&self, _: &AppState, _: PaymentEvent) -> Result<Outcome, JobError> {
-        Err(JobError::Failed(
-            "this process does not apply payment events".into(),
+        Err(JobError::refused(
+            "this process does not apply payment events",
         ))
     }
     async fn payment_refunded(&self, _: &AppState, _: RefundEvent) -> Result<Outcome, JobError> {
-        Err(JobError::Failed(
-            "this process does not apply payment events".into(),
+        Err(JobError::refused(
+            "this process does not apply payment events",
         ))
     }
 }

@@ -17,10 +17,6 @@ pub const KIND: &str = "gdpr.stripe_customer_delete";
 
 pub struct DeleteStripeCustomer;
 
-fn failed(e: impl std::fmt::Display) -> JobError {
-    JobError::Failed(e.to_string())
-}
-
 #[async_trait]
 impl JobHandler for DeleteStripeCustomer {
     async fn handle(&self, state: &AppState, payload: &Json, _: &JobMeta) -> Result<(), JobError> {
@@ -28,7 +24,10 @@ impl JobHandler for DeleteStripeCustomer {
             .as_str()
             .ok_or_else(|| JobError::Malformed("no erasure_id".into()))?;
         let key = keys::erasure(id);
-        let Some(e) = load::<Erasure>(&*state.store, &key).await.map_err(failed)? else {
+        let Some(e) = load::<Erasure>(&*state.store, &key)
+            .await
+            .map_err(JobError::failed)?
+        else {
             tracing::warn!(
                 erasure_id = id,
                 "Stripe deletion for an unknown erasure; dropped"
@@ -47,17 +46,17 @@ impl JobHandler for DeleteStripeCustomer {
         let stripe = client
             .for_account(&account, "gdpr_erasure")
             .await
-            .map_err(failed)?;
+            .map_err(JobError::failed)?;
         match stripe.delete_customer(customer).await {
             Ok(_) | Err(StripeError::NotFound(_)) => {}
-            Err(e) => return Err(failed(e)),
+            Err(e) => return Err(JobError::failed(e)),
         }
         let update = Update::new().set(record::STRIPE_DELETED_AT, state.clock.now_secs());
         state
             .store
             .update(&key.0, &key.1, update, Some(Condition::Exists))
             .await
-            .map_err(failed)?;
+            .map_err(JobError::failed)?;
         tracing::info!(erasure_id = id, "Stripe customer deleted");
         Ok(())
     }

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::state::AppState;
+use rampart_store::Cause;
 use rampart_store::queue::OutgoingMessage;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -46,21 +47,49 @@ pub enum JobError {
     Malformed(String),
     #[error("no handler for message kind {0:?}")]
     UnknownKind(String),
-    #[error("job failed: {0}")]
-    Failed(String),
+    /// The job could not do its work; `cause` is the error behind it, when there is one.
+    #[error("job failed: {what}")]
+    Failed {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// A store or queue call failed; `operation` names the step (`claim`, `mark_processed`...).
-    #[error("{operation} failed: {error}")]
+    #[error("{operation} failed: {what}")]
     Dependency {
         operation: &'static str,
-        error: String,
+        what: String,
+        #[source]
+        cause: Option<Cause>,
     },
 }
 
 impl JobError {
-    pub fn dependency(operation: &'static str, error: impl std::fmt::Display) -> Self {
+    /// Failed because of `e`, which stays reachable through `source()`.
+    pub fn failed(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Failed {
+            what: e.to_string(),
+            cause: Some(Box::new(e)),
+        }
+    }
+
+    /// Failed for a reason of the job's own (no error of another library behind it).
+    pub fn refused(what: impl Into<String>) -> Self {
+        Self::Failed {
+            what: what.into(),
+            cause: None,
+        }
+    }
+
+    /// The step `operation` failed because of `e`.
+    pub fn dependency(
+        operation: &'static str,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self::Dependency {
             operation,
-            error: error.to_string(),
+            what: e.to_string(),
+            cause: Some(Box::new(e)),
         }
     }
 
@@ -189,5 +218,23 @@ pub async fn worker_loop(
             };
             handled.instrument(message_span(&meta)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::JobError;
+
+    #[test]
+    fn a_failed_job_keeps_the_error_behind_it_and_names_its_step() {
+        let io = std::io::Error::other("connection reset");
+        let e = JobError::dependency("claim", io);
+        assert_eq!(e.to_string(), "claim failed: connection reset");
+        assert_eq!(e.operation(), Some("claim"));
+        let source = e.source().expect("the cause is kept");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        assert!(JobError::refused("not linked yet").source().is_none());
     }
 }

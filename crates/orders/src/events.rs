@@ -37,9 +37,7 @@ impl PaymentEvents for PaymentEffects {
         state: &AppState,
         ev: PaymentEvent,
     ) -> Result<Outcome, JobError> {
-        on_payment_event(state, ev)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))
+        on_payment_event(state, ev).await.map_err(JobError::failed)
     }
 
     async fn payment_refunded(
@@ -49,7 +47,7 @@ impl PaymentEvents for PaymentEffects {
     ) -> Result<Outcome, JobError> {
         super::refunds::on_refund(state, ev)
             .await
-            .map_err(|e| JobError::Failed(e.to_string()))
+            .map_err(JobError::failed)
     }
 }
 

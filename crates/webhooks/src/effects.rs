@@ -8,10 +8,6 @@ use rampart_http::state::AppState;
 use rampart_store::record::{TYPE, malformed};
 use rampart_store::{Condition, EXPIRES_AT, Item, Key, StoreError, Update};
 
-pub fn failed(e: impl std::fmt::Display) -> JobError {
-    JobError::Failed(e.to_string())
-}
-
 /// Attribute names of a forward-only status record.
 pub mod attr {
     pub const STATUS: &str = "status";
@@ -123,7 +119,7 @@ pub async fn forward_only(
                 Outcome::Superseded
             })
         }
-        Err(e) => Err(failed(e)),
+        Err(e) => Err(JobError::failed(e)),
     }
 }
 
@@ -141,6 +137,6 @@ pub async fn ignored_because(
         .store
         .update(&pk, &sk, note, Some(Condition::Exists))
         .await
-        .map_err(failed)?;
+        .map_err(JobError::failed)?;
     Ok(Outcome::Ignored)
 }

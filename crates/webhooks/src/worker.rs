@@ -6,7 +6,6 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::effects::failed;
 use super::event::{Outcome, Status, WebhookEvent, attr};
 use super::providers::Registry;
 use rampart_http::jobs::{JobError, JobHandler, JobMeta};
@@ -23,7 +22,7 @@ pub const CLAIM_LEASE_MS: i64 = 60_000;
 /// holds the claim retakes it at once: SQS shows a message to one consumer at a time and makes
 /// it visible again only once its handler reported failure or ran past the visibility timeout
 /// (180 s, six times the worker's 30 s Lambda timeout), so that handler is over. Without this, a
-/// claim whose answer was lost, or whose result write failed, blocked every retry for the lease.
+/// claim whose answer was lost, or whose result write JobError::failed, blocked every retry for the lease.
 fn claimable(message_id: &str, now_ms: i64) -> Condition {
     let processing = || Condition::eq(attr::STATUS, Status::Processing);
     Condition::eq(attr::STATUS, Status::Received)
@@ -94,9 +93,9 @@ impl JobHandler for ProcessWebhook {
                         Ok(())
                     }
                     // Another message's worker holds a fresh claim: come back later.
-                    Some(Status::Processing) => {
-                        Err(failed("event is being processed by another worker"))
-                    }
+                    Some(Status::Processing) => Err(JobError::refused(
+                        "event is being processed by another worker",
+                    )),
                     _ => {
                         tracing::warn!("webhook record missing or expired; nothing to process");
                         Ok(())
@@ -115,7 +114,11 @@ impl JobHandler for ProcessWebhook {
             // Named like every other step: the effect's own writes (or the provider call, or a
             // link it waits for) failed.
             Ok(event) => self.apply(state, event).await.map_err(|e| match e {
-                JobError::Failed(why) => JobError::dependency("apply_effect", why),
+                JobError::Failed { what, cause } => JobError::Dependency {
+                    operation: "apply_effect",
+                    what,
+                    cause,
+                },
                 other => other,
             }),
             Err(e) => Err(JobError::Malformed(e.to_string())),

@@ -36,7 +36,7 @@ impl JobHandler for Ok_ {
                 None,
             )
             .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+            .map_err(JobError::failed)?;
         Ok(())
     }
 }
@@ -50,7 +50,7 @@ impl JobHandler for Fail {
         _: &serde_json::Value,
         _: &JobMeta,
     ) -> Result<(), JobError> {
-        Err(JobError::Failed("downstream said no".into()))
+        Err(JobError::refused("downstream said no"))
     }
 }
 

@@ -15,7 +15,7 @@ use rampart_events::outcome::owner_blocked;
 use rampart_events::payments::{PaymentEvent, PaymentProvider, RefundEvent};
 
 use super::{Delivery, Provider, Rejected, Verified};
-use crate::effects::{Tracked, failed, forward_only, ignored_because};
+use crate::effects::{Tracked, forward_only, ignored_because};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::{json, str_at};
 use rampart_http::jobs::JobError;
@@ -167,7 +167,7 @@ impl Provider for Stripe {
                 if let Some(u) = self.user_of(state, &owner).await?
                     && rampart_auth::owners::is_owner(state, &u)
                         .await
-                        .map_err(failed)?
+                        .map_err(JobError::failed)?
                 {
                     return Ok(owner_blocked(state, &u, &event.kind).await);
                 }
@@ -187,7 +187,7 @@ impl Provider for Stripe {
                 if let Some(u) = self.user_of(state, &owner).await?
                     && rampart_auth::owners::is_owner(state, &u)
                         .await
-                        .map_err(failed)?
+                        .map_err(JobError::failed)?
                 {
                     return Ok(owner_blocked(state, &u, &event.kind).await);
                 }

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value as Json;
 
 use super::{Delivery, Provider, Rejected, Verified};
-use crate::effects::{Tracked, failed, forward_only};
+use crate::effects::{Tracked, forward_only};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::rfc2822_secs;
 use crate::signature::{
@@ -232,7 +232,7 @@ impl Provider for Twilio {
                 let Some(opted_out) = opt_keyword(&body) else {
                     return Ok(Outcome::Ignored);
                 };
-                let pepper = state.hash_pepper().await.map_err(failed)?;
+                let pepper = state.hash_pepper().await.map_err(JobError::failed)?;
                 // Phone numbers are personal data: the state sits under a keyed hash.
                 let (pk, sk) = keys::sms_optout(&keyed_hash(&pepper, "phone", &from));
                 // The sender's order (`DateSent`) where Twilio states it, else ours; within
@@ -253,7 +253,7 @@ impl Provider for Twilio {
                 match state.store.update(&pk, &sk, update, Some(cond)).await {
                     Ok(_) => Ok(Outcome::Applied),
                     Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Superseded),
-                    Err(e) => Err(failed(e)),
+                    Err(e) => Err(JobError::failed(e)),
                 }
             }
             SmsEvent::Status { sid, status } => {

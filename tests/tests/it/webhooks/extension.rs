@@ -83,7 +83,7 @@ impl Provider for Acme {
                 None,
             )
             .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+            .map_err(JobError::failed)?;
         Ok(Outcome::Applied)
     }
 }
