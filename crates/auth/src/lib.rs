@@ -15,6 +15,7 @@
 //! (throttling).
 
 pub mod account;
+pub mod closing;
 pub mod code;
 pub mod codes;
 pub mod cookies;

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::record::{self, ErasedUser, Erasure, PendingErasure, Status, Step};
 use super::steps;
-use rampart_auth::records::{EmailLink, User};
+use rampart_auth::closing;
+use rampart_auth::records::User;
 use rampart_auth::session;
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{keyed_hash, random_id};
@@ -131,16 +132,10 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
         erasure_id: erasure.id.clone(),
         expires_at,
     };
-    let eh = rampart_auth::email_hash(state, &user.email).await?;
-    let ours = Condition::eq(EmailLink::USER_ID, user.id.as_str());
+    let release_email = closing::release_email(state, user).await?;
     let base = Tx::new()
         .put(Begin::Marker, (&marker).into(), Some(Condition::NotExists))
-        .update(
-            Begin::User,
-            keys::user(&user.id),
-            Update::new().add(User::SESSION_GEN, 1),
-            Some(Condition::Exists),
-        )
+        .write(Begin::User, closing::end_every_session(&user.id))
         .put(Begin::Record, (&erasure).into(), Some(Condition::NotExists))
         .put(
             Begin::Pending,
@@ -150,9 +145,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<String, ApiError> {
                 .into(),
             None,
         );
-    let with_link = base
-        .clone()
-        .delete(Begin::EmailLink, keys::email(&eh), Some(ours));
+    let with_link = base.clone().write(Begin::EmailLink, release_email);
     let committed = match with_link.commit(&*state.store).await {
         // The address no longer leads here (taken back by its owner): nothing to unlink.
         Err(e) if e.condition_failed() == Some(&Begin::EmailLink) => {
