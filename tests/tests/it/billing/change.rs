@@ -9,28 +9,19 @@
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
-use super::recovery::{checked_out, subscription};
+use super::StubFx as Fx;
 use super::stub::Stub;
+use super::recovery::{checked_out, subscription};
 use super::{PRO_PRICE, STARTER_PRICE, get, post, problem, sign_up, stripe_event};
 
 const BILLING_PAGE: &str = "https://app.example/account/billing";
 
-pub struct Fx {
-    app: TestApp,
-    stub: Stub,
-}
-
-async fn fx(dynamo: bool) -> Option<Fx> {
-    let (app, stub) = super::with_stub(dynamo, &[("BILLING_PAGE_URL", BILLING_PAGE)]).await?;
-    Some(Fx { app, stub })
-}
-
 async fn embedded() -> Option<Fx> {
-    fx(false).await
+    super::with_stub(false, &[("BILLING_PAGE_URL", BILLING_PAGE)]).await
 }
 
 async fn dynamo() -> Option<Fx> {
-    fx(true).await
+    super::with_stub(true, &[("BILLING_PAGE_URL", BILLING_PAGE)]).await
 }
 
 rampart_tests::on_backends!(super::embedded, super::dynamo;

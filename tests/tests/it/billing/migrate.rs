@@ -10,27 +10,17 @@ use rampart_store::{Query, keys, load};
 use rampart_tests::{ADMIN_TOKEN, TestApp};
 use serde_json::{Value, json};
 
-use super::stub::Stub;
+use super::StubFx as Fx;
 use super::{PRO_PRICE, event_record, get, problem, sign_up, stripe_event};
 
 const OWNER: &str = "boss@example.com";
 
-pub struct Fx {
-    app: TestApp,
-    stub: Stub,
-}
-
-async fn fx(dynamo: bool) -> Option<Fx> {
-    let (app, stub) = super::with_stub(dynamo, &[("OWNER_ACCOUNT_IDS", OWNER)]).await?;
-    Some(Fx { app, stub })
-}
-
 async fn embedded() -> Option<Fx> {
-    fx(false).await
+    super::with_stub(false, &[("OWNER_ACCOUNT_IDS", OWNER)]).await
 }
 
 async fn dynamo() -> Option<Fx> {
-    fx(true).await
+    super::with_stub(true, &[("OWNER_ACCOUNT_IDS", OWNER)]).await
 }
 
 rampart_tests::on_backends!(super::embedded, super::dynamo;

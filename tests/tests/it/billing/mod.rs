@@ -71,7 +71,13 @@ pub async fn dynamo_app(clock: SharedClock, extra: &[(&str, &str)]) -> Option<Te
 
 /// The app (on the embedded store, or on DynamoDB through moto when `dynamo`) talking to a fresh
 /// Stripe stub that knows both prices; `None` when DynamoDB is asked for and no endpoint is set.
-pub async fn with_stub(dynamo: bool, extra: &[(&str, &str)]) -> Option<(TestApp, stub::Stub)> {
+/// A stack whose Stripe calls go to the loopback stub, and the stub (for its recorded calls).
+pub struct StubFx {
+    pub app: TestApp,
+    pub stub: stub::Stub,
+}
+
+pub async fn with_stub(dynamo: bool, extra: &[(&str, &str)]) -> Option<StubFx> {
     let stub = stub::start(None).await;
     stub.price(PRO_PRICE, true, true);
     stub.price(STARTER_PRICE, true, true);
@@ -83,7 +89,7 @@ pub async fn with_stub(dynamo: bool, extra: &[(&str, &str)]) -> Option<(TestApp,
     } else {
         app(clock, &pairs).await
     };
-    Some((app, stub))
+    Some(StubFx { app, stub })
 }
 
 /// A Stripe event as the worker recorded it (status, outcome, its reason), once processed.

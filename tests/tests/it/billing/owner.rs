@@ -6,29 +6,17 @@
 use rampart_tests::{ADMIN_TOKEN, TestApp};
 use serde_json::{Value, json};
 
-use super::stub::Stub;
+use super::StubFx as Fx;
 use super::{PRO_PRICE, get, post, sign_up, stripe_event};
 
 const OWNER: &str = "owner@example.com";
 
-pub struct Fx {
-    app: TestApp,
-    stub: Stub,
-}
-
-async fn fx(dynamo: bool, extra: &[(&str, &str)]) -> Option<Fx> {
-    let mut pairs = vec![("OWNER_ACCOUNT_IDS", OWNER)];
-    pairs.extend_from_slice(extra);
-    let (app, stub) = super::with_stub(dynamo, &pairs).await?;
-    Some(Fx { app, stub })
-}
-
 async fn embedded() -> Option<Fx> {
-    fx(false, &[]).await
+    super::with_stub(false, &[("OWNER_ACCOUNT_IDS", OWNER)]).await
 }
 
 async fn dynamo() -> Option<Fx> {
-    fx(true, &[]).await
+    super::with_stub(true, &[("OWNER_ACCOUNT_IDS", OWNER)]).await
 }
 
 rampart_tests::on_backends!(super::embedded, super::dynamo;
@@ -58,7 +46,9 @@ async fn an_owner_holds_the_top_tier_with_its_quota_while_others_stay_on_their_p
     fx.app.shutdown().await;
 
     // OWNER_TIER names another tier: its limits and its daily quota.
-    let Fx { app, .. } = self::fx(false, &[("OWNER_TIER", "pro")]).await.unwrap();
+    let Fx { app, .. } = super::with_stub(false, &[("OWNER_ACCOUNT_IDS", OWNER), ("OWNER_TIER", "pro")])
+        .await
+        .unwrap();
     let (_, owner) = sign_up(&app, OWNER).await;
     let r = get(&app, "/billing/usage", &owner).await;
     let u: Value = r.json().await.unwrap();

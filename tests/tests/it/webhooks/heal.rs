@@ -20,6 +20,7 @@ use rampart_store::{
 use rampart_tests::StateFx as Fx;
 use rampart_tests::{embedded_state, manual_clock, settings};
 use rampart_webhooks::intake::{self, Intake, Verified};
+use super::failing::FailingSends;
 use serde_json::json;
 
 rampart_tests::on_backends!(
@@ -28,46 +29,6 @@ rampart_tests::on_backends!(
     a_delivery_after_a_lost_put_answer_queues_the_event_at_once,
     a_redelivery_of_the_claiming_message_retakes_its_claim_and_another_message_waits,
 );
-
-/// Sends fail while `failing` is above zero (counting down): the put landed, the send did not.
-struct FailingSends {
-    inner: SharedQueue,
-    failing: AtomicUsize,
-}
-
-#[async_trait]
-impl Queue for FailingSends {
-    async fn send(&self, msg: OutgoingMessage) -> Result<String, QueueError> {
-        let fail = self
-            .failing
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if fail {
-            return Err(QueueError::unavailable("send failed"));
-        }
-        self.inner.send(msg).await
-    }
-    async fn receive(
-        &self,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        self.inner.receive(max, visibility, wait).await
-    }
-    async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
-        self.inner.ack(receipt).await
-    }
-    async fn set_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError> {
-        self.inner.set_visibility(receipt, visibility).await
-    }
-    async fn health(&self) -> Result<(), QueueError> {
-        self.inner.health().await
-    }
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-}
 
 /// The next put lands and its answer is lost (a timeout after the write), once, when armed.
 struct LosesPutAnswer {

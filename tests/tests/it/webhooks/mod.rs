@@ -9,6 +9,7 @@
 
 mod effects;
 mod extension;
+mod failing;
 mod gaps;
 mod heal;
 mod intake;

@@ -13,48 +13,9 @@ use rampart_store::{Condition, Item, Page, Query, SharedStore, Store, StoreError
 use rampart_tests::{STRIPE_NEW, TestApp, embedded_state, settings, spawn_app_with};
 use serde_json::{Value, json};
 
+use super::failing::FailingSends;
 use super::{BASE_SETTINGS, now, stripe_header};
 use crate::operations::captured_logs;
-
-/// The first `failing` sends fail (the intake's put landed, its send did not).
-struct FailingSends {
-    inner: SharedQueue,
-    failing: AtomicUsize,
-}
-
-#[async_trait]
-impl Queue for FailingSends {
-    async fn send(&self, msg: OutgoingMessage) -> Result<String, QueueError> {
-        let fail = self
-            .failing
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if fail {
-            return Err(QueueError::unavailable("connection reset"));
-        }
-        self.inner.send(msg).await
-    }
-    async fn receive(
-        &self,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        self.inner.receive(max, visibility, wait).await
-    }
-    async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
-        self.inner.ack(receipt).await
-    }
-    async fn set_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError> {
-        self.inner.set_visibility(receipt, visibility).await
-    }
-    async fn health(&self) -> Result<(), QueueError> {
-        self.inner.health().await
-    }
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-}
 
 /// The first `failing` updates fail. A new event's intake makes none (a put and a send), so
 /// the first one is the worker's claim.
