@@ -378,3 +378,101 @@ fn the_circle_finder_finds_a_planted_circle() {
     assert!(names.contains(&"a/mod.rs".to_string()), "{names:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The account's attributes only auth writes or conditions on (sign-in, sessions, devices):
+/// another domain reaches them through auth's typed calls (`rampart_auth::closing`, `reauth`).
+const AUTH_ONLY: &[&str] = &[
+    "EMAIL",
+    "EMAIL_VERIFIED",
+    "PASSWORD_HASH",
+    "SESSION_GEN",
+    "DEVICE_GEN",
+    "CREATED_AT",
+];
+
+/// The billing state that still lives on auth's `User` item, and the one domain that may name
+/// it. Moving it onto a record of billing's own is the open step of the split
+/// (docs/architecture.md); this list may shrink, never grow.
+const BILLING_ON_THE_ACCOUNT: &[&str] = &[
+    "PLAN",
+    "SUBSCRIPTION_STATUS",
+    "STRIPE_CUSTOMER_ID",
+    "STRIPE_SUBSCRIPTION_ID",
+    "CURRENT_PERIOD_END",
+    "CANCEL_AT_PERIOD_END",
+    "BILLING_EVENT_AT",
+    "BILLING_EVENT_RANK",
+    "DUNNING_EVENT",
+    "BILLING_GEN",
+    "FREE_PLAN",
+    "NO_SUBSCRIPTION",
+    "RELEASED_SUBSCRIPTION",
+];
+
+/// Each `User::NAME` constant (an attribute or a stored value of the account record) a file
+/// names, but `KIND`, which every domain may use to recognise the record.
+fn account_constants(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (i, _) in code.match_indices("User::") {
+        let rest = &code[i + "User::".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+            .collect();
+        let whole_word = code[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+        if whole_word && name.len() > 1 && name != "KIND" {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// Where a domain other than auth names an attribute of auth's account record that is not its
+/// own: `crate/file: NAME`.
+fn foreign_account_writes(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for domain in DOMAINS.iter().filter(|d| **d != "rampart-auth") {
+        let dir = root.join("crates").join(domain.trim_start_matches("rampart-"));
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for file in files {
+            let code = std::fs::read_to_string(&file).unwrap_or_default();
+            for name in account_constants(&code) {
+                let billing_own =
+                    *domain == "rampart-billing" && BILLING_ON_THE_ACCOUNT.contains(&name.as_str());
+                if !billing_own {
+                    let rel = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+                    found.push(format!("{rel}: User::{name}"));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_domain_but_auth_names_the_accounts_attributes_and_billing_only_its_own() {
+    let found = foreign_account_writes(&repo());
+    assert!(
+        found.is_empty(),
+        "auth's account attributes named outside auth (ask auth through a typed call): {found:?}"
+    );
+    assert!(
+        BILLING_ON_THE_ACCOUNT.iter().all(|n| !AUTH_ONLY.contains(n)),
+        "the two lists overlap"
+    );
+}
+
+#[test]
+fn the_attribute_rule_catches_a_domain_writing_the_accounts_password() {
+    let code = "let u = Update::new().set(User::PASSWORD_HASH, h).set(User::PLAN, p); User::KIND";
+    let names = account_constants(code);
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["PASSWORD_HASH", "PLAN"]
+    );
+    assert!(AUTH_ONLY.contains(&"PASSWORD_HASH"));
+}
