@@ -45,9 +45,7 @@ impl PaymentEvents for PaymentEffects {
         state: &AppState,
         ev: RefundEvent,
     ) -> Result<Outcome, JobError> {
-        super::refunds::on_refund(state, ev)
-            .await
-            .map_err(JobError::failed)
+        super::refunds::on_refund(state, ev).await
     }
 }
 

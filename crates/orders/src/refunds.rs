@@ -4,15 +4,18 @@
 //! one is marked for revocation with `revoke_requested_at`), a partial one leaves the order
 //! `PAID` with its `refunded_amount`. Totals only grow, so the same event again, or two refunds
 //! arriving out of order, end in the same state. A refunded duplicate charge (a payment that
-//! never paid its order) touches only that payment.
+//! never paid its order) touches only that payment. A refund whose payment's success has not
+//! been applied yet (Stripe does not order its events) is retried until it has, never dropped:
+//! otherwise the success would later pay an order whose money was given back.
 
 use rampart_events::Outcome;
 use rampart_events::payments::RefundEvent;
 
 use super::records::{
-    Esim, EsimStatus, IntentLink, Order, OrderStatus, PaymentStatus, esim_attr, order_attr,
-    payment_attr,
+    Esim, EsimStatus, IntentLink, Order, OrderStatus, Payment, PaymentStatus, esim_attr,
+    order_attr, payment_attr,
 };
+use rampart_http::jobs::JobError;
 use rampart_http::state::AppState;
 use rampart_store::{Condition, StoreError, Tx, Update, keys, load};
 
@@ -29,13 +32,35 @@ fn grows(attr: &str, total: i64) -> Condition {
     Condition::AttrNotExists(attr.into()).or(Condition::lt(attr, total))
 }
 
-pub async fn on_refund(state: &AppState, ev: RefundEvent) -> Result<Outcome, StoreError> {
+pub async fn on_refund(state: &AppState, ev: RefundEvent) -> Result<Outcome, JobError> {
     let link_key = keys::payment_intent(ev.provider.as_str(), &ev.intent_id);
-    let Some(link) = load::<IntentLink>(&*state.store, &link_key).await? else {
+    let Some(link) = load::<IntentLink>(&*state.store, &link_key)
+        .await
+        .map_err(JobError::failed)?
+    else {
         return Ok(Outcome::Ignored);
     };
-    let now = state.clock.now_secs();
     let payment_key = keys::payment(&link.user_id, &link.payment_id);
+    let payment: Option<Payment> = load(&*state.store, &payment_key)
+        .await
+        .map_err(JobError::failed)?;
+    if payment.is_some_and(|p| p.status != PaymentStatus::Succeeded) {
+        return Err(JobError::refused(
+            "the payment's success is not applied yet; the refund is retried until it is",
+        ));
+    }
+    apply(state, ev, link, payment_key)
+        .await
+        .map_err(JobError::failed)
+}
+
+async fn apply(
+    state: &AppState,
+    ev: RefundEvent,
+    link: IntentLink,
+    payment_key: (String, String),
+) -> Result<Outcome, StoreError> {
+    let now = state.clock.now_secs();
     let order_key = keys::order(&link.user_id, &link.order_id);
     let on_payment = Update::new()
         .set(payment_attr::REFUNDED_AMOUNT, ev.refunded_amount)

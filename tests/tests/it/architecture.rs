@@ -435,7 +435,9 @@ fn account_constants(code: &str) -> BTreeSet<String> {
 fn foreign_account_writes(root: &Path) -> Vec<String> {
     let mut found = Vec::new();
     for domain in DOMAINS.iter().filter(|d| **d != "rampart-auth") {
-        let dir = root.join("crates").join(domain.trim_start_matches("rampart-"));
+        let dir = root
+            .join("crates")
+            .join(domain.trim_start_matches("rampart-"));
         let mut files = Vec::new();
         rust_files(&dir.join("src"), &mut files);
         for file in files {
@@ -444,7 +446,11 @@ fn foreign_account_writes(root: &Path) -> Vec<String> {
                 let billing_own =
                     *domain == "rampart-billing" && BILLING_ON_THE_ACCOUNT.contains(&name.as_str());
                 if !billing_own {
-                    let rel = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+                    let rel = file
+                        .strip_prefix(root)
+                        .unwrap_or(&file)
+                        .display()
+                        .to_string();
                     found.push(format!("{rel}: User::{name}"));
                 }
             }
@@ -461,7 +467,9 @@ fn no_domain_but_auth_names_the_accounts_attributes_and_billing_only_its_own() {
         "auth's account attributes named outside auth (ask auth through a typed call): {found:?}"
     );
     assert!(
-        BILLING_ON_THE_ACCOUNT.iter().all(|n| !AUTH_ONLY.contains(n)),
+        BILLING_ON_THE_ACCOUNT
+            .iter()
+            .all(|n| !AUTH_ONLY.contains(n)),
         "the two lists overlap"
     );
 }

@@ -2,7 +2,8 @@
 //! order paid through the Stripe provider (its intent made at localstripe) moves the order
 //! `PAID → REFUNDED` when all of it is refunded, records a partial refund on a `PAID` order,
 //! keeps a refunded order's eSIM from being activated and marks an activated one for
-//! revocation; the same refund again, or an older total arriving late, changes nothing. On both
+//! revocation; the same refund again, or an older total arriving late, changes nothing; a refund
+//! that overtakes its payment's success waits for it instead of being dropped. On both
 //! backends. And Square's `refund.*`: a completed refund moves Square's own payment record.
 
 use rampart_tests::{STRIPE_NEW, TestApp};
@@ -27,6 +28,7 @@ async fn dynamo() -> Option<Shop> {
 rampart_tests::on_backends!(super::embedded, super::dynamo;
     a_full_refund_makes_the_order_refunded_and_marks_its_activated_esim_for_revocation,
     a_partial_refund_is_recorded_on_a_paid_order_and_refunds_apply_in_any_order,
+    a_refund_that_arrives_before_its_payments_success_is_applied_once_the_success_is,
 );
 
 fn s(v: &Value) -> &str {
@@ -170,5 +172,54 @@ async fn a_partial_refund_is_recorded_on_a_paid_order_and_refunds_apply_in_any_o
     assert_eq!(outcome(app, &id).await, "superseded");
     let done = order_reaches(app, &bob, s(&o["id"]), "REFUNDED").await;
     assert_eq!(done["refunded_amount"], amount);
+    shop.app.shutdown().await;
+}
+
+async fn a_refund_that_arrives_before_its_payments_success_is_applied_once_the_success_is(
+    shop: Shop,
+) {
+    let app = &shop.app;
+    let bob = sign_up(app, "early-refund@example.com").await;
+    let o = order(app, &bob, "eu-1gb-7d", 1).await;
+    let key = rampart_platform::crypto::random_id();
+    let body = json!({"order_id": o["id"], "provider": "stripe"});
+    let r = post(app, &bob, "/payments", Some(&key), &body).await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let p = json_of(r).await;
+    let amount = p["amount"].as_i64().unwrap();
+
+    // Stripe does not order its events: the refund comes first, and a worker tries it.
+    let refund = stripe_event(app, "charge.refunded", charge(&p, amount)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let rec = crate::webhooks::record(app, "stripe", &refund)
+            .await
+            .unwrap();
+        if rec.n("attempts").unwrap_or(0) >= 1 {
+            assert_ne!(rec.s("status"), Some("processed"), "nothing to refund yet");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refund was never tried"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let intent = json!({"object": "payment_intent", "id": p["intent_id"], "status": "succeeded"});
+    stripe_event(app, "payment_intent.succeeded", intent).await;
+    // The refund's retry finds the payment succeeded: the order ends refunded, never paid
+    // with its money given back.
+    assert_eq!(outcome(app, &refund).await, "applied");
+    let refunded = order_reaches(app, &bob, s(&o["id"]), "REFUNDED").await;
+    assert_eq!(refunded["refunded_amount"], amount);
+    let activate = format!("/esims/{}/activate", s(&o["esim"]["id"]));
+    assert_problem(
+        post(app, &bob, &activate, None, &json!({})).await,
+        409,
+        "order-refunded",
+    )
+    .await;
     shop.app.shutdown().await;
 }

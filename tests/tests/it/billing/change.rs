@@ -10,8 +10,8 @@ use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
 use super::StubFx as Fx;
-use super::stub::Stub;
 use super::recovery::{checked_out, subscription};
+use super::stub::Stub;
 use super::{PRO_PRICE, STARTER_PRICE, get, post, problem, sign_up, stripe_event};
 
 const BILLING_PAGE: &str = "https://app.example/account/billing";

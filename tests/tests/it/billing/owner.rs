@@ -3,7 +3,7 @@
 //! payment route, an operator's customer link, and provider events naming them leave the Stripe
 //! stub with zero calls. On both backends.
 
-use rampart_tests::{ADMIN_TOKEN, TestApp};
+use rampart_tests::ADMIN_TOKEN;
 use serde_json::{Value, json};
 
 use super::StubFx as Fx;
@@ -46,9 +46,12 @@ async fn an_owner_holds_the_top_tier_with_its_quota_while_others_stay_on_their_p
     fx.app.shutdown().await;
 
     // OWNER_TIER names another tier: its limits and its daily quota.
-    let Fx { app, .. } = super::with_stub(false, &[("OWNER_ACCOUNT_IDS", OWNER), ("OWNER_TIER", "pro")])
-        .await
-        .unwrap();
+    let Fx { app, .. } = super::with_stub(
+        false,
+        &[("OWNER_ACCOUNT_IDS", OWNER), ("OWNER_TIER", "pro")],
+    )
+    .await
+    .unwrap();
     let (_, owner) = sign_up(&app, OWNER).await;
     let r = get(&app, "/billing/usage", &owner).await;
     let u: Value = r.json().await.unwrap();

@@ -9,18 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::failing::FailingSends;
 use async_trait::async_trait;
 use rampart_http::AppState;
 use rampart_http::jobs::JobMeta;
 use rampart_platform::metrics::{Metric, Registry, counting};
-use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
+use rampart_store::queue::{ReceivedMessage, SharedQueue};
 use rampart_store::{
     Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write, keys,
 };
 use rampart_tests::StateFx as Fx;
 use rampart_tests::{embedded_state, manual_clock, settings};
 use rampart_webhooks::intake::{self, Intake, Verified};
-use super::failing::FailingSends;
 use serde_json::json;
 
 rampart_tests::on_backends!(

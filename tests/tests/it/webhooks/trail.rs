@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SharedQueue};
 use rampart_store::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
 use rampart_tests::{STRIPE_NEW, TestApp, embedded_state, settings, spawn_app_with};
 use serde_json::{Value, json};
