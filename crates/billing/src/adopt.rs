@@ -86,6 +86,9 @@ pub async fn link(state: &AppState, by: &Admin, body: &LinkBody) -> Result<Linke
     }
     // The customer must exist at Stripe (a typo would link nothing and hide the mistake).
     match stripe.retrieve_customer(customer_id).await {
+        Ok(c) if c.deleted => {
+            return Err(bad("customer_id", "this Stripe customer was deleted"));
+        }
         Ok(_) => {}
         Err(StripeError::NotFound(_)) => {
             return Err(bad("customer_id", "Stripe has no such customer"));

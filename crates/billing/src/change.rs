@@ -51,6 +51,13 @@ pub async fn request(
         )));
     }
     let current = stripe.retrieve_subscription(sub_id).await?;
+    // The subscription id on the account may have come from an event matched by its metadata;
+    // only a subscription of the account's own customer is changed from here.
+    if user.stripe_customer_id.as_deref() != Some(current.customer.as_str()) {
+        return Err(ApiError::Conflict(
+            "The running subscription does not belong to this account's Stripe customer.".into(),
+        ));
+    }
     let item = current
         .items
         .data
@@ -65,7 +72,10 @@ pub async fn request(
             Some(k) => sha256_hex(k.as_bytes())[..32].to_string(),
             None => random_id(),
         };
-        let key = format!("{}-{suffix}", keyed("rampart-change", user));
+        // The price is in the key: the same Idempotency-Key reused for another tier is a new
+        // request at Stripe, not a replay of the earlier one.
+        let price = &sha256_hex(price_id.as_bytes())[..16];
+        let key = format!("{}-{suffix}-{price}", keyed("rampart-change", user));
         stripe
             .change_subscription_price(sub_id, &item, price_id, &key)
             .await?

@@ -12,6 +12,9 @@ pub struct Customer {
     pub id: String,
     #[serde(default)]
     pub email: Option<String>,
+    /// Stripe still answers a deleted customer's id, with `deleted: true` and nothing else.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// A deleted customer (https://docs.stripe.com/api/customers/delete).

@@ -196,6 +196,13 @@ async fn a_link_is_refused_for_owners_taken_customers_users_with_a_customer_and_
         problem(link(app, Some(ADMIN_TOKEN), &second, "cus_missing").await).await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["pointer"], "/customer_id");
+    // Stripe still answers a deleted customer's id: linking to it would bill nobody.
+    fx.stub.deleted_customer("cus_deleted");
+    let (status, _, body) =
+        problem(link(app, Some(ADMIN_TOKEN), &second, "cus_deleted").await).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/customer_id");
+    assert_eq!(stored(app, &second).await.stripe_customer_id, None);
     let (status, _, body) =
         problem(link(app, Some(ADMIN_TOKEN), &second, "acct_1; drop").await).await;
     assert_eq!(status, 422);

@@ -49,6 +49,8 @@ struct Shared {
     subscriptions: Arc<Mutex<Vec<Value>>>,
     /// Customers a test seeded or the stub created.
     customers: Arc<Mutex<Vec<String>>>,
+    /// Customers deleted at Stripe: still answered, as `{"id", "deleted": true}`.
+    deleted: Arc<Mutex<Vec<String>>>,
 }
 
 pub struct Stub {
@@ -84,6 +86,11 @@ impl Stub {
     pub fn subscription_now(&self, id: &str) -> Option<Value> {
         let subs = self.shared.subscriptions.lock().unwrap();
         subs.iter().find(|s| s["id"] == id).cloned()
+    }
+
+    /// Adds a customer Stripe has deleted (its id still answers, marked deleted).
+    pub fn deleted_customer(&self, id: &str) {
+        self.shared.deleted.lock().unwrap().push(id.into());
     }
 
     /// Adds a customer (one a team's own integration made, say).
@@ -329,6 +336,13 @@ async fn other(
         s.customers.lock().unwrap().push(id);
         remember(&s, &headers, &v);
         return axum::Json(v).into_response();
+    }
+    if method == Method::GET
+        && let Some(id) = uri.path().strip_prefix("/v1/customers/")
+        && s.deleted.lock().unwrap().iter().any(|c| c == id)
+    {
+        return axum::Json(json!({"id": id, "object": "customer", "deleted": true}))
+            .into_response();
     }
     if method == Method::GET
         && let Some(id) = uri.path().strip_prefix("/v1/customers/")
