@@ -3,7 +3,8 @@ Prices, Customers, Subscriptions, Billing Portal sessions, and the payment inten
 shapes, for trying the billing routes on the local stack without a Stripe account
 (docs/billing.md, "Trying it locally"). Every price id exists, is active and recurring; every
 subscription id exists, active, with one item (`si_<id>`) on the price it was last moved to
-(`price_unknown` until then), and so does every customer id; every request is printed. Python's standard library only.
+(`price_unknown` until then), belonging to the customer of the latest Checkout Session; every
+customer id exists; every request is printed. Python's standard library only.
 
 Usage: python3 scripts/stripe_stub.py [PORT]   (listens on 127.0.0.1, default 12111)
 """
@@ -18,13 +19,16 @@ from urllib.parse import parse_qsl
 
 # Subscription id -> what updates set on it (price, cancel_at_period_end).
 SUBSCRIPTIONS = {}
+# The customer of the latest Checkout Session: at Stripe, the subscription a checkout creates
+# belongs to its customer, and the walkthrough's subscriptions come from its one checkout.
+CHECKOUT = {"customer": "cus_stub"}
 
 
 def subscription(sid):
     state = SUBSCRIPTIONS.setdefault(sid, {"price": "price_unknown", "cancel": False})
     end = int(time.time()) + 30 * 86400
     return {
-        "id": sid, "object": "subscription", "customer": state.get("customer", "cus_stub"),
+        "id": sid, "object": "subscription", "customer": state.get("customer", CHECKOUT["customer"]),
         "status": "active", "cancel_at_period_end": state["cancel"], "metadata": {},
         "items": {"object": "list", "data": [{
             "id": "si_" + sid, "object": "subscription_item",
@@ -76,6 +80,8 @@ class Stub(BaseHTTPRequestHandler):
             })
         if self.path == "/v1/checkout/sessions":
             sid = "cs_test_" + secrets.token_hex(12)
+            if form.get("customer"):
+                CHECKOUT["customer"] = form["customer"]
             return self.answer(200, {
                 "id": sid, "object": "checkout.session", "mode": form.get("mode"),
                 "customer": form.get("customer"),
