@@ -13,6 +13,7 @@ pub mod parse;
 pub mod retention;
 mod setting;
 mod table;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use super::setting::{Fallback, Kind, Production, Setting};
 use super::{AppEnv, LogFormat, billing, parse};
-use super::{browser, features};
+use super::{browser, features, webhooks};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
@@ -309,58 +309,9 @@ pub static SETTINGS: &[Setting] = &[
     features::FAULT_RATE,
     features::FAULT_SEED,
     super::retention::RETENTION_POLICIES,
-    Setting {
-        name: "PUBLIC_BASE_URL",
-        kind: Kind::Url,
-        default: Fallback::Unset(
-            "`http://127.0.0.1:3000`; in Lambda: the function URL each delivery arrived at",
-        ),
-        production: None,
-        doc: "public base URL providers call (Twilio signs the full URL): set it when a custom domain fronts the function URL; webhooks-api refuses a non-https one in production",
-        apply: |s, v| {
-            // In Lambda the function URL is only known per request (it cannot be passed in
-            // without a circular dependency in template.yaml): empty means "the URL the
-            // delivery arrived at" (webhooks::intake).
-            s.public_base_url = match v {
-                Some(url) => url.trim_end_matches('/').to_string(),
-                None if s.in_lambda => String::new(),
-                None => "http://127.0.0.1:3000".into(),
-            };
-            Ok(())
-        },
-    },
-    Setting {
-        name: "SQUARE_WEBHOOK_URL",
-        kind: Kind::Url,
-        default: Fallback::Unset("`PUBLIC_BASE_URL` + /webhooks/square"),
-        production: None,
-        doc: "Square notification URL exactly as registered",
-        apply: |s, v| {
-            s.square_webhook_url = match v {
-                Some(url) => url.to_string(),
-                // Derived per delivery from the function URL it arrived at.
-                None if s.public_base_url.is_empty() => String::new(),
-                None => format!(
-                    "{}/webhooks/square",
-                    s.public_base_url.trim_end_matches('/')
-                ),
-            };
-            Ok(())
-        },
-    },
-    Setting {
-        name: "WEBHOOK_RATE_LIMIT",
-        kind: Kind::Rate,
-        default: Fallback::Value("100/m"),
-        production: None,
-        doc: "per-IP limit on webhook intake (window `s`, `m`, `h`, `d`, optionally counted: `10/30s`)",
-        apply: |s, v| {
-            let raw = v.unwrap_or_default();
-            s.webhook_rate_limit =
-                parse::rate(raw).ok_or_else(|| format!("must look like 100/m, got {raw:?}"))?;
-            Ok(())
-        },
-    },
+    webhooks::PUBLIC_BASE_URL,
+    webhooks::SQUARE_WEBHOOK_URL,
+    webhooks::WEBHOOK_RATE_LIMIT,
     billing::STRIPE_PRICES,
     Setting {
         name: "OWNER_ACCOUNT_IDS",
