@@ -6,18 +6,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use super::failing::FailingSends;
-use async_trait::async_trait;
+use super::failing::{FailingSends, FailingStore};
 use rampart_http::AppState;
 use rampart_http::jobs::JobMeta;
 use rampart_platform::metrics::{Metric, Registry, counting};
 use rampart_store::queue::{ReceivedMessage, SharedQueue};
-use rampart_store::{
-    Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write, keys,
-};
+use rampart_store::{Item, Update, keys};
 use rampart_tests::StateFx as Fx;
 use rampart_tests::{embedded_state, manual_clock, settings};
 use rampart_webhooks::intake::{self, Intake, Verified};
@@ -29,59 +26,6 @@ rampart_tests::on_backends!(
     a_delivery_after_a_lost_put_answer_queues_the_event_at_once,
     a_redelivery_of_the_claiming_message_retakes_its_claim_and_another_message_waits,
 );
-
-/// The next put lands and its answer is lost (a timeout after the write), once, when armed.
-struct LosesPutAnswer {
-    inner: SharedStore,
-    armed: AtomicBool,
-}
-
-#[async_trait]
-impl Store for LosesPutAnswer {
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.inner.get(pk, sk).await
-    }
-    async fn put(&self, item: Item, cond: Option<Condition>) -> Result<(), StoreError> {
-        let landed = self.inner.put(item, cond).await;
-        if self.armed.swap(false, Ordering::SeqCst) {
-            landed?;
-            return Err(StoreError::unavailable("timeout after the write"));
-        }
-        landed
-    }
-    async fn update(
-        &self,
-        pk: &str,
-        sk: &str,
-        update: Update,
-        cond: Option<Condition>,
-    ) -> Result<Item, StoreError> {
-        self.inner.update(pk, sk, update, cond).await
-    }
-    async fn delete(
-        &self,
-        pk: &str,
-        sk: &str,
-        cond: Option<Condition>,
-    ) -> Result<Option<Item>, StoreError> {
-        self.inner.delete(pk, sk, cond).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.inner.transact(writes).await
-    }
-    async fn sweep_expired(&self, limit: usize) -> Result<usize, StoreError> {
-        self.inner.sweep_expired(limit).await
-    }
-    async fn health(&self) -> Result<(), StoreError> {
-        self.inner.health().await
-    }
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-}
 
 fn verified(fx: &Fx, id: &str, pi: &str) -> Verified {
     let now = rampart_platform::clock::Clock::now_secs(&*fx.clock);
@@ -166,10 +110,7 @@ async fn a_delivery_after_a_failed_send_queues_the_event_at_once(fx: Fx) {
 
 async fn a_delivery_after_a_lost_put_answer_queues_the_event_at_once(fx: Fx) {
     let mut state = fx.state.clone();
-    state.store = Arc::new(LosesPutAnswer {
-        inner: fx.state.store.clone(),
-        armed: AtomicBool::new(true),
-    });
+    state.store = Arc::new(FailingStore::losing_next_put_answer(fx.state.store.clone()));
     let id = "evt_put_answer_lost";
     let first = intake::record(&state, verified(&fx, id, "pi_put_answer_lost")).await;
     assert!(first.is_err(), "a lost answer is a 503: {first:?}");

@@ -4,80 +4,19 @@
 //! applied it (the queue message's id, its receive count and the job).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use rampart_store::{Condition, Item, Page, Query, SharedStore, Store, StoreError, Update, Write};
 use rampart_tests::{STRIPE_NEW, TestApp, embedded_state, settings, spawn_app_with};
 use serde_json::{Value, json};
 
-use super::failing::FailingSends;
+use super::failing::{FailingSends, FailingStore};
 use super::{BASE_SETTINGS, now, stripe_header};
 use crate::operations::captured_logs;
 
-/// The first `failing` updates fail. A new event's intake makes none (a put and a send), so
-/// the first one is the worker's claim.
-struct FailingUpdates {
-    inner: SharedStore,
-    failing: AtomicUsize,
-}
-
-#[async_trait]
-impl Store for FailingUpdates {
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.inner.get(pk, sk).await
-    }
-    async fn put(&self, item: Item, cond: Option<Condition>) -> Result<(), StoreError> {
-        self.inner.put(item, cond).await
-    }
-    async fn update(
-        &self,
-        pk: &str,
-        sk: &str,
-        update: Update,
-        cond: Option<Condition>,
-    ) -> Result<Item, StoreError> {
-        let fail = self
-            .failing
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if fail {
-            return Err(StoreError::unavailable("throttled"));
-        }
-        self.inner.update(pk, sk, update, cond).await
-    }
-    async fn delete(
-        &self,
-        pk: &str,
-        sk: &str,
-        cond: Option<Condition>,
-    ) -> Result<Option<Item>, StoreError> {
-        self.inner.delete(pk, sk, cond).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.inner.transact(writes).await
-    }
-    async fn sweep_expired(&self, limit: usize) -> Result<usize, StoreError> {
-        self.inner.sweep_expired(limit).await
-    }
-    async fn health(&self) -> Result<(), StoreError> {
-        self.inner.health().await
-    }
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-}
-
 async fn app_failing_updates(failing: usize) -> TestApp {
     let mut state = embedded_state(settings(BASE_SETTINGS), rampart_platform::clock::system());
-    state.store = Arc::new(FailingUpdates {
-        inner: state.store.clone(),
-        failing: AtomicUsize::new(failing),
-    });
+    state.store = Arc::new(FailingStore::failing_updates(state.store.clone(), failing));
     spawn_app_with(state).await
 }
 
