@@ -107,6 +107,18 @@ pub fn manual_clock() -> Arc<ManualClock> {
 }
 
 /// The local stack on a free loopback port, on a private in-memory store.
+/// Billing's part of the account `uid` as stored (panics when there is no such account).
+pub async fn stored_billing(
+    state: &AppState,
+    uid: &str,
+) -> rampart_billing::account::BillingAccount {
+    rampart_billing::account::Billed::load(state, uid)
+        .await
+        .unwrap()
+        .expect("the account exists")
+        .billing
+}
+
 pub async fn spawn_app_with(state: AppState) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -7,15 +7,16 @@
 use std::net::IpAddr;
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use super::records::{EmailLink, User};
 use super::{email_hash, normalize_email, password, session, verify};
+use rampart_http::account::Summary;
 use rampart_http::mail::{Mail, MailKind};
 use rampart_http::state::AppState;
 use rampart_platform::crypto::random_id;
 use rampart_platform::error::ApiError;
-use rampart_store::{Condition, Tx, TxError, Update, keys, load};
+use rampart_store::{Condition, Item, Key, Tx, TxError, Update, keys, load};
 
 /// What `GET /auth/me` and registration show of an account.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -28,14 +29,20 @@ pub struct Profile {
     pub created_at: i64,
 }
 
-impl From<&User> for Profile {
-    fn from(u: &User) -> Self {
+impl Profile {
+    /// The account's profile: auth's attributes, and the plan the registered account parts
+    /// show (billing's, when the process links it).
+    pub fn of(state: &AppState, u: &User, account: &Item) -> Self {
+        let Summary {
+            plan,
+            subscription_status,
+        } = state.registry.account_summary(account);
         Self {
             id: u.id.clone(),
             email: u.email.clone(),
             email_verified: u.email_verified,
-            plan: u.plan.clone(),
-            subscription_status: u.subscription_status.clone(),
+            plan,
+            subscription_status,
             created_at: u.created_at,
         }
     }
@@ -85,8 +92,20 @@ pub async fn user(state: &AppState, user_id: &str) -> Result<User, ApiError> {
         .ok_or_else(|| ApiError::Unauthorized("The account no longer exists.".into()))
 }
 
+/// The account and its item as stored (with the attributes other domains keep on it), or
+/// `None` when there is no such account.
+pub async fn load_account(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Option<(User, Item)>, ApiError> {
+    Ok(super::records::load_account(&*state.store, user_id).await?)
+}
+
 pub async fn profile(state: &AppState, user_id: &str) -> Result<Profile, ApiError> {
-    Ok(Profile::from(&user(state, user_id).await?))
+    let (u, item) = load_account(state, user_id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("The account no longer exists.".into()))?;
+    Ok(Profile::of(state, &u, &item))
 }
 
 /// Registration with a password; the address stays unverified until a code proves it.
@@ -109,7 +128,7 @@ pub async fn register(state: &AppState, email: &str, pw: &str) -> Result<Profile
             if let Err(e) = verify::mail_code(state, &user, &eh).await {
                 tracing::error!(error = %e, "verification mail not sent");
             }
-            Ok(Profile::from(&user))
+            Ok(Profile::of(state, &user, &(&user).into()))
         }
         // Taken, or being taken by a concurrent registration right now.
         Err(TxError::Canceled {
@@ -126,78 +145,70 @@ pub async fn register(state: &AppState, email: &str, pw: &str) -> Result<Profile
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TakeBack {
     /// Verified, without password, a new session generation, a new device generation, and
-    /// the previous holder's billing severed; if it is still unverified with the billing read.
+    /// the other domains' parts severed; if it is still unverified with those parts as read.
     Reclaim,
-    /// The Stripe customer -> user link the previous holder's checkout wrote.
-    UnlinkCustomer,
+    /// An item of a severed part that names the account (billing: the Stripe customer -> user
+    /// link the previous holder's checkout wrote).
+    Unlink,
 }
 
-/// What severing the previous holder's billing writes (`sever_billing`).
-pub(crate) struct Severed {
-    /// The user update, with the billing changes added.
+/// What severing every registered part of the account item adds to auth's write.
+pub(crate) struct Severance {
+    /// Auth's update with every part's changes added.
     pub update: Update,
-    /// The billing state is still the one read (the same Stripe customer, or none).
+    /// Every part is still what was read.
     pub unchanged: Condition,
-    /// The link of the customer the previous holder's checkout created, to delete.
-    pub unlink: Option<rampart_store::Key>,
-    /// Whether there was anything to sever (a customer, a subscription or a paid plan).
-    pub had_billing: bool,
+    /// The items of the parts to delete with it.
+    pub unlink: Vec<Key>,
+    /// The audit events that say what was severed.
+    pub audits: Vec<(&'static str, Json)>,
 }
 
-/// Severs the billing of whoever held an account before its owner took it back (a code
-/// sign-in, or a reset, of an unverified account): the plan back to free with no Stripe
-/// customer or subscription, and a new billing generation. From then on only the customer the
-/// owner's own checkout creates (a new one: its idempotency key carries the generation) can
-/// change the plan; the previous holder's customer, subscriptions and checkout sessions no
-/// longer can (`billing::link::current_customer`).
-pub(crate) fn sever_billing(u: &User, update: Update) -> Severed {
-    let unchanged = match &u.stripe_customer_id {
-        Some(c) => Condition::eq(User::STRIPE_CUSTOMER_ID, c.as_str()),
-        None => Condition::AttrNotExists(User::STRIPE_CUSTOMER_ID.into()),
-    };
-    let had_billing = u.stripe_customer_id.is_some()
-        || u.stripe_subscription_id.is_some()
-        || u.plan != User::FREE_PLAN;
-    // Always a new generation: a checkout racing with this write may still link a customer.
-    let mut update = update.add(User::BILLING_GEN, 1);
-    if had_billing {
-        update = update
-            .set(User::PLAN, User::FREE_PLAN)
-            .set(User::SUBSCRIPTION_STATUS, User::NO_SUBSCRIPTION)
-            .remove(User::STRIPE_CUSTOMER_ID)
-            // Not removed: an absent id lets any subscription's events in again.
-            .set(User::STRIPE_SUBSCRIPTION_ID, User::RELEASED_SUBSCRIPTION)
-            .remove(User::CURRENT_PERIOD_END)
-            .remove(User::CANCEL_AT_PERIOD_END);
-    }
-    Severed {
+/// Severs what the other domains keep on the account (today billing: the plan, the Stripe
+/// customer and subscription) for whoever held it before its owner took it back (a code
+/// sign-in, or a reset, of an unverified account). Each part says what that means for it
+/// (`rampart_http::account::AccountPart::sever`); auth commits it with its own write.
+pub(crate) fn sever_parts(state: &AppState, account: &Item, update: Update) -> Severance {
+    let mut out = Severance {
         update,
-        unchanged,
-        // The link of this user's own customer id: it names this user (one customer, one user).
-        unlink: u.stripe_customer_id.as_deref().map(keys::stripe_customer),
-        had_billing,
+        unchanged: Condition::Exists,
+        unlink: Vec::new(),
+        audits: Vec::new(),
+    };
+    for part in state.registry.account_parts() {
+        let s = part.sever(account, out.update);
+        out.update = s.update;
+        out.unchanged = out.unchanged.and(s.unchanged);
+        out.unlink.extend(s.unlink);
+        out.audits.extend(s.audit);
     }
+    out
 }
 
-/// Audits what `sever_billing` removed.
-pub(crate) async fn audit_billing_unlinked(state: &AppState, u: &User, ip: Option<IpAddr>) {
-    let detail = json!({
-        "stripe_customer": u.stripe_customer_id.is_some(),
-        "stripe_subscription": u.stripe_subscription_id.is_some(),
-        "previous_plan": u.plan,
-        "plan": User::FREE_PLAN,
-    });
-    rampart_http::audit::record(state, "billing_unlinked", &u.id, ip, detail).await;
+/// Records the audit events of a severance.
+pub(crate) async fn audit_severed(
+    state: &AppState,
+    user_id: &str,
+    ip: Option<IpAddr>,
+    audits: Vec<(&'static str, Json)>,
+) {
+    for (kind, detail) in audits {
+        rampart_http::audit::record(state, kind, user_id, ip, detail).await;
+    }
 }
 
 /// The owner of the address proved it (an email code) while the account was still unverified:
 /// whoever registered the address first may hold a password, sessions, device cookies and a
 /// Stripe customer or subscription. All of it goes, in one transaction: the password, every
 /// session (a new session generation), the trust of every device cookie (a new device
-/// generation) and the billing (`sever_billing`). Returns whether a password was removed (the
-/// sign-in answer and a mail tell the user). The account's device generation is then
-/// `u.device_gen + 1`.
+/// generation) and what the other domains keep on the account (`sever_parts`). Returns whether
+/// a password was removed (the sign-in answer and a mail tell the user). The account's device
+/// generation is then `u.device_gen + 1`.
 pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result<bool, ApiError> {
+    let changed =
+        || ApiError::Unauthorized("The account changed while signing in; try again.".into());
+    // Read whole, with the other domains' parts: their conditions are built from what is read.
+    let (_, account) = load_account(state, &u.id).await?.ok_or_else(changed)?;
     let unverified = Condition::AttrNotExists(User::EMAIL_VERIFIED.into())
         .or(Condition::eq(User::EMAIL_VERIFIED, false));
     let reclaim = Update::new()
@@ -205,7 +216,7 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
         .remove(User::PASSWORD_HASH)
         .add(User::SESSION_GEN, 1)
         .set(User::DEVICE_GEN, u.device_gen + 1);
-    let severed = sever_billing(u, reclaim);
+    let severed = sever_parts(state, &account, reclaim);
     let same_devices = User::generation_is(User::DEVICE_GEN, u.device_gen);
     let mut tx = Tx::new().update(
         TakeBack::Reclaim,
@@ -218,25 +229,19 @@ pub async fn take_back(state: &AppState, u: &User, ip: Option<IpAddr>) -> Result
                 .and(same_devices),
         ),
     );
-    if let Some(link) = severed.unlink {
-        tx = tx.delete(TakeBack::UnlinkCustomer, link, None);
+    for link in severed.unlink {
+        tx = tx.delete(TakeBack::Unlink, link, None);
     }
     match session::commit_retrying(state, tx).await {
         Ok(()) => {}
-        Err(e) if e.condition_failed() == Some(&TakeBack::Reclaim) => {
-            return Err(ApiError::Unauthorized(
-                "The account changed while signing in; try again.".into(),
-            ));
-        }
+        Err(e) if e.condition_failed() == Some(&TakeBack::Reclaim) => return Err(changed()),
         Err(e) => return Err(e.into()),
     }
     session::cleanup_sessions(state, &u.id, None).await;
     let password_removed = u.password_hash.is_some();
     let detail = json!({ "password_removed": password_removed });
     rampart_http::audit::record(state, "account_taken_back", &u.id, ip, detail).await;
-    if severed.had_billing {
-        audit_billing_unlinked(state, u, ip).await;
-    }
+    audit_severed(state, &u.id, ip, severed.audits).await;
     Ok(password_removed)
 }
 

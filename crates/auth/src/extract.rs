@@ -13,6 +13,7 @@ use super::{cookies, csrf, jwt, session, signing_keys};
 use rampart_http::X_CSRF_TOKEN;
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
+use rampart_store::Item;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthVia {
@@ -27,6 +28,9 @@ pub struct AuthUser {
     pub via: AuthVia,
     /// The user as read while checking the session.
     pub user: User,
+    /// The account item as read, with the attributes other domains keep on it (billing reads
+    /// its part from here instead of reading the item again).
+    pub account: Item,
 }
 
 fn unauthorized() -> ApiError {
@@ -118,7 +122,7 @@ impl FromRequestParts<AppState> for AuthUser {
                 return Err(ApiError::Forbidden("Missing or invalid CSRF token.".into()));
             }
         }
-        let Some(user) = session::live_user(state, &user_id, &session_id).await? else {
+        let Some((user, account)) = session::live_user(state, &user_id, &session_id).await? else {
             return Err(unauthorized());
         };
         rampart_http::record_user(&user_id);
@@ -127,6 +131,7 @@ impl FromRequestParts<AppState> for AuthUser {
             session_id,
             via,
             user,
+            account,
         };
         parts.extensions.insert(user.clone());
         Ok(user)

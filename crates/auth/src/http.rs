@@ -302,9 +302,9 @@ pub async fn logout(
     Ok(signed_out(&state))
 }
 
-pub async fn me(user: AuthUser) -> axum::Json<Profile> {
-    // The session check already read the user.
-    axum::Json(Profile::from(&user.user))
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> axum::Json<Profile> {
+    // The session check already read the account.
+    axum::Json(Profile::of(&state, &user.user, &user.account))
 }
 
 pub async fn forgot(

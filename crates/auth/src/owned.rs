@@ -144,14 +144,6 @@ fn profile(item: &Item) -> Result<Json, StoreError> {
         "email_verified": u.email_verified,
         "created_at": u.created_at,
         "has_password": u.password_hash.is_some(),
-        "billing": {
-            "plan": u.plan,
-            "subscription_status": u.subscription_status,
-            "stripe_customer_id": u.stripe_customer_id,
-            "stripe_subscription_id": u.stripe_subscription_id,
-            "current_period_end": u.current_period_end,
-            "cancel_at_period_end": u.cancel_at_period_end,
-        },
     }))
 }
 

@@ -95,8 +95,9 @@ enum Reset {
     /// The new hash, a new session and device generation, if the session generation is still
     /// the token's (and, for an unverified account, its billing still the one read).
     SetPassword,
-    /// The Stripe customer -> user link of the previous holder's checkout (unverified only).
-    UnlinkCustomer,
+    /// An item of a severed account part naming the account (billing: the Stripe customer ->
+    /// user link of the previous holder's checkout; unverified only).
+    Unlink,
 }
 
 pub async fn reset_password(
@@ -114,9 +115,9 @@ pub async fn reset_password(
     let record = load::<PasswordReset>(&*state.store, &key)
         .await?
         .ok_or_else(invalid)?;
-    let user = account::user(state, &record.user_id)
-        .await
-        .map_err(|_| invalid())?;
+    let (user, stored) = account::load_account(state, &record.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     password::check_policy("new_password", new_pw, &user.email)
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let hash = password::hash_off_thread(new_pw.to_string()).await?;
@@ -125,10 +126,11 @@ pub async fn reset_password(
         .set(User::SESSION_GEN, record.session_gen + 1)
         .add(User::DEVICE_GEN, 1);
     let mut cond = Condition::Exists.and(generation_is(record.session_gen));
-    let mut unlink: Option<Key> = None;
-    let mut had_billing = false;
+    let mut unlink: Vec<Key> = Vec::new();
+    let mut audits = Vec::new();
     if !user.email_verified {
-        let severed = account::sever_billing(&user, update.set(User::EMAIL_VERIFIED, true));
+        let verified = update.set(User::EMAIL_VERIFIED, true);
+        let severed = account::sever_parts(state, &stored, verified);
         update = severed.update;
         cond = cond
             .and(
@@ -137,7 +139,7 @@ pub async fn reset_password(
             )
             .and(severed.unchanged);
         unlink = severed.unlink;
-        had_billing = severed.had_billing;
+        audits = severed.audits;
     }
     // Consuming the token, setting the password and ending every session and device trust (new
     // generations), with the billing severed for an unverified account, commit together, or
@@ -145,8 +147,8 @@ pub async fn reset_password(
     let mut tx = Tx::new()
         .delete(Reset::ConsumeToken, record.key(), Some(Condition::Exists))
         .update(Reset::SetPassword, user.key(), update, Some(cond));
-    if let Some(link) = unlink {
-        tx = tx.delete(Reset::UnlinkCustomer, link, None);
+    for link in unlink {
+        tx = tx.delete(Reset::Unlink, link, None);
     }
     let result = tx.commit(&*state.store).await;
     match result {
@@ -161,9 +163,7 @@ pub async fn reset_password(
     let eh = email_hash(state, &user.email).await?;
     throttle::clear_account(state, &eh).await?;
     rampart_http::audit::record(state, "password_reset", &user.id, ip, json!({})).await;
-    if had_billing {
-        account::audit_billing_unlinked(state, &user, ip).await;
-    }
+    account::audit_severed(state, &user.id, ip, audits).await;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use super::records::{RefreshStatus, RefreshToken, Session, User};
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{keyed_hash, random_bytes, random_id, random_token};
 use rampart_platform::error::ApiError;
-use rampart_store::{Condition, Query, StoreError, Tx, TxError, Update, keys, load};
+use rampart_store::{Condition, Item, Query, StoreError, Tx, TxError, Update, keys, load};
 
 /// Refresh token (and session) lifetime without use: 7 days, extended by each rotation up to
 /// the session's absolute end.
@@ -228,7 +228,7 @@ pub async fn live_user(
     state: &AppState,
     user_id: &str,
     session_id: &str,
-) -> Result<Option<User>, ApiError> {
+) -> Result<Option<(User, Item)>, ApiError> {
     let store = &*state.store;
     let Some(session) = load::<Session>(store, &keys::session(user_id, session_id)).await? else {
         return Ok(None);
@@ -237,10 +237,10 @@ pub async fn live_user(
     if session.revoked || ended {
         return Ok(None);
     }
-    let Some(user) = load::<User>(store, &keys::user(user_id)).await? else {
+    let Some((user, account)) = super::records::load_account(store, user_id).await? else {
         return Ok(None);
     };
-    Ok((session.session_gen == user.session_gen).then_some(user))
+    Ok((session.session_gen == user.session_gen).then_some((user, account)))
 }
 
 pub async fn revoke(state: &AppState, user_id: &str, session_id: &str) -> Result<(), ApiError> {

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::link::CustomerLink;
+use crate::account::{Billed, BillingAccount};
 use rampart_auth::operator::Admin;
-use rampart_auth::records::User;
 use rampart_http::state::AppState;
 use rampart_platform::error::{ApiError, FieldError};
 use rampart_store::{Condition, Tx, Update, keys, load};
@@ -34,7 +34,7 @@ pub enum Linked {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Link,
-    User,
+    Account,
 }
 
 fn bad(field: &str, why: &str) -> ApiError {
@@ -61,7 +61,10 @@ pub async fn link(state: &AppState, by: &Admin, body: &LinkBody) -> Result<Linke
         user_id,
         customer_id,
     } = body;
-    let user: User = load(&*state.store, &keys::user(user_id))
+    let Billed {
+        user,
+        billing: account,
+    } = Billed::load(state, user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("There is no such user.".into()))?;
     // The owner check comes first: an owner account never gets a customer, so nothing later
@@ -70,7 +73,7 @@ pub async fn link(state: &AppState, by: &Admin, body: &LinkBody) -> Result<Linke
     let stripe = client
         .for_account(&Account::new(&user.id, &user.email), "link_customer")
         .await?;
-    match user.stripe_customer_id.as_deref() {
+    match account.stripe_customer_id.as_deref() {
         Some(c) if c == customer_id => return Ok(Linked::Already),
         Some(other) => {
             return Err(ApiError::Conflict(format!(
@@ -100,14 +103,14 @@ pub async fn link(state: &AppState, by: &Admin, body: &LinkBody) -> Result<Linke
         user_id: user_id.clone(),
     };
     let free = Condition::NotExists.or(Condition::eq(CustomerLink::USER_ID, user_id.as_str()));
-    let id = User::STRIPE_CUSTOMER_ID;
+    let id = BillingAccount::STRIPE_CUSTOMER_ID;
     let unchanged = Condition::Exists
         .and(Condition::AttrNotExists(id.into()))
-        .and(User::generation_is(User::BILLING_GEN, user.billing_gen));
+        .and(BillingAccount::generation_is(account.billing_gen));
     let tx = Tx::new()
         .put(Part::Link, (&link).into(), Some(free))
         .update(
-            Part::User,
+            Part::Account,
             keys::user(user_id),
             Update::new().set(id, customer_id.as_str()),
             Some(unchanged),
@@ -117,7 +120,7 @@ pub async fn link(state: &AppState, by: &Admin, body: &LinkBody) -> Result<Linke
         Err(e) => {
             return Err(match e.condition_failed() {
                 Some(Part::Link) => already_linked(),
-                Some(Part::User) => {
+                Some(Part::Account) => {
                     ApiError::Conflict("The user's billing changed meanwhile; try again.".into())
                 }
                 None => ApiError::from(e),

@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 use super::checkout::{keyed, price_of};
 use super::subscription::live_subscription;
 use super::tiers::Tier;
-use rampart_auth::records::User;
+use crate::account::Billed;
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{random_id, sha256_hex};
 use rampart_platform::error::ApiError;
@@ -28,23 +28,26 @@ pub struct ChangeBody {
 /// Answers what the user has now and what was asked for.
 pub async fn request(
     state: &AppState,
-    user: &User,
+    acct: &Billed,
     tier: &str,
     request_key: Option<&str>,
 ) -> Result<Json, ApiError> {
     let client = StripeClient::new(state);
     let stripe = client
-        .for_account(&Account::new(&user.id, &user.email), "change_plan")
+        .for_account(
+            &Account::new(&acct.user.id, &acct.user.email),
+            "change_plan",
+        )
         .await?;
     let (tier, price_id) = price_of(state, tier)?;
-    let sub_id = live_subscription(user).ok_or_else(|| {
+    let sub_id = live_subscription(acct).ok_or_else(|| {
         ApiError::Conflict(
             "There is no running subscription to change; start one with \
              POST /billing/checkout-session."
                 .into(),
         )
     })?;
-    if Tier::of_plan(&user.plan) == tier {
+    if Tier::of_plan(&acct.billing.plan) == tier {
         return Err(ApiError::Conflict(format!(
             "You are already on the {} tier.",
             tier.as_str()
@@ -53,7 +56,7 @@ pub async fn request(
     let current = stripe.retrieve_subscription(sub_id).await?;
     // The subscription id on the account may have come from an event matched by its metadata;
     // only a subscription of the account's own customer is changed from here.
-    if user.stripe_customer_id.as_deref() != Some(current.customer.as_str()) {
+    if acct.billing.stripe_customer_id.as_deref() != Some(current.customer.as_str()) {
         return Err(ApiError::Conflict(
             "The running subscription does not belong to this account's Stripe customer.".into(),
         ));
@@ -75,7 +78,7 @@ pub async fn request(
         // The price is in the key: the same Idempotency-Key reused for another tier is a new
         // request at Stripe, not a replay of the earlier one.
         let price = &sha256_hex(price_id.as_bytes())[..16];
-        let key = format!("{}-{suffix}-{price}", keyed("rampart-change", user));
+        let key = format!("{}-{suffix}-{price}", keyed("rampart-change", acct));
         stripe
             .change_subscription_price(sub_id, &item, price_id, &key)
             .await?
@@ -83,18 +86,18 @@ pub async fn request(
     rampart_http::audit::record(
         state,
         "subscription_change_requested",
-        &user.id,
+        &acct.user.id,
         None,
         json!({
             "subscription": sub.id,
-            "from": user.plan,
+            "from": acct.billing.plan,
             "to": tier.as_str(),
             "proration_behavior": PRORATION_BEHAVIOR,
         }),
     )
     .await;
     Ok(json!({
-        "plan": user.plan,
+        "plan": acct.billing.plan,
         "requested_tier": tier.as_str(),
         "subscription_status": sub.status,
         "current_period_end": sub.period_end(),

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::link::CustomerLink;
 use super::subscription::LIVE;
 use super::tiers::Tier;
-use rampart_auth::records::User;
+use crate::account::{Billed, BillingAccount};
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{random_id, sha256_hex};
 use rampart_platform::error::{ApiError, FieldError};
@@ -49,12 +49,14 @@ pub(crate) fn price_of<'a>(state: &'a AppState, tier: &str) -> Result<(Tier, &'a
 /// 409 when a checkout would make a second running subscription, even one canceled at the
 /// period's end: it still runs, and a second would bill the customer twice. A running
 /// subscription changes tier through `CHANGE_ROUTE` instead.
-fn refuse_if_subscribed(user: &User, tier: Tier) -> Result<(), ApiError> {
-    if !LIVE.contains(&user.subscription_status.as_str()) || user.plan == User::FREE_PLAN {
+fn refuse_if_subscribed(acct: &Billed, tier: Tier) -> Result<(), ApiError> {
+    if !LIVE.contains(&acct.billing.subscription_status.as_str())
+        || acct.billing.plan == BillingAccount::FREE_PLAN
+    {
         return Ok(());
     }
-    let canceling = user.cancel_at_period_end == Some(true);
-    let detail = if Tier::of_plan(&user.plan) == tier {
+    let canceling = acct.billing.cancel_at_period_end == Some(true);
+    let detail = if Tier::of_plan(&acct.billing.plan) == tier {
         let hint = if canceling {
             " Its cancellation can be undone with POST /billing/resume."
         } else {
@@ -65,7 +67,7 @@ fn refuse_if_subscribed(user: &User, tier: Tier) -> Result<(), ApiError> {
         format!(
             "You already have a running {} subscription; change its tier with {CHANGE_ROUTE} \
              (a second subscription would bill you twice).",
-            user.plan
+            acct.billing.plan
         )
     };
     Err(ApiError::Conflict(detail))
@@ -74,31 +76,35 @@ fn refuse_if_subscribed(user: &User, tier: Tier) -> Result<(), ApiError> {
 /// The user's idempotency keys at Stripe carry the billing generation once a take-back or reset
 /// severed the previous holder's billing, so the owner's checkout never gets back a customer or
 /// session Stripe made for the previous holder (Stripe replays a key's first answer).
-pub(crate) fn keyed(prefix: &str, user: &User) -> String {
-    match user.billing_gen {
-        0 => format!("{prefix}-{}", user.id),
-        g => format!("{prefix}-{}-g{g}", user.id),
+pub(crate) fn keyed(prefix: &str, acct: &Billed) -> String {
+    match acct.billing.billing_gen {
+        0 => format!("{prefix}-{}", acct.user.id),
+        g => format!("{prefix}-{}-g{g}", acct.user.id),
     }
 }
 
 /// The user's Stripe customer: the stored one, or a new one (one per user and billing
 /// generation: the idempotency key is theirs, so two concurrent checkouts get the same
 /// customer), linked before use.
-async fn customer(state: &AppState, stripe: &Guarded<'_>, user: &User) -> Result<String, ApiError> {
-    if let Some(c) = &user.stripe_customer_id {
+async fn customer(
+    state: &AppState,
+    stripe: &Guarded<'_>,
+    acct: &Billed,
+) -> Result<String, ApiError> {
+    if let Some(c) = &acct.billing.stripe_customer_id {
         return Ok(c.clone());
     }
     let created = stripe
-        .create_customer(&keyed("rampart-customer", user))
+        .create_customer(&keyed("rampart-customer", acct))
         .await?;
     let link = CustomerLink {
         customer_id: created.id.clone(),
-        user_id: user.id.clone(),
+        user_id: acct.user.id.clone(),
     };
     state.store.put((&link).into(), None).await?;
-    let (pk, sk) = keys::user(&user.id);
-    let id = User::STRIPE_CUSTOMER_ID;
-    let same_billing = User::generation_is(User::BILLING_GEN, user.billing_gen);
+    let (pk, sk) = keys::user(&acct.user.id);
+    let id = BillingAccount::STRIPE_CUSTOMER_ID;
+    let same_billing = BillingAccount::generation_is(acct.billing.billing_gen);
     let cond = Condition::Exists
         .and(Condition::AttrNotExists(id.into()))
         .and(same_billing);
@@ -108,9 +114,13 @@ async fn customer(state: &AppState, stripe: &Guarded<'_>, user: &User) -> Result
         // Taken back (or reset) meanwhile: this customer is the previous holder's.
         Err(StoreError::ConditionFailed {
             existing: Some(now),
-        }) if User::try_from(now.as_ref()).is_ok_and(|u| u.billing_gen != user.billing_gen) => Err(
-            ApiError::Conflict("The account's billing changed meanwhile; try again.".into()),
-        ),
+        }) if BillingAccount::try_from(now.as_ref())
+            .is_ok_and(|b| b.billing_gen != acct.billing.billing_gen) =>
+        {
+            Err(ApiError::Conflict(
+                "The account's billing changed meanwhile; try again.".into(),
+            ))
+        }
         // A concurrent checkout stored the same customer (same idempotency key).
         Err(StoreError::ConditionFailed { .. }) => Ok(created.id),
         Err(e) => Err(e.into()),
@@ -121,16 +131,16 @@ async fn customer(state: &AppState, stripe: &Guarded<'_>, user: &User) -> Result
 /// Stripe's is derived (a retry after our failure reaches the same session).
 pub async fn start(
     state: &AppState,
-    user: &User,
+    acct: &Billed,
     tier: &str,
     request_key: Option<&str>,
 ) -> Result<Started, ApiError> {
     let client = StripeClient::new(state);
     let stripe = client
-        .for_account(&Account::new(&user.id, &user.email), "checkout")
+        .for_account(&Account::new(&acct.user.id, &acct.user.email), "checkout")
         .await?;
     let (tier, price_id) = price_of(state, tier)?;
-    refuse_if_subscribed(user, tier)?;
+    refuse_if_subscribed(acct, tier)?;
     let price = stripe.retrieve_price(price_id).await?;
     if !price.active || price.recurring.is_none() {
         tracing::error!(
@@ -141,12 +151,12 @@ pub async fn start(
             "the tier's price cannot be subscribed to".into(),
         ));
     }
-    let customer = customer(state, &stripe, user).await?;
+    let customer = customer(state, &stripe, acct).await?;
     let suffix = match request_key {
         Some(k) => sha256_hex(k.as_bytes())[..32].to_string(),
         None => random_id(),
     };
-    let key = format!("{}-{suffix}", keyed("rampart-checkout", user));
+    let key = format!("{}-{suffix}", keyed("rampart-checkout", acct));
     let req = CheckoutRequest {
         customer: &customer,
         price: price_id,
@@ -162,7 +172,7 @@ pub async fn start(
     rampart_http::audit::record(
         state,
         "checkout_started",
-        &user.id,
+        &acct.user.id,
         None,
         json!({ "tier": tier.as_str(), "session": session.id }),
     )

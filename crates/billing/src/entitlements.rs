@@ -5,8 +5,8 @@ use serde_json::{Value as Json, json};
 
 use super::quota::{self, Metered};
 use super::tiers::Tier;
+use crate::account::Billed;
 use crate::customers::date::{day_number, format_day};
-use rampart_auth::records::User;
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
 
@@ -27,16 +27,16 @@ pub fn tiers(state: &AppState) -> Json {
     json!({ "tiers": rows })
 }
 
-fn metered(state: &AppState, u: &User) -> Metered {
+fn metered(state: &AppState, acct: &Billed) -> Metered {
     Metered::User {
-        id: u.id.clone(),
-        tier: super::tiers::of_user(state, u),
+        id: acct.user.id.clone(),
+        tier: super::tiers::of_user(state, acct),
     }
 }
 
 /// `GET /billing/usage`: today's counted calls against the limit (this request is not one).
-pub async fn usage(state: &AppState, u: &User) -> Result<Json, ApiError> {
-    let who = metered(state, u);
+pub async fn usage(state: &AppState, acct: &Billed) -> Result<Json, ApiError> {
+    let who = metered(state, acct);
     let (used, limit, reset) = quota::usage(state, &who).await?;
     let now = state.clock.now_secs();
     Ok(json!({
@@ -52,8 +52,8 @@ pub async fn usage(state: &AppState, u: &User) -> Result<Json, ApiError> {
 }
 
 /// `GET /billing/entitlements`: every limit of the caller's tier and today's usage.
-pub async fn entitlements(state: &AppState, u: &User) -> Result<Json, ApiError> {
-    let who = metered(state, u);
+pub async fn entitlements(state: &AppState, acct: &Billed) -> Result<Json, ApiError> {
+    let who = metered(state, acct);
     let (used, _, reset) = quota::usage(state, &who).await?;
     Ok(json!({
         "tier": who.tier().as_str(),

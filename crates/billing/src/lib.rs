@@ -7,6 +7,7 @@
 //! (`pages`), and the `/billing/*` routes (`routes`). Provider calls go
 //! through `rampart_stripe`, which refuses owner and test accounts before any request.
 
+pub mod account;
 pub mod adopt;
 pub mod change;
 pub mod checkout;

@@ -4,7 +4,7 @@
 //! customer finds its user without a guess (never by email). And the rule that a link alone is
 //! not enough once an account's billing was severed (`current_customer`).
 
-use rampart_auth::records::User;
+use crate::account::BillingAccount;
 use rampart_store::record::{TYPE, malformed};
 use rampart_store::{Condition, Item, Record, StoreError, keys};
 
@@ -26,9 +26,9 @@ impl CustomerLink {
 /// previous holder's customer, subscriptions and checkout sessions carry both. An account never
 /// severed keeps the link and metadata rules.
 pub fn current_customer(customer: Option<&str>) -> Condition {
-    let never_severed = User::generation_is(User::BILLING_GEN, 0);
+    let never_severed = BillingAccount::generation_is(0);
     match customer {
-        Some(c) => never_severed.or(Condition::eq(User::STRIPE_CUSTOMER_ID, c)),
+        Some(c) => never_severed.or(Condition::eq(BillingAccount::STRIPE_CUSTOMER_ID, c)),
         None => never_severed,
     }
 }

@@ -9,7 +9,7 @@
 //! (`stripe_subscription_id`); a `created` event adopts a new one. So a late event of a
 //! replaced subscription (its deletion, say) never touches the user.
 
-use rampart_auth::records::User;
+use crate::account::BillingAccount;
 use rampart_http::state::AppState;
 use rampart_store::{Condition, StoreError, Update, keys};
 
@@ -79,8 +79,8 @@ pub enum Tie {
 /// The condition a write at `v` needs: the stored version is older, or the same second with
 /// less progress (or the same, when the write wins ties).
 pub fn newer_than_stored(v: Version, tie: Tie) -> Condition {
-    let at = User::BILLING_EVENT_AT;
-    let rank = User::BILLING_EVENT_RANK;
+    let at = BillingAccount::BILLING_EVENT_AT;
+    let rank = BillingAccount::BILLING_EVENT_RANK;
     let progress = match tie {
         Tie::Stored => Condition::lt(rank, v.rank),
         Tie::Write => Condition::le(rank, v.rank),
@@ -117,16 +117,18 @@ pub async fn apply_with(
         cond = cond.and(extra);
     }
     let mut update = update
-        .set(User::BILLING_EVENT_AT, v.at)
-        .set(User::BILLING_EVENT_RANK, v.rank);
+        .set(BillingAccount::BILLING_EVENT_AT, v.at)
+        .set(BillingAccount::BILLING_EVENT_RANK, v.rank);
     match sub {
         SubscriptionMatch::Any => {}
         SubscriptionMatch::Current(id) => {
-            let sid = User::STRIPE_SUBSCRIPTION_ID;
+            let sid = BillingAccount::STRIPE_SUBSCRIPTION_ID;
             cond = cond.and(Condition::AttrNotExists(sid.into()).or(Condition::eq(sid, id)));
             update = update.set(sid, id);
         }
-        SubscriptionMatch::Adopt(id) => update = update.set(User::STRIPE_SUBSCRIPTION_ID, id),
+        SubscriptionMatch::Adopt(id) => {
+            update = update.set(BillingAccount::STRIPE_SUBSCRIPTION_ID, id)
+        }
     }
     let (pk, sk) = keys::user(user_id);
     match state.store.update(&pk, &sk, update, Some(cond)).await {
@@ -138,6 +140,6 @@ pub async fn apply_with(
 }
 
 /// Whether `v` is the version stored on `user` (the write of `v` is the last one applied).
-pub fn is_current(user: &User, v: Version) -> bool {
-    user.billing_event_at == Some(v.at) && user.billing_event_rank == Some(v.rank)
+pub fn is_current(billing: &BillingAccount, v: Version) -> bool {
+    billing.billing_event_at == Some(v.at) && billing.billing_event_rank == Some(v.rank)
 }

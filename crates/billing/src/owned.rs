@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use rampart_auth::records::User;
+use rampart_http::account::AccountPart;
 use rampart_http::registry::{Counts, Erasing, Kind, Locate, OnErasure, OwnedData, Person, Step};
 use rampart_http::state::AppState;
 use rampart_platform::crypto::keyed_hash;
@@ -15,6 +16,7 @@ use rampart_store::{Item, StoreError, keys, load};
 use rampart_stripe::{Account, StripeClient};
 use serde_json::{Value as Json, json};
 
+use crate::account::{Billed, BillingAccount, Part};
 use crate::customers::record::{ApiKey, Customer, CustomerEmail};
 use crate::link::CustomerLink;
 
@@ -77,8 +79,10 @@ async fn administered(state: &AppState, person: &Person) -> Result<Option<String
     Ok(link.map(|l| l.customer_id))
 }
 
-async fn user(state: &AppState, person: &Person) -> Result<Option<User>, ApiError> {
-    Ok(load(&*state.store, &keys::user(&person.user_id)).await?)
+async fn billing(state: &AppState, person: &Person) -> Result<Option<BillingAccount>, ApiError> {
+    Ok(Billed::load(state, &person.user_id)
+        .await?
+        .map(|b| b.billing))
 }
 
 #[async_trait]
@@ -128,18 +132,21 @@ impl OwnedData<AppState> for BillingData {
         state: &AppState,
         person: &Person,
     ) -> Vec<(&'static str, Json)> {
-        let customer = match user(state, person).await {
-            Ok(u) => u.and_then(|u| u.stripe_customer_id),
+        let account = match billing(state, person).await {
+            Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "billing state not readable for an export");
                 None
             }
         };
-        let Some(customer) = customer else {
-            return vec![(
-                "stripe",
-                json!({ "invoices": [], "note": "No Stripe customer: no billing history there." }),
-            )];
+        let mut sections = Vec::new();
+        if let Some(b) = &account {
+            sections.push(("billing", billing_view(b)));
+        }
+        let Some(customer) = account.and_then(|b| b.stripe_customer_id) else {
+            let note = "No Stripe customer: no billing history there.";
+            sections.push(("stripe", json!({ "invoices": [], "note": note })));
+            return sections;
         };
         let client = StripeClient::new(state);
         let listed = match client
@@ -159,7 +166,8 @@ impl OwnedData<AppState> for BillingData {
                 })
             }
         };
-        vec![("stripe", section)]
+        sections.push(("stripe", section));
+        sections
     }
 
     /// The Stripe customer to delete at Stripe; never an owner account's (owner accounts never
@@ -173,11 +181,28 @@ impl OwnedData<AppState> for BillingData {
             &state.settings.owner_account_ids,
             &Account::new(&person.user_id, &person.email),
         );
-        Ok(user(state, person)
+        Ok(billing(state, person)
             .await?
-            .and_then(|u| u.stripe_customer_id)
+            .and_then(|b| b.stripe_customer_id)
             .filter(|_| !owner))
     }
+
+    fn account_part(&self) -> Option<&dyn AccountPart> {
+        Some(&Part)
+    }
+}
+
+/// Billing's part of the account as the export shows it (its own section: the profile section
+/// is auth's view of the same item).
+fn billing_view(b: &BillingAccount) -> Json {
+    json!({
+        "plan": b.plan,
+        "subscription_status": b.subscription_status,
+        "stripe_customer_id": b.stripe_customer_id,
+        "stripe_subscription_id": b.stripe_subscription_id,
+        "current_period_end": b.current_period_end,
+        "cancel_at_period_end": b.cancel_at_period_end,
+    })
 }
 
 fn customer(item: &Item) -> Result<Json, StoreError> {

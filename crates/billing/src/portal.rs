@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::checkout::keyed;
-use rampart_auth::records::User;
+use crate::account::Billed;
 use rampart_http::state::AppState;
 use rampart_platform::crypto::random_id;
 use rampart_platform::error::ApiError;
@@ -19,12 +19,15 @@ pub struct Opened {
     pub url: String,
 }
 
-pub async fn open(state: &AppState, user: &User) -> Result<Opened, ApiError> {
+pub async fn open(state: &AppState, acct: &Billed) -> Result<Opened, ApiError> {
     let client = StripeClient::new(state);
     let stripe = client
-        .for_account(&Account::new(&user.id, &user.email), "billing_portal")
+        .for_account(
+            &Account::new(&acct.user.id, &acct.user.email),
+            "billing_portal",
+        )
         .await?;
-    let customer = user.stripe_customer_id.as_deref().ok_or_else(|| {
+    let customer = acct.billing.stripe_customer_id.as_deref().ok_or_else(|| {
         ApiError::Conflict(
             "There is no billing account to manage yet; subscribe with \
              POST /billing/checkout-session."
@@ -32,14 +35,14 @@ pub async fn open(state: &AppState, user: &User) -> Result<Opened, ApiError> {
         )
     })?;
     // A session is single-use and short-lived: every request opens a new one.
-    let key = format!("{}-{}", keyed("rampart-portal", user), random_id());
+    let key = format!("{}-{}", keyed("rampart-portal", acct), random_id());
     let session = stripe
         .create_portal_session(customer, &state.settings.billing_page_url, &key)
         .await?;
     rampart_http::audit::record(
         state,
         "billing_portal_opened",
-        &user.id,
+        &acct.user.id,
         None,
         json!({ "session": session.id }),
     )

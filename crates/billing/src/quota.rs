@@ -175,7 +175,7 @@ async fn identify_user(
     }
     match AuthUser::from_request_parts(parts, state).await {
         Ok(u) => Ok(Some(Metered::User {
-            tier: super::tiers::of_user(state, &u.user),
+            tier: super::tiers::of_user(state, &crate::account::Billed::of(&u)?),
             id: u.user_id,
         })),
         // A dependency fault is an answer (503); a refused credential is the handler's to say.

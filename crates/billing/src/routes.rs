@@ -17,6 +17,7 @@ use super::adopt::{self, LinkBody, Linked};
 use super::change::{self, ChangeBody};
 use super::checkout::{self, CheckoutBody};
 use super::{entitlements, limits, pages, portal, quota, subscription};
+use crate::account::Billed;
 use rampart_auth::AuthUser;
 use rampart_auth::operator::Admin;
 use rampart_http::idempotency::request::{self, Reply, WriteRequest};
@@ -55,12 +56,12 @@ async fn tiers(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     axum::Json(entitlements::tiers(&state))
 }
 
-async fn current(user: AuthUser) -> axum::Json<serde_json::Value> {
-    axum::Json(subscription::view(&user.user))
+async fn current(user: AuthUser) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    Ok(axum::Json(subscription::view(&Billed::of(&user)?)))
 }
 
 async fn usage(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    let body = entitlements::usage(&state, &user.user).await?;
+    let body = entitlements::usage(&state, &Billed::of(&user)?).await?;
     Ok(axum::Json(body).into_response())
 }
 
@@ -68,7 +69,7 @@ async fn entitlements_view(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Response, ApiError> {
-    let body = entitlements::entitlements(&state, &user.user).await?;
+    let body = entitlements::entitlements(&state, &Billed::of(&user)?).await?;
     Ok(axum::Json(body).into_response())
 }
 
@@ -85,7 +86,7 @@ async fn checkout_session(
     let limits = ratelimit::enforce_for_user(&state, limits::checkout(), &user.user_id).await?;
     let start = async |key: Option<&str>| {
         let body: CheckoutBody = json::body(&headers, &body)?;
-        let started = checkout::start(&state, &user.user, &body.tier, key).await?;
+        let started = checkout::start(&state, &Billed::of(&user)?, &body.tier, key).await?;
         Ok::<_, ApiError>(json!({ "id": started.id, "url": started.url }))
     };
     let Some(key) = request::optional_key(&headers)? else {
@@ -110,14 +111,14 @@ async fn checkout_session(
 
 async fn cancel(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     let limits = ratelimit::enforce_for_user(&state, limits::cancel(), &user.user_id).await?;
-    let after = subscription::cancel(&state, &user.user).await?;
+    let after = subscription::cancel(&state, &Billed::of(&user)?).await?;
     let body = subscription::view(&after);
     Ok((StatusCode::ACCEPTED, limits, axum::Json(body)).into_response())
 }
 
 async fn resume(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     let limits = ratelimit::enforce_for_user(&state, limits::resume(), &user.user_id).await?;
-    let after = subscription::resume(&state, &user.user).await?;
+    let after = subscription::resume(&state, &Billed::of(&user)?).await?;
     let body = subscription::view(&after);
     Ok((limits, axum::Json(body)).into_response())
 }
@@ -132,7 +133,7 @@ async fn change_plan(
     let limits = ratelimit::enforce_for_user(&state, limits::change(), &user.user_id).await?;
     let key = request::optional_key(&headers)?;
     let body: ChangeBody = json::body(&headers, &body)?;
-    let view = change::request(&state, &user.user, &body.tier, key.as_deref()).await?;
+    let view = change::request(&state, &Billed::of(&user)?, &body.tier, key.as_deref()).await?;
     Ok((StatusCode::ACCEPTED, limits, axum::Json(view)).into_response())
 }
 
@@ -141,7 +142,7 @@ async fn portal_session(
     user: AuthUser,
 ) -> Result<Response, ApiError> {
     let limits = ratelimit::enforce_for_user(&state, limits::portal(), &user.user_id).await?;
-    let opened = portal::open(&state, &user.user).await?;
+    let opened = portal::open(&state, &Billed::of(&user)?).await?;
     let body = json!({ "id": opened.id, "url": opened.url });
     Ok((StatusCode::CREATED, limits, axum::Json(body)).into_response())
 }

@@ -17,8 +17,8 @@ use rampart_events::outcome::owner_blocked;
 use super::link::{CustomerLink, current_customer};
 use super::ordering::{self, Applied, SubscriptionMatch, Version, rank};
 use super::subscription::LIVE;
+use crate::account::{Billed, BillingAccount};
 use rampart_auth::owners;
-use rampart_auth::records::User;
 use rampart_http::jobs::JobError;
 use rampart_http::mail::Mail;
 use rampart_http::state::AppState;
@@ -87,13 +87,13 @@ impl BillingEvents for StripeBilling {
         let plan = if LIVE.contains(&status) {
             tier
         } else {
-            User::FREE_PLAN
+            BillingAccount::FREE_PLAN
         };
         let update = Update::new()
-            .set(User::PLAN, plan)
-            .set(User::SUBSCRIPTION_STATUS, status)
-            .set(User::CURRENT_PERIOD_END, period_end)
-            .set(User::CANCEL_AT_PERIOD_END, cancel_at_period_end);
+            .set(BillingAccount::PLAN, plan)
+            .set(BillingAccount::SUBSCRIPTION_STATUS, status)
+            .set(BillingAccount::CURRENT_PERIOD_END, period_end)
+            .set(BillingAccount::CANCEL_AT_PERIOD_END, cancel_at_period_end);
         let m = match (&id, change) {
             (None, _) => SubscriptionMatch::Any,
             (Some(id), SubscriptionChange::Created) => SubscriptionMatch::Adopt(id),
@@ -124,7 +124,7 @@ impl BillingEvents for StripeBilling {
         } else {
             "active"
         };
-        let update = Update::new().set(User::SUBSCRIPTION_STATUS, new_status);
+        let update = Update::new().set(BillingAccount::SUBSCRIPTION_STATUS, new_status);
         let m = match &ev.subscription {
             Some(s) => SubscriptionMatch::Current(s),
             None => SubscriptionMatch::Any,
@@ -134,7 +134,7 @@ impl BillingEvents for StripeBilling {
             rank: rank::invoice(ev.status.as_deref(), !ev.payment_failed),
         };
         // An invoice never revives a subscription that has ended.
-        let running = Condition::ne(User::SUBSCRIPTION_STATUS, "canceled")
+        let running = Condition::ne(BillingAccount::SUBSCRIPTION_STATUS, "canceled")
             .and(current_customer(ev.owner.customer.as_deref()));
         let applied = ordering::apply(state, &user_id, v, m, update, Some(running))
             .await
@@ -179,7 +179,7 @@ async fn checkout_completed(
         tracing::warn!("checkout.session.completed without client_reference_id or customer");
         return Ok(Outcome::Ignored);
     };
-    let user: Option<User> = load(&*state.store, &keys::user(&user_id))
+    let user = Billed::load(state, &user_id)
         .await
         .map_err(JobError::failed)?;
     if user.is_none() {
@@ -206,16 +206,16 @@ async fn checkout_completed(
         return Ok(Outcome::Ignored);
     }
     let (pk, sk) = keys::user(&user_id);
-    let mut update = Update::new().set(User::STRIPE_CUSTOMER_ID, customer.as_str());
+    let mut update = Update::new().set(BillingAccount::STRIPE_CUSTOMER_ID, customer.as_str());
     let mut cond = Condition::Exists.and(current_customer(Some(&customer)));
     if let Some(sub) = &subscription {
         // The new subscription becomes current unless one is already running (its own
         // `created` event adopts it in order).
-        let sid = User::STRIPE_SUBSCRIPTION_ID;
+        let sid = BillingAccount::STRIPE_SUBSCRIPTION_ID;
         let not_running = LIVE
             .iter()
             .fold(Condition::AttrNotExists(sid.into()), |c, s| {
-                c.or(Condition::ne(User::SUBSCRIPTION_STATUS, *s))
+                c.or(Condition::ne(BillingAccount::SUBSCRIPTION_STATUS, *s))
             });
         update = update.set(sid, sub.as_str());
         cond = cond.and(not_running);
@@ -260,13 +260,13 @@ async fn dunning_mail(
     v: Version,
 ) -> Result<(), JobError> {
     let key = keys::user(user_id);
-    let Some(u) = load::<User>(&*state.store, &key)
+    let Some(Billed { user: u, billing }) = Billed::load(state, user_id)
         .await
         .map_err(JobError::failed)?
     else {
         return Ok(());
     };
-    if !ordering::is_current(&u, v) || u.dunning_event.as_deref() == Some(event_id) {
+    if !ordering::is_current(&billing, v) || billing.dunning_event.as_deref() == Some(event_id) {
         return Ok(());
     }
     let mail = Mail {
@@ -282,7 +282,7 @@ async fn dunning_mail(
         ),
     };
     state.mailer.send(mail).await.map_err(JobError::failed)?;
-    let mark = Update::new().set(User::DUNNING_EVENT, event_id);
+    let mark = Update::new().set(BillingAccount::DUNNING_EVENT, event_id);
     state
         .store
         .update(&key.0, &key.1, mark, None)

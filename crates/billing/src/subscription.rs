@@ -8,32 +8,32 @@
 use serde_json::{Value as Json, json};
 
 use super::ordering::{self, SubscriptionMatch, Tie, Version, rank};
+use crate::account::{Billed, BillingAccount};
 use crate::customers::date::{day_number, format_day};
-use rampart_auth::records::User;
 use rampart_http::mail::Mail;
 use rampart_http::state::AppState;
 use rampart_platform::crypto::random_id;
 use rampart_platform::error::ApiError;
-use rampart_store::{Update, keys, load};
+use rampart_store::Update;
 use rampart_stripe::objects::Subscription;
 use rampart_stripe::{Account, StripeClient};
 
 /// Statuses in which a subscription is still running (and paid for, or being dunned).
 pub const LIVE: &[&str] = &["active", "trialing", "past_due"];
 
-pub fn view(u: &User) -> Json {
+pub fn view(acct: &Billed) -> Json {
     json!({
-        "plan": u.plan,
-        "subscription_status": u.subscription_status,
-        "current_period_end": u.current_period_end,
-        "cancel_at_period_end": u.cancel_at_period_end.unwrap_or(false),
+        "plan": acct.billing.plan,
+        "subscription_status": acct.billing.subscription_status,
+        "current_period_end": acct.billing.current_period_end,
+        "cancel_at_period_end": acct.billing.cancel_at_period_end.unwrap_or(false),
     })
 }
 
 /// The user's running subscription, if any.
-pub fn live_subscription(u: &User) -> Option<&str> {
-    let sub = u.stripe_subscription_id.as_deref()?;
-    LIVE.contains(&u.subscription_status.as_str())
+pub fn live_subscription(acct: &Billed) -> Option<&str> {
+    let sub = acct.billing.stripe_subscription_id.as_deref()?;
+    LIVE.contains(&acct.billing.subscription_status.as_str())
         .then_some(sub)
 }
 
@@ -45,10 +45,13 @@ fn no_subscription(detail: &str) -> ApiError {
 /// pending cancellation) as an `updated` at our time.
 pub async fn record(state: &AppState, user_id: &str, sub: &Subscription) -> Result<(), ApiError> {
     let mut update = Update::new()
-        .set(User::SUBSCRIPTION_STATUS, sub.status.as_str())
-        .set(User::CANCEL_AT_PERIOD_END, sub.cancel_at_period_end);
+        .set(BillingAccount::SUBSCRIPTION_STATUS, sub.status.as_str())
+        .set(
+            BillingAccount::CANCEL_AT_PERIOD_END,
+            sub.cancel_at_period_end,
+        );
     if let Some(end) = sub.period_end() {
-        update = update.set(User::CURRENT_PERIOD_END, end);
+        update = update.set(BillingAccount::CURRENT_PERIOD_END, end);
     }
     let v = Version {
         at: state.clock.now_secs(),
@@ -63,8 +66,8 @@ pub async fn record(state: &AppState, user_id: &str, sub: &Subscription) -> Resu
     Ok(())
 }
 
-async fn reload(state: &AppState, user_id: &str) -> Result<User, ApiError> {
-    load(&*state.store, &keys::user(user_id))
+async fn reload(state: &AppState, user_id: &str) -> Result<Billed, ApiError> {
+    Billed::load(state, user_id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("Authentication is required.".into()))
 }
@@ -75,24 +78,24 @@ fn request_key(action: &str, sub: &str) -> String {
 }
 
 /// Cancels at the end of the paid period. Already pending: answered again, nothing sent.
-pub async fn cancel(state: &AppState, user: &User) -> Result<User, ApiError> {
+pub async fn cancel(state: &AppState, acct: &Billed) -> Result<Billed, ApiError> {
     // Owner accounts are never on a paid plan: they end here too (409).
-    let sub_id = live_subscription(user)
+    let sub_id = live_subscription(acct)
         .ok_or_else(|| no_subscription("There is no subscription to cancel."))?;
-    if user.cancel_at_period_end == Some(true) {
-        return Ok(user.clone());
+    if acct.billing.cancel_at_period_end == Some(true) {
+        return Ok(acct.clone());
     }
     let stripe = StripeClient::new(state);
     let guarded = stripe
-        .for_account(&Account::new(&user.id, &user.email), "cancel")
+        .for_account(&Account::new(&acct.user.id, &acct.user.email), "cancel")
         .await?;
     let key = request_key("cancel", sub_id);
     let sub = guarded.set_cancel_at_period_end(sub_id, true, &key).await?;
-    record(state, &user.id, &sub).await?;
+    record(state, &acct.user.id, &sub).await?;
     rampart_http::audit::record(
         state,
         "subscription_cancel_requested",
-        &user.id,
+        &acct.user.id,
         None,
         json!({ "subscription": sub.id, "period_end": sub.period_end() }),
     )
@@ -103,46 +106,47 @@ pub async fn cancel(state: &AppState, user: &User) -> Result<User, ApiError> {
     );
     let mail = Mail {
         kind: rampart_http::mail::MailKind::SubscriptionCanceled,
-        to: user.email.clone(),
+        to: acct.user.email.clone(),
         subject: "Your subscription is canceled".into(),
         body: format!(
             "Your {} subscription ends on {until} and will not renew. You keep it until then; \
              changed your mind? Resume it before that day and nothing changes.",
-            user.plan
+            acct.billing.plan
         ),
     };
     if let Err(e) = state.mailer.send(mail).await {
         // The cancellation stands; only the notice is lost (logged for the operator).
         tracing::error!(error = %e, "could not send the cancellation mail");
     }
-    reload(state, &user.id).await
+    reload(state, &acct.user.id).await
 }
 
 /// Undoes a pending cancellation before the period ends.
-pub async fn resume(state: &AppState, user: &User) -> Result<User, ApiError> {
-    let sub_id = live_subscription(user)
-        .filter(|_| user.cancel_at_period_end == Some(true))
+pub async fn resume(state: &AppState, acct: &Billed) -> Result<Billed, ApiError> {
+    let sub_id = live_subscription(acct)
+        .filter(|_| acct.billing.cancel_at_period_end == Some(true))
         .filter(|_| {
-            user.current_period_end
+            acct.billing
+                .current_period_end
                 .is_none_or(|end| end > state.clock.now_secs())
         })
         .ok_or_else(|| no_subscription("There is no pending cancellation to undo."))?;
     let stripe = StripeClient::new(state);
     let guarded = stripe
-        .for_account(&Account::new(&user.id, &user.email), "resume")
+        .for_account(&Account::new(&acct.user.id, &acct.user.email), "resume")
         .await?;
     let key = request_key("resume", sub_id);
     let sub = guarded
         .set_cancel_at_period_end(sub_id, false, &key)
         .await?;
-    record(state, &user.id, &sub).await?;
+    record(state, &acct.user.id, &sub).await?;
     rampart_http::audit::record(
         state,
         "subscription_resumed",
-        &user.id,
+        &acct.user.id,
         None,
         json!({ "subscription": sub.id }),
     )
     .await;
-    reload(state, &user.id).await
+    reload(state, &acct.user.id).await
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 pub use rampart_platform::tiers::{Feature, Limits, Table, Tier};
 
-use rampart_auth::records::User;
+use crate::account::Billed;
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
 
@@ -22,17 +22,17 @@ pub fn require_on(table: &Table, tier: Tier, f: Feature, current: u64) -> Result
 /// The tier `user` holds: an owner or test account (`OWNER_ACCOUNT_IDS`) holds `OWNER_TIER`
 /// without ever paying for it (no checkout, customer or subscription can exist for it); anyone
 /// else their stored plan (an unknown plan counts as free).
-pub fn of_user(state: &AppState, user: &User) -> Tier {
-    let account = rampart_stripe::Account::new(&user.id, &user.email);
+pub fn of_user(state: &AppState, acct: &Billed) -> Tier {
+    let account = rampart_stripe::Account::new(&acct.user.id, &acct.user.email);
     if rampart_stripe::is_owner(&state.settings.owner_account_ids, &account) {
         return state.settings.owner_tier;
     }
-    Tier::of_plan(&user.plan)
+    Tier::of_plan(&acct.billing.plan)
 }
 
 /// May `user` (on their tier, `of_user`) have one more of `f` when they already use `current`?
-pub fn require(state: &AppState, user: &User, f: Feature, current: u64) -> Result<(), ApiError> {
-    require_on(&state.settings.tiers, of_user(state, user), f, current)
+pub fn require(state: &AppState, acct: &Billed, f: Feature, current: u64) -> Result<(), ApiError> {
+    require_on(&state.settings.tiers, of_user(state, acct), f, current)
 }
 
 #[cfg(test)]

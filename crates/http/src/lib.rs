@@ -5,6 +5,7 @@
 //! and query extractors whose rejections are problems), rate limits, the one idempotent path,
 //! the OpenAPI contract's shared parts, health, the audit log, mail and the job dispatcher.
 
+pub mod account;
 pub mod audit;
 pub mod health;
 pub mod idempotency;

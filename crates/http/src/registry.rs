@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::account::{AccountPart, Summary};
 use async_trait::async_trait;
 use rampart_platform::error::ApiError;
 use rampart_store::{Item, StoreError};
@@ -241,6 +242,11 @@ pub trait OwnedData<S: Sync>: Send + Sync {
     async fn sweep(&self, _state: &S) -> Result<usize, StoreError> {
         Ok(0)
     }
+
+    /// The attributes it keeps on the account item beside auth's, if any.
+    fn account_part(&self) -> Option<&dyn AccountPart> {
+        None
+    }
 }
 
 /// The domains a process registered, in registration order.
@@ -286,5 +292,18 @@ impl<S: Sync> Registry<S> {
 
     pub fn retained_kind(&self, kind: &str) -> Option<&'static Retained> {
         self.retained().find(|k| k.kind == kind)
+    }
+
+    /// The parts other domains keep on the account item.
+    pub fn account_parts(&self) -> impl Iterator<Item = &dyn AccountPart> {
+        self.0.iter().filter_map(|o| o.account_part())
+    }
+
+    /// What the profile shows of the account's parts (a process that registered none shows a
+    /// free account with no subscription).
+    pub fn account_summary(&self, account: &Item) -> Summary {
+        self.account_parts()
+            .next()
+            .map_or_else(Summary::free, |p| p.summary(account))
     }
 }

@@ -96,6 +96,16 @@ pub fn router(state: AppState) -> Router {
     http::finish(routes, &state, RouterOptions::default())
 }
 
+/// The domains that keep a part of the account item, registered so the profile shows it and a
+/// take-back (an email-code sign-in or a reset of an unverified account) severs it: billing's
+/// plan, Stripe customer and subscription. Without it the previous holder of a taken-back
+/// account would keep its billing.
+pub fn registry() -> rampart_http::registry::Registry<AppState> {
+    rampart_http::registry::Registry::new(vec![std::sync::Arc::new(
+        rampart_billing::owned::BillingData,
+    )])
+}
+
 /// Production auth needs a real mail sender.
 pub fn check_production(state: &AppState) -> Result<(), StartupError> {
     if state.settings.is_production() && state.settings.mail_from.is_none() {
@@ -105,4 +115,15 @@ pub fn check_production(state: &AppState) -> Result<(), StartupError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_auth_function_registers_billings_part_of_the_account() {
+        // Without it a take-back would leave the previous holder's billing on the account.
+        assert_eq!(registry().account_parts().count(), 1);
+    }
 }

@@ -2,7 +2,6 @@
 //! through the real intake and worker of a spawned stack and has its effect; and what the
 //! command says when it cannot send (no price configured, unknown provider or event).
 
-use rampart_auth::User;
 use rampart_local::send::{self, Ctx, Flags, Sent};
 use rampart_store::{keys, load};
 use rampart_tests::{TestApp, settings};
@@ -61,10 +60,7 @@ async fn stripe_checkout_and_subscription_from_send_set_the_plan() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let sub = send_applied(&app, "stripe", "customer.subscription.created", &user_flag).await;
     assert_eq!(sub, "applied");
-    let stored: User = load(&*app.state.store, &keys::user(uid))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = rampart_tests::stored_billing(&app.state, uid).await;
     assert_eq!(stored.plan, "pro", "the configured price maps to its tier");
     app.shutdown().await;
 }
@@ -325,7 +321,8 @@ async fn stripe_events_from_send_name_the_users_linked_customer_unless_told_anot
     // The customer our checkout (or an operator) linked to the user.
     our_customer(&app, "cus_theirs", &uid).await;
     let (pk, sk) = keys::user(&uid);
-    let linked = rampart_store::Update::new().set(User::STRIPE_CUSTOMER_ID, "cus_theirs");
+    // Billing's attribute, seeded as billing stores it (its name is private to billing).
+    let linked = rampart_store::Update::new().set("stripe_customer_id", "cus_theirs");
     app.state
         .store
         .update(&pk, &sk, linked, None)
@@ -344,18 +341,12 @@ async fn stripe_events_from_send_name_the_users_linked_customer_unless_told_anot
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let outcome = send_applied(&app, "stripe", "invoice.payment_failed", &user_flag).await;
     assert_eq!(outcome, "applied");
-    let stored: User = load(&*app.state.store, &keys::user(&uid))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = rampart_tests::stored_billing(&app.state, &uid).await;
     assert_eq!(stored.subscription_status, "past_due");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let outcome = send_applied(&app, "stripe", "invoice.payment_succeeded", &user_flag).await;
     assert_eq!(outcome, "applied");
-    let stored: User = load(&*app.state.store, &keys::user(&uid))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = rampart_tests::stored_billing(&app.state, &uid).await;
     assert_eq!(stored.subscription_status, "active");
 
     let given = [("user", uid.as_str()), ("customer", "cus_given")];

@@ -14,7 +14,7 @@ pub use codes::{EmailVerification, Otp};
 pub use reset::PasswordReset;
 pub use session::{RefreshStatus, RefreshToken, Session};
 pub use throttle::FailureCount;
-pub use user::{EmailLink, User};
+pub use user::{EmailLink, User, load_account};
 
 use rampart_store::record::{TYPE, malformed};
 use rampart_store::{Item, StoreError};

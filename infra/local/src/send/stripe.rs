@@ -1,8 +1,8 @@
 //! Stripe events: the event object Stripe posts (`id`, `type`, `created`, `data.object`), signed
 //! with `Stripe-Signature` by `rampart_webhooks::providers::stripe::sign`.
 
-use rampart_auth::records::User;
-use rampart_store::{keys, load};
+use rampart_billing::account::BillingAccount;
+use rampart_store::keys;
 use rampart_webhooks::Provider;
 use rampart_webhooks::providers::stripe::{self, Stripe};
 use serde_json::{Value, json};
@@ -141,8 +141,10 @@ async fn customer(ctx: &Ctx<'_>, user: &str) -> Result<String, Error> {
         return Ok(c.to_string());
     }
     if let Some(store) = ctx.store {
-        let stored: Option<User> = load(store, &keys::user(user)).await?;
-        if let Some(c) = stored.and_then(|u| u.stripe_customer_id) {
+        let (pk, sk) = keys::user(user);
+        let stored = store.get(&pk, &sk).await?;
+        let billing = stored.as_ref().map(BillingAccount::try_from).transpose()?;
+        if let Some(c) = billing.and_then(|b| b.stripe_customer_id) {
             return Ok(c);
         }
     }

@@ -121,11 +121,12 @@ async fn code_login_on_an_unverified_account_says_password_removed((app, _): Fx)
     let user_id = user["id"].as_str().unwrap();
     // Whoever registered the address checked out a subscription before its owner came along.
     let (pk, sk) = keys::user(user_id);
+    // Billing's attributes, seeded as billing stores them (their names are private to billing).
     let billing = Update::new()
-        .set(User::PLAN, "pro")
-        .set(User::SUBSCRIPTION_STATUS, "active")
-        .set(User::STRIPE_CUSTOMER_ID, "cus_squatter")
-        .set(User::STRIPE_SUBSCRIPTION_ID, "sub_squatter");
+        .set("plan", "pro")
+        .set("subscription_status", "active")
+        .set("stripe_customer_id", "cus_squatter")
+        .set("stripe_subscription_id", "sub_squatter");
     app.state
         .store
         .update(&pk, &sk, billing, None)
@@ -158,8 +159,9 @@ async fn code_login_on_an_unverified_account_says_password_removed((app, _): Fx)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.stripe_customer_id, None);
-    assert_eq!(stored.stripe_subscription_id, None);
+    let billing = rampart_tests::stored_billing(&app.state, user_id).await;
+    assert_eq!(billing.stripe_customer_id, None);
+    assert_eq!(billing.stripe_subscription_id, None);
     assert_eq!(stored.password_hash, None);
     let (lpk, lsk) = keys::stripe_customer("cus_squatter");
     assert!(

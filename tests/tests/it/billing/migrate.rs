@@ -5,8 +5,8 @@
 //! `ignored` at once with the reason in the event log instead of being retried into the dead
 //! letters. Against the Stripe stub, on both backends.
 
-use rampart_auth::User;
-use rampart_store::{Query, keys, load};
+use rampart_billing::account::BillingAccount;
+use rampart_store::Query;
 use rampart_tests::{ADMIN_TOKEN, TestApp};
 use serde_json::{Value, json};
 
@@ -56,11 +56,8 @@ fn legacy_subscription(customer: &str, now: i64) -> Value {
     })
 }
 
-async fn stored(app: &TestApp, uid: &str) -> User {
-    load::<User>(&*app.state.store, &keys::user(uid))
-        .await
-        .unwrap()
-        .unwrap()
+async fn stored(app: &TestApp, uid: &str) -> BillingAccount {
+    rampart_tests::stored_billing(&app.state, uid).await
 }
 
 async fn events_about_an_unlinked_customer_end_ignored_at_once_with_the_reason_in_the_event_log(

@@ -6,8 +6,9 @@
 //! its idempotency key, as Stripe does), on both backends.
 
 use rampart_auth::User;
+use rampart_billing::account::BillingAccount;
 use rampart_platform::clock::SharedClock;
-use rampart_store::{keys, load};
+use rampart_store::keys;
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -83,11 +84,8 @@ async fn newest_mail(app: &TestApp, to: &str, subject: &str) -> Option<String> {
         .map(|m| m["body"].as_str().unwrap().to_string())
 }
 
-async fn stored(app: &TestApp, uid: &str) -> User {
-    load::<User>(&*app.state.store, &keys::user(uid))
-        .await
-        .unwrap()
-        .unwrap()
+async fn stored(app: &TestApp, uid: &str) -> BillingAccount {
+    rampart_tests::stored_billing(&app.state, uid).await
 }
 
 /// The Idempotency-Keys of every customer Stripe was asked to create.

@@ -174,7 +174,7 @@ async fn an_erased_account_is_gone_at_once_and_its_finance_records_stay_without_
         assert_eq!(doc[section], json!([]), "{section}: {}", doc[section]);
     }
     assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
-    assert!(doc["profile"]["billing"]["stripe_customer_id"].is_null());
+    assert!(doc["billing"]["stripe_customer_id"].is_null());
     let events: Vec<&str> = doc["audit_events"]
         .as_array()
         .unwrap()

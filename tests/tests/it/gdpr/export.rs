@@ -46,7 +46,7 @@ async fn the_export_holds_one_of_every_kind_and_nothing_of_another_user(fx: Fx) 
     assert_eq!(doc["profile"]["id"], alice.id.as_str());
     assert_eq!(doc["profile"]["email"], alice.email.as_str());
     assert_eq!(
-        doc["profile"]["billing"]["stripe_customer_id"],
+        doc["billing"]["stripe_customer_id"],
         alice.stripe_customer.as_str()
     );
     assert_eq!(len(&doc, "sessions"), 1, "{}", doc["sessions"]);

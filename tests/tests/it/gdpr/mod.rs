@@ -266,12 +266,8 @@ pub async fn seed(fx: &Fx, email: &str) -> Seeded {
     )
     .await;
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let profile: Option<rampart_auth::User> =
-        rampart_store::load(&*app.state.store, &rampart_store::keys::user(&id))
-            .await
-            .unwrap();
-    let stripe_customer = profile
-        .unwrap()
+    let stripe_customer = rampart_tests::stored_billing(&app.state, &id)
+        .await
         .stripe_customer_id
         .expect("a Stripe customer");
 

@@ -3,7 +3,6 @@
 //! letters); a late deletion of a replaced subscription never downgrades the user; a checkout
 //! our API did not create is `ignored` and links nothing.
 
-use rampart_auth::records::User;
 use rampart_billing::link::CustomerLink;
 use rampart_store::{keys, load};
 use serde_json::{Value, json};
@@ -196,7 +195,7 @@ async fn a_checkout_our_api_did_not_create_is_ignored_and_links_nothing() {
             load(store, &keys::stripe_customer(customer)).await.unwrap();
         assert!(link.is_none(), "{customer} linked to someone");
     }
-    let u: User = load(store, &keys::user(&uid)).await.unwrap().unwrap();
+    let u = rampart_tests::stored_billing(&app.state, &uid).await;
     assert_eq!(
         (u.stripe_customer_id, u.stripe_subscription_id),
         (None, None)
@@ -216,7 +215,7 @@ async fn a_checkout_our_api_did_not_create_is_ignored_and_links_nothing() {
         outcome(&app, "evt_ours").await.0.as_deref(),
         Some("applied")
     );
-    let u: User = load(store, &keys::user(&uid)).await.unwrap().unwrap();
+    let u = rampart_tests::stored_billing(&app.state, &uid).await;
     assert_eq!(u.stripe_customer_id.as_deref(), Some("cus_ours"));
     assert_eq!(u.stripe_subscription_id.as_deref(), Some("sub_ours"));
     app.shutdown().await;
