@@ -46,11 +46,20 @@ pub const RATE_WINDOWS_KEPT: i64 = 1;
 /// A sliding-window log is kept one window after its newest hit: older hits no longer count.
 pub const RATE_LOG_WINDOWS_KEPT: i64 = 1;
 
+/// A processed provider event's entry in the app's feed and its subject's history: as long as
+/// the event's own record, so the feed never names an event the operator views no longer show.
+pub const PROVIDER_EVENT_SECS: i64 = WEBHOOK_EVENT_SECS;
+/// An inbound SMS as received (its sender's number and text are personal data): long enough
+/// for an app to read and answer it, then gone.
+pub const SMS_INBOUND_SECS: i64 = 90 * DAY;
+
 /// Every stored kind with a fixed lifetime, for the retention cron and the docs. The retention
 /// policies (`retention::policies`) take their periods from these constants.
 pub const TABLE: &[(&str, i64)] = &[
     ("webhook_event", WEBHOOK_EVENT_SECS),
     ("twilio_sid", TWILIO_SID_SECS),
+    ("provider_event", PROVIDER_EVENT_SECS),
+    ("sms_inbound", SMS_INBOUND_SECS),
     ("audit", AUDIT_SECS),
     ("outbox", OUTBOX_SECS),
     ("session", REFRESH_SECS),

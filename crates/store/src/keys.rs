@@ -110,15 +110,61 @@ pub fn webhook_event_time(received_at_ms: i64, provider: &str, event_id: &str) -
     format!("{received_at_ms:015}#{provider}#{event_id}")
 }
 
+/// The index of processed provider events (the app's event feed), in processing order.
+pub const PROVIDER_EVENTS_INDEX: &str = "pevt";
+
+/// A processed provider event's entry, in the partition of what it is about (its subject), so
+/// one query is the subject's history in the provider's own order.
+pub fn provider_event(subject: &str, occurred_at_ms: i64, provider: &str, event_id: &str) -> Key {
+    (
+        format!("subject#{subject}"),
+        format!("event#{occurred_at_ms:015}#{provider}#{event_id}"),
+    )
+}
+
+/// The sort-key prefix of a subject's event entries.
+pub const PROVIDER_EVENT_PREFIX: &str = "event#";
+
+/// The feed-index sort key of a processed provider event: when it was processed, then provider
+/// and event id (unique, so a cursor never skips an entry that shares a millisecond).
+pub fn provider_event_time(processed_at_ms: i64, provider: &str, event_id: &str) -> String {
+    format!("{processed_at_ms:015}#{provider}#{event_id}")
+}
+
+/// The index a kind of provider state (`envelope`, `sms_message`, `provider_payment`) is
+/// listed on, most recently changed first.
+pub fn provider_state_index(kind: &str) -> String {
+    format!("pstate#{kind}")
+}
+
+/// The state-index sort key: when the record last moved, then the record's partition key.
+pub fn provider_state_time(updated_at_ms: i64, pk: &str) -> String {
+    format!("{updated_at_ms:015}#{pk}")
+}
+
+/// An inbound SMS as received, by Twilio message SID.
+pub fn sms_inbound(message_sid: &str) -> Key {
+    (format!("sms_in#{message_sid}"), "message".into())
+}
+
+/// The index inbound SMS are listed on, newest first.
+pub const SMS_INBOUND_INDEX: &str = "smsin";
+
 /// The user a Stripe customer belongs to (written when our API creates the customer, and for
 /// an owner's customer by its `checkout.session.completed`).
 pub fn stripe_customer(customer_id: &str) -> Key {
     (format!("stripe_customer#{customer_id}"), "user".into())
 }
 
+/// The partition prefix of provider payments' status records.
+pub const PROVIDER_PAYMENT_PREFIX: &str = "payment#";
+
 /// A provider payment's forward-only status (`provider`: `stripe`, `square`).
 pub fn provider_payment_status(provider: &str, payment_id: &str) -> Key {
-    (format!("payment#{provider}#{payment_id}"), "status".into())
+    (
+        format!("{PROVIDER_PAYMENT_PREFIX}{provider}#{payment_id}"),
+        "status".into(),
+    )
 }
 
 /// A DocuSign envelope's forward-only status.

@@ -4,15 +4,11 @@ use base64::Engine;
 use serde_json::{Value as Json, json};
 
 use super::event::{Outcome, Status, WebhookEvent};
+use super::paging::{self, Step};
 use super::providers::Registry;
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
-use rampart_store::{Query, StoreError, cursor_after, keys, load};
-
-/// Index pages one list call may read: filters apply after the time index is read, so the work
-/// per request is bounded and the cursor handed back instead.
-const MAX_INDEX_PAGES: usize = 5;
-const INDEX_PAGE: usize = 200;
+use rampart_store::{Query, keys, load};
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -66,7 +62,7 @@ pub fn view(e: &WebhookEvent, payload: bool) -> Json {
 pub async fn list(
     state: &AppState,
     filter: &Filter,
-    mut cursor: Option<String>,
+    cursor: Option<String>,
     limit: usize,
 ) -> Result<(Vec<Json>, Option<String>), ApiError> {
     let limit = limit.clamp(1, 200);
@@ -82,38 +78,25 @@ pub async fn list(
             known.join(", ")
         )));
     }
-    let mut events = Vec::new();
-    for _ in 0..MAX_INDEX_PAGES {
-        let query = Query::index(keys::WEBHOOK_EVENTS_INDEX)
-            .descending()
-            .limit(INDEX_PAGE)
-            .cursor(cursor.take());
-        let page = state.store.query(query).await.map_err(|e| match e {
-            StoreError::Invalid(_) => ApiError::BadRequest("Invalid cursor.".into()),
-            other => other.into(),
-        })?;
-        for i in &page.items {
-            let Ok(e) = WebhookEvent::try_from(i) else {
-                continue;
-            };
-            let keep = filter.provider.as_deref().is_none_or(|p| e.provider == p)
-                && filter
-                    .status
-                    .as_deref()
-                    .is_none_or(|s| e.status.as_str() == s);
-            if keep {
-                events.push(view(&e, false));
-                if events.len() == limit {
-                    return Ok((events, Some(cursor_after(i))));
-                }
-            }
+    let index = || Query::index(keys::WEBHOOK_EVENTS_INDEX).descending();
+    let page = paging::filtered(state, index, cursor, limit, |i| {
+        let Ok(e) = WebhookEvent::try_from(i) else {
+            return Step::Skip;
+        };
+        let keep = filter.provider.as_deref().is_none_or(|p| e.provider == p)
+            && filter
+                .status
+                .as_deref()
+                .is_none_or(|s| e.status.as_str() == s);
+        if keep {
+            Step::Keep(view(&e, false))
+        } else {
+            Step::Skip
         }
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok((events, None)),
-        }
-    }
-    Ok((events, cursor))
+    })
+    .await?;
+    // Newest first: the end of the index is the end of the list.
+    Ok((page.items, page.cursor.filter(|_| page.has_more)))
 }
 
 pub async fn get(

@@ -3,10 +3,11 @@
 //! state). What an event means to another domain is handed to it as a typed event instead.
 
 use super::event::{self, Outcome, WebhookEvent};
+use super::providers::Subject;
 use rampart_http::jobs::JobError;
 use rampart_http::state::AppState;
 use rampart_store::record::{TYPE, malformed};
-use rampart_store::{Condition, EXPIRES_AT, Item, Key, StoreError, Update};
+use rampart_store::{Condition, EXPIRES_AT, GSI1PK, GSI1SK, Item, Key, StoreError, Update, keys};
 
 /// Attribute names of a forward-only status record.
 pub mod attr {
@@ -45,6 +46,35 @@ pub struct StatusRecord {
     pub rank: i64,
     pub updated_at: i64,
     pub set_by: Option<String>,
+}
+
+impl StatusRecord {
+    /// The provider and the subject (`feed::history`) the record tracks, read from its key
+    /// (`envelope#<id>`, `sms#<sid>`, `payment#<provider>#<id>`).
+    pub fn subject(&self) -> Option<(String, Subject)> {
+        let pk = self.key.0.as_str();
+        match self.tracked {
+            Tracked::Envelope => {
+                let id = pk.strip_prefix(&keys::envelope_status("").0)?;
+                Some(("docusign".into(), Subject::new("envelope", id)))
+            }
+            Tracked::SmsMessage => {
+                let sid = pk.strip_prefix(&keys::sms_status("").0)?;
+                Some(("twilio".into(), Subject::new("message", sid)))
+            }
+            Tracked::ProviderPayment => {
+                let rest = pk.strip_prefix(keys::PROVIDER_PAYMENT_PREFIX)?;
+                let (provider, id) = rest.split_once('#')?;
+                // Stripe names its objects by type; a payment there is a PaymentIntent.
+                let kind = if provider == "stripe" {
+                    "payment_intent"
+                } else {
+                    "payment"
+                };
+                Some((provider.into(), Subject::new(kind, id)))
+            }
+        }
+    }
 }
 
 impl TryFrom<&Item> for StatusRecord {
@@ -95,12 +125,16 @@ pub async fn forward_only(
     event: &WebhookEvent,
 ) -> Result<Outcome, JobError> {
     let by = format!("{}#{}", event.provider, event.event_id);
+    let now_ms = state.clock.now_ms();
     let update = Update::new()
         .set(attr::SET_BY, by.as_str())
         .set(TYPE, tracked.as_str())
         .set(attr::STATUS, status)
         .set(attr::RANK, rank)
-        .set(attr::UPDATED_AT, state.clock.now_ms())
+        .set(attr::UPDATED_AT, now_ms)
+        // Listed per kind, most recently moved first (`provider_state`).
+        .set(GSI1PK, keys::provider_state_index(tracked.as_str()))
+        .set(GSI1SK, keys::provider_state_time(now_ms, &pk))
         .set(
             EXPIRES_AT,
             state.clock.now_secs() + rampart_platform::lifetimes::WEBHOOK_EVENT_SECS,

@@ -6,11 +6,14 @@
 pub mod admin;
 pub mod effects;
 pub mod event;
+pub mod feed;
 pub mod heal;
 pub mod intake;
 pub mod openapi;
 pub mod owned;
+pub mod paging;
 pub mod payload;
+pub mod provider_state;
 pub mod providers;
 pub mod signature;
 pub mod sweep;

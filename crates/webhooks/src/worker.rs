@@ -7,11 +7,12 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use super::event::{Outcome, Status, WebhookEvent, attr};
-use super::providers::Registry;
+use super::feed::FeedEntry;
+use super::providers::{Processed, Registry};
 use rampart_http::jobs::{JobError, JobHandler, JobMeta};
 use rampart_http::state::AppState;
 use rampart_platform::metrics::{self, Metric};
-use rampart_store::{Condition, StoreError, Update, keys};
+use rampart_store::{Condition, StoreError, Tx, Update, keys};
 
 /// A claim older than this is considered abandoned: the worker's Lambda timeout is 30 s
 /// (template.yaml), so no live worker holds a claim this old. Another message may take it over;
@@ -22,7 +23,7 @@ pub const CLAIM_LEASE_MS: i64 = 60_000;
 /// holds the claim retakes it at once: SQS shows a message to one consumer at a time and makes
 /// it visible again only once its handler reported failure or ran past the visibility timeout
 /// (180 s, six times the worker's 30 s Lambda timeout), so that handler is over. Without this, a
-/// claim whose answer was lost, or whose result write JobError::failed, blocked every retry for the lease.
+/// claim whose answer was lost, or whose result write failed, blocked every retry for the lease.
 fn claimable(message_id: &str, now_ms: i64) -> Condition {
     let processing = || Condition::eq(attr::STATUS, Status::Processing);
     Condition::eq(attr::STATUS, Status::Received)
@@ -30,6 +31,15 @@ fn claimable(message_id: &str, now_ms: i64) -> Condition {
         .or(Condition::eq(attr::STATUS, Status::Failed))
         .or(processing().and(Condition::lt(attr::CLAIMED_AT, now_ms - CLAIM_LEASE_MS)))
         .or(processing().and(Condition::eq(attr::CLAIMED_BY, message_id)))
+}
+
+/// The parts of marking an event processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    /// The event's record, while this claim still holds it.
+    Event,
+    /// Its entry in the app's feed and its subject's history.
+    FeedEntry,
 }
 
 /// Handles `webhook.process` messages for the providers of a registry.
@@ -44,10 +54,13 @@ impl ProcessWebhook {
 
     /// Parses and applies a claimed event with its provider; an event of a provider this
     /// deployment does not know is recorded as ignored.
-    async fn apply(&self, state: &AppState, event: &WebhookEvent) -> Result<Outcome, JobError> {
+    async fn apply(&self, state: &AppState, event: &WebhookEvent) -> Result<Processed, JobError> {
         match self.registry.get(&event.provider) {
             Some(p) => p.process(state, event).await,
-            None => Ok(Outcome::Ignored),
+            None => Ok(Processed {
+                outcome: Outcome::Ignored,
+                subject: None,
+            }),
         }
     }
 }
@@ -126,7 +139,7 @@ impl JobHandler for ProcessWebhook {
         // One label per provider, not per source: a bounded dimension.
         let label = [("provider", provider.split(':').next().unwrap_or_default())];
         match result {
-            Ok(outcome) => {
+            Ok(Processed { outcome, subject }) => {
                 match outcome {
                     Outcome::OwnerBlocked => metrics::count(Metric::WebhookOwnerBlocked, &label),
                     Outcome::Superseded => metrics::count(Metric::WebhookSuperseded, &label),
@@ -146,8 +159,15 @@ impl JobHandler for ProcessWebhook {
                     // Personal data (phone numbers, texts): not kept once the effect is applied.
                     done = done.remove(attr::PAYLOAD).set(attr::PAYLOAD_REDACTED, true);
                 }
-                match state.store.update(&pk, &sk, done, Some(mine)).await {
-                    Ok(_) => {
+                // The feed entry commits with the processed mark: an event is in the app's feed
+                // exactly once, and only once its effect is in place.
+                let mut tx = Tx::new().update(Done::Event, (pk, sk), done, Some(mine));
+                if let Ok(e) = &event {
+                    let entry = FeedEntry::of(e, subject, outcome, processed_at);
+                    tx = tx.put(Done::FeedEntry, (&entry).into(), None);
+                }
+                match tx.commit(&*state.store).await {
+                    Ok(()) => {
                         let received_at = event.as_ref().map_or(now_ms, |e| e.received_at);
                         let attempts = event.as_ref().map_or(1, |e| e.attempts);
                         tracing::info!(
@@ -160,7 +180,7 @@ impl JobHandler for ProcessWebhook {
                         );
                         Ok(())
                     }
-                    Err(StoreError::ConditionFailed { .. }) => {
+                    Err(e) if e.condition_failed() == Some(&Done::Event) => {
                         tracing::warn!("claim taken over before the result was written");
                         Ok(())
                     }

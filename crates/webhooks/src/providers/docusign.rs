@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{Delivery, Provider, Rejected, Verified};
+use super::{Delivery, Provider, Rejected, Subject, Verified};
 use crate::effects::{Tracked, forward_only};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::{json, rfc3339_secs, str_at, string_at};
@@ -70,6 +70,12 @@ impl Provider for DocuSign {
         let generated = generated.ok_or(Rejected::Malformed)?;
         let id = format!("{envelope}:{kind}:{generated}");
         Ok(d.verified(Self::NAME, id, kind, at))
+    }
+
+    fn subject(&self, ev: &EnvelopeEvent) -> Option<Subject> {
+        ev.envelope_id
+            .as_ref()
+            .map(|id| Subject::new("envelope", id))
     }
 
     fn parse(&self, event: &WebhookEvent) -> Result<EnvelopeEvent, JobError> {

@@ -84,6 +84,36 @@ pub struct Verified {
     pub payload: Vec<u8>,
 }
 
+/// What a provider event is about: the kind of object at the provider (`envelope`, `message`,
+/// `payment_intent`, ...) and its id there. Its processed events are its history (`feed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub kind: String,
+    pub id: String,
+}
+
+impl Subject {
+    pub fn new(kind: impl Into<String>, id: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+
+    /// The partition of the subject's history: provider (up to any `:source`), kind and id.
+    pub fn partition(&self, provider: &str) -> String {
+        let provider = provider.split(':').next().unwrap_or_default();
+        format!("{provider}:{}:{}", self.kind, self.id)
+    }
+}
+
+/// What applying an event did, and what it was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processed {
+    pub outcome: Outcome,
+    pub subject: Option<Subject>,
+}
+
 /// Why a delivery was refused before anything was recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejected {
@@ -131,6 +161,12 @@ pub trait Provider: Send + Sync + 'static {
     /// The recorded payload as this provider's typed event.
     fn parse(&self, event: &WebhookEvent) -> Result<Self::Event, JobError>;
 
+    /// What the event is about, for the feed and the subject's history (`None`: nothing we
+    /// track).
+    fn subject(&self, _parsed: &Self::Event) -> Option<Subject> {
+        None
+    }
+
     /// Applies the event's effects once, with conditional writes (state only moves forward).
     async fn apply(
         &self,
@@ -151,7 +187,7 @@ pub trait AnyProvider: Send + Sync {
     async fn own_time(&self, state: &AppState, v: &Verified) -> Result<Option<i64>, ApiError>;
     fn check(&self, delivery: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected>;
     /// Parses and applies a recorded event.
-    async fn process(&self, state: &AppState, event: &WebhookEvent) -> Result<Outcome, JobError>;
+    async fn process(&self, state: &AppState, event: &WebhookEvent) -> Result<Processed, JobError>;
 }
 
 #[async_trait]
@@ -177,9 +213,11 @@ impl<P: Provider> AnyProvider for P {
     fn check(&self, delivery: &Delivery<'_>, secrets: &[String]) -> Result<Verified, Rejected> {
         self.verify(delivery, secrets)
     }
-    async fn process(&self, state: &AppState, event: &WebhookEvent) -> Result<Outcome, JobError> {
+    async fn process(&self, state: &AppState, event: &WebhookEvent) -> Result<Processed, JobError> {
         let parsed = self.parse(event)?;
-        self.apply(state, event, parsed).await
+        let subject = self.subject(&parsed);
+        let outcome = self.apply(state, event, parsed).await?;
+        Ok(Processed { outcome, subject })
     }
 }
 

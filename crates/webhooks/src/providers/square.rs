@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{Delivery, Provider, Rejected, Verified};
+use super::{Delivery, Provider, Rejected, Subject, Verified};
 use crate::effects::{Tracked, forward_only};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::{json, rfc3339_secs, str_at, string_at};
@@ -85,6 +85,15 @@ impl Provider for Square {
         let kind = str_at(&j, &["type"]).unwrap_or("unknown");
         let at = str_at(&j, &["created_at"]).and_then(rfc3339_secs);
         Ok(d.verified(Self::NAME, id, kind, at))
+    }
+
+    fn subject(&self, ev: &SquareEvent) -> Option<Subject> {
+        match ev {
+            SquareEvent::Payment { id, .. } => id.as_ref(),
+            SquareEvent::Refund { payment_id, .. } => payment_id.as_ref(),
+            SquareEvent::Other => None,
+        }
+        .map(|id| Subject::new("payment", id))
     }
 
     fn parse(&self, event: &WebhookEvent) -> Result<SquareEvent, JobError> {

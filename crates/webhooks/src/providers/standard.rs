@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rampart_events::PaymentEvents;
 
-use super::{Delivery, Provider, Rejected, Verified};
+use super::{Delivery, Provider, Rejected, Subject, Verified};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::{json, str_at};
 use crate::signature::{
@@ -123,6 +123,10 @@ impl Provider for StandardWebhooks {
             kind.unwrap_or("unknown"),
             Some(ts),
         ))
+    }
+
+    fn subject(&self, ev: &Self::Event) -> Option<Subject> {
+        ev.as_ref().map(|p| Subject::new("payment", &p.intent_id))
     }
 
     fn parse(

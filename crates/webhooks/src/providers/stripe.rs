@@ -14,7 +14,7 @@ use rampart_events::billing::{CheckoutCompleted, EventRef, InvoiceChanged, Subsc
 use rampart_events::outcome::owner_blocked;
 use rampart_events::payments::{PaymentEvent, PaymentProvider, RefundEvent};
 
-use super::{Delivery, Provider, Rejected, Verified};
+use super::{Delivery, Provider, Rejected, Subject, Verified};
 use crate::effects::{Tracked, forward_only, ignored_because};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::{json, str_at};
@@ -80,6 +80,11 @@ impl Provider for Stripe {
         let id = str_at(&j, &["id"]).ok_or(Rejected::Malformed)?;
         let kind = str_at(&j, &["type"]).unwrap_or("unknown");
         Ok(d.verified(Self::NAME, id, kind, j["created"].as_i64()))
+    }
+
+    fn subject(&self, ev: &StripeEvent) -> Option<Subject> {
+        let (kind, id) = ev.object.as_ref()?;
+        Some(Subject::new(kind, id))
     }
 
     fn parse(&self, event: &WebhookEvent) -> Result<StripeEvent, JobError> {

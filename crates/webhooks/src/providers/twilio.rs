@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value as Json;
 
-use super::{Delivery, Provider, Rejected, Verified};
+use super::{Delivery, Provider, Rejected, Subject, Verified};
 use crate::effects::{Tracked, forward_only};
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::rfc2822_secs;
@@ -24,7 +24,11 @@ use rampart_http::state::AppState;
 use rampart_platform::crypto::keyed_hash;
 use rampart_platform::error::ApiError;
 use rampart_store::record::TYPE;
-use rampart_store::{Condition, EXPIRES_AT, Item, Record, StoreError, Update, keys};
+use rampart_store::{Condition, EXPIRES_AT, Record, StoreError, Update, keys};
+
+pub mod records;
+
+pub use records::{InboundSms, SmsOptOut, TwilioSid, optout};
 
 pub struct Twilio;
 
@@ -125,7 +129,9 @@ pub enum SmsEvent {
         status: String,
     },
     Inbound {
+        sid: String,
         from: String,
+        to: Option<String>,
         body: String,
         /// `DateSent` (epoch seconds), when present.
         sent_at: Option<i64>,
@@ -192,6 +198,14 @@ impl Provider for Twilio {
         Ok(d.verified(Self::NAME, format!("{sid}:{status}"), STATUS, None))
     }
 
+    fn subject(&self, ev: &SmsEvent) -> Option<Subject> {
+        match ev {
+            SmsEvent::Status { sid, .. } => Some(Subject::new("message", sid)),
+            SmsEvent::Inbound { sid, .. } => Some(Subject::new("inbound_message", sid)),
+            SmsEvent::Other => None,
+        }
+    }
+
     fn parse(&self, event: &WebhookEvent) -> Result<SmsEvent, JobError> {
         let params = params(event.payload());
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -202,7 +216,9 @@ impl Provider for Twilio {
             let sent_at = get("DateSent").as_deref().and_then(rfc2822_secs);
             return Ok(match (get("From"), get("Body")) {
                 (Some(from), Some(body)) => SmsEvent::Inbound {
+                    sid,
                     from,
+                    to: get("To"),
                     body,
                     sent_at,
                 },
@@ -225,12 +241,30 @@ impl Provider for Twilio {
         match ev {
             SmsEvent::Other => Ok(Outcome::Ignored),
             SmsEvent::Inbound {
+                sid,
                 from,
+                to,
                 body,
                 sent_at,
             } => {
-                let Some(opted_out) = opt_keyword(&body) else {
-                    return Ok(Outcome::Ignored);
+                // Every inbound text is kept for the app to read (a put by SID: a re-run writes
+                // the same item); a STOP/START keyword also moves the number's opt-out state.
+                let opted = opt_keyword(&body);
+                let message = InboundSms {
+                    sid,
+                    from: from.clone(),
+                    to,
+                    body,
+                    sent_at,
+                    received_at: event.received_at,
+                };
+                state
+                    .store
+                    .put((&message).into(), None)
+                    .await
+                    .map_err(JobError::failed)?;
+                let Some(opted_out) = opted else {
+                    return Ok(Outcome::Applied);
                 };
                 let pepper = state.hash_pepper().await.map_err(JobError::failed)?;
                 // Phone numbers are personal data: the state sits under a keyed hash.
@@ -269,101 +303,6 @@ impl Provider for Twilio {
                 forward_only(state, key, Tracked::SmsMessage, status, rank, event).await
             }
         }
-    }
-}
-
-/// Attribute names of a phone number's opt-out state.
-pub mod optout {
-    pub const OPTED_OUT: &str = "opted_out";
-    /// When the keyword was sent (`DateSent`, else when it arrived; ms): an older message
-    /// never overrides a newer one.
-    pub const CHANGED_AT: &str = "changed_at";
-    /// When it arrived (ms): orders two keywords sent in the same second.
-    pub const RECEIVED_AT: &str = "received_at";
-}
-
-/// When a message SID was first delivered (`twilio_sid` item).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TwilioSid {
-    pub sid: String,
-    /// Epoch seconds.
-    pub first_seen: i64,
-}
-
-impl TwilioSid {
-    pub const FIRST_SEEN: &str = "first_seen";
-}
-
-impl Record for TwilioSid {
-    const KIND: &'static str = "twilio_sid";
-}
-
-impl TryFrom<&Item> for TwilioSid {
-    type Error = StoreError;
-
-    fn try_from(i: &Item) -> Result<Self, StoreError> {
-        let prefix = keys::twilio_sid("").0;
-        Ok(Self {
-            sid: i
-                .pk
-                .strip_prefix(prefix.as_str())
-                .ok_or_else(|| rampart_store::record::malformed(Self::KIND, "pk"))?
-                .into(),
-            first_seen: i.req_n(Self::KIND, Self::FIRST_SEEN)?,
-        })
-    }
-}
-
-impl From<&TwilioSid> for Item {
-    fn from(t: &TwilioSid) -> Item {
-        let (pk, sk) = keys::twilio_sid(&t.sid);
-        Item::new(pk, sk)
-            .with(TYPE, TwilioSid::KIND)
-            .with(TwilioSid::FIRST_SEEN, t.first_seen)
-    }
-}
-
-/// A phone number's SMS opt-out state (`sms_optout` item, keyed by the number's keyed hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsOptOut {
-    pub phone_hash: String,
-    pub opted_out: bool,
-    pub changed_at: i64,
-    pub received_at: Option<i64>,
-}
-
-impl Record for SmsOptOut {
-    const KIND: &'static str = "sms_optout";
-}
-
-impl TryFrom<&Item> for SmsOptOut {
-    type Error = StoreError;
-
-    fn try_from(i: &Item) -> Result<Self, StoreError> {
-        let malformed = |a| rampart_store::record::malformed(Self::KIND, a);
-        Ok(Self {
-            phone_hash: i
-                .pk
-                .strip_prefix("sms_optout#")
-                .ok_or(malformed("pk"))?
-                .into(),
-            opted_out: i
-                .bool(optout::OPTED_OUT)
-                .ok_or(malformed(optout::OPTED_OUT))?,
-            changed_at: i.req_n(Self::KIND, optout::CHANGED_AT)?,
-            received_at: i.n(optout::RECEIVED_AT),
-        })
-    }
-}
-
-impl From<&SmsOptOut> for Item {
-    fn from(o: &SmsOptOut) -> Item {
-        let (pk, sk) = keys::sms_optout(&o.phone_hash);
-        Item::new(pk, sk)
-            .with(TYPE, SmsOptOut::KIND)
-            .with(optout::OPTED_OUT, o.opted_out)
-            .with(optout::CHANGED_AT, o.changed_at)
-            .with_opt(optout::RECEIVED_AT, o.received_at)
     }
 }
 

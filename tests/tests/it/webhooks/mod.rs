@@ -14,6 +14,7 @@ mod gaps;
 mod heal;
 mod intake;
 mod operators;
+mod readback;
 mod state;
 mod storm;
 mod trail;

@@ -112,6 +112,9 @@ pub struct StripeEvent {
     pub kind: String,
     /// Orders events; an event without it cannot be placed, so it is not guessed.
     pub created: i64,
+    /// The event's object: its type (`data.object.object`: `payment_intent`, `subscription`,
+    /// `invoice`, `checkout.session`, ...) and id, when it states both.
+    pub object: Option<(String, String)>,
     pub body: Body,
 }
 
@@ -181,10 +184,12 @@ impl StripeEvent {
             },
             _ => Body::Other,
         };
+        let object = string_at(obj, &["object"]).zip(string_at(obj, &["id"]));
         Ok(Self {
             id: str_at(&ev, &["id"]).unwrap_or_default().to_string(),
             kind,
             created,
+            object,
             body,
         })
     }
