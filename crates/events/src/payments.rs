@@ -166,6 +166,20 @@ pub trait PaymentEvents: Send + Sync {
         state: &AppState,
         ev: RefundEvent,
     ) -> Result<Outcome, JobError>;
+    /// The order (and our payment) paid with the provider's intent, if one of ours was.
+    async fn order_of(
+        &self,
+        state: &AppState,
+        provider: PaymentProvider,
+        intent_id: &str,
+    ) -> Result<Option<PaidOrder>, JobError>;
+}
+
+/// Which of our orders, and which payment attempt of it, a provider's intent paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidOrder {
+    pub order_id: String,
+    pub payment_id: String,
 }
 
 /// Payment events in a process that never applies them.
@@ -179,6 +193,16 @@ impl PaymentEvents for Unwired {
         ))
     }
     async fn payment_refunded(&self, _: &AppState, _: RefundEvent) -> Result<Outcome, JobError> {
+        Err(JobError::refused(
+            "this process does not apply payment events",
+        ))
+    }
+    async fn order_of(
+        &self,
+        _: &AppState,
+        _: PaymentProvider,
+        _: &str,
+    ) -> Result<Option<PaidOrder>, JobError> {
         Err(JobError::refused(
             "this process does not apply payment events",
         ))

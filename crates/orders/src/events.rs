@@ -47,6 +47,22 @@ impl PaymentEvents for PaymentEffects {
     ) -> Result<Outcome, JobError> {
         super::refunds::on_refund(state, ev).await
     }
+
+    async fn order_of(
+        &self,
+        state: &AppState,
+        provider: rampart_events::payments::PaymentProvider,
+        intent_id: &str,
+    ) -> Result<Option<rampart_events::payments::PaidOrder>, JobError> {
+        let key = keys::payment_intent(provider.as_str(), intent_id);
+        let link = load::<IntentLink>(&*state.store, &key)
+            .await
+            .map_err(JobError::failed)?;
+        Ok(link.map(|l| rampart_events::payments::PaidOrder {
+            order_id: l.order_id,
+            payment_id: l.payment_id,
+        }))
+    }
 }
 
 /// Whether an order of ours was paid with `intent_id` at `provider` (the local stack's mock

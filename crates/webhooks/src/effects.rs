@@ -4,6 +4,7 @@
 
 use super::event::{self, Outcome, WebhookEvent};
 use super::providers::Subject;
+use rampart_events::payments::{PaymentEvent, PaymentEvents};
 use rampart_http::jobs::JobError;
 use rampart_http::state::AppState;
 use rampart_store::record::{TYPE, malformed};
@@ -17,6 +18,9 @@ pub mod attr {
     pub const UPDATED_AT: &str = "updated_at";
     /// The event (`provider#event id`) that set the current status.
     pub const SET_BY: &str = "set_by";
+    /// A provider payment's: the order of ours it paid, and our payment attempt.
+    pub const ORDER_ID: &str = "order_id";
+    pub const PAYMENT_ID: &str = "payment_id";
 }
 
 /// What a forward-only status record tracks (its stored `type`).
@@ -46,6 +50,9 @@ pub struct StatusRecord {
     pub rank: i64,
     pub updated_at: i64,
     pub set_by: Option<String>,
+    /// A provider payment's order of ours, once known.
+    pub order_id: Option<String>,
+    pub payment_id: Option<String>,
 }
 
 impl StatusRecord {
@@ -97,6 +104,8 @@ impl TryFrom<&Item> for StatusRecord {
             rank: i.req_n(kind, attr::RANK)?,
             updated_at: i.req_n(kind, attr::UPDATED_AT)?,
             set_by: i.opt_s(attr::SET_BY),
+            order_id: i.opt_s(attr::ORDER_ID),
+            payment_id: i.opt_s(attr::PAYMENT_ID),
         })
     }
 }
@@ -109,6 +118,8 @@ impl From<&StatusRecord> for Item {
             .with(attr::RANK, r.rank)
             .with(attr::UPDATED_AT, r.updated_at)
             .with_opt(attr::SET_BY, r.set_by.as_deref())
+            .with_opt(attr::ORDER_ID, r.order_id.as_deref())
+            .with_opt(attr::PAYMENT_ID, r.payment_id.as_deref())
     }
 }
 
@@ -154,6 +165,43 @@ pub async fn forward_only(
             })
         }
         Err(e) => Err(JobError::failed(e)),
+    }
+}
+
+/// A provider's payment event: its status on the payment ladder (provider state an operator can
+/// read, whether or not an order of ours was paid with it), then orders' effect (the order paid
+/// with it moves too), and the order it paid noted on the record. The outcome is orders' when an
+/// order of ours was paid with it, else the record's.
+pub async fn payment(
+    state: &AppState,
+    payments: &dyn PaymentEvents,
+    webhook: &WebhookEvent,
+    ev: PaymentEvent,
+) -> Result<Outcome, JobError> {
+    let key = keys::provider_payment_status(&webhook.provider, &ev.intent_id);
+    let (word, rank) = (ev.status.as_str(), ev.status.rank());
+    let recorded = forward_only(
+        state,
+        key.clone(),
+        Tracked::ProviderPayment,
+        word,
+        rank,
+        webhook,
+    );
+    let recorded = recorded.await?;
+    let (provider, intent) = (ev.provider, ev.intent_id.clone());
+    let applied = payments.payment_changed(state, ev).await?;
+    if let Some(paid) = payments.order_of(state, provider, &intent).await? {
+        let note = Update::new()
+            .set(attr::ORDER_ID, paid.order_id.as_str())
+            .set(attr::PAYMENT_ID, paid.payment_id.as_str());
+        let (pk, sk) = key;
+        let written = state.store.update(&pk, &sk, note, Some(Condition::Exists));
+        written.await.map_err(JobError::failed)?;
+    }
+    match applied {
+        Outcome::Ignored => Ok(recorded),
+        linked => Ok(linked),
     }
 }
 

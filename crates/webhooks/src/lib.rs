@@ -15,6 +15,7 @@ pub mod paging;
 pub mod payload;
 pub mod provider_state;
 pub mod providers;
+pub mod readback;
 pub mod signature;
 pub mod sweep;
 pub mod worker;

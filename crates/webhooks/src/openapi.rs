@@ -251,6 +251,10 @@ pub struct StateView {
     pub status: String,
     /// When the status last moved (ms).
     pub updated_at: i64,
+    /// Provider payments only: the order of ours it paid, `null` for a payment made elsewhere.
+    pub order_id: Option<String>,
+    /// Provider payments only: our payment attempt (`GET /payments/{id}`).
+    pub payment_id: Option<String>,
 }
 
 /// A tracked provider object with its history.
@@ -260,6 +264,10 @@ pub struct StateDetail {
     pub id: String,
     pub status: String,
     pub updated_at: i64,
+    /// Provider payments only: the order of ours it paid.
+    pub order_id: Option<String>,
+    /// Provider payments only: our payment attempt.
+    pub payment_id: Option<String>,
     /// Every processed event about it, in the provider's order (older ones that changed nothing are `superseded`).
     pub history: Vec<FeedEvent>,
 }
@@ -379,7 +387,7 @@ pub fn list_inbound() {}
 )]
 pub fn get_opt_out() {}
 
-/// Provider payments (Stripe PaymentIntents, Square payments), most recently changed first.
+/// Provider payments (Stripe PaymentIntents, Square payments, the mock provider's intents) with the order each paid, most recently changed first.
 #[utoipa::path(get, operation_id = "list_provider_payments", path = "/admin/provider-payments", tag = "operators",
     params(
         ("status" = Option<String>, Query, description = "A status on the payment ladder (`processing`, `succeeded`, `failed`, `canceled`, `refunded`...)."),
@@ -394,7 +402,7 @@ pub fn list_provider_payments() {}
 /// One provider payment with its history.
 #[utoipa::path(get, operation_id = "get_provider_payment", path = "/admin/provider-payments/{provider}/{id}", tag = "operators",
     params(
-        ("provider" = String, Path, description = "`stripe` or `square`."),
+        ("provider" = String, Path, description = "`stripe`, `square` or `standard:mock`."),
         ("id" = String, Path, description = "The PaymentIntent id (Stripe) or payment id (Square)."),
     ),
     responses((status = 200, description = "The payment.", body = StateDetail), NotFound, RateLimited),

@@ -1,6 +1,6 @@
 //! What an app or operator reads back of the provider state webhooks keeps: DocuSign envelopes,
 //! outgoing Twilio messages' delivery, provider payments (Stripe PaymentIntents, Square
-//! payments), each listed most recently changed first and read one at a time with its history
+//! payments, the mock provider's intents) with the order of ours each paid, each listed most recently changed first and read one at a time with its history
 //! (every processed event about it, `feed::history`); inbound SMS, newest first; and a phone
 //! number's opt-out state. Reads only: the state moves with the providers' events alone.
 
@@ -24,12 +24,19 @@ pub struct Listing {
 
 fn view(r: &StatusRecord) -> Option<Json> {
     let (provider, subject) = r.subject()?;
-    Some(json!({
+    let mut v = json!({
         "provider": provider,
         "id": subject.id,
         "status": r.status,
         "updated_at": r.updated_at,
-    }))
+    });
+    if r.tracked == Tracked::ProviderPayment {
+        // The order of ours it paid (and our payment attempt), or null: a payment made
+        // elsewhere (Square's orders are not ours).
+        v["order_id"] = json!(r.order_id);
+        v["payment_id"] = json!(r.payment_id);
+    }
+    Some(v)
 }
 
 /// The records of one kind, most recently changed first; `status` keeps one status only.
@@ -67,7 +74,8 @@ pub async fn message(state: &AppState, sid: &str) -> Result<Json, ApiError> {
     one(state, keys::sms_status(sid), "message").await
 }
 
-/// A provider's payment (`stripe`: a PaymentIntent, `square`: a payment) with its history.
+/// A provider's payment (`stripe`: a PaymentIntent, `square`: a payment, `standard:mock`: the
+/// mock provider's intent) with its history.
 pub async fn payment(state: &AppState, provider: &str, id: &str) -> Result<Json, ApiError> {
     one(
         state,

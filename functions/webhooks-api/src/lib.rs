@@ -1,13 +1,11 @@
 //! `webhooks-api`: provider webhook intake behind a Lambda function URL, and the operator routes
-//! over received events and the provider state they left (`state.rs`). One intake route per
-//! path of each registered provider
-//! (`rampart_webhooks::providers`); each answers 200 once the event is recorded and queued.
+//! over received events and the provider state they left (`rampart_webhooks::readback`). One
+//! intake route per path of each registered provider (`rampart_webhooks::providers`); each
+//! answers 200 once the event is recorded and queued.
 //!
 //! `routes` are this function's routes on the shared state; `router` adds the shared layers
 //! (what Lambda serves). The local stack merges every function's `routes` under one set of
 //! layers.
-
-mod state;
 
 use std::sync::Arc;
 
@@ -138,7 +136,7 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
             "/admin/webhook-events/{provider}/{event_id}/replay",
             post(replay),
         )
-        .merge(state::routes());
+        .merge(rampart_webhooks::readback::routes());
     let operator = ratelimit::protect(
         operator,
         &state,

@@ -333,6 +333,31 @@ pub async fn order_paid_through_stripe(s: &Stack) {
     )
     .await;
     assert_eq!(seen["status"], "processed", "{seen}");
+    // The provider's payment reads back with the order it paid and its history.
+    let payment_state = expect(
+        s,
+        api(
+            s,
+            Method::GET,
+            &format!("/admin/provider-payments/stripe/{intent}"),
+            ip,
+        )
+        .bearer_auth(&s.admin_token),
+        200,
+        "GET /admin/provider-payments/stripe/{id}",
+    )
+    .await;
+    assert_eq!(payment_state["status"], "succeeded", "{payment_state}");
+    assert_eq!(
+        payment_state["order_id"],
+        order_id.as_str(),
+        "{payment_state}"
+    );
+    assert_eq!(
+        payment_state["history"][0]["event_id"],
+        event_id.as_str(),
+        "{payment_state}"
+    );
     // Replaying a processed event queues it again and changes nothing.
     expect(
         s,

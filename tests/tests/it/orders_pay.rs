@@ -23,6 +23,7 @@ rampart_tests::on_backends!(
     an_order_has_one_payment_however_often_it_is_paid,
     payment_events_apply_once_and_a_late_failure_is_superseded,
     owners_may_order_but_are_never_charged,
+    an_operator_reads_a_provider_payment_with_the_order_it_paid,
 );
 
 /// The local stack's "customer completed/failed the payment" command.
@@ -510,4 +511,45 @@ async fn the_lambda_routers_do_not_mount_the_local_payment_command() {
             .unwrap();
         assert_eq!(r.status(), 404);
     }
+}
+
+async fn an_operator_reads_a_provider_payment_with_the_order_it_paid(shop: Shop) {
+    let app = &shop.app;
+    let alice = sign_up(app, "paula@example.com").await;
+    let o = order(app, &alice, "eu-5gb-30d", 1).await;
+    let p = json_of(pay(app, &alice, s(&o["id"]), "mock").await).await;
+    let intent = s(&p["intent_id"]);
+    let sent = settle(app, intent, "succeed").await;
+    processed_event(app, "standard:mock", s(&sent["webhook_id"])).await;
+
+    let r = app
+        .client
+        .get(app.url(&format!("/admin/provider-payments/standard:mock/{intent}")))
+        .bearer_auth(rampart_tests::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen = json_of(r).await;
+    assert_eq!(seen["status"], "succeeded");
+    assert_eq!(seen["order_id"], o["id"], "the order it paid");
+    assert_eq!(seen["payment_id"], p["id"]);
+    assert_eq!(seen["history"][0]["type"], "payment.succeeded");
+    assert_eq!(seen["history"][0]["outcome"], "applied");
+    // The list shows it too, with its order.
+    let r = app
+        .client
+        .get(app.url("/admin/provider-payments?status=succeeded"))
+        .bearer_auth(rampart_tests::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let list = json_of(r).await;
+    let mine = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == intent)
+        .expect("listed");
+    assert_eq!(mine["order_id"], o["id"]);
 }

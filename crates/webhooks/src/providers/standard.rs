@@ -144,11 +144,11 @@ impl Provider for StandardWebhooks {
     async fn apply(
         &self,
         state: &AppState,
-        _: &WebhookEvent,
+        event: &WebhookEvent,
         ev: Option<rampart_events::payments::PaymentEvent>,
     ) -> Result<Outcome, JobError> {
         match ev {
-            Some(ev) => self.payments.payment_changed(state, ev).await,
+            Some(ev) => crate::effects::payment(state, &*self.payments, event, ev).await,
             None => Ok(Outcome::Ignored),
         }
     }

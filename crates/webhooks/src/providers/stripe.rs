@@ -15,12 +15,11 @@ use rampart_events::outcome::owner_blocked;
 use rampart_events::payments::{PaymentEvent, PaymentProvider, RefundEvent};
 
 use super::{Delivery, Provider, Rejected, Subject, Verified};
-use crate::effects::{Tracked, forward_only, ignored_because};
+use crate::effects::ignored_because;
 use crate::event::{Outcome, WebhookEvent};
 use crate::payload::{json, str_at};
 use rampart_http::jobs::JobError;
 use rampart_http::state::AppState;
-use rampart_store::keys;
 
 pub struct Stripe {
     pub effects: Effects,
@@ -196,24 +195,13 @@ impl Provider for Stripe {
                 {
                     return Ok(owner_blocked(state, &u, &event.kind).await);
                 }
-                // Stripe's own view of the intent, on the one payment ladder: provider state an
-                // operator can read, whether or not an order of ours was paid with it.
-                let key = keys::provider_payment_status(Self::NAME, &intent_id);
-                let (word, rank) = (status.as_str(), status.rank());
-                let recorded =
-                    forward_only(state, key, Tracked::ProviderPayment, word, rank, webhook).await?;
                 let ev = PaymentEvent {
                     provider: PaymentProvider::Stripe,
                     intent_id,
                     status,
                     event_time: event.created,
                 };
-                // The order paid with it moves too (orders' effect); an intent no order of ours
-                // was paid with is what Stripe says, recorded above.
-                match self.effects.payments.payment_changed(state, ev).await? {
-                    Outcome::Ignored => Ok(recorded),
-                    linked => Ok(linked),
-                }
+                crate::effects::payment(state, &*self.effects.payments, webhook, ev).await
             }
         }
     }

@@ -18,6 +18,7 @@ pub const SPEC: Spec = Spec {
         "status-failed",
         "inbound-stop",
         "inbound-start",
+        "inbound-text",
     ],
     flags: &[
         (
@@ -29,6 +30,10 @@ pub const SPEC: Spec = Spec {
             "sender; default +15005550006 (inbound: the subscriber)",
         ),
         ("--to", "recipient; default +15005550001"),
+        (
+            "--body",
+            "inbound-text: the message's text; default \"Hello\"",
+        ),
     ],
 };
 
@@ -63,9 +68,12 @@ pub async fn build(event: &str, ctx: &Ctx<'_>) -> Result<Outgoing, Error> {
         }
         (Twilio::PATHS[0], format!("{sid}:{status}"))
     } else {
-        let keyword = event.trim_start_matches("inbound-").to_ascii_uppercase();
+        let body = match event {
+            "inbound-text" => ctx.flags.get("body").unwrap_or("Hello").to_string(),
+            keyword => keyword.trim_start_matches("inbound-").to_ascii_uppercase(),
+        };
         params.push(("SmsMessageSid".into(), sid.clone()));
-        params.push(("Body".into(), keyword));
+        params.push(("Body".into(), body));
         params.push(("NumMedia".into(), "0".into()));
         params.push(("NumSegments".into(), "1".into()));
         (Twilio::PATHS[1], format!("{sid}:inbound"))

@@ -1,6 +1,7 @@
 //! The operator routes that read back what providers' events did: the event feed an app polls
 //! (`/admin/provider-events`), envelopes, outgoing and inbound SMS, opt-outs and provider
-//! payments (`rampart_webhooks::provider_state`). Routes and glue only.
+//! payments (`provider_state`). Handlers only: request in, the read, the answer out; the
+//! function serving them puts them behind its operator layers.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -9,10 +10,11 @@ use axum::{Json, Router};
 use rampart_auth::operator::Admin;
 use rampart_http::{AppState, Query};
 use rampart_platform::error::ApiError;
-use rampart_webhooks::effects::Tracked;
-use rampart_webhooks::feed::{self, FeedQuery};
-use rampart_webhooks::provider_state::{self, Listing};
 use serde::Deserialize;
+
+use super::effects::Tracked;
+use super::feed::{self, FeedQuery};
+use super::provider_state::{self, Listing};
 use serde_json::json;
 
 const DEFAULT_LIMIT: usize = 50;
