@@ -99,7 +99,7 @@ pub async fn list(
     Ok((page.items, page.cursor.filter(|_| page.has_more)))
 }
 
-pub async fn get(
+pub async fn get_event(
     state: &AppState,
     provider: &str,
     event_id: &str,
@@ -113,7 +113,7 @@ pub async fn get(
 /// not applied again; a failed one is retried. Returns the event's status at replay time.
 pub async fn replay(state: &AppState, provider: &str, event_id: &str) -> Result<Status, ApiError> {
     rampart_http::record_event(provider, event_id);
-    let event = get(state, provider, event_id).await?;
+    let event = get_event(state, provider, event_id).await?;
     super::intake::enqueue(state, provider, event_id).await?;
     tracing::info!("webhook event replayed by an operator");
     Ok(event.status)

@@ -4,6 +4,7 @@
 //! one file under `providers/`; everything else here is provider-agnostic.
 
 pub mod admin;
+pub mod admin_routes;
 pub mod effects;
 pub mod event;
 pub mod feed;

@@ -9,24 +9,19 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
-use rampart_auth::operator::Admin;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Extension, Router};
 use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
 use rampart_http::lambda::only_through_api_gateway;
 use rampart_http::openapi;
 use rampart_http::ratelimit::{self, KeyPart, Rule};
-use rampart_http::{self as http, Query, RouterOptions};
+use rampart_http::{self as http, RouterOptions};
 use rampart_platform::error::{ApiError, StartupError};
-use rampart_webhooks::admin::{self, Filter};
 use rampart_webhooks::intake::{self, Inbound};
 use rampart_webhooks::providers::{AnyProvider, Registry};
-use serde::Deserialize;
-use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// The function's name: its package, binary and the kebab-case of its SAM logical id.
@@ -46,59 +41,6 @@ async fn deliver(
 ) -> Result<Response, ApiError> {
     intake::receive(&state, &*provider, inbound).await?;
     Ok(intake::received())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    provider: Option<String>,
-    status: Option<String>,
-    cursor: Option<String>,
-    limit: Option<usize>,
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Extension(registry): Extension<Arc<Registry>>,
-    operator: Admin,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, ApiError> {
-    let filter = Filter {
-        provider: q.provider,
-        status: q.status,
-    };
-    filter.check_provider(&registry)?;
-    let (events, cursor) = admin::list(&state, &filter, q.cursor, q.limit.unwrap_or(50)).await?;
-    let body = Json(json!({ "events": events, "cursor": cursor }));
-    Ok((operator.limits, body).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OneQuery {
-    #[serde(default)]
-    include_payload: bool,
-}
-
-async fn one(
-    State(state): State<AppState>,
-    operator: Admin,
-    Path((provider, event_id)): Path<(String, String)>,
-    Query(q): Query<OneQuery>,
-) -> Result<Response, ApiError> {
-    let event = admin::get(&state, &provider, &event_id).await?;
-    let body = Json(admin::view(&event, q.include_payload));
-    Ok((operator.limits, body).into_response())
-}
-
-async fn replay(
-    State(state): State<AppState>,
-    operator: Admin,
-    Path((provider, event_id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let status = admin::replay(&state, &provider, &event_id).await?;
-    let body = json!({ "replayed": true, "status": status.as_str() });
-    Ok((StatusCode::ACCEPTED, operator.limits, Json(body)).into_response())
 }
 
 /// This function's contract for the built-in providers, served at `/webhooks/openapi.json`.
@@ -126,17 +68,7 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
         }
     }
     let minute = std::time::Duration::from_secs(60);
-    let operator = Router::new()
-        .route(
-            "/admin/webhook-events",
-            get(list).layer(Extension(Arc::new(registry.clone()))),
-        )
-        .route("/admin/webhook-events/{provider}/{event_id}", get(one))
-        .route(
-            "/admin/webhook-events/{provider}/{event_id}/replay",
-            post(replay),
-        )
-        .merge(rampart_webhooks::readback::routes());
+    let operator = rampart_webhooks::admin_routes::routes(registry);
     let operator = ratelimit::protect(
         operator,
         &state,
