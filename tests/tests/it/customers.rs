@@ -5,6 +5,7 @@
 //! Shared fixtures live here; each behaviour area has its own file.
 
 mod admin;
+mod deletion;
 mod keys;
 mod license;
 mod scopes;
@@ -13,10 +14,13 @@ mod usage;
 
 use std::sync::Arc;
 
+use rampart_billing::customers::record::{Customer, CustomerEmail};
 use rampart_http::AppState;
 use rampart_platform::clock::{ManualClock, SharedClock};
+use rampart_platform::crypto::keyed_hash;
 use rampart_store::SharedStore;
 use rampart_store::dynamo::DynamoStore;
+use rampart_store::load;
 use rampart_store::queue::SharedQueue;
 use rampart_store_sqlite::SqliteQueue;
 use rampart_store_sqlite::{Db, SqliteStore};
@@ -163,6 +167,38 @@ impl Stack {
             .filter(|i| i.s("kind") == Some(kind))
             .map(|i| serde_json::from_str(i.s("detail").unwrap()).unwrap())
             .collect()
+    }
+
+    pub fn customer_path(&self, id: &str) -> String {
+        format!("/admin/customers/{id}")
+    }
+
+    pub async fn patch(&self, id: &str, body: &Value) -> (u16, Value) {
+        self.get_json(
+            self.admin(reqwest::Method::PATCH, &self.customer_path(id))
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn stored(&self, id: &str) -> Customer {
+        load(&*self.app.state.store, &rampart_store::keys::customer(id))
+            .await
+            .unwrap()
+            .expect("the customer record stays")
+    }
+
+    /// Who the address lookup says holds `email`.
+    pub async fn holder(&self, email: &str) -> Option<String> {
+        let pepper = self.app.state.hash_pepper().await.unwrap();
+        let hash = keyed_hash(&pepper, "customer_email", email);
+        load::<CustomerEmail>(
+            &*self.app.state.store,
+            &rampart_store::keys::customer_email(&hash),
+        )
+        .await
+        .unwrap()
+        .map(|c| c.customer_id)
     }
 
     pub fn now(&self) -> i64 {
