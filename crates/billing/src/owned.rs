@@ -38,7 +38,7 @@ const KINDS: &[Kind] = &[
         locate: Locate::Owned,
         view: Some(customer),
         erasure: OnErasure::Keep(
-            "the customer instance is the company's: its record (contact address included) stays until an operator changes it",
+            "the customer instance is the company's: its record (contact address included) stays until an operator changes it or deletes the customer (which removes the address)",
         ),
         step: Step::ApiKeys,
     },
@@ -49,7 +49,7 @@ const KINDS: &[Kind] = &[
         locate: Locate::Owned,
         view: None,
         erasure: OnErasure::Keep(
-            "the company's; only an operator revokes them (/admin/customers/{id}/api-keys)",
+            "the company's; only an operator revokes them (/admin/customers/{id}/api-keys, or all of them by deleting the customer)",
         ),
         step: Step::ApiKeys,
     },

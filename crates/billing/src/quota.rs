@@ -151,7 +151,8 @@ async fn identify_key(
         };
         let customer: Option<Customer> =
             load(&*state.store, &keys::customer(&caller.customer_id)).await?;
-        let Some(customer) = customer else {
+        // A deleted customer's keys are revoked with it; its record never meters a call.
+        let Some(customer) = customer.filter(|c| !c.is_deleted()) else {
             return Ok(None);
         };
         parts.extensions.insert(ApiCaller(caller));

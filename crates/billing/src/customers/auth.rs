@@ -1,7 +1,8 @@
 //! Who calls the customer routes: an instance with its `X-API-Key` (`ApiCaller`; operators are
 //! auth's `Admin`). A refused key always gets the same 401 problem, whatever the
 //! reason; the log says which category (never the key). Failures count against per-IP limits,
-//! so a flood of guesses turns into 429s.
+//! so a flood of guesses turns into 429s. A key that checks out but lacks the scope a route
+//! needs gets 403 naming the scope: the caller is known, and told what to ask an operator for.
 
 use std::net::IpAddr;
 
@@ -9,9 +10,14 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderName;
 use axum::http::request::Parts;
 
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+
 use super::limits;
 use super::record::api_key::LAST_USED_AT;
 use super::record::{ApiKey, KeyState};
+use super::scope::Scope;
 use super::secret;
 use rampart_http::ClientIp;
 use rampart_http::ratelimit::{self, Subject};
@@ -30,6 +36,26 @@ pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
 pub struct Caller {
     pub customer_id: String,
     pub key_id: String,
+    /// The key's scopes; `None` is every scope (see `ApiKey::scopes`).
+    pub scopes: Option<BTreeSet<Scope>>,
+}
+
+impl Caller {
+    /// 403 `insufficient-scope` naming `scope` when the key was not issued with it.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.as_ref().is_none_or(|s| s.contains(&scope)) {
+            return Ok(());
+        }
+        tracing::info!(scope = scope.as_str(), "API key lacks the route's scope");
+        Err(ApiError::coded(
+            StatusCode::FORBIDDEN,
+            "insufficient-scope",
+            format!(
+                "This API key does not have the scope {}; ask for a key with it.",
+                scope.as_str()
+            ),
+        ))
+    }
 }
 
 /// Why a key was refused: for the log only, every one answers the same 401.
@@ -90,6 +116,7 @@ pub async fn authenticate(
     Ok(Ok(Caller {
         customer_id: key.customer_id,
         key_id: key.key_id,
+        scopes: key.scopes,
     }))
 }
 

@@ -140,6 +140,7 @@ fn sign(kid: &str, key: &SigningKey, claims: &Claims) -> Result<String, ApiError
 pub async fn issue(state: &AppState, customer_id: &str) -> Result<License, ApiError> {
     let customer: Customer = load(&*state.store, &keys::customer(customer_id))
         .await?
+        .filter(|c: &Customer| !c.is_deleted())
         .ok_or_else(|| ApiError::NotFound("No such customer.".into()))?;
     let keys = keys(state).await?;
     let (kid, key) = &keys[0];

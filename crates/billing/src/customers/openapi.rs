@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use utoipa::{OpenApi, ToSchema};
 
-use super::admin::{NewCustomer, RotateOptions};
+use super::admin::{CustomerChanges, NewCustomer, RotateOptions};
 use super::usage::Report;
 use rampart_http::openapi::{
-    BadRequest, Conflict, NotFound, RateLimited, TierLimits, Unprocessable,
+    BadRequest, Conflict, InsufficientScope, NotFound, RateLimited, TierLimits, Unprocessable,
 };
 
 #[derive(OpenApi)]
@@ -17,6 +17,9 @@ use rampart_http::openapi::{
     create,
     list,
     one,
+    change,
+    remove,
+    customer_usage,
     rotate,
     revoke,
     report,
@@ -45,7 +48,13 @@ pub struct CustomerView {
 #[derive(ToSchema)]
 pub struct KeyView {
     pub id: String,
+    /// The operator's label, if given.
+    pub name: Option<String>,
     pub prefix: String,
+    /// What the key may call: `usage:write`, `usage:read`, `licenses:read`.
+    pub scopes: Vec<String>,
+    /// Issued without a scope list: every scope, including ones added later.
+    pub all_scopes: bool,
     /// `active`, `revoked` or `expired`.
     pub status: String,
     pub created_at: i64,
@@ -76,6 +85,21 @@ pub struct CustomerPage {
 pub struct CustomerDetail {
     pub customer: CustomerView,
     pub api_keys: Vec<KeyView>,
+}
+
+/// The changed customer.
+#[derive(ToSchema)]
+pub struct ChangedCustomer {
+    pub customer: CustomerView,
+}
+
+/// The deleted customer: its keys revoked, its usage kept.
+#[derive(ToSchema)]
+pub struct DeletedCustomer {
+    pub id: String,
+    pub deleted_at: i64,
+    /// The keys that worked until now.
+    pub revoked_key_ids: Vec<String>,
 }
 
 /// A new key (shown once) and when the old ones stop working.
@@ -112,7 +136,7 @@ pub struct UsageRow {
     pub quantity: i64,
 }
 
-/// The caller's usage per UTC day.
+/// A customer's usage per UTC day.
 #[derive(ToSchema)]
 pub struct UsageSummary {
     pub from: String,
@@ -184,7 +208,37 @@ pub fn list() {}
 )]
 pub fn one() {}
 
-/// Issues a new key; with `expires_in_secs` every key working now stops then.
+/// Changes a customer's tier, company name or contact email (only the members sent).
+#[utoipa::path(patch, operation_id = "update_customer", path = "/admin/customers/{id}", tag = "operators",
+    params(("id" = String, Path, description = "The customer id.")),
+    request_body = CustomerChanges,
+    responses((status = 200, description = "Changed.", body = ChangedCustomer), NotFound, Conflict, RateLimited),
+    security(("admin_bearer" = [])),
+)]
+pub fn change() {}
+
+/// Deletes a customer: revokes its keys at once, keeps its usage; a second time is 404.
+#[utoipa::path(delete, operation_id = "delete_customer", path = "/admin/customers/{id}", tag = "operators",
+    params(("id" = String, Path, description = "The customer id.")),
+    responses((status = 200, description = "Deleted.", body = DeletedCustomer), NotFound, Conflict, RateLimited),
+    security(("admin_bearer" = [])),
+)]
+pub fn remove() {}
+
+/// A customer's usage per UTC day: the report its own key reads (default the last 30 days).
+#[utoipa::path(get, operation_id = "get_customer_usage", path = "/admin/customers/{id}/usage", tag = "operators",
+    params(
+        ("id" = String, Path, description = "The customer id."),
+        ("from" = Option<String>, Query, description = "`YYYY-MM-DD`."),
+        ("to" = Option<String>, Query, description = "`YYYY-MM-DD`; at most 92 days after `from`."),
+    ),
+    responses((status = 200, description = "The summary.", body = UsageSummary), BadRequest, NotFound, Unprocessable, RateLimited),
+    security(("admin_bearer" = [])),
+)]
+pub fn customer_usage() {}
+
+/// Issues a new key, optionally named, scoped and expiring; with `expires_in_secs` every key
+/// working now stops then.
 #[utoipa::path(post, operation_id = "rotate_customer_key", path = "/admin/customers/{id}/api-keys", tag = "operators",
     params(("id" = String, Path, description = "The customer id.")),
     request_body(content = Option<RotateOptions>, description = "Optional."),
@@ -210,7 +264,7 @@ pub fn revoke() {}
         (status = 202, description = "Recorded.", body = UsageEventView),
         (status = 200, description = "A replay: nothing counted.", body = UsageEventView,
             headers(("Idempotent-Replayed" = String, description = "`true`."))),
-        RateLimited,
+        InsufficientScope, RateLimited,
     ),
     security(("api_key" = [])),
 )]
@@ -222,14 +276,14 @@ pub fn report() {}
         ("from" = Option<String>, Query, description = "`YYYY-MM-DD`."),
         ("to" = Option<String>, Query, description = "`YYYY-MM-DD`; at most 92 days after `from`."),
     ),
-    responses((status = 200, description = "The summary.", body = UsageSummary), BadRequest, Unprocessable, RateLimited),
+    responses((status = 200, description = "The summary.", body = UsageSummary), BadRequest, InsufficientScope, Unprocessable, RateLimited),
     security(("api_key" = [])),
 )]
 pub fn summary() {}
 
 /// A fresh license for the caller's tier.
 #[utoipa::path(get, operation_id = "current_license", path = "/licenses/current", tag = "instances",
-    responses((status = 200, description = "The license.", body = LicenseView), RateLimited),
+    responses((status = 200, description = "The license.", body = LicenseView), InsufficientScope, RateLimited),
     security(("api_key" = [])),
 )]
 pub fn current_license() {}

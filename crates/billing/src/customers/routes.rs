@@ -1,7 +1,7 @@
-//! The customer routes as one router, mounted by `billing-api`: operators manage customers and
+//! The customer routes as one router, mounted by `customers-api`: operators manage customers and
 //! keys under `/admin/customers` (admin bearer token), instances report usage and fetch their
-//! license with `X-API-Key`, and anyone may read the license JWKS. Request and response glue
-//! only; the flows are in the sibling modules.
+//! license with `X-API-Key` (each route naming the scope it needs), and anyone may read the
+//! license JWKS. Request and response glue only; the flows are in the sibling modules.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,11 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use super::admin::{self, NewCustomer, RotateOptions, customer_view, key_view};
+use super::admin::{self, CustomerChanges, NewCustomer, RotateOptions, customer_view, key_view};
 use super::auth::{ApiCaller, Caller};
+use super::scope::Scope;
 use super::usage::{self, Outcome, Report, event_view};
 use super::{license, limits};
 use rampart_auth::operator::Admin;
@@ -34,7 +36,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let public = ratelimit::protect(public, state, vec![limits::unauthenticated()]);
     Router::new()
         .route("/admin/customers", post(create).get(list))
-        .route("/admin/customers/{id}", get(one))
+        .route(
+            "/admin/customers/{id}",
+            get(one).patch(change).delete(remove),
+        )
+        .route("/admin/customers/{id}/usage", get(customer_usage))
         .route("/admin/customers/{id}/api-keys", post(rotate))
         .route("/admin/customers/{id}/api-keys/{key_id}", delete(revoke))
         .route("/usage", post(report))
@@ -92,10 +98,13 @@ async fn one(
     Ok((admin.limits, axum::Json(body)).into_response())
 }
 
-/// The rotation body is optional: no body means "keep the old keys until revoked".
-fn rotate_options(headers: &HeaderMap, body: &Bytes) -> Result<RotateOptions, ApiError> {
+/// A JSON body a route may also receive empty (`None` then).
+fn optional_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Option<T>, ApiError> {
     if body.is_empty() {
-        return Ok(RotateOptions::default());
+        return Ok(None);
     }
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -106,7 +115,46 @@ fn rotate_options(headers: &HeaderMap, body: &Bytes) -> Result<RotateOptions, Ap
             "Send the body as application/json.".into(),
         ));
     }
-    rampart_http::json::parse(body)
+    rampart_http::json::parse(body).map(Some)
+}
+
+async fn change(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // No body is the same mistake as `{}`: nothing to change (422, not a parse error).
+    let changes: CustomerChanges = optional_body(&headers, &body)?.unwrap_or_default();
+    let customer = admin::update(&state, &admin, &id, &changes).await?;
+    let body = json!({ "customer": customer_view(&customer) });
+    Ok((admin.limits, axum::Json(body)).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let deleted = admin::delete(&state, &admin, &id).await?;
+    let body = json!({
+        "id": deleted.customer.id,
+        "deleted_at": deleted.customer.deleted_at,
+        "revoked_key_ids": deleted.revoked_key_ids,
+    });
+    Ok((admin.limits, axum::Json(body)).into_response())
+}
+
+async fn customer_usage(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Response, ApiError> {
+    let range = usage::range(q.from.as_deref(), q.to.as_deref(), state.clock.now_secs())?;
+    let body = admin::usage(&state, &admin, &id, range).await?;
+    Ok((admin.limits, axum::Json(body)).into_response())
 }
 
 async fn rotate(
@@ -116,7 +164,8 @@ async fn rotate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let opts = rotate_options(&headers, &body)?;
+    // No body: a full-access key without expiry, the old keys kept until revoked.
+    let opts: RotateOptions = optional_body(&headers, &body)?.unwrap_or_default();
     let rotated = admin::rotate(&state, &admin, &id, &opts).await?;
     let now = state.clock.now_secs();
     let (ends_at, ending) = rotated.old_keys_end.unzip();
@@ -157,6 +206,7 @@ async fn report(
     ApiCaller(caller): ApiCaller,
     Json(r): Json<Report>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::UsageWrite)?;
     let limits = per_customer(&state, limits::usage(), &caller).await?;
     Ok(
         match usage::report(&state, &caller.customer_id, &r).await? {
@@ -171,6 +221,7 @@ async fn report(
     )
 }
 
+/// The range of a usage report, the same for the customer's key and for operators.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SummaryQuery {
@@ -183,6 +234,7 @@ async fn summary(
     ApiCaller(caller): ApiCaller,
     Query(q): Query<SummaryQuery>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::UsageRead)?;
     let limits = per_customer(&state, limits::usage_summary(), &caller).await?;
     let now = state.clock.now_secs();
     let range = usage::range(q.from.as_deref(), q.to.as_deref(), now)?;
@@ -194,6 +246,7 @@ async fn current_license(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::LicensesRead)?;
     let limits = per_customer(&state, limits::license(), &caller).await?;
     let issued = license::issue(&state, &caller.customer_id).await?;
     let c = &issued.claims;

@@ -55,6 +55,14 @@ pub const PROBLEMS: &[ProblemDoc] = &[
         retry_after: false,
     },
     ProblemDoc {
+        name: "InsufficientScope",
+        status: 403,
+        slugs: &["insufficient-scope"],
+        description: "The API key is valid but was not issued with the scope this route needs; \
+                      the detail names it.",
+        retry_after: false,
+    },
+    ProblemDoc {
         name: "OwnerExempt",
         status: 403,
         slugs: &["owner-exempt", "forbidden"],
@@ -171,6 +179,7 @@ problem_responses!(
     BadRequestOrKeyMissing,
     Unauthorized,
     Forbidden,
+    InsufficientScope,
     OwnerExempt,
     NotFound,
     Conflict,

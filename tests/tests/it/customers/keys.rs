@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Stack, assert_refused_key, event, stack, stack_at_manual_clock, table_dump};
+use super::{Stack, assert_refused_key, event, stack, stack_at_manual_clock};
 use rampart_billing::customers::record::ApiKey;
 use rampart_store::{keys, load};
 
@@ -70,7 +70,7 @@ async fn a_new_key_works_once_shown_and_is_never_shown_or_stored_again() {
     assert!(first["last_used_at"].is_i64(), "its use was recorded");
 
     // The table holds the keyed hash, never the key or its secret.
-    let dump = table_dump(&s.db).await;
+    let dump = s.dump().await;
     assert!(!dump.contains(&secret), "the secret is stored somewhere");
     let stored: ApiKey = load(&*s.app.state.store, &keys::api_key(&c.id, &c.key_id))
         .await
@@ -409,7 +409,7 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_count_the_failures() {
         .await
         .unwrap();
     assert_eq!(page.items.len(), 10);
-    assert!(!table_dump(&s.db).await.contains("wrong-token"));
+    assert!(!s.dump().await.contains("wrong-token"));
     s.app.shutdown().await;
 }
 

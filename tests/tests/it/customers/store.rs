@@ -178,6 +178,7 @@ async fn rotation_overlap_expiry_and_revocation_take_effect_at_once(fx: Fx) {
     let (id, old) = fx.create("rot@acme.example").await;
     let opts = RotateOptions {
         expires_in_secs: Some(600),
+        ..RotateOptions::default()
     };
     let rotated = admin::rotate(&fx.state, &operator(), &id, &opts)
         .await

@@ -1,6 +1,9 @@
 //! `ApiKey`: one key of a customer, stored only as its keyed hash with the metadata operators
-//! see. Its attributes and its one mapping to and from an item.
+//! see (name, scopes, validity). Its attributes and its one mapping to and from an item.
 
+use std::collections::BTreeSet;
+
+use crate::customers::scope::Scope;
 use rampart_store::record::TYPE;
 use rampart_store::{EXPIRES_AT, Item, Record, StoreError, keys};
 
@@ -16,6 +19,11 @@ pub const LAST_USED_AT: &str = "last_used_at";
 pub const VALID_UNTIL: &str = "valid_until";
 pub const REVOKED_AT: &str = "revoked_at";
 pub const REVOKED_BY: &str = "revoked_by";
+/// The operator's label for the key (which instance holds it), optional.
+pub const NAME: &str = "name";
+/// The scopes the key is limited to, space-separated (as OAuth's `scope`, RFC 6749 §3.3).
+/// Absent: every scope (see `ApiKey::scopes`).
+pub const SCOPES: &str = "scopes";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -26,7 +34,15 @@ pub struct ApiKey {
     pub secret_hash: String,
     pub created_at: i64,
     pub created_by: String,
+    pub name: Option<String>,
+    /// The scopes the key may use. `None` is every scope, now and later: keys stored before
+    /// scopes existed have no `scopes` attribute and keep the full access they were issued
+    /// with, and a key issued without a `scopes` list is the same full-access key. A stored
+    /// name this code does not know grants nothing (fewer rights, never more).
+    pub scopes: Option<BTreeSet<Scope>>,
     pub last_used_at: Option<i64>,
+    /// When the key stops working: the end of a rotation's overlap or the expiry it was issued
+    /// with (`expires_at` in the API), whichever is sooner.
     pub valid_until: Option<i64>,
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
@@ -69,6 +85,8 @@ impl From<&ApiKey> for Item {
             .with(SECRET_HASH, k.secret_hash.as_str())
             .with(CREATED_AT, k.created_at)
             .with(CREATED_BY, k.created_by.as_str())
+            .with_opt(NAME, k.name.clone())
+            .with_opt(SCOPES, k.scopes.as_ref().map(stored_scopes))
             .with_opt(LAST_USED_AT, k.last_used_at)
             .with_opt(VALID_UNTIL, k.valid_until)
             .with_opt(REVOKED_AT, k.revoked_at)
@@ -89,6 +107,10 @@ impl TryFrom<&Item> for ApiKey {
             secret_hash: item.req_s(kind, SECRET_HASH)?.to_string(),
             created_at: item.req_n(kind, CREATED_AT)?,
             created_by: item.opt_s(CREATED_BY).unwrap_or_default(),
+            name: item.opt_s(NAME),
+            scopes: item
+                .s(SCOPES)
+                .map(|s| s.split(' ').filter_map(Scope::parse).collect()),
             last_used_at: item.n(LAST_USED_AT),
             valid_until: item.n(VALID_UNTIL),
             revoked_at: item.n(REVOKED_AT),
@@ -96,4 +118,9 @@ impl TryFrom<&Item> for ApiKey {
             expires_at: item.expires_at(),
         })
     }
+}
+
+fn stored_scopes(scopes: &BTreeSet<Scope>) -> String {
+    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    names.join(" ")
 }
