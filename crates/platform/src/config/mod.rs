@@ -9,6 +9,7 @@ mod billing;
 pub mod browser;
 pub mod catalog;
 mod features;
+pub mod hosts;
 pub mod links;
 pub mod parse;
 pub mod retention;
@@ -52,6 +53,8 @@ pub struct Settings {
     pub secrets_ttl: Duration,
     pub cors_allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
+    /// The hosts the API answers for (empty: any).
+    pub allowed_hosts: Vec<hosts::HostPattern>,
     pub cookie_secure: bool,
     /// The parent domain session cookies are scoped to (`Domain=`); `None`: host-only.
     pub cookie_domain: Option<String>,
@@ -151,6 +154,7 @@ impl Settings {
             secrets_ttl: Duration::ZERO,
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
             cookie_secure: false,
             cookie_domain: None,
             cookie_same_site: browser::SameSite::Lax,
