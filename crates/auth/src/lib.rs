@@ -6,7 +6,7 @@
 //! `login` (password sign-in and change), `codes` (email codes), `reset` (password reset),
 //! `session` (sessions and their absolute lifetime), `refresh` (rotation, grace and reuse),
 //! `device` (device cookies), `throttle` (failed sign-in backoff and cap), `limits` (every auth
-//! rate limit), `http` (the route handlers `auth-api` mounts), and the building blocks
+//! rate limit), `links` (the app pages the mails link to), `http` (the route handlers `auth-api` mounts), and the building blocks
 //! (`password`, `jwt`, `cookies`, `csrf`, `extract`, `operator`).
 //!
 //! Standards: OWASP ASVS (V2 authentication; 5.0 V7 session management), the OWASP
@@ -25,6 +25,7 @@ pub mod extract;
 pub mod http;
 pub mod jwt;
 pub mod limits;
+pub mod links;
 pub mod login;
 pub mod openapi;
 pub mod operator;

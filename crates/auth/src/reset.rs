@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::records::{PasswordReset, User};
 use super::session::{self, generation_is};
-use super::{account, email_hash, password, throttle};
+use super::{account, email_hash, links, password, throttle};
 use rampart_http::mail::{Mail, MailKind};
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{keyed_hash, random_token};
@@ -81,11 +81,22 @@ async fn mail_token(state: &AppState, email: &str) -> Result<(), ApiError> {
             kind: MailKind::PasswordReset,
             to: email.into(),
             subject: "Reset your password".into(),
-            body: format!(
-                "Use this token to reset your password within 30 minutes: {token}\nIf you did not ask for this, ignore this mail."
+            body: reset_body(
+                &token,
+                links::reset_password(&state.settings, &token).as_deref(),
             ),
         })
         .await
+}
+
+/// The mail: the bare token first (apps that take it in their own screen read it there), then
+/// the link to the app's reset page.
+fn reset_body(token: &str, link: Option<&str>) -> String {
+    let open = link.map_or_else(String::new, |l| format!("Or open this link: {l}\n"));
+    format!(
+        "Use this token to reset your password within 30 minutes: {token}\n{open}If you did not \
+         ask for this, ignore this mail."
+    )
 }
 
 /// The parts of a reset.

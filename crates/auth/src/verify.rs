@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::code::{bad_code, code_hash, code_matches, count_guess, six_digits};
 use super::records::{EmailVerification, User};
-use super::{email_hash, normalize_email};
+use super::{email_hash, links, normalize_email};
 use rampart_http::mail::{Mail, MailKind};
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
@@ -31,6 +31,11 @@ pub async fn mail_code(state: &AppState, user: &User, email_hash: &str) -> Resul
         expires_at: state.clock.now_secs() + rampart_platform::lifetimes::EMAIL_VERIFICATION_SECS,
     };
     state.store.put((&record).into(), None).await?;
+    // The bare code first (apps that take it in their own screen read it there), then the link.
+    let open = links::verify_email(&state.settings, &code, &user.email)
+        .map_or_else(String::new, |l| {
+            format!("\nOr open this link to confirm it: {l}")
+        });
     state
         .mailer
         .send(Mail {
@@ -39,8 +44,8 @@ pub async fn mail_code(state: &AppState, user: &User, email_hash: &str) -> Resul
             subject: "Confirm your email address".into(),
             body: format!(
                 "Your verification code is {code}. Enter it to confirm this address for the account \
-                 you registered; it works once, within 24 hours.\nIf you did not register, do not \
-                 enter it: whoever did cannot use this address until it is confirmed, and signing in \
+                 you registered; it works once, within 24 hours.{open}\nIf you did not register, do \
+                 not enter it: whoever did cannot use this address until it is confirmed, and signing in \
                  with an email code gives the account to you."
             ),
         })

@@ -1,8 +1,9 @@
 //! Erasure (`POST /account/delete`, GDPR Art. 17): the confirmed request marks the account and
 //! ends every session in one transaction (the address stops leading to the account at the same
 //! moment), then the resumable steps (`steps`) run one by one, each marked done on the erasure
-//! record; a crash between two is finished by a retry or by the cron's `resume_pending`. A
-//! legally held user loses access at once, and the rest waits until the hold is lifted.
+//! record; a crash between two is finished by a retry or by the next retention run
+//! (`resume_pending`). A legally held user loses access at once, and the rest waits until the
+//! hold is lifted: the next retention run of any kind (hourly, daily, an operator's) finishes it.
 
 use std::collections::BTreeSet;
 
@@ -290,7 +291,8 @@ pub async fn resume(state: &AppState, id: &str) -> Result<Erasure, ApiError> {
     }
 }
 
-/// Finishes every erasure a crash or a hold left unfinished (the cron calls this). Returns how
+/// Finishes every erasure a crash or a hold left unfinished (every real retention run calls
+/// this). Returns how
 /// many were looked at; one that fails again stays pending for the next run.
 pub async fn resume_pending(state: &AppState) -> Result<usize, StoreError> {
     let mut cursor = None;

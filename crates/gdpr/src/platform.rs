@@ -70,6 +70,7 @@ const RETAINED: &[Retained] = &[
         reach: Reach::Index(AuditEvent::INDEX),
         lifetime_secs: life::AUDIT_SECS,
         personal: &[AuditEvent::IP_HASH],
+        outlives: None,
     },
     Retained::ttl(IdempotencyRecord::KIND, EXPIRES_AT, 0),
     // A mail's time is its sort key's; TTL removes it `OUTBOX_SECS` after sending.

@@ -1,7 +1,7 @@
 //! What every Rampart function is built from, above the platform and the store: the shared
 //! state and how Lambda runs a function (`state`, `lambda`), the layers and extractors every
-//! router gets (request id, a tracing span and access log per request, security headers, CORS
-//! from an allowlist, problem+json for every error, panic capture, client IP, body limit; JSON
+//! router gets (request id, a tracing span and access log per request, security headers, the
+//! host allowlist (`hosts`), CORS from an allowlist, problem+json for every error, panic capture, client IP, body limit; JSON
 //! and query extractors whose rejections are problems), rate limits, the one idempotent path,
 //! the OpenAPI contract's shared parts, health, the audit log, mail and the job dispatcher.
 
@@ -18,6 +18,7 @@ pub mod registry;
 pub mod state;
 
 pub mod client_ip;
+mod hosts;
 pub mod json;
 mod layers;
 pub mod query;
@@ -129,6 +130,7 @@ pub fn finish(routes: Router, state: &AppState, opts: RouterOptions) -> Router {
         )
     });
     let trusted = state.settings.trusted_proxies.clone();
+    let hosts: std::sync::Arc<[_]> = state.settings.allowed_hosts.clone().into();
     let stack = ServiceBuilder::new()
         .layer(axum::middleware::from_fn(layers::request_id))
         .layer(axum::middleware::from_fn(layers::access_log))
@@ -154,6 +156,11 @@ pub fn finish(routes: Router, state: &AppState, opts: RouterOptions) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        // Inside the request id, log and security headers (a refusal carries them), before
+        // CORS and every route (a preflight or a health check from a wrong host is refused too).
+        .layer(axum::middleware::from_fn(move |req, next| {
+            hosts::check(hosts.clone(), req, next)
+        }))
         .layer(cors(state))
         .layer(axum::middleware::from_fn(layers::problem_errors))
         .layer(CatchPanicLayer::custom(layers::panic_response))

@@ -134,6 +134,19 @@ pub struct Retained {
     pub lifetime_secs: i64,
     /// Attributes an `anonymise` policy removes; empty when the kind cannot be anonymised.
     pub personal: &'static [&'static str],
+    /// What relies on the items staying at least this long (`None`: nothing does).
+    pub outlives: Option<KeepLonger>,
+}
+
+/// A span the items of a kind must outlive, because something else relies on them for that
+/// long (received webhook events are the deduplication records of their deliveries): a
+/// retention policy that keeps them no longer than `secs` is refused at startup.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepLonger {
+    pub secs: i64,
+    /// What the span is and why the items must outlive it, for the startup error.
+    pub what: &'static str,
+    pub why: &'static str,
 }
 
 impl Retained {
@@ -145,6 +158,7 @@ impl Retained {
             reach: Reach::Ttl,
             lifetime_secs,
             personal: &[],
+            outlives: None,
         }
     }
 }

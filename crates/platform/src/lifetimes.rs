@@ -14,6 +14,12 @@ pub const WEBHOOK_EVENT_SECS: i64 = 180 * DAY;
 /// gone. One day less than the record's lifetime: any event still accepted finds the record of
 /// an earlier delivery (which cannot be older than the event itself).
 pub const WEBHOOK_STALE_AFTER_SECS: i64 = WEBHOOK_EVENT_SECS - DAY;
+/// The webhook deduplication window: how long after its event a delivery is still accepted
+/// (the staleness rule above; the timestamp-signed providers, Stripe and Standard Webhooks,
+/// retry for days, well inside it). A received event is the record that makes a re-post of its
+/// delivery a duplicate, so retention must keep it longer than this (`retention::policies`
+/// refuses a shorter period at startup).
+pub const WEBHOOK_DEDUP_WINDOW_SECS: i64 = WEBHOOK_STALE_AFTER_SECS;
 /// When a Twilio message SID was first delivered: Twilio's own time for the staleness rule
 /// (its payloads carry none). Twice the deduplication lifetime, so a delivery replayed after its
 /// record expired is still recognised as old for another 180 days; past that, nothing signed

@@ -5,9 +5,13 @@
 //! part of the hourly sweep (queueing events a crash left recorded but never queued).
 
 use async_trait::async_trait;
-use rampart_http::registry::{Kind, Locate, OnErasure, OwnedData, Reach, Retained, Step};
+use rampart_http::registry::{
+    KeepLonger, Kind, Locate, OnErasure, OwnedData, Reach, Retained, Step,
+};
 use rampart_http::state::AppState;
-use rampart_platform::lifetimes::{PROVIDER_EVENT_SECS, SMS_INBOUND_SECS, WEBHOOK_EVENT_SECS};
+use rampart_platform::lifetimes::{
+    PROVIDER_EVENT_SECS, SMS_INBOUND_SECS, WEBHOOK_DEDUP_WINDOW_SECS, WEBHOOK_EVENT_SECS,
+};
 use rampart_store::record::Record;
 use rampart_store::{StoreError, keys};
 
@@ -59,6 +63,15 @@ const RETAINED: &[Retained] = &[
         reach: Reach::Index(keys::WEBHOOK_EVENTS_INDEX),
         lifetime_secs: WEBHOOK_EVENT_SECS,
         personal: &[],
+        // A received event is the only thing that tells a re-posted delivery from a new one: a
+        // policy removing it while a delivery is still accepted would let that delivery apply
+        // twice.
+        outlives: Some(KeepLonger {
+            secs: WEBHOOK_DEDUP_WINDOW_SECS,
+            what: "the webhook deduplication window",
+            why: "a delivery re-posted that long after its event is still accepted, and only the \
+                  event's record keeps it from being applied twice",
+        }),
     },
     Retained::ttl(
         FeedEntry::KIND,
@@ -72,6 +85,7 @@ const RETAINED: &[Retained] = &[
         reach: Reach::Index(keys::SMS_INBOUND_INDEX),
         lifetime_secs: SMS_INBOUND_SECS,
         personal: &[],
+        outlives: None,
     },
 ];
 

@@ -106,13 +106,25 @@ pub fn registry() -> rampart_http::registry::Registry<AppState> {
     )])
 }
 
-/// Production auth needs a real mail sender.
+/// Production auth needs a real mail sender, and the app's https pages its mails link to
+/// (nothing under the API serves them; a plain-http link would carry the reset token in clear).
 pub fn check_production(state: &AppState) -> Result<(), StartupError> {
-    if state.settings.is_production() && state.settings.mail_from.is_none() {
+    let s = &state.settings;
+    if !s.is_production() {
+        return Ok(());
+    }
+    if s.mail_from.is_none() {
         return Err(StartupError(
             "MAIL_FROM must be set for auth-api in production (codes and reset links are mailed)"
                 .into(),
         ));
+    }
+    if !s.app_url.starts_with("https://") {
+        return Err(StartupError(format!(
+            "APP_URL must be set to the app's https base URL for auth-api in production (the \
+             reset and verification mails link to its pages), got {:?}",
+            s.app_url
+        )));
     }
     Ok(())
 }

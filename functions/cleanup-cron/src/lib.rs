@@ -70,16 +70,10 @@ pub async fn handle_within(
     tracing::info!(
         expired_items_removed = report.expired_items_removed,
         webhooks_requeued = report.webhooks_requeued,
+        erasures_resumed = report.erasures_resumed,
         incomplete = report.incomplete,
         dry_run = report.dry_run,
         "retention run finished"
     );
-    if !opts.dry_run {
-        // Erasures a crash or a since-lifted legal hold left unfinished.
-        match rampart_gdpr::erasure::resume_pending(state).await {
-            Ok(n) => tracing::info!(pending_erasures = n, "pending erasures resumed"),
-            Err(e) => tracing::warn!(error = %e, "pending erasures not resumed"),
-        }
-    }
     Ok(report)
 }

@@ -266,3 +266,45 @@ async fn an_aws_call_answered_with_a_redirect_is_not_followed() {
         "the redirect was followed"
     );
 }
+
+/// The hosts template.yaml allows without a custom domain: the region's execute-api hosts for
+/// the HTTP API and its function URL hosts for the webhooks intake. Requests as API Gateway and
+/// the function URL hand them over are served; the same events naming another host are refused.
+#[tokio::test]
+async fn the_hosts_template_yaml_allows_are_served_through_lambda_and_others_are_refused() {
+    let allowed = "*.execute-api.us-east-1.amazonaws.com,*.lambda-url.us-east-1.on.aws";
+    let state = embedded_state(
+        settings(&[("ALLOWED_HOSTS", allowed)]),
+        rampart_platform::clock::system(),
+    );
+    let via_api = fixture("apigw_v2_health_stage.json");
+    let via_url = fixture("function_url_webhooks_health.json");
+    let resp = invoke(auth_api::router(state.clone()), &via_api).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let resp = invoke(webhooks_api::router(state.clone()), &via_url).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+
+    let forged = |event: &str, domain: &str| {
+        event.replace(
+            &format!("\"host\": \"{domain}\""),
+            "\"host\": \"evil.example\"",
+        )
+    };
+    for (router, event) in [
+        (
+            auth_api::router(state.clone()),
+            forged(&via_api, "abc123.execute-api.us-east-1.amazonaws.com"),
+        ),
+        (
+            webhooks_api::router(state.clone()),
+            forged(&via_url, "fnurl123.lambda-url.us-east-1.on.aws"),
+        ),
+    ] {
+        assert!(event.contains("evil.example"));
+        let resp = invoke(router, &event).await;
+        assert_eq!(resp["statusCode"], 400, "{resp}");
+        assert_eq!(resp["headers"]["content-type"], "application/problem+json");
+        let body: Value = serde_json::from_slice(&body_bytes(&resp)).unwrap();
+        assert_eq!(body["type"], "urn:rampart:problem:host-not-allowed");
+    }
+}

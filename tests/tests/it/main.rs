@@ -10,6 +10,7 @@ mod customers;
 mod faults;
 mod gdpr;
 mod generated_docs;
+mod hosts;
 mod idempotency;
 mod lambda_events;
 mod local_send;

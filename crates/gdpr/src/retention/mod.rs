@@ -1,5 +1,6 @@
 //! The retention job: what the scheduled cron (and `POST /admin/retention/run`) does each run.
-//! It queues webhook events a crash left stuck (`webhooks::sweep`), reports the dead-letter
+//! It queues webhook events a crash left stuck (`webhooks::sweep`), finishes erasures a crash or
+//! a since-lifted legal hold left pending (`erasure::resume_pending`), reports the dead-letter
 //! depth, applies every retention policy (`policies`: walked kinds page by page from a stored
 //! checkpoint, TTL-backed kinds left to DynamoDB), never touching an item a legal hold keeps
 //! (`hold`), and on the embedded store (no TTL) physically removes expired items. A dry run
@@ -104,6 +105,8 @@ pub struct Report {
     /// Webhook events recorded but never queued (a crash between the put and the send), or
     /// queued but never claimed, queued (again) now.
     pub webhooks_requeued: usize,
+    /// Unfinished erasures looked at (a crash, a legal hold): each finished unless still held.
+    pub erasures_resumed: usize,
     /// True when the run stopped at its budget with more left to do.
     pub incomplete: bool,
     /// Messages seen waiting in the dead-letter queue (where the backend can tell).
@@ -129,6 +132,16 @@ pub async fn run_with(state: &AppState, opts: &Options) -> Result<Report, StoreE
         for owner in state.registry.owners() {
             report.webhooks_requeued += owner.sweep(state).await?;
         }
+        // Every real run, whoever starts it (the hourly sweep, the daily job, an operator's
+        // run), so lifting a hold lets its held erasures finish at the next run of any kind.
+        // One that cannot be listed now is left to the next run; the policies still run.
+        report.erasures_resumed = match crate::erasure::resume_pending(state).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "pending erasures not resumed");
+                0
+            }
+        };
     }
     report.dead_letter_depth = dead_letter_depth(state).await;
     if opts.sweep_only {

@@ -79,6 +79,9 @@ pub struct RunReport {
     /// Expired items removed from the embedded store (DynamoDB's TTL does this in AWS).
     pub expired_items_removed: u64,
     pub webhooks_requeued: u64,
+    /// Unfinished erasures (a crash, a since-lifted legal hold) looked at; each is finished
+    /// unless a hold still keeps its user.
+    pub erasures_resumed: u64,
     /// True when the run stopped at its budget with more left to do.
     pub incomplete: bool,
     pub dead_letter_depth: Option<u64>,

@@ -160,14 +160,31 @@ fn apply(
     Ok(table)
 }
 
-/// Whether the job can honour the policy as written.
 /// A placeholder registration for a policy whose kind is not looked up yet.
 static UNKNOWN: Retained = Retained::ttl("", "", 0);
 
+/// Whether the job can honour the policy as written, and whether what relies on the kind's
+/// items (`Retained::outlives`) still finds them.
 fn check(p: &Policy, spec: &Retained) -> Result<(), String> {
     let name = &p.name;
     if p.action == Action::Anonymise && spec.personal.is_empty() {
         return Err(format!("{name}: {} items cannot be anonymised", p.kind));
+    }
+    // Strictly longer: an item received the second its event occurred and removed the second
+    // the window closes would leave that second's re-post unrecognised.
+    if let Some(floor) = spec.outlives
+        && p.action == Action::Delete
+        && p.keep_secs() <= floor.secs
+    {
+        return Err(format!(
+            "{name}: keep_days {} is inside {} of {} days ({}); {} items must be kept at least {} days",
+            p.keep_days,
+            floor.what,
+            floor.secs / DAY,
+            floor.why,
+            p.kind,
+            floor.secs / DAY + 1
+        ));
     }
     match spec.reach {
         Reach::Ttl if p.keep_secs() != spec.lifetime_secs => Err(format!(
@@ -184,5 +201,50 @@ fn check(p: &Policy, spec: &Retained) -> Result<(), String> {
             spec.lifetime_secs / DAY
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rampart_http::registry::KeepLonger;
+
+    use super::*;
+
+    static DEDUPED: Retained = Retained {
+        kind: "webhook_event",
+        age_field: "received_at",
+        reach: Reach::Index("whevt"),
+        lifetime_secs: 180 * DAY,
+        personal: &[],
+        outlives: Some(KeepLonger {
+            secs: 179 * DAY,
+            what: "the webhook deduplication window",
+            why: "re-posts",
+        }),
+    };
+
+    fn keeping(days: i64) -> Policy {
+        Policy {
+            name: "webhook_events".into(),
+            kind: "webhook_event".into(),
+            age_field: "received_at".into(),
+            keep_days: days,
+            action: Action::Delete,
+            spec: &DEDUPED,
+        }
+    }
+
+    #[test]
+    fn a_period_within_what_the_items_must_outlive_is_refused_naming_the_row_and_the_window() {
+        for days in [0, 90, 179] {
+            let why = check(&keeping(days), &DEDUPED).unwrap_err();
+            assert!(why.starts_with("webhook_events: "), "{why}");
+            assert!(
+                why.contains("the webhook deduplication window of 179 days"),
+                "{why}"
+            );
+            assert!(why.contains("at least 180 days"), "{why}");
+        }
+        assert_eq!(check(&keeping(180), &DEDUPED), Ok(()));
     }
 }

@@ -9,6 +9,8 @@ mod billing;
 pub mod browser;
 pub mod catalog;
 mod features;
+pub mod hosts;
+pub mod links;
 pub mod parse;
 pub mod retention;
 mod setting;
@@ -22,7 +24,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use parse::rate as parse_rate;
-pub use setting::{Fallback, Kind, Production, Setting};
+pub use setting::{Fallback, Kind, Production, Setting, readme_table};
 pub use table::SETTINGS;
 
 use crate::error::StartupError;
@@ -51,6 +53,8 @@ pub struct Settings {
     pub secrets_ttl: Duration,
     pub cors_allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
+    /// The hosts the API answers for (empty: any).
+    pub allowed_hosts: Vec<hosts::HostPattern>,
     pub cookie_secure: bool,
     /// The parent domain session cookies are scoped to (`Domain=`); `None`: host-only.
     pub cookie_domain: Option<String>,
@@ -104,6 +108,8 @@ pub struct Settings {
     pub checkout_cancel_url: String,
     /// The app's billing page: the dunning mail links to it, the Billing Portal returns to it.
     pub billing_page_url: String,
+    /// The app's base URL: the reset and verification mails link to pages under it.
+    pub app_url: String,
     /// The tier whose entitlements owner accounts get, without any charge path.
     pub owner_tier: crate::tiers::Tier,
     /// The `iss` claim of licenses (customers-api).
@@ -148,6 +154,7 @@ impl Settings {
             secrets_ttl: Duration::ZERO,
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
             cookie_secure: false,
             cookie_domain: None,
             cookie_same_site: browser::SameSite::Lax,
@@ -178,6 +185,7 @@ impl Settings {
             checkout_success_url: String::new(),
             checkout_cancel_url: String::new(),
             billing_page_url: String::new(),
+            app_url: String::new(),
             owner_tier: crate::tiers::Tier::Enterprise,
             license_issuer: String::new(),
             retention_policies: Vec::new(),
@@ -205,29 +213,6 @@ impl Settings {
             })
             .collect()
     }
-}
-
-/// The settings reference table (docs), generated from `SETTINGS`.
-pub fn readme_table() -> String {
-    let mut out = String::from(
-        "| setting | kind | default | in production | meaning |\n|---|---|---|---|---|\n",
-    );
-    for s in SETTINGS {
-        let default = match s.default {
-            Fallback::Value(v) => format!("`{v}`"),
-            Fallback::Unset(d) => d.to_string(),
-        };
-        let prod = s.production.as_ref().map_or("", |p| p.rule);
-        out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
-            s.name,
-            s.kind.label(),
-            default,
-            prod,
-            s.doc
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

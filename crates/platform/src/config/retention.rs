@@ -69,7 +69,7 @@ pub(super) const RETENTION_POLICIES: Setting = Setting {
     kind: Kind::Text,
     default: Fallback::Unset("(built-in table, see Retention)"),
     production: None,
-    doc: "JSON list overriding or adding retention policies, e.g. `[{\"name\": \"webhook_events\", \"keep_days\": 90}]`; a row TTL cannot honour stops startup",
+    doc: "JSON list overriding or adding retention policies, e.g. `[{\"name\": \"audit_ip_hashes\", \"keep_days\": 90}]`; a row TTL cannot honour, or one removing webhook events inside their deduplication window, stops startup",
     apply: |s, v| {
         s.retention_policies = match v {
             Some(json) => parse(json)?,

@@ -1,7 +1,7 @@
 //! What a setting declaration is (`Setting`: name, kind, default, production rule, meaning,
 //! how it is stored) and docs/configuration.md's table rendered from the declarations.
 
-use super::Settings;
+use super::{SETTINGS, Settings};
 
 /// What kind of value a setting holds (the "kind" column of docs/configuration.md; a unit kind fixes the suffix of
 /// the setting's name).
@@ -74,4 +74,27 @@ pub struct Setting {
     /// Stores the value (`None`: unset and the default is `Unset`). `Err` says what is wrong,
     /// without the name.
     pub(super) apply: fn(&mut Settings, Option<&str>) -> Result<(), String>,
+}
+
+/// The settings reference table (docs), generated from `SETTINGS`.
+pub fn readme_table() -> String {
+    let mut out = String::from(
+        "| setting | kind | default | in production | meaning |\n|---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let default = match s.default {
+            Fallback::Value(v) => format!("`{v}`"),
+            Fallback::Unset(d) => d.to_string(),
+        };
+        let prod = s.production.as_ref().map_or("", |p| p.rule);
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            s.name,
+            s.kind.label(),
+            default,
+            prod,
+            s.doc
+        ));
+    }
+    out
 }

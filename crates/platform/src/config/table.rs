@@ -9,7 +9,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use super::setting::{Fallback, Kind, Production, Setting};
 use super::{AppEnv, LogFormat, billing, parse};
-use super::{browser, features, webhooks};
+use super::{browser, features, hosts, links, webhooks};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
@@ -167,6 +167,7 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    hosts::ALLOWED_HOSTS,
     Setting {
         name: "COOKIE_SECURE",
         kind: Kind::Bool,
@@ -312,6 +313,7 @@ pub static SETTINGS: &[Setting] = &[
     webhooks::PUBLIC_BASE_URL,
     webhooks::SQUARE_WEBHOOK_URL,
     webhooks::WEBHOOK_RATE_LIMIT,
+    links::APP_URL,
     billing::STRIPE_PRICES,
     Setting {
         name: "OWNER_ACCOUNT_IDS",

@@ -7,6 +7,7 @@ mod counters;
 mod csrf_cookies;
 mod devices;
 mod limits;
+mod links;
 mod lockout;
 mod mailbox;
 mod password;
@@ -31,6 +32,7 @@ fn test_settings(extra: &[(&str, &str)]) -> rampart_platform::config::Settings {
     let mut pairs = vec![
         ("TRUSTED_PROXIES", "127.0.0.0/8"),
         ("CORS_ALLOWED_ORIGINS", "https://app.example"),
+        ("APP_URL", "https://app.example"),
     ];
     pairs.extend_from_slice(extra);
     settings(&pairs)

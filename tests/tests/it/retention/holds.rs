@@ -9,7 +9,8 @@ use rampart_gdpr::retention::{self, hold};
 use rampart_store::keys;
 
 use super::{
-    DAY_MS, audit_event, exists, operator, policy, stored_audit, stored_user, webhook_event,
+    DAY_MS, audit_event, exists, operator, policy, stored_audit, stored_user, walked_record,
+    webhook_event,
 };
 use rampart_tests::StateFx as Fx;
 
@@ -49,8 +50,8 @@ fn item((pk, sk): &(String, String)) -> NewHold {
 
 async fn held_items_stay_and_are_counted_as_held(fx: Fx) {
     let s = &fx.state;
-    let kept_event = webhook_event(s, "evt_kept", 120).await;
-    let other_event = webhook_event(s, "evt_other", 120).await;
+    let kept_event = walked_record(s, "r_kept", 520).await;
+    let other_event = walked_record(s, "r_other", 520).await;
     let held_login = audit_event(s, "u_held", "a1", 400).await;
     let free_login = audit_event(s, "u_free", "a2", 400).await;
     stored_user(s, "u_held").await;
@@ -61,13 +62,13 @@ async fn held_items_stay_and_are_counted_as_held(fx: Fx) {
 
     let report = retention::run(s).await.unwrap();
 
-    assert!(exists(s, &kept_event).await, "the held event stays");
+    assert!(exists(s, &kept_event).await, "the held record stays");
     assert!(!exists(s, &other_event).await);
     let held = stored_audit(s, &held_login).await.unwrap();
     assert_eq!(held.ip_hash.as_deref(), Some("iphash"), "not anonymised");
     assert_eq!(stored_audit(s, &free_login).await.unwrap().ip_hash, None);
-    assert_eq!(policy(&report, "webhook_events").held, 1);
-    assert_eq!(policy(&report, "webhook_events").deleted, 1);
+    assert_eq!(policy(&report, "audit_events").held, 1);
+    assert_eq!(policy(&report, "audit_events").deleted, 1);
     assert_eq!(policy(&report, "audit_ip_hashes").held, 1);
     assert_eq!(policy(&report, "audit_ip_hashes").anonymised, 1);
 }
@@ -97,7 +98,7 @@ async fn a_held_users_records_outlive_their_ttl(fx: Fx) {
 
 async fn lifting_a_hold_lets_the_next_run_remove_what_it_kept(fx: Fx) {
     let s = &fx.state;
-    let event = webhook_event(s, "evt_1", 100).await;
+    let event = walked_record(s, "r_1", 510).await;
     let placed = hold::place(s, &operator(), &item(&event)).await.unwrap();
     retention::run(s).await.unwrap();
     assert!(exists(s, &event).await);
@@ -105,7 +106,7 @@ async fn lifting_a_hold_lets_the_next_run_remove_what_it_kept(fx: Fx) {
     hold::lift(s, &operator(), &placed.id).await.unwrap();
     let report = retention::run(s).await.unwrap();
     assert!(!exists(s, &event).await);
-    assert_eq!(policy(&report, "webhook_events").deleted, 1);
+    assert_eq!(policy(&report, "audit_events").deleted, 1);
 }
 
 async fn a_hold_on_a_subject_that_does_not_exist_is_refused_and_stores_nothing(fx: Fx) {

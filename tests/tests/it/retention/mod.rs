@@ -1,7 +1,8 @@
 //! The retention job on both backends with an injected clock, and its operator
 //! routes (legal holds, on-demand runs) over HTTP. Shared fixtures: states whose policy table
-//! shortens the webhook period to 90 days (so the walk, not TTL, removes them), and seeders
-//! that write items the way their writers do, aged against the manual clock.
+//! shortens the audit events' period to 500 days (so the walk, not TTL, removes them; webhook
+//! events cannot be shortened, they are the deduplication records), and seeders that write
+//! items the way their writers do, aged against the manual clock.
 
 mod cron;
 mod holds;
@@ -19,8 +20,10 @@ use rampart_tests::StateFx as Fx;
 use rampart_webhooks::event::{Status, WebhookEvent};
 
 pub const DAY_MS: i64 = 86_400_000;
-/// Webhook events go after 90 days instead of the built-in 180 (still inside their TTL).
-pub const OVERRIDE: &str = r#"[{"name": "webhook_events", "keep_days": 90}]"#;
+/// Audit events go after 500 days instead of the built-in seven years (still inside their TTL).
+pub const OVERRIDE: &str = r#"[{"name": "audit_events", "keep_days": 500}]"#;
+/// The subject of the records `walked_record` writes.
+pub const WALKED: &str = "u_walked";
 
 fn with_override(mut fx: Fx) -> Fx {
     fx.state.settings = Arc::new(rampart_tests::settings(&[("RETENTION_POLICIES", OVERRIDE)]));
@@ -49,6 +52,15 @@ pub async fn webhook_event(state: &AppState, id: &str, age_days: i64) -> (String
     e.status = Status::Processed;
     state.store.put(Item::from(&e), None).await.unwrap();
     keys::webhook_event("stripe", id)
+}
+
+/// An audit event about `WALKED` recorded `age_days` ago without a client IP hash (nothing for
+/// `audit_ip_hashes` to do): what the `audit_events` walk deletes past 500 days. Returns its key.
+pub async fn walked_record(state: &AppState, id: &str, age_days: i64) -> (String, String) {
+    let mut e = audit_event(state, WALKED, id, age_days).await;
+    e.ip_hash = None;
+    state.store.put(Item::from(&e), None).await.unwrap();
+    e.key()
 }
 
 /// An audit event about `subject` recorded `age_days` ago with a client IP hash.

@@ -4,7 +4,7 @@
 
 use rampart_gdpr::retention::{self, Budget, Options};
 
-use super::{DAY_MS, audit_event, exists, policy, stored_audit, webhook_event};
+use super::{DAY_MS, audit_event, exists, policy, stored_audit, walked_record};
 use rampart_tests::StateFx as Fx;
 
 rampart_tests::on_backends!(
@@ -17,25 +17,24 @@ rampart_tests::on_backends!(
 
 async fn items_past_their_period_go_and_items_inside_stay(fx: Fx) {
     let s = &fx.state;
-    let old = webhook_event(s, "evt_old", 100).await;
-    let young = webhook_event(s, "evt_young", 80).await;
+    let old = walked_record(s, "r_old", 600).await;
+    let young = walked_record(s, "r_young", 450).await;
     let old_login = audit_event(s, "u1", "a_old", 400).await;
     let young_login = audit_event(s, "u1", "a_young", 300).await;
 
     let report = retention::run(s).await.unwrap();
 
-    assert!(!exists(s, &old).await, "100 days > the 90-day policy");
-    assert!(exists(s, &young).await, "80 days is inside the period");
-    let webhooks = policy(&report, "webhook_events");
-    assert_eq!((webhooks.due, webhooks.deleted), (1, 1));
-    // The audit event outlives its IP hash: a year for the hash, seven for the event.
+    assert!(!exists(s, &old).await, "600 days > the 500-day policy");
+    assert!(exists(s, &young).await, "450 days is inside the period");
+    let walked = policy(&report, "audit_events");
+    assert_eq!((walked.due, walked.deleted), (1, 1));
+    // The audit event outlives its IP hash: a year for the hash, 500 days for the event.
     let aged = stored_audit(s, &old_login).await.expect("still kept");
     assert_eq!(aged.ip_hash, None);
     assert_eq!(aged.kind, "login_success");
     let fresh = stored_audit(s, &young_login).await.unwrap();
     assert_eq!(fresh.ip_hash.as_deref(), Some("iphash"));
     assert_eq!(policy(&report, "audit_ip_hashes").anonymised, 1);
-    assert_eq!(policy(&report, "audit_events").deleted, 0);
     assert!(!report.incomplete);
 }
 
@@ -43,10 +42,10 @@ async fn a_dry_run_deletes_nothing_and_counts_what_the_real_run_removes(fx: Fx) 
     let s = &fx.state;
     let mut old = Vec::new();
     for i in 0..7 {
-        old.push(webhook_event(s, &format!("evt_old_{i}"), 91 + i).await);
+        old.push(walked_record(s, &format!("r_old_{i}"), 501 + i).await);
     }
-    let young = webhook_event(s, "evt_young", 10).await;
-    let login = audit_event(s, "u2", "a1", 500).await;
+    let young = walked_record(s, "r_young", 10).await;
+    let login = audit_event(s, "u2", "a1", 450).await;
 
     let dry = retention::run_with(
         s,
@@ -58,8 +57,8 @@ async fn a_dry_run_deletes_nothing_and_counts_what_the_real_run_removes(fx: Fx) 
     .await
     .unwrap();
     assert!(dry.dry_run);
-    assert_eq!(policy(&dry, "webhook_events").due, 7);
-    assert_eq!(policy(&dry, "webhook_events").deleted, 0);
+    assert_eq!(policy(&dry, "audit_events").due, 7);
+    assert_eq!(policy(&dry, "audit_events").deleted, 0);
     assert_eq!(policy(&dry, "audit_ip_hashes").due, 1);
     for key in &old {
         assert!(exists(s, key).await, "a dry run deletes nothing");
@@ -67,7 +66,7 @@ async fn a_dry_run_deletes_nothing_and_counts_what_the_real_run_removes(fx: Fx) 
     assert!(stored_audit(s, &login).await.unwrap().ip_hash.is_some());
 
     let real = retention::run(s).await.unwrap();
-    assert_eq!(policy(&real, "webhook_events").deleted, 7);
+    assert_eq!(policy(&real, "audit_events").deleted, 7);
     assert_eq!(policy(&real, "audit_ip_hashes").anonymised, 1);
     for key in &old {
         assert!(!exists(s, key).await);
@@ -80,8 +79,8 @@ async fn a_run_stopped_at_its_budget_resumes_to_the_same_end_state(fx: Fx) {
     let mut old = Vec::new();
     let mut young = Vec::new();
     for i in 0..45 {
-        old.push(webhook_event(s, &format!("evt_o{i:03}"), 95 + i % 30).await);
-        young.push(webhook_event(s, &format!("evt_y{i:03}"), 60 + i % 30).await);
+        old.push(walked_record(s, &format!("r_o{i:03}"), 505 + i % 30).await);
+        young.push(walked_record(s, &format!("r_y{i:03}"), 470 + i % 30).await);
     }
     let small = Options {
         budget: Budget::items(10),
@@ -91,7 +90,7 @@ async fn a_run_stopped_at_its_budget_resumes_to_the_same_end_state(fx: Fx) {
     let mut runs = 0;
     loop {
         let r = retention::run_with(s, &small).await.unwrap();
-        deleted += policy(&r, "webhook_events").deleted;
+        deleted += policy(&r, "audit_events").deleted;
         runs += 1;
         if !r.incomplete {
             break;
@@ -102,7 +101,7 @@ async fn a_run_stopped_at_its_budget_resumes_to_the_same_end_state(fx: Fx) {
         runs > 4,
         "the budget cut the work into several runs ({runs})"
     );
-    assert_eq!(deleted, 45, "every old event deleted exactly once");
+    assert_eq!(deleted, 45, "every old record deleted exactly once");
     for key in &old {
         assert!(!exists(s, key).await);
     }
@@ -120,13 +119,13 @@ async fn a_run_stopped_at_its_budget_resumes_to_the_same_end_state(fx: Fx) {
         }
         n
     };
-    assert_eq!(policy(&later, "webhook_events").deleted, aged);
+    assert_eq!(policy(&later, "audit_events").deleted, aged);
     assert!(aged > 0);
 }
 
 async fn a_second_run_finds_nothing_left_to_do(fx: Fx) {
     let s = &fx.state;
-    webhook_event(s, "evt_1", 120).await;
+    walked_record(s, "r_1", 520).await;
     audit_event(s, "u3", "a1", 800).await;
     retention::run(s).await.unwrap();
     let again = retention::run(s).await.unwrap();
@@ -155,8 +154,8 @@ fn the_built_in_table_is_honourable() {
 
 #[test]
 fn overrides_may_shorten_walked_periods_but_not_change_ttl_ones() {
-    let t = with(r#"[{"name": "webhook_events", "keep_days": 90}]"#).unwrap();
-    let p = t.iter().find(|p| p.name == "webhook_events").unwrap();
+    let t = with(r#"[{"name": "audit_ip_hashes", "keep_days": 90}]"#).unwrap();
+    let p = t.iter().find(|p| p.name == "audit_ip_hashes").unwrap();
     assert_eq!(p.keep_days, 90);
     assert!(with(r#"[{"name": "webhook_events", "keep_days": 400}]"#).is_err());
     assert!(with(r#"[{"name": "sessions", "keep_days": 3}]"#).is_err());
