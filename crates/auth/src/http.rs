@@ -89,6 +89,13 @@ pub struct Reset {
 pub struct Change {
     current_password: String,
     new_password: String,
+    /// End every other session of the account (default `true`).
+    #[serde(default = "yes")]
+    end_other_sessions: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The answer to a sign-in or refresh: both tokens in the body, or both in cookies (the body then
@@ -343,6 +350,7 @@ pub async fn change(
         &b.new_password,
         Some(ip.0),
         device.as_ref(),
+        b.end_other_sessions,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
