@@ -14,6 +14,8 @@ mod password;
 mod register_login;
 mod rotation;
 mod sessions;
+mod own_sessions;
+mod suspension;
 mod verification;
 
 use std::collections::HashMap;
