@@ -42,6 +42,19 @@ async fn stored(app: &TestApp, id: &str) -> (User, Option<Suspension>) {
     (user, s)
 }
 
+/// The details of the audit events of `kind` about `subject`.
+async fn audited(app: &TestApp, subject: &str, kind: &str) -> Vec<Value> {
+    let (pk, _) = keys::audit(subject, 0, "");
+    rampart_store::query_all(&*app.state.store, &pk, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| rampart_http::audit::AuditEvent::try_from(i).unwrap())
+        .filter(|e| e.kind == kind)
+        .map(|e| e.detail)
+        .collect()
+}
+
 async fn problem_type(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
     assert_eq!(r.headers()["content-type"], "application/problem+json");
@@ -68,6 +81,10 @@ async fn a_suspended_users_token_and_refresh_token_stop_working_at_once((app, _)
     let (user, s) = stored(&app, &id).await;
     assert_eq!(s.unwrap().reason, "chargeback fraud");
     assert_eq!(user.session_gen, gen_before + 1, "every session ended with it");
+    let audit = audited(&app, &id, "account_suspended").await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["reason"], "chargeback fraud");
+    assert_eq!(audit[0]["operator"], b["suspended_by"]);
 
     assert_eq!(me_bearer(&app, &access).await.status(), 401, "bearer");
     let r = post(&app, "/auth/refresh", json!({"refresh_token": refresh}), "198.51.100.7").await;
@@ -163,6 +180,10 @@ async fn suspending_twice_answers_the_standing_suspension_and_reinstating_lets_t
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["suspended"], false);
     assert!(stored(&app, &id).await.1.is_none());
+    assert_eq!(audited(&app, &id, "account_suspended").await.len(), 1, "once");
+    let reinstated = audited(&app, &id, "account_reinstated").await;
+    assert_eq!(reinstated.len(), 1);
+    assert_eq!(reinstated[0]["reason"], "cleared by support");
     // Sessions the suspension ended stay ended.
     assert_eq!(me_bearer(&app, &access).await.status(), 401);
     let r = post(&app, "/auth/refresh", json!({"refresh_token": refresh}), "198.51.100.10").await;
