@@ -22,7 +22,14 @@ pub fn classify(user_agent: Option<&str>) -> &'static str {
         return "api";
     };
     const MOBILE: &[&str] = &[
-        "mobile", "android", "iphone", "ipad", "ipod", "okhttp", "cfnetwork", "dalvik",
+        "mobile",
+        "android",
+        "iphone",
+        "ipad",
+        "ipod",
+        "okhttp",
+        "cfnetwork",
+        "dalvik",
     ];
     if MOBILE.iter().any(|m| ua.contains(m)) {
         "mobile"

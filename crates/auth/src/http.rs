@@ -345,12 +345,14 @@ pub async fn change(
     password_login::change_password(
         &state,
         &user.user,
-        &user.session_id,
+        password_login::Keeping {
+            session_id: &user.session_id,
+            end_others: b.end_other_sessions,
+        },
         &b.current_password,
         &b.new_password,
         Some(ip.0),
         device.as_ref(),
-        b.end_other_sessions,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -104,19 +104,29 @@ enum Change {
     KeepThisSession,
 }
 
+/// Which sessions a password change keeps: the one asking always; the others only when the
+/// owner says so (OWASP ASVS 5.0 V7.4.3: ending them is offered, and the route's default).
+#[derive(Debug, Clone, Copy)]
+pub struct Keeping<'a> {
+    pub session_id: &'a str,
+    pub end_others: bool,
+}
+
 /// Changes the password of the signed-in `user` (as read by the session check), keeping the
-/// session `session_id` and, when `end_others` (the default of the route), ending every other
-/// one (OWASP ASVS 5.0 V7.4.3: offered after a change of an authentication factor).
+/// session `keeping.session_id` and, when `keeping.end_others`, ending every other one.
 pub async fn change_password(
     state: &AppState,
     user: &User,
-    session_id: &str,
+    keeping: Keeping<'_>,
     current: &str,
     new_pw: &str,
     ip: Option<IpAddr>,
     device: Option<&Device>,
-    end_others: bool,
 ) -> Result<(), ApiError> {
+    let Keeping {
+        session_id,
+        end_others,
+    } = keeping;
     if new_pw == current {
         return Err(ApiError::Validation(vec![FieldError::new(
             "new_password",

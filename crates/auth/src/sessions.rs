@@ -34,7 +34,7 @@ pub async fn list(state: &AppState, caller: &AuthUser) -> Result<Vec<Session>, A
             out.push(s);
         }
     }
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     Ok(out)
 }
 
@@ -99,13 +99,15 @@ pub async fn end_others(state: &AppState, caller: &AuthUser) -> Result<usize, Ap
             Update::new().set(Session::SESSION_GEN, next_gen),
             Some(Condition::Exists.and(Condition::AttrNotExists(Session::REVOKED.into()))),
         );
-    commit_retrying(state, tx).await.map_err(|e: TxError<EndOthers>| {
-        if e.condition_failed().is_some() {
-            ApiError::Conflict("The account changed meanwhile; try again.".into())
-        } else {
-            e.into()
-        }
-    })?;
+    commit_retrying(state, tx)
+        .await
+        .map_err(|e: TxError<EndOthers>| {
+            if e.condition_failed().is_some() {
+                ApiError::Conflict("The account changed meanwhile; try again.".into())
+            } else {
+                e.into()
+            }
+        })?;
     session::cleanup_sessions(state, &caller.user_id, Some(&caller.session_id)).await;
     Ok(others)
 }
@@ -148,7 +150,6 @@ pub async fn end_others_handler(
 ) -> Result<Response, ApiError> {
     let n = end_others(&state, &user).await?;
     let detail = json!({ "ended": n });
-    rampart_http::audit::record(&state, "sessions_ended", &user.user_id, Some(ip.0), detail)
-        .await;
+    rampart_http::audit::record(&state, "sessions_ended", &user.user_id, Some(ip.0), detail).await;
     Ok(axum::Json(json!({ "ended": n })).into_response())
 }

@@ -75,7 +75,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/auth/me", get(handle::me))
         .route("/auth/password/change", post(handle::change))
         .route("/auth/sessions", get(sessions::list_handler))
-        .route("/auth/sessions/end-others", post(sessions::end_others_handler))
+        .route(
+            "/auth/sessions/end-others",
+            post(sessions::end_others_handler),
+        )
         .route("/auth/sessions/{id}", delete(sessions::end_handler))
         .route(
             "/admin/users/{id}/suspend",

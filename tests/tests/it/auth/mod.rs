@@ -10,11 +10,11 @@ mod limits;
 mod links;
 mod lockout;
 mod mailbox;
+mod own_sessions;
 mod password;
 mod register_login;
 mod rotation;
 mod sessions;
-mod own_sessions;
 mod suspension;
 mod verification;
 

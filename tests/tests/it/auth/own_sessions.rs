@@ -35,10 +35,7 @@ async fn sign_in(app: &TestApp, email: &str, ua: &str) -> (String, String, Strin
     let b: Value = r.json().await.unwrap();
     let access = b["access_token"].as_str().unwrap().to_string();
     let listed = list(app, &access).await;
-    let current = listed
-        .iter()
-        .find(|s| s["current"] == true)
-        .unwrap()["id"]
+    let current = listed.iter().find(|s| s["current"] == true).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -70,15 +67,23 @@ async fn end(app: &TestApp, access: &str, id: &str) -> u16 {
 }
 
 async fn refresh(app: &TestApp, token: &str) -> u16 {
-    post(app, "/auth/refresh", json!({"refresh_token": token}), "198.51.100.20")
-        .await
-        .status()
-        .as_u16()
+    post(
+        app,
+        "/auth/refresh",
+        json!({"refresh_token": token}),
+        "198.51.100.20",
+    )
+    .await
+    .status()
+    .as_u16()
 }
 
 async fn a_user_lists_their_live_sessions_with_client_class_and_which_is_current((app, _): Fx) {
     let email = "lia@example.com";
-    let id = register(&app, email).await["id"].as_str().unwrap().to_string();
+    let id = register(&app, email).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (web, _, web_id) = sign_in(&app, email, FIREFOX).await;
     let (phone, _, phone_id) = sign_in(&app, email, IPHONE).await;
     let (script, _, script_id) = sign_in(&app, email, "curl/8.5.0").await;
@@ -91,7 +96,13 @@ async fn a_user_lists_their_live_sessions_with_client_class_and_which_is_current
         .unwrap();
     // A signed-out session is not listed.
     let (gone, _, gone_id) = sign_in(&app, email, FIREFOX).await;
-    let r = app.client.post(app.url("/auth/logout")).bearer_auth(&gone).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/auth/logout"))
+        .bearer_auth(&gone)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
 
     let sessions = list(&app, &phone).await;
@@ -110,9 +121,10 @@ async fn a_user_lists_their_live_sessions_with_client_class_and_which_is_current
         assert!(s["created_at"].as_i64().unwrap() <= s["last_used_at_least"].as_i64().unwrap());
         assert!(s["expires_at"].is_i64());
     }
-    let stored: Option<Session> = rampart_store::load(&*app.state.store, &keys::session(&id, &web_id))
-        .await
-        .unwrap();
+    let stored: Option<Session> =
+        rampart_store::load(&*app.state.store, &keys::session(&id, &web_id))
+            .await
+            .unwrap();
     assert_eq!(stored.unwrap().device_class.as_deref(), Some("browser"));
     assert_eq!(me_bearer(&app, &web).await.status(), 200);
     assert_eq!(me_bearer(&app, &script).await.status(), 200);
@@ -129,11 +141,19 @@ async fn ending_one_session_stops_its_tokens_and_another_users_session_is_404((a
     assert_eq!(end(&app, &a1, &b1_id).await, 404, "another user's session");
     assert_eq!(end(&app, &a1, "0123456789abcdef").await, 404, "unknown");
     assert_eq!(end(&app, &a1, "x%23y").await, 404, "not an id");
-    assert_eq!(me_bearer(&app, &b1).await.status(), 200, "bob's session stands");
+    assert_eq!(
+        me_bearer(&app, &b1).await.status(),
+        200,
+        "bob's session stands"
+    );
     assert_eq!(refresh(&app, &b1_refresh).await, 200);
 
     assert_eq!(end(&app, &a1, &a2_id).await, 204);
-    assert_eq!(me_bearer(&app, &a2).await.status(), 401, "access token at once");
+    assert_eq!(
+        me_bearer(&app, &a2).await.status(),
+        401,
+        "access token at once"
+    );
     assert_eq!(refresh(&app, &a2_refresh).await, 401, "refresh token");
     assert_eq!(end(&app, &a1, &a2_id).await, 404, "already ended");
     assert_eq!(list(&app, &a1).await.len(), 1);
@@ -159,7 +179,11 @@ async fn ending_the_other_sessions_keeps_the_current_one((app, _): Fx) {
     assert_eq!(me_bearer(&app, &o2).await.status(), 401);
     assert_eq!(refresh(&app, &o1_refresh).await, 401);
     assert_eq!(me_bearer(&app, &keep).await.status(), 200);
-    assert_eq!(refresh(&app, &keep_refresh).await, 200, "the current one goes on");
+    assert_eq!(
+        refresh(&app, &keep_refresh).await,
+        200,
+        "the current one goes on"
+    );
     let left = list(&app, &keep).await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["current"], true);
@@ -223,9 +247,17 @@ async fn a_password_change_ends_the_other_sessions_unless_asked_not_to((app, _):
     };
     let second = "a second passphrase that is long";
     assert_eq!(change(PW, second, Some(false)).await.unwrap().status(), 204);
-    assert_eq!(me_bearer(&app, &other).await.status(), 200, "kept when asked");
+    assert_eq!(
+        me_bearer(&app, &other).await.status(),
+        200,
+        "kept when asked"
+    );
     assert_eq!(change(second, PW, None).await.unwrap().status(), 204);
-    assert_eq!(me_bearer(&app, &other).await.status(), 401, "ended by default");
+    assert_eq!(
+        me_bearer(&app, &other).await.status(),
+        401,
+        "ended by default"
+    );
     assert_eq!(me_bearer(&app, &me).await.status(), 200);
     app.shutdown().await;
 }
