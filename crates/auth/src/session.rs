@@ -1,5 +1,6 @@
 //! Sessions (OWASP ASVS 5.0 V7): one login on one device, in its user's partition. A session
-//! ends when it is revoked, when a password change or reset moves the user's generation on,
+//! ends when it is revoked, when a password change, reset or suspension moves the user's
+//! generation on (and no session lives or starts while the account is suspended),
 //! when its refresh token goes unused for 7 days, and in any case `SESSION_MAX_AGE_SECS`
 //! after its login however often it is refreshed (ASVS 5.0 V7.3.2, absolute lifetime): every
 //! refresh answer and cookie is cut to that end. Access tokens name their session, and every
