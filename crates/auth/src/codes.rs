@@ -130,6 +130,10 @@ pub async fn verify_code(
     }
     // The mailbox's owner signed in: unknown clients may try passwords again.
     throttle::clear_account(state, &eh).await?;
+    // Before a take-back too: a suspended account is neither signed in nor taken back.
+    if let Some(u) = &user {
+        super::suspension::refuse_if_suspended(state, &u.id).await?;
+    }
     let mut password_removed = false;
     // The device generation the account is at once signed in (a take-back moves it on).
     let mut device_gen = 0;

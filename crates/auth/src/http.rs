@@ -89,6 +89,13 @@ pub struct Reset {
 pub struct Change {
     current_password: String,
     new_password: String,
+    /// End every other session of the account (default `true`).
+    #[serde(default = "yes")]
+    end_other_sessions: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The answer to a sign-in or refresh: both tokens in the body, or both in cookies (the body then
@@ -338,7 +345,10 @@ pub async fn change(
     password_login::change_password(
         &state,
         &user.user,
-        &user.session_id,
+        password_login::Keeping {
+            session_id: &user.session_id,
+            end_others: b.end_other_sessions,
+        },
         &b.current_password,
         &b.new_password,
         Some(ip.0),

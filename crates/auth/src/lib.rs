@@ -4,7 +4,9 @@
 //! Layout: `records` (the stored kinds, each mapped once), `account` (registration, lookup, and
 //! the owner of an address taking an unverified account back), `verify` (address verification),
 //! `login` (password sign-in and change), `codes` (email codes), `reset` (password reset),
-//! `session` (sessions and their absolute lifetime), `refresh` (rotation, grace and reuse),
+//! `session` (sessions and their absolute lifetime), `sessions` (the user listing and ending
+//! their own), `client` (the coarse client class a session records), `suspension` (an operator
+//! suspending an account), `refresh` (rotation, grace and reuse),
 //! `device` (device cookies), `throttle` (failed sign-in backoff and cap), `limits` (every auth
 //! rate limit), `links` (the app pages the mails link to), `http` (the route handlers `auth-api` mounts), and the building blocks
 //! (`password`, `jwt`, `cookies`, `csrf`, `extract`, `operator`).
@@ -15,6 +17,7 @@
 //! (throttling).
 
 pub mod account;
+pub mod client;
 pub mod closing;
 pub mod code;
 pub mod codes;
@@ -37,13 +40,15 @@ pub mod records;
 pub mod refresh;
 pub mod reset;
 pub mod session;
+pub mod sessions;
+pub mod suspension;
 pub mod throttle;
 pub mod verify;
 
 pub use extract::{AuthUser, AuthVia};
 pub use records::{
     EmailLink, EmailVerification, FailureCount, Otp, PasswordReset, RefreshStatus, RefreshToken,
-    Session, User,
+    Session, Suspension, User,
 };
 
 use rampart_http::state::AppState;

@@ -104,17 +104,29 @@ enum Change {
     KeepThisSession,
 }
 
+/// Which sessions a password change keeps: the one asking always; the others only when the
+/// owner says so (OWASP ASVS 5.0 V7.4.3: ending them is offered, and the route's default).
+#[derive(Debug, Clone, Copy)]
+pub struct Keeping<'a> {
+    pub session_id: &'a str,
+    pub end_others: bool,
+}
+
 /// Changes the password of the signed-in `user` (as read by the session check), keeping the
-/// session `session_id` and ending every other one.
+/// session `keeping.session_id` and, when `keeping.end_others`, ending every other one.
 pub async fn change_password(
     state: &AppState,
     user: &User,
-    session_id: &str,
+    keeping: Keeping<'_>,
     current: &str,
     new_pw: &str,
     ip: Option<IpAddr>,
     device: Option<&Device>,
 ) -> Result<(), ApiError> {
+    let Keeping {
+        session_id,
+        end_others,
+    } = keeping;
     if new_pw == current {
         return Err(ApiError::Validation(vec![FieldError::new(
             "new_password",
@@ -135,7 +147,8 @@ pub async fn change_password(
     password::check_policy("new_password", new_pw, &user.email)
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let hash = password::hash_off_thread(new_pw.to_string()).await?;
-    let next_gen = user.session_gen + 1;
+    // Kept at the same generation, the writes below change the password only.
+    let next_gen = user.session_gen + i64::from(end_others);
     // The new password and a new generation commit together, and this session moves to the new
     // generation in the same transaction: every other session ends, this one stays.
     Tx::new()
@@ -161,7 +174,10 @@ pub async fn change_password(
             }
             TxError::Store(other) => other.into(),
         })?;
-    session::cleanup_sessions(state, &user.id, Some(session_id)).await;
-    rampart_http::audit::record(state, "password_change", &user.id, ip, json!({})).await;
+    if end_others {
+        session::cleanup_sessions(state, &user.id, Some(session_id)).await;
+    }
+    let detail = json!({ "end_other_sessions": end_others });
+    rampart_http::audit::record(state, "password_change", &user.id, ip, detail).await;
     Ok(())
 }

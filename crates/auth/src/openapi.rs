@@ -7,7 +7,11 @@ use super::account::Profile;
 use super::http::{
     Change, EmailOnly, Login, RefreshBody, Register, Reset, VerifyCode, VerifyEmail,
 };
-use rampart_http::openapi::{Conflict, Forbidden, RateLimited, Unauthorized, Unavailable};
+use super::suspension::Reason;
+use rampart_http::openapi::{
+    AccountSuspended, Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unavailable,
+    Unprocessable,
+};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -21,7 +25,12 @@ use rampart_http::openapi::{Conflict, Forbidden, RateLimited, Unauthorized, Unav
     me,
     forgot,
     reset,
-    change
+    change,
+    list_sessions,
+    end_session,
+    end_other_sessions,
+    suspend_user,
+    reinstate_user
 ))]
 struct Api;
 
@@ -101,7 +110,7 @@ pub fn verify_email() {}
         (status = 200, description = "Signed in.", body = Tokens,
             headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
                 ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
-        Unauthorized, RateLimited,
+        Unauthorized, AccountSuspended, RateLimited,
     ),
     security(()),
 )]
@@ -123,7 +132,7 @@ pub fn otp_request() {}
         (status = 200, description = "Signed in.", body = Tokens,
             headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
                 ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
-        Unauthorized, RateLimited,
+        Unauthorized, AccountSuspended, RateLimited,
     ),
     security(()),
 )]
@@ -176,7 +185,7 @@ pub fn forgot() {}
 )]
 pub fn reset() {}
 
-/// Changes the password; every other session is revoked.
+/// Changes the password; every other session is revoked unless `end_other_sessions` is `false`.
 #[utoipa::path(post, path = "/auth/password/change", tag = "auth", request_body = Change,
     responses(
         (status = 204, description = "Password changed."),
@@ -185,3 +194,102 @@ pub fn reset() {}
     security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
 )]
 pub fn change() {}
+
+/// One of the caller's live sessions.
+#[derive(ToSchema)]
+#[schema(example = json!({"id": "5f0c4e2a9b1d4c6e8f7a6b5c4d3e2f10", "created_at": 1767225600, "last_used_at_least": 1767229200, "expires_at": 1767834000, "device_class": "browser", "current": true}))]
+pub struct SessionView {
+    pub id: String,
+    /// Sign-in time (epoch seconds).
+    pub created_at: i64,
+    /// The last refresh, at least (epoch seconds): read from the refresh expiry, no write per
+    /// request.
+    pub last_used_at_least: i64,
+    /// When the session ends unless refreshed (epoch seconds).
+    pub expires_at: i64,
+    /// `browser`, `mobile` or `api`, from the User-Agent at sign-in; `null` for sessions older
+    /// than this field.
+    pub device_class: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+/// The caller's live sessions, newest first.
+#[derive(ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+}
+
+/// How many sessions ended.
+#[derive(ToSchema)]
+#[schema(example = json!({"ended": 2}))]
+pub struct SessionsEnded {
+    pub ended: i64,
+}
+
+/// An account's suspension as operators see it.
+#[derive(ToSchema)]
+#[schema(example = json!({"id": "890c5e4d3f6a13484bef2c96b5b6f008", "suspended": true, "suspended_at": 1767225600, "reason": "chargeback fraud", "suspended_by": "operator:3f2a1b0c9d8e"}))]
+pub struct SuspensionState {
+    pub id: String,
+    pub suspended: bool,
+    pub suspended_at: Option<i64>,
+    pub reason: Option<String>,
+    /// `operator:<fingerprint of the token>`.
+    pub suspended_by: Option<String>,
+}
+
+/// Lists the caller's live sessions (revoked, expired and ended ones are not shown).
+#[utoipa::path(get, path = "/auth/sessions", tag = "auth",
+    responses((status = 200, description = "The live sessions.", body = SessionList), Unauthorized),
+    security(("bearer" = []), ("session_cookie" = [])),
+)]
+pub fn list_sessions() {}
+
+/// Ends one of the caller's sessions (the current one too: that is a logout).
+#[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth",
+    params(("id" = String, Path, description = "A session id from `GET /auth/sessions`.")),
+    responses(
+        (status = 204, description = "Ended."),
+        Unauthorized, Forbidden, NotFound,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn end_session() {}
+
+/// Ends every session of the caller but the current one.
+#[utoipa::path(post, path = "/auth/sessions/end-others", tag = "auth",
+    responses(
+        (status = 200, description = "The others ended.", body = SessionsEnded),
+        Unauthorized, Forbidden, Conflict,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn end_other_sessions() {}
+
+/// Suspends an account: its sessions and refresh tokens stop working at once and no sign-in
+/// issues one (`account-suspended`, once the credential is right). Suspending a suspended
+/// account answers its suspension as it stands.
+#[utoipa::path(post, operation_id = "suspend_user", path = "/admin/users/{id}/suspend", tag = "operators",
+    request_body = Reason,
+    params(("id" = String, Path, description = "The user id.")),
+    responses(
+        (status = 200, description = "Suspended.", body = SuspensionState),
+        Unauthorized, NotFound, Unprocessable, RateLimited,
+    ),
+    security(("admin_bearer" = [])),
+)]
+pub fn suspend_user() {}
+
+/// Lifts a suspension: the owner may sign in again (sessions ended by the suspension stay
+/// ended). Reinstating an account that is not suspended answers its state.
+#[utoipa::path(post, operation_id = "reinstate_user", path = "/admin/users/{id}/reinstate", tag = "operators",
+    request_body = Reason,
+    params(("id" = String, Path, description = "The user id.")),
+    responses(
+        (status = 200, description = "Not suspended.", body = SuspensionState),
+        Unauthorized, NotFound, Unprocessable, RateLimited,
+    ),
+    security(("admin_bearer" = [])),
+)]
+pub fn reinstate_user() {}

@@ -12,7 +12,8 @@ use rampart_store::{EXPIRES_AT, Item, StoreError, keys};
 use serde_json::{Value as Json, json};
 
 use crate::records::{
-    EmailLink, EmailVerification, FailureCount, Otp, PasswordReset, RefreshToken, Session, User,
+    EmailLink, EmailVerification, FailureCount, Otp, PasswordReset, RefreshToken, Session,
+    Suspension, User,
 };
 
 /// Auth's registration.
@@ -144,20 +145,25 @@ fn profile(item: &Item) -> Result<Json, StoreError> {
         "email_verified": u.email_verified,
         "created_at": u.created_at,
         "has_password": u.password_hash.is_some(),
+        // An operator's suspension is about the person: it is theirs to see (GDPR art. 15).
+        "suspension": Suspension::of(item).map(|s| json!({
+            "suspended_at": s.suspended_at,
+            "reason": s.reason,
+        })),
     }))
 }
 
 fn session(item: &Item) -> Result<Json, StoreError> {
     let s = Session::try_from(item)?;
-    // A rotation moves the expiry to its own time plus the refresh lifetime, so the last use
-    // is readable without storing it (capped by the absolute end, hence "at least").
     Ok(json!({
         "id": s.session_id,
         "created_at": s.created_at,
-        "last_used_at_least": (s.expires_at - rampart_platform::lifetimes::REFRESH_SECS).max(s.created_at),
+        "last_used_at_least": s.last_used_at_least(),
         "expires_at": s.expires_at,
         "revoked": s.revoked,
-        "user_agent_class": Json::Null,
+        // The coarse class only (`auth::client`), never the User-Agent; `null` before it was
+        // recorded.
+        "device_class": s.device_class,
     }))
 }
 

@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
-use super::records::{RefreshStatus, RefreshToken, Session};
+use super::records::{RefreshStatus, RefreshToken, Session, Suspension};
 use super::session::{
     self, Issued, REFRESH_TTL_SECS, absolute_end, commit_retrying, generation_is, issue,
     refresh_hash, revoke,
@@ -106,7 +106,7 @@ pub enum Rotation {
     IssueNext,
     /// The session still stands and still expects the presented token.
     AdvanceSession,
-    /// No password change or reset since the session began.
+    /// No password change, reset or suspension since the session began.
     UserGeneration,
 }
 
@@ -176,7 +176,9 @@ pub async fn refresh(
         .check(
             Rotation::UserGeneration,
             keys::user(&user_id),
-            Condition::Exists.and(generation_is(session.session_gen)),
+            Condition::Exists
+                .and(generation_is(session.session_gen))
+                .and(Suspension::absent()),
         );
     match commit_retrying(state, tx).await {
         Ok(()) => issue(state, &user_id, &session_id, next_token, next.expires_at).await,

@@ -1,5 +1,6 @@
 //! Sessions (OWASP ASVS 5.0 V7): one login on one device, in its user's partition. A session
-//! ends when it is revoked, when a password change or reset moves the user's generation on,
+//! ends when it is revoked, when a password change, reset or suspension moves the user's
+//! generation on (and no session lives or starts while the account is suspended),
 //! when its refresh token goes unused for 7 days, and in any case `SESSION_MAX_AGE_SECS`
 //! after its login however often it is refreshed (ASVS 5.0 V7.3.2, absolute lifetime): every
 //! refresh answer and cookie is cut to that end. Access tokens name their session, and every
@@ -12,7 +13,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::jwt;
-use super::records::{RefreshStatus, RefreshToken, Session, User};
+use super::records::{RefreshStatus, RefreshToken, Session, Suspension, User};
 use rampart_http::state::AppState;
 use rampart_platform::crypto::{keyed_hash, random_bytes, random_id, random_token};
 use rampart_platform::error::ApiError;
@@ -141,7 +142,13 @@ pub async fn create_checked(
     user_id: &str,
     user_cond: Option<Condition>,
 ) -> Result<Issued, ApiError> {
-    let generation_now = generation(state, user_id).await?;
+    let account = super::records::load_account(&*state.store, user_id).await?;
+    let generation_now = account.as_ref().map_or(0, |(u, _)| u.session_gen);
+    // Checked only here, once the caller proved who they are: a suspension is never revealed
+    // to someone without the password or code.
+    if account.is_some_and(|(_, item)| Suspension::of(&item).is_some()) {
+        return Err(super::suspension::refused());
+    }
     let pepper = state.hash_pepper().await?;
     let token = random_token(32);
     let now = state.clock.now_secs();
@@ -153,6 +160,7 @@ pub async fn create_checked(
         refresh_hash: refresh_hash(&pepper, &token),
         expires_at: (now + REFRESH_TTL_SECS).min(absolute_end(state, now)),
         revoked: false,
+        device_class: super::client::current().map(str::to_string),
     };
     let refresh = RefreshToken {
         token_hash: session.refresh_hash.clone(),
@@ -163,7 +171,9 @@ pub async fn create_checked(
         next_sealed: None,
         expires_at: session.expires_at,
     };
-    let unchanged = Condition::Exists.and(generation_is(generation_now));
+    let unchanged = Condition::Exists
+        .and(generation_is(generation_now))
+        .and(Suspension::absent());
     let tx = Tx::new()
         .put(
             NewSession::Session,
@@ -194,7 +204,8 @@ pub async fn create_checked(
             )
             .await
         }
-        // A password change or reset (or the owner taking the address back) got in between.
+        // A password change or reset, a suspension (or the owner taking the address back) got
+        // in between.
         Err(e) if e.condition_failed() == Some(&NewSession::UserUnchanged) => Err(
             ApiError::Unauthorized("The account changed while signing in; try again.".into()),
         ),
@@ -223,7 +234,7 @@ pub async fn signed_in(
 }
 
 /// The user when the session is live (exists, not expired, not revoked, of the user's current
-/// generation); `None` otherwise. Handlers reuse the user instead of reading it again.
+/// generation, the account not suspended); `None` otherwise. Handlers reuse the user instead of reading it again.
 pub async fn live_user(
     state: &AppState,
     user_id: &str,
@@ -240,7 +251,8 @@ pub async fn live_user(
     let Some((user, account)) = super::records::load_account(store, user_id).await? else {
         return Ok(None);
     };
-    Ok((session.session_gen == user.session_gen).then_some((user, account)))
+    let live = session.session_gen == user.session_gen && Suspension::of(&account).is_none();
+    Ok(live.then_some((user, account)))
 }
 
 pub async fn revoke(state: &AppState, user_id: &str, session_id: &str) -> Result<(), ApiError> {

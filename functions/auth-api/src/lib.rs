@@ -1,6 +1,7 @@
 //! `auth-api`: registration and address verification, password and email-code login, sessions
 //! delivered as httpOnly cookies (web) or in the body (mobile), refresh rotation, logout,
-//! password reset and change.
+//! password reset and change, the user's own sessions, and operators suspending accounts
+//! (`/admin/users/*`).
 //!
 //! This crate is the route table: each path, its per-IP rate limits and its handler. The
 //! handlers (`rampart_auth::http`), the flows behind them and the rate-limit table
@@ -9,8 +10,9 @@
 //! every function's `routes` under one set of layers.
 
 use axum::Router;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use rampart_auth::http as handle;
+use rampart_auth::{client, sessions, suspension};
 use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
 use rampart_http::openapi;
@@ -72,6 +74,23 @@ pub fn routes(state: AppState) -> Router {
         .route("/auth/logout", post(handle::logout))
         .route("/auth/me", get(handle::me))
         .route("/auth/password/change", post(handle::change))
+        .route("/auth/sessions", get(sessions::list_handler))
+        .route(
+            "/auth/sessions/end-others",
+            post(sessions::end_others_handler),
+        )
+        .route("/auth/sessions/{id}", delete(sessions::end_handler))
+        .route(
+            "/admin/users/{id}/suspend",
+            post(suspension::suspend_handler),
+        )
+        .route(
+            "/admin/users/{id}/reinstate",
+            post(suspension::reinstate_handler),
+        )
+        // Every request knows its client's class: a session started by any sign-in path
+        // records it.
+        .layer(axum::middleware::from_fn(client::scope))
         .with_state(state);
     http::serves(NAME, routes)
 }

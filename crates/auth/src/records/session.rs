@@ -19,6 +19,9 @@ pub struct Session {
     pub expires_at: i64,
     /// Stored only once true: the rotation's condition is "the attribute does not exist".
     pub revoked: bool,
+    /// The coarse class of the client that signed in (`auth::client`); `None` for sessions
+    /// started before it was recorded.
+    pub device_class: Option<String>,
 }
 
 impl Session {
@@ -27,9 +30,17 @@ impl Session {
     pub const SESSION_GEN: &str = "session_gen";
     pub const REFRESH_HASH: &str = "refresh_hash";
     pub const REVOKED: &str = "revoked";
+    pub const DEVICE_CLASS: &str = "device_class";
 
     pub fn key(&self) -> Key {
         keys::session(&self.user_id, &self.session_id)
+    }
+
+    /// When the session was last used, at least: each rotation moves the expiry to its own time
+    /// plus the refresh lifetime, so the last rotation is readable without another write per
+    /// request (an expiry cut to the absolute end reads earlier, hence "at least").
+    pub fn last_used_at_least(&self) -> i64 {
+        (self.expires_at - rampart_platform::lifetimes::REFRESH_SECS).max(self.created_at)
     }
 }
 
@@ -51,6 +62,7 @@ impl TryFrom<&Item> for Session {
             refresh_hash: item.req_s(kind, Self::REFRESH_HASH)?.to_string(),
             expires_at: item.req_n(kind, EXPIRES_AT)?,
             revoked: item.bool(Self::REVOKED) == Some(true),
+            device_class: item.opt_s(Self::DEVICE_CLASS),
         })
     }
 }
@@ -66,6 +78,7 @@ impl From<&Session> for Item {
             .with(Session::REFRESH_HASH, s.refresh_hash.as_str())
             .with(EXPIRES_AT, s.expires_at)
             .with_opt(Session::REVOKED, s.revoked.then_some(true))
+            .with_opt(Session::DEVICE_CLASS, s.device_class.as_deref())
     }
 }
 
@@ -172,6 +185,7 @@ mod tests {
             refresh_hash: "h".into(),
             expires_at: 9,
             revoked: false,
+            device_class: Some("browser".into()),
         };
         let item = Item::from(&s);
         assert!(item.get(Session::REVOKED).is_none(), "absent until revoked");

@@ -71,6 +71,14 @@ pub const PROBLEMS: &[ProblemDoc] = &[
         retry_after: false,
     },
     ProblemDoc {
+        name: "AccountSuspended",
+        status: 403,
+        slugs: &["account-suspended"],
+        description: "The credential is right but an operator suspended the account: no \
+                      session is issued until it is reinstated.",
+        retry_after: false,
+    },
+    ProblemDoc {
         name: "NotFound",
         status: 404,
         slugs: &["not-found"],
@@ -181,6 +189,7 @@ problem_responses!(
     Forbidden,
     InsufficientScope,
     OwnerExempt,
+    AccountSuspended,
     NotFound,
     Conflict,
     OrderConflict,

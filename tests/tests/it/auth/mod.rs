@@ -10,10 +10,12 @@ mod limits;
 mod links;
 mod lockout;
 mod mailbox;
+mod own_sessions;
 mod password;
 mod register_login;
 mod rotation;
 mod sessions;
+mod suspension;
 mod verification;
 
 use std::collections::HashMap;

@@ -51,6 +51,9 @@ async fn the_export_holds_one_of_every_kind_and_nothing_of_another_user(fx: Fx) 
     );
     assert_eq!(len(&doc, "sessions"), 1, "{}", doc["sessions"]);
     assert!(doc["sessions"][0]["created_at"].is_i64());
+    // The client class recorded at sign-in, never the User-Agent itself.
+    assert_eq!(doc["sessions"][0]["device_class"], "api");
+    assert!(doc["profile"]["suspension"].is_null(), "never suspended");
     assert_eq!(
         len(&doc, "pending_codes"),
         2,
