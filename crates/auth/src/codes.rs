@@ -128,8 +128,6 @@ pub async fn verify_code(
         Ok(None) | Err(StoreError::ConditionFailed { .. }) => return Err(bad_code()),
         Err(e) => return Err(e.into()),
     }
-    // The mailbox's owner signed in: unknown clients may try passwords again.
-    throttle::clear_account(state, &eh).await?;
     let mut password_removed = false;
     // The device generation the account is at once signed in (a take-back moves it on).
     let mut device_gen = 0;
@@ -166,6 +164,9 @@ pub async fn verify_code(
         }
     };
     let issued = session::signed_in(state, &user_id, ip, "email_code", None).await?;
+    // The mailbox's owner signed in: unknown clients may try passwords again (not before the
+    // second factor, if the account has one).
+    throttle::clear_account(state, &eh).await?;
     if password_removed {
         account::mail_password_removed(state, &email).await;
     }

@@ -7,7 +7,10 @@
 //! `session` (sessions and their absolute lifetime), `refresh` (rotation, grace and reuse),
 //! `device` (device cookies), `throttle` (failed sign-in backoff and cap), `limits` (every auth
 //! rate limit), `links` (the app pages the mails link to), `http` (the route handlers `auth-api` mounts), and the building blocks
-//! (`password`, `jwt`, `cookies`, `csrf`, `extract`, `operator`).
+//! (`password`, `jwt`, `cookies`, `csrf`, `extract`, `operator`). The second factor: `totp`
+//! (RFC 6238), `factor` (a code as offered and its single use), `enrol` (setup, confirmation,
+//! recovery codes, disabling), `challenge` (the step between the factors), `second_factor`
+//! (completing a sign-in), `http_2fa` (their handlers).
 //!
 //! Standards: OWASP ASVS (V2 authentication; 5.0 V7 session management), the OWASP
 //! Authentication, Password Storage, Session Management and CSRF cheat sheets, RFC 8725 (JWT),
@@ -15,14 +18,18 @@
 //! (throttling).
 
 pub mod account;
+pub mod challenge;
 pub mod closing;
 pub mod code;
 pub mod codes;
 pub mod cookies;
 pub mod csrf;
 pub mod device;
+pub mod enrol;
 pub mod extract;
+pub mod factor;
 pub mod http;
+pub mod http_2fa;
 pub mod jwt;
 pub mod limits;
 pub mod links;
@@ -36,8 +43,10 @@ pub mod reauth;
 pub mod records;
 pub mod refresh;
 pub mod reset;
+pub mod second_factor;
 pub mod session;
 pub mod throttle;
+pub mod totp;
 pub mod verify;
 
 pub use extract::{AuthUser, AuthVia};

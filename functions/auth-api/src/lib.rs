@@ -1,6 +1,6 @@
 //! `auth-api`: registration and address verification, password and email-code login, sessions
 //! delivered as httpOnly cookies (web) or in the body (mobile), refresh rotation, logout,
-//! password reset and change.
+//! password reset and change, and the TOTP second factor.
 //!
 //! This crate is the route table: each path, its per-IP rate limits and its handler. The
 //! handlers (`rampart_auth::http`), the flows behind them and the rate-limit table
@@ -11,6 +11,7 @@
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 use rampart_auth::http as handle;
+use rampart_auth::http_2fa as two_factor;
 use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
 use rampart_http::openapi;
@@ -67,11 +68,20 @@ pub fn routes(state: AppState) -> Router {
         .merge(limited(
             "/auth/otp/verify",
             post(handle::otp_verify),
-            r.otp_verify,
+            r.otp_verify.clone(),
         ))
         .route("/auth/logout", post(handle::logout))
         .route("/auth/me", get(handle::me))
         .route("/auth/password/change", post(handle::change))
+        .route("/auth/2fa/totp/setup", post(two_factor::totp_setup))
+        .route("/auth/2fa/totp/confirm", post(two_factor::totp_confirm))
+        .route("/auth/2fa/totp/disable", post(two_factor::totp_disable))
+        // A code check like the email code's: the same per-IP limit.
+        .merge(limited(
+            "/auth/2fa/verify",
+            post(two_factor::verify),
+            r.otp_verify,
+        ))
         .with_state(state);
     http::serves(NAME, routes)
 }
