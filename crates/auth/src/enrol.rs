@@ -112,7 +112,10 @@ pub async fn confirm(
         .remove(EXPIRES_AT);
     let same_pending = Condition::Exists
         .and(Condition::eq(Totp::ACTIVE, false))
-        .and(Condition::eq(Totp::SECRET_SEALED, pending.secret_sealed.as_str()));
+        .and(Condition::eq(
+            Totp::SECRET_SEALED,
+            pending.secret_sealed.as_str(),
+        ));
     let mut tx = Tx::new().update(
         Confirm::Activate,
         keys::totp(&user.id),
@@ -166,10 +169,14 @@ pub async fn disable(
     device: Option<&Device>,
 ) -> Result<(), ApiError> {
     let Some(t) = load::<Totp>(&*state.store, &keys::totp(&user.id)).await? else {
-        return Err(ApiError::Conflict("Two-factor authentication is off.".into()));
+        return Err(ApiError::Conflict(
+            "Two-factor authentication is off.".into(),
+        ));
     };
     if !t.active {
-        return Err(ApiError::Conflict("Two-factor authentication is off.".into()));
+        return Err(ApiError::Conflict(
+            "Two-factor authentication is off.".into(),
+        ));
     }
     let eh = email_hash(state, &user.email).await?;
     let gate = throttle::gate(state, &eh, Some(user), device).await?;

@@ -170,7 +170,10 @@ mod tests {
         let c = &codes[0];
         assert_eq!(c.len(), 11);
         let h = recovery_hash(b"p", "u1", c).unwrap();
-        assert_eq!(recovery_hash(b"p", "u1", &c.to_uppercase().replace('-', " ")), Some(h.clone()));
+        assert_eq!(
+            recovery_hash(b"p", "u1", &c.to_uppercase().replace('-', " ")),
+            Some(h.clone())
+        );
         assert_ne!(recovery_hash(b"p", "u2", c), Some(h), "bound to the user");
         assert_eq!(recovery_hash(b"p", "u1", "short"), None);
     }

@@ -138,7 +138,11 @@ impl OwnedData<AppState> for AuthData {
 
     /// Whether the second factor is on and how many recovery codes are left; never the secret
     /// or a code.
-    async fn export_sections(&self, state: &AppState, person: &Person) -> Vec<(&'static str, Json)> {
+    async fn export_sections(
+        &self,
+        state: &AppState,
+        person: &Person,
+    ) -> Vec<(&'static str, Json)> {
         let uid = &person.user_id;
         let totp = crate::challenge::active_totp(state, uid).await;
         let left = crate::factor::recovery_code_keys(state, uid).await;

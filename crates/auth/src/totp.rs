@@ -85,9 +85,15 @@ pub fn otpauth_uri(email: &str, secret_b32: &str) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'@' => {
-                    (b as char).to_string()
-                }
+                b'A'..=b'Z'
+                | b'a'..=b'z'
+                | b'0'..=b'9'
+                | b'-'
+                | b'.'
+                | b'_'
+                | b'~'
+                | b':'
+                | b'@' => (b as char).to_string(),
                 _ => format!("%{b:02X}"),
             })
             .collect::<String>()

@@ -106,8 +106,15 @@ mod tests {
     fn sealed_secrets_open_only_with_their_key_purpose_and_context() {
         let sealed = seal(b"pepper", "totp", "user#1", b"secret bytes");
         assert!(!sealed.contains("secret"));
-        assert_ne!(sealed, seal(b"pepper", "totp", "user#1", b"secret bytes"), "fresh nonce");
-        assert_eq!(open(b"pepper", "totp", "user#1", &sealed).unwrap(), b"secret bytes");
+        assert_ne!(
+            sealed,
+            seal(b"pepper", "totp", "user#1", b"secret bytes"),
+            "fresh nonce"
+        );
+        assert_eq!(
+            open(b"pepper", "totp", "user#1", &sealed).unwrap(),
+            b"secret bytes"
+        );
         assert!(open(b"other", "totp", "user#1", &sealed).is_none());
         assert!(open(b"pepper", "other", "user#1", &sealed).is_none());
         assert!(open(b"pepper", "totp", "user#2", &sealed).is_none());

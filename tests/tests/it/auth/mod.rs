@@ -14,6 +14,7 @@ mod password;
 mod register_login;
 mod rotation;
 mod sessions;
+mod two_factor;
 mod verification;
 
 use std::collections::HashMap;
