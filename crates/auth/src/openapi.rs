@@ -8,7 +8,9 @@ use super::http::{
     Change, EmailOnly, Login, RefreshBody, Register, Reset, VerifyCode, VerifyEmail,
 };
 use super::http_2fa::{SecondFactor, TotpConfirm, TotpDisable};
-use rampart_http::openapi::{Conflict, Forbidden, RateLimited, Unauthorized, Unavailable};
+use rampart_http::openapi::{
+    Conflict, Forbidden, RateLimited, SecondFactorRequired, Unauthorized, Unavailable,
+};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -107,7 +109,7 @@ pub fn verify_email() {}
         (status = 200, description = "Signed in.", body = Tokens,
             headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
                 ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
-        Unauthorized, RateLimited,
+        SecondFactorRequired, RateLimited,
     ),
     security(()),
 )]
@@ -130,7 +132,7 @@ pub fn otp_request() {}
         (status = 200, description = "Signed in.", body = Tokens,
             headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
                 ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
-        Unauthorized, RateLimited,
+        SecondFactorRequired, RateLimited,
     ),
     security(()),
 )]
