@@ -13,7 +13,7 @@ use super::http::{Delivery, signed_in};
 use super::{AuthUser, device, enrol, second_factor};
 use rampart_http::state::AppState;
 use rampart_http::{ClientIp, Json};
-use rampart_platform::error::ApiError;
+use rampart_platform::error::{ApiError, FieldError};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +97,12 @@ pub async fn verify(
     headers: HeaderMap,
     Json(b): Json<SecondFactor>,
 ) -> Result<Response, ApiError> {
+    if b.mfa_token.trim().is_empty() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "mfa_token",
+            "is required: the token of the second-factor-required answer",
+        )]));
+    }
     let offered = Offered::from_fields(b.code.as_deref(), b.recovery_code.as_deref())?;
     let device = device::presented(&state, &headers).await?;
     let s =

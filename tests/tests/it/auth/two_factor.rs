@@ -17,6 +17,7 @@ super::on_both_backends!(
     brute_forcing_the_second_factor_hits_the_sign_in_throttle,
     a_recovery_code_signs_in_once,
     disabling_needs_a_fresh_second_factor,
+    erasure_deletes_the_secret_and_the_recovery_codes,
 );
 
 const IP: &str = "198.51.100.70";
@@ -367,4 +368,32 @@ async fn disabling_needs_a_fresh_second_factor(fx: Fx) {
     )
     .await;
     assert_eq!(r.status(), 409);
+}
+
+async fn erasure_deletes_the_secret_and_the_recovery_codes(fx: Fx) {
+    let email = "mfa-erased@example.com";
+    let (_, secret, _) = enrolled(&fx, email).await;
+    let token = first_factor(&fx, email).await;
+    let r = second(&fx, &token, json!({"mfa_token": ""})).await;
+    assert_eq!(r.status(), 422, "an empty token names its field");
+    let access = signed_in_with(&fx, &token, json!({"code": now_code(&fx, &secret, 0)})).await;
+    let me: Value = me_bearer(&fx.0, &access).await.json().await.unwrap();
+    let uid = me["id"].as_str().unwrap().to_string();
+    let store = &fx.0.state.store;
+    let (pk, _) = rampart_store::keys::user(&uid);
+    let (tpk, tsk) = rampart_store::keys::totp(&uid);
+    assert!(store.get(&tpk, &tsk).await.unwrap().is_some());
+    let body = json!({"confirm": "DELETE", "password": PW});
+    let r = bearer_post(&fx.0, "/account/delete", &access, body).await;
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["status"], "erased");
+    assert!(store.get(&tpk, &tsk).await.unwrap().is_none());
+    let codes = rampart_store::query_all(
+        &**store,
+        &pk,
+        Some(rampart_store::keys::RECOVERY_CODE_PREFIX),
+    )
+    .await
+    .unwrap();
+    assert!(codes.is_empty(), "{codes:?}");
 }
