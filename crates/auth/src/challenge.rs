@@ -69,14 +69,10 @@ pub async fn second_factor_required(
         json!({ "method": method }),
     )
     .await;
-    let members = json!({
-        "mfa_token": token,
-        "expires_in": CHALLENGE_TTL_SECS,
-        "methods": ["totp", "recovery_code"],
-    });
-    let serde_json::Value::Object(members) = members else {
-        unreachable!("a JSON object literal")
-    };
+    let mut members = serde_json::Map::new();
+    members.insert("mfa_token".into(), token.into());
+    members.insert("expires_in".into(), CHALLENGE_TTL_SECS.into());
+    members.insert("methods".into(), json!(["totp", "recovery_code"]));
     Err(ApiError::coded(
         StatusCode::UNAUTHORIZED,
         SECOND_FACTOR_REQUIRED,
