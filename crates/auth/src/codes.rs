@@ -128,8 +128,6 @@ pub async fn verify_code(
         Ok(None) | Err(StoreError::ConditionFailed { .. }) => return Err(bad_code()),
         Err(e) => return Err(e.into()),
     }
-    // The mailbox's owner signed in: unknown clients may try passwords again.
-    throttle::clear_account(state, &eh).await?;
     // Before a take-back too: a suspended account is neither signed in nor taken back.
     if let Some(u) = &user {
         super::suspension::refuse_if_suspended(state, &u.id).await?;
@@ -170,6 +168,9 @@ pub async fn verify_code(
         }
     };
     let issued = session::signed_in(state, &user_id, ip, "email_code", None).await?;
+    // The mailbox's owner signed in: unknown clients may try passwords again (not before the
+    // second factor, if the account has one).
+    throttle::clear_account(state, &eh).await?;
     if password_removed {
         account::mail_password_removed(state, &email).await;
     }

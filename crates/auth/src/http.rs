@@ -144,7 +144,7 @@ fn token_parts(
 /// The answer to a sign-in: the tokens, the device cookie (whatever the delivery: it is no
 /// credential, and mobile clients are as worth keeping out of a lockout), and for an email
 /// code whether taking the account back removed a password.
-fn signed_in(state: &AppState, s: SignIn, delivery: Delivery) -> Response {
+pub(crate) fn signed_in(state: &AppState, s: SignIn, delivery: Delivery) -> Response {
     let (mut headers, mut body) = token_parts(state, s.issued, delivery);
     cookies::set_device(&mut headers, &state.settings, &s.device_cookie);
     if let Some(removed) = s.password_removed {

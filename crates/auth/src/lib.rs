@@ -9,7 +9,10 @@
 //! suspending an account), `refresh` (rotation, grace and reuse),
 //! `device` (device cookies), `throttle` (failed sign-in backoff and cap), `limits` (every auth
 //! rate limit), `links` (the app pages the mails link to), `http` (the route handlers `auth-api` mounts), and the building blocks
-//! (`password`, `jwt`, `cookies`, `csrf`, `extract`, `operator`).
+//! (`password`, `jwt`, `cookies`, `csrf`, `extract`, `operator`). The second factor: `totp`
+//! (RFC 6238), `factor` (a code as offered and its single use), `enrol` (setup, confirmation,
+//! recovery codes, disabling), `challenge` (the step between the factors), `second_factor`
+//! (completing a sign-in), `http_2fa` (their handlers).
 //!
 //! Standards: OWASP ASVS (V2 authentication; 5.0 V7 session management), the OWASP
 //! Authentication, Password Storage, Session Management and CSRF cheat sheets, RFC 8725 (JWT),
@@ -17,6 +20,7 @@
 //! (throttling).
 
 pub mod account;
+pub mod challenge;
 pub mod client;
 pub mod closing;
 pub mod code;
@@ -24,8 +28,11 @@ pub mod codes;
 pub mod cookies;
 pub mod csrf;
 pub mod device;
+pub mod enrol;
 pub mod extract;
+pub mod factor;
 pub mod http;
+pub mod http_2fa;
 pub mod jwt;
 pub mod limits;
 pub mod links;
@@ -39,10 +46,12 @@ pub mod reauth;
 pub mod records;
 pub mod refresh;
 pub mod reset;
+pub mod second_factor;
 pub mod session;
 pub mod sessions;
 pub mod suspension;
 pub mod throttle;
+pub mod totp;
 pub mod verify;
 
 pub use extract::{AuthUser, AuthVia};

@@ -64,7 +64,6 @@ pub async fn login(
             return Err(bad_credentials());
         }
     };
-    throttle::succeeded(state, &claim).await?;
     let mut verified = stored.clone();
     if password::needs_rehash(&stored) {
         let fresh = password::hash_off_thread(pw.to_string()).await?;
@@ -88,6 +87,9 @@ pub async fn login(
     // The session only starts if the password just verified is still the account's.
     let still = Condition::eq(User::PASSWORD_HASH, verified.as_str());
     let issued = session::signed_in(state, &user.id, ip, "password", Some(still)).await?;
+    // Only a complete sign-in resets the count: with a second factor on, a right password
+    // alone must not wipe the failures of the guesses at the code (NIST SP 800-63B 5.2.2).
+    throttle::succeeded(state, &claim).await?;
     Ok(SignIn {
         issued,
         device_cookie: device::after_sign_in(state, device, &user.id, user.device_gen).await?,

@@ -7,10 +7,11 @@ use super::account::Profile;
 use super::http::{
     Change, EmailOnly, Login, RefreshBody, Register, Reset, VerifyCode, VerifyEmail,
 };
+use super::http_2fa::{SecondFactor, TotpConfirm, TotpDisable};
 use super::suspension::Reason;
 use rampart_http::openapi::{
-    AccountSuspended, Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unavailable,
-    Unprocessable,
+    AccountSuspended, Conflict, Forbidden, NotFound, RateLimited, SecondFactorRequired,
+    Unauthorized, Unavailable, Unprocessable,
 };
 
 #[derive(OpenApi)]
@@ -30,7 +31,11 @@ use rampart_http::openapi::{
     end_session,
     end_other_sessions,
     suspend_user,
-    reinstate_user
+    reinstate_user,
+    totp_setup,
+    totp_confirm,
+    totp_disable,
+    second_factor_verify
 ))]
 struct Api;
 
@@ -104,13 +109,14 @@ pub fn register() {}
 )]
 pub fn verify_email() {}
 
-/// Signs in with a password; also sets the signed device cookie.
+/// Signs in with a password; also sets the signed device cookie. With TOTP on, answers 401
+/// `urn:rampart:problem:second-factor-required` with `mfa_token` for `/auth/2fa/verify` instead.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
     responses(
         (status = 200, description = "Signed in.", body = Tokens,
             headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
                 ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
-        Unauthorized, AccountSuspended, RateLimited,
+        AccountSuspended, SecondFactorRequired, RateLimited,
     ),
     security(()),
 )]
@@ -126,13 +132,14 @@ pub fn login() {}
 )]
 pub fn otp_request() {}
 
-/// Signs in with a mailed code, creating the account on first use.
+/// Signs in with a mailed code, creating the account on first use. With TOTP on, answers 401
+/// `urn:rampart:problem:second-factor-required` with `mfa_token` for `/auth/2fa/verify` instead.
 #[utoipa::path(post, path = "/auth/otp/verify", tag = "auth", request_body = VerifyCode,
     responses(
         (status = 200, description = "Signed in.", body = Tokens,
             headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
                 ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request (the same value as the CSRF cookie, for an app that cannot read the API host's cookies)."))),
-        Unauthorized, AccountSuspended, RateLimited,
+        AccountSuspended, SecondFactorRequired, RateLimited,
     ),
     security(()),
 )]
@@ -293,3 +300,66 @@ pub fn suspend_user() {}
     security(("admin_bearer" = [])),
 )]
 pub fn reinstate_user() {}
+
+/// A new TOTP secret, shown once (`Cache-Control: no-store`).
+#[derive(ToSchema)]
+#[schema(example = json!({"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "otpauth_uri": "otpauth://totp/Rampart:me@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Rampart", "expires_in": 900}))]
+pub struct TotpSecret {
+    /// 160 bits, RFC 4648 base32 without padding: for typing into an authenticator app.
+    pub secret: String,
+    /// The same secret as a URI for a QR code (HMAC-SHA1, 6 digits, 30 s).
+    pub otpauth_uri: String,
+    /// Seconds the pending secret waits for its first code (`/auth/2fa/totp/confirm`).
+    pub expires_in: i64,
+}
+
+/// Recovery codes, shown once (`Cache-Control: no-store`): each signs in once instead of a code.
+#[derive(ToSchema)]
+#[schema(example = json!({"recovery_codes": ["k7d2q-mx4pa", "..."]}))]
+pub struct RecoveryCodes {
+    /// Ten codes, `xxxxx-xxxxx` (case, spaces and dashes do not matter when used).
+    pub recovery_codes: Vec<String>,
+}
+
+/// Starts turning on TOTP: a pending secret for the authenticator app (verified address only).
+#[utoipa::path(post, path = "/auth/2fa/totp/setup", tag = "auth",
+    responses(
+        (status = 200, description = "A pending secret; confirm it with a code within 15 minutes.", body = TotpSecret),
+        Unauthorized, Forbidden, Conflict,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn totp_setup() {}
+
+/// Turns TOTP on with a current code of the pending secret; answers the ten recovery codes.
+#[utoipa::path(post, path = "/auth/2fa/totp/confirm", tag = "auth", request_body = TotpConfirm,
+    responses(
+        (status = 200, description = "TOTP is on; every sign-in now asks for a code.", body = RecoveryCodes),
+        Unauthorized, Conflict,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn totp_confirm() {}
+
+/// Turns TOTP off: needs a current code or a recovery code (counted like a sign-in attempt).
+#[utoipa::path(post, path = "/auth/2fa/totp/disable", tag = "auth", request_body = TotpDisable,
+    responses(
+        (status = 204, description = "TOTP is off; the secret and the recovery codes are deleted."),
+        Unauthorized, Forbidden, Conflict, RateLimited,
+    ),
+    security(("bearer" = []), ("session_cookie" = [], "csrf_header" = [])),
+)]
+pub fn totp_disable() {}
+
+/// Completes a sign-in that answered 401 `second-factor-required` (with its `mfa_token`, valid
+/// 5 minutes): a TOTP code or a recovery code. Wrong codes count against the sign-in throttle.
+#[utoipa::path(post, path = "/auth/2fa/verify", tag = "auth", request_body = SecondFactor,
+    responses(
+        (status = 200, description = "Signed in.", body = Tokens,
+            headers(("Set-Cookie" = String, description = "Session cookies (cookie delivery) and the device cookie."),
+                ("X-CSRF-Token" = String, description = "Cookie delivery: the CSRF token to send back in `X-CSRF-Token` with every state-changing cookie request."))),
+        Unauthorized, RateLimited,
+    ),
+    security(()),
+)]
+pub fn second_factor_verify() {}

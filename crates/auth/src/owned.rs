@@ -1,10 +1,13 @@
 //! What auth registers about the data it owns: a person's account, address link, sessions and
-//! refresh tokens, codes, failure counts and reset tokens (where each is found, what the export
-//! shows, what erasure does), the kinds the retention job may act on, and auth's part of an
-//! erasure (refresh tokens, found through the sessions that name them).
+//! refresh tokens, codes, failure counts and reset tokens, the second factor (TOTP secret,
+//! recovery codes, sign-ins waiting for it) (where each is found, what the export shows, what
+//! erasure does), the kinds the retention job may act on, and auth's part of an erasure (refresh
+//! tokens, found through the sessions that name them).
 
 use async_trait::async_trait;
-use rampart_http::registry::{Counts, Erasing, Kind, Locate, OnErasure, OwnedData, Retained, Step};
+use rampart_http::registry::{
+    Counts, Erasing, Kind, Locate, OnErasure, OwnedData, Person, Retained, Step,
+};
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
 use rampart_store::record::Record;
@@ -12,8 +15,8 @@ use rampart_store::{EXPIRES_AT, Item, StoreError, keys};
 use serde_json::{Value as Json, json};
 
 use crate::records::{
-    EmailLink, EmailVerification, FailureCount, Otp, PasswordReset, RefreshToken, Session,
-    Suspension, User,
+    EmailLink, EmailVerification, FailureCount, MfaChallenge, Otp, PasswordReset, RecoveryCode,
+    RefreshToken, Session, Suspension, Totp, User,
 };
 
 /// Auth's registration.
@@ -86,6 +89,32 @@ const KINDS: &[Kind] = &[
         ),
         step: Step::Sessions,
     },
+    // The second factor: never exported item by item (a secret and hashes of codes); the
+    // export's `two_factor` section says whether it is on and how many codes are left.
+    Kind {
+        kind: Totp::KIND,
+        section: None,
+        locate: Locate::UserPartition("totp"),
+        view: None,
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: RecoveryCode::KIND,
+        section: None,
+        locate: Locate::UserPartition(keys::RECOVERY_CODE_PREFIX),
+        view: None,
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: MfaChallenge::KIND,
+        section: None,
+        locate: Locate::UserPartition(keys::MFA_CHALLENGE_PREFIX),
+        view: None,
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
 ];
 
 const RETAINED: &[Retained] = &[
@@ -94,6 +123,7 @@ const RETAINED: &[Retained] = &[
     Retained::ttl(Otp::KIND, EXPIRES_AT, 0),
     Retained::ttl(EmailVerification::KIND, EXPIRES_AT, 0),
     Retained::ttl(PasswordReset::KIND, EXPIRES_AT, 0),
+    Retained::ttl(MfaChallenge::KIND, EXPIRES_AT, 0),
 ];
 
 #[async_trait]
@@ -104,6 +134,26 @@ impl OwnedData<AppState> for AuthData {
 
     fn retained(&self) -> &'static [Retained] {
         RETAINED
+    }
+
+    /// Whether the second factor is on and how many recovery codes are left; never the secret
+    /// or a code.
+    async fn export_sections(
+        &self,
+        state: &AppState,
+        person: &Person,
+    ) -> Vec<(&'static str, Json)> {
+        let uid = &person.user_id;
+        let totp = crate::challenge::active_totp(state, uid).await;
+        let left = crate::factor::recovery_code_keys(state, uid).await;
+        let value = match (totp, left) {
+            (Ok(t), Ok(codes)) => json!({
+                "totp": if t.is_some() { "present" } else { "absent" },
+                "recovery_codes_left": codes.len(),
+            }),
+            _ => json!({ "unavailable": "the second factor could not be read; export again" }),
+        };
+        vec![("two_factor", value)]
     }
 
     async fn erase(

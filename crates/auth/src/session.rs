@@ -213,8 +213,22 @@ pub async fn create_checked(
     }
 }
 
-/// Starts the session of a user who just proved who they are (`method`: how), and audits it.
+/// Starts the session of a user who just proved who they are (`method`: how), and audits it;
+/// every sign-in ends here. When the account has a second factor, the first one alone starts
+/// no session: the answer is a challenge for it (`challenge`), completed by `second_factor`.
 pub async fn signed_in(
+    state: &AppState,
+    user_id: &str,
+    ip: Option<IpAddr>,
+    method: &str,
+    user_cond: Option<Condition>,
+) -> Result<Issued, ApiError> {
+    super::challenge::second_factor_required(state, user_id, ip, method).await?;
+    start(state, user_id, ip, method, user_cond).await
+}
+
+/// Starts the session of a user who proved every factor the account has, and audits it.
+pub(crate) async fn start(
     state: &AppState,
     user_id: &str,
     ip: Option<IpAddr>,

@@ -1,4 +1,5 @@
-//! Small cryptographic helpers: OS randomness, SHA-256, keyed hashing and constant-time compare.
+//! Small cryptographic helpers: OS randomness, SHA-256, keyed hashing, constant-time compare, and
+//! sealing a secret at rest (AES-256-GCM).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -53,9 +54,72 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
+/// The AES-256-GCM key for sealing secrets of one `purpose` under `secret` (the hash pepper):
+/// HMAC-SHA256 as the key derivation (the HKDF-Expand step, RFC 5869 §2.3, for one block), so
+/// each purpose has its own key and the pepper itself never keys a cipher.
+fn sealing_key(secret: &[u8], purpose: &str) -> ring::aead::LessSafeKey {
+    let key = hmac_sha256(secret, format!("rampart-seal\0{purpose}\x01").as_bytes());
+    let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &key)
+        .expect("a 32-byte key fits AES-256-GCM");
+    ring::aead::LessSafeKey::new(unbound)
+}
+
+/// Seals `plain` for storage: AES-256-GCM under the key of `purpose`, bound to `context` (the
+/// record it belongs to, as associated data: a sealed value copied to another record does not
+/// open there), with a random 96-bit nonce (NIST SP 800-38D §8.2.2: random nonces are safe for
+/// far more messages than one key ever seals here). URL-safe base64 of nonce, ciphertext, tag.
+pub fn seal(secret: &[u8], purpose: &str, context: &str, plain: &[u8]) -> String {
+    use ring::aead::{Aad, NONCE_LEN, Nonce};
+    let nonce_bytes = random_bytes(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(&nonce_bytes).expect("nonce length");
+    let mut buf = plain.to_vec();
+    sealing_key(secret, purpose)
+        .seal_in_place_append_tag(nonce, Aad::from(context.as_bytes()), &mut buf)
+        .expect("AES-GCM seals any plaintext this size");
+    let mut out = nonce_bytes;
+    out.extend_from_slice(&buf);
+    URL_SAFE_NO_PAD.encode(out)
+}
+
+/// Opens what `seal` made for the same `purpose` and `context`; `None` if it was altered, made
+/// under another key or for another record.
+pub fn open(secret: &[u8], purpose: &str, context: &str, sealed: &str) -> Option<Vec<u8>> {
+    use ring::aead::{Aad, NONCE_LEN, Nonce};
+    let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    if raw.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, body) = raw.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut buf = body.to_vec();
+    let plain = sealing_key(secret, purpose)
+        .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
+        .ok()?;
+    Some(plain.to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_purpose_and_context() {
+        let sealed = seal(b"pepper", "totp", "user#1", b"secret bytes");
+        assert!(!sealed.contains("secret"));
+        assert_ne!(
+            sealed,
+            seal(b"pepper", "totp", "user#1", b"secret bytes"),
+            "fresh nonce"
+        );
+        assert_eq!(
+            open(b"pepper", "totp", "user#1", &sealed).unwrap(),
+            b"secret bytes"
+        );
+        assert!(open(b"other", "totp", "user#1", &sealed).is_none());
+        assert!(open(b"pepper", "other", "user#1", &sealed).is_none());
+        assert!(open(b"pepper", "totp", "user#2", &sealed).is_none());
+        assert!(open(b"pepper", "totp", "user#1", "AAAA").is_none());
+    }
 
     #[test]
     fn hmac_matches_rfc4231_case_2() {

@@ -78,6 +78,8 @@ pub struct Coded {
     pub detail: String,
     /// Put on the response (Retry-After, RateLimit fields).
     pub headers: HeaderMap,
+    /// Extension members of the problem body (RFC 9457 §3.2), beside `type`, `title`, ...
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -88,7 +90,17 @@ impl ApiError {
             code,
             detail: detail.into(),
             headers: HeaderMap::new(),
+            extensions: serde_json::Map::new(),
         }))
+    }
+
+    /// Extension members for the body of a coded problem (RFC 9457 §3.2; other variants are
+    /// unchanged): what the client needs to go on, such as a second factor's `mfa_token`.
+    pub fn with_extensions(mut self, members: serde_json::Map<String, serde_json::Value>) -> Self {
+        if let Self::Coded(c) = &mut self {
+            c.extensions.extend(members);
+        }
+        self
     }
 
     /// Headers for the response of a coded problem (other variants are unchanged).
@@ -260,13 +272,45 @@ impl IntoResponse for ApiError {
             }
             Self::Coded(c) => {
                 let type_ = format!("urn:rampart:problem:{}", c.code);
-                let mut resp = typed_problem_response(status, type_, detail, None);
+                let mut resp = if c.extensions.is_empty() {
+                    typed_problem_response(status, type_, detail, None)
+                } else {
+                    problem_with_members(status, type_, detail, c.extensions)
+                };
                 resp.headers_mut().extend(c.headers);
                 resp
             }
             _ => problem_response(status, detail, None),
         }
     }
+}
+
+/// A problem response with a `type` of its own and extension `members` (RFC 9457 §3.2).
+fn problem_with_members(
+    status: StatusCode,
+    type_: String,
+    detail: Option<String>,
+    members: serde_json::Map<String, serde_json::Value>,
+) -> Response {
+    let problem = Problem {
+        type_,
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+        errors: None,
+    };
+    let mut body = match serde_json::to_value(&problem) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    for (k, v) in members {
+        body.entry(k).or_insert(v);
+    }
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut resp = (status, bytes).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
 }
 
 /// A startup failure: the process must not serve.

@@ -87,6 +87,31 @@ pub fn password_reset(token_hash: &str) -> Key {
     (format!("reset#{token_hash}"), "token".into())
 }
 
+/// A user's TOTP secret (pending until confirmed, then active), in the user's partition.
+pub fn totp(user_id: &str) -> Key {
+    (format!("user#{user_id}"), "totp".into())
+}
+
+/// One unused recovery code of a user, by its keyed hash.
+pub fn recovery_code(user_id: &str, code_hash: &str) -> Key {
+    (
+        format!("user#{user_id}"),
+        format!("{RECOVERY_CODE_PREFIX}{code_hash}"),
+    )
+}
+
+pub const RECOVERY_CODE_PREFIX: &str = "recovery#";
+
+/// A sign-in waiting for its second factor, by the keyed hash of its token.
+pub fn mfa_challenge(user_id: &str, token_hash: &str) -> Key {
+    (
+        format!("user#{user_id}"),
+        format!("{MFA_CHALLENGE_PREFIX}{token_hash}"),
+    )
+}
+
+pub const MFA_CHALLENGE_PREFIX: &str = "mfa#";
+
 /// An audit event of a subject (user id or keyed hash), ordered by time.
 pub fn audit(subject: &str, at_ms: i64, id: &str) -> Key {
     (format!("audit#{subject}"), format!("{at_ms:015}#{id}"))

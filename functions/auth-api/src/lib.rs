@@ -1,7 +1,7 @@
 //! `auth-api`: registration and address verification, password and email-code login, sessions
 //! delivered as httpOnly cookies (web) or in the body (mobile), refresh rotation, logout,
-//! password reset and change, the user's own sessions, and operators suspending accounts
-//! (`/admin/users/*`).
+//! password reset and change, the TOTP second factor, the user's own sessions, and operators
+//! suspending accounts (`/admin/users/*`).
 //!
 //! This crate is the route table: each path, its per-IP rate limits and its handler. The
 //! handlers (`rampart_auth::http`), the flows behind them and the rate-limit table
@@ -12,6 +12,7 @@
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post};
 use rampart_auth::http as handle;
+use rampart_auth::http_2fa as two_factor;
 use rampart_auth::{client, sessions, suspension};
 use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
@@ -69,7 +70,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(limited(
             "/auth/otp/verify",
             post(handle::otp_verify),
-            r.otp_verify,
+            r.otp_verify.clone(),
         ))
         .route("/auth/logout", post(handle::logout))
         .route("/auth/me", get(handle::me))
@@ -88,6 +89,15 @@ pub fn routes(state: AppState) -> Router {
             "/admin/users/{id}/reinstate",
             post(suspension::reinstate_handler),
         )
+        .route("/auth/2fa/totp/setup", post(two_factor::totp_setup))
+        .route("/auth/2fa/totp/confirm", post(two_factor::totp_confirm))
+        .route("/auth/2fa/totp/disable", post(two_factor::totp_disable))
+        // A code check like the email code's: the same per-IP limit.
+        .merge(limited(
+            "/auth/2fa/verify",
+            post(two_factor::verify),
+            r.otp_verify,
+        ))
         // Every request knows its client's class: a session started by any sign-in path
         // records it.
         .layer(axum::middleware::from_fn(client::scope))

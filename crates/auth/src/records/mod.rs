@@ -1,7 +1,8 @@
 //! The stored kinds of authentication, each mapped to and from its store item exactly once:
 //! the account (`User`) and its unique email (`EmailLink`), sessions and their refresh tokens,
 //! email codes (sign-in and address verification), password-reset tokens, the counts of
-//! consecutive failed sign-ins, and an operator's suspension of an account. Flows use these structs and name attributes only
+//! consecutive failed sign-ins, an operator's suspension of an account, and the second factor
+//! (TOTP secret, recovery codes, challenges). Flows use these structs and name attributes only
 //! through the constants declared next to each struct (`User::PASSWORD_HASH`, ...).
 
 pub mod codes;
@@ -9,6 +10,7 @@ pub mod reset;
 pub mod session;
 pub mod suspension;
 pub mod throttle;
+pub mod two_factor;
 pub mod user;
 
 pub use codes::{EmailVerification, Otp};
@@ -16,6 +18,7 @@ pub use reset::PasswordReset;
 pub use session::{RefreshStatus, RefreshToken, Session};
 pub use suspension::Suspension;
 pub use throttle::FailureCount;
+pub use two_factor::{MfaChallenge, RecoveryCode, Totp};
 pub use user::{EmailLink, User, load_account};
 
 use rampart_store::record::{TYPE, malformed};

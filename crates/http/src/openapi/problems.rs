@@ -47,6 +47,16 @@ pub const PROBLEMS: &[ProblemDoc] = &[
         retry_after: false,
     },
     ProblemDoc {
+        name: "SecondFactorRequired",
+        status: 401,
+        slugs: &["unauthorized", "second-factor-required"],
+        description: "Wrong credentials (`unauthorized`), or the first factor was right and \
+                      the account has a second one (`second-factor-required`): no session; the \
+                      body carries `mfa_token` (valid `expires_in` seconds, 300) and `methods` \
+                      for `POST /auth/2fa/verify`.",
+        retry_after: false,
+    },
+    ProblemDoc {
         name: "Forbidden",
         status: 403,
         slugs: &["forbidden"],
@@ -186,6 +196,7 @@ problem_responses!(
     BadRequest,
     BadRequestOrKeyMissing,
     Unauthorized,
+    SecondFactorRequired,
     Forbidden,
     InsufficientScope,
     OwnerExempt,

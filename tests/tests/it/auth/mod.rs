@@ -16,6 +16,7 @@ mod register_login;
 mod rotation;
 mod sessions;
 mod suspension;
+mod two_factor;
 mod verification;
 
 use std::collections::HashMap;
