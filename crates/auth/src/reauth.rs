@@ -13,6 +13,7 @@ use rampart_store::{Condition, StoreError, Tx, TxError, keys, load};
 use crate::challenge::active_totp;
 use crate::factor;
 use crate::records::{Otp, User};
+use crate::throttle::Factor;
 use crate::{code, password, throttle};
 
 /// What the user offers: the password, or a fresh code for an account without one; and the
@@ -65,7 +66,11 @@ pub async fn confirm(
         None => code_ok(state, &eh, &user.email, given).await?,
     };
     if !ok {
-        throttle::failed(state, &claim, &user.id, ip).await;
+        let factor = match user.password_hash {
+            Some(_) => Factor::Password,
+            None => Factor::Code,
+        };
+        throttle::failed(state, &claim, factor, &user.id, ip).await;
         return Err(ApiError::Forbidden(format!("The {field} is not correct.")));
     }
     if let (Some(t), Some(offered)) = (&totp_item, second) {
@@ -93,7 +98,7 @@ async fn wrong_factor(
     ip: Option<std::net::IpAddr>,
     offered: factor::Offered<'_>,
 ) -> ApiError {
-    throttle::failed(state, claim, &user.id, ip).await;
+    throttle::failed(state, claim, Factor::SecondFactor, &user.id, ip).await;
     let field = match offered {
         factor::Offered::Totp(_) => "totp_code",
         factor::Offered::RecoveryCode(_) => "recovery_code",
