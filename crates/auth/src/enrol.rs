@@ -11,6 +11,7 @@ use serde_json::json;
 use super::device::Device;
 use super::factor::{self, Offered};
 use super::records::{RecoveryCode, Totp, User};
+use super::throttle::Factor;
 use super::{email_hash, throttle, totp};
 use rampart_http::state::AppState;
 use rampart_platform::error::{ApiError, FieldError};
@@ -183,7 +184,7 @@ pub async fn disable(
     let claim = throttle::admit(state, gate, &eh).await?;
     let wrong = || ApiError::Forbidden("The second factor is not correct.".into());
     let Some(used) = factor::usable(state, &t, offered).await? else {
-        throttle::failed(state, &claim, &user.id, ip).await;
+        throttle::failed(state, &claim, Factor::SecondFactor, &user.id, ip).await;
         return Err(wrong());
     };
     let mut tx = used.add_to(Tx::new(), Disable::UseFactor, &user.id, true);
@@ -202,7 +203,7 @@ pub async fn disable(
             part: Disable::UseFactor,
             ..
         }) => {
-            throttle::failed(state, &claim, &user.id, ip).await;
+            throttle::failed(state, &claim, Factor::SecondFactor, &user.id, ip).await;
             return Err(wrong());
         }
         Err(TxError::Canceled { .. }) => {

@@ -30,18 +30,26 @@ pub enum Offered<'a> {
 impl<'a> Offered<'a> {
     /// Exactly one of `code` and `recovery_code`, or 422 naming the field.
     pub fn from_fields(code: Option<&'a str>, recovery: Option<&'a str>) -> Result<Self, ApiError> {
+        Self::named("code", code, recovery, "is required (or a recovery_code)")
+    }
+
+    /// Exactly one of a TOTP code sent as `totp_field` and `recovery_code`, or 422 naming the
+    /// field; `why` is the message when both are missing.
+    pub fn named(
+        totp_field: &str,
+        code: Option<&'a str>,
+        recovery: Option<&'a str>,
+        why: &str,
+    ) -> Result<Self, ApiError> {
         let given = |v: Option<&'a str>| v.filter(|s| !s.trim().is_empty());
         match (given(code), given(recovery)) {
             (Some(c), None) => Ok(Self::Totp(c)),
             (None, Some(r)) => Ok(Self::RecoveryCode(r)),
             (Some(_), Some(_)) => Err(ApiError::Validation(vec![FieldError::new(
                 "recovery_code",
-                "send either code or recovery_code, not both",
+                format!("send either {totp_field} or recovery_code, not both"),
             )])),
-            (None, None) => Err(ApiError::Validation(vec![FieldError::new(
-                "code",
-                "is required (or a recovery_code)",
-            )])),
+            (None, None) => Err(ApiError::Validation(vec![FieldError::new(totp_field, why)])),
         }
     }
 

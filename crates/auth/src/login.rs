@@ -10,6 +10,7 @@ use serde_json::json;
 use super::device::{self, Device};
 use super::records::{Session, User};
 use super::session::{self, Issued, generation_is};
+use super::throttle::Factor;
 use super::{email_hash, normalize_email, password, throttle};
 use rampart_http::state::AppState;
 use rampart_platform::error::{ApiError, FieldError};
@@ -60,7 +61,7 @@ pub async fn login(
         Some(u) if matches && u.password_hash.is_some() => u,
         other => {
             let subject = other.map_or_else(|| format!("email:{eh}"), |u| u.id);
-            throttle::failed(state, &claim, &subject, ip).await;
+            throttle::failed(state, &claim, Factor::Password, &subject, ip).await;
             return Err(bad_credentials());
         }
     };
@@ -142,7 +143,7 @@ pub async fn change_password(
     let ok = password::verify_off_thread(current.to_string(), hash_to_verify(Some(user))).await?
         && user.password_hash.is_some();
     if !ok {
-        throttle::failed(state, &claim, &user.id, ip).await;
+        throttle::failed(state, &claim, Factor::Password, &user.id, ip).await;
         return Err(ApiError::Forbidden("The current password is wrong.".into()));
     }
     throttle::succeeded(state, &claim).await?;

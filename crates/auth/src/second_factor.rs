@@ -15,6 +15,7 @@ use super::factor::{self, Offered, Use};
 use super::login::SignIn;
 use super::records::load_account;
 use super::session::{self, generation_is};
+use super::throttle::Factor;
 use super::{email_hash, throttle};
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
@@ -53,7 +54,7 @@ pub async fn verify(
     let gate = throttle::gate(state, &eh, Some(&user), device).await?;
     let claim = throttle::admit(state, gate, &eh).await?;
     let Some(used) = factor::usable(state, &totp_item, offered).await? else {
-        throttle::failed(state, &claim, &user.id, ip).await;
+        throttle::failed(state, &claim, Factor::SecondFactor, &user.id, ip).await;
         return Err(bad_code());
     };
     let tx = Tx::new().delete(Complete::Challenge, ch.key(), Some(Condition::Exists));
@@ -64,7 +65,7 @@ pub async fn verify(
             part: Complete::UseFactor,
             ..
         }) => {
-            throttle::failed(state, &claim, &user.id, ip).await;
+            throttle::failed(state, &claim, Factor::SecondFactor, &user.id, ip).await;
             return Err(bad_code());
         }
         Err(TxError::Canceled {

@@ -42,6 +42,28 @@ pub const MAX_CONSECUTIVE_FAILURES: i64 = 100;
 /// parallel attempts on one subject gets there).
 const CAS_ROUNDS: usize = 16;
 
+/// The secret a failed attempt got wrong: the `method` label of `login_failure`, so operators
+/// tell guesses at the second factor from password guesses (OWASP Logging Cheat Sheet:
+/// authentication failures are logged with what failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Password,
+    /// An emailed sign-in code.
+    Code,
+    /// A TOTP code or a recovery code.
+    SecondFactor,
+}
+
+impl Factor {
+    pub fn label(self) -> &'static str {
+        match self {
+            Factor::Password => "password",
+            Factor::Code => "code",
+            Factor::SecondFactor => "totp",
+        }
+    }
+}
+
 /// What an attempt counts against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
@@ -167,10 +189,16 @@ pub async fn admit(state: &AppState, gate: Gate, email_hash: &str) -> Result<Cla
     Err(throttled(1))
 }
 
-/// Audits a failed attempt (`subject`: the user id, or `email:<hash>` without an account), and
-/// the moments the backoff starts and the cap is reached.
-pub async fn failed(state: &AppState, claim: &Claim, subject: &str, ip: Option<IpAddr>) {
-    metrics::count(Metric::LoginFailure, &[("method", "password")]);
+/// Counts and audits a failed attempt at `factor` (`subject`: the user id, or `email:<hash>`
+/// without an account), and the moments the backoff starts and the cap is reached.
+pub async fn failed(
+    state: &AppState,
+    claim: &Claim,
+    factor: Factor,
+    subject: &str,
+    ip: Option<IpAddr>,
+) {
+    count_failure(factor);
     rampart_http::audit::record(
         state,
         "login_failure",
@@ -188,6 +216,10 @@ pub async fn failed(state: &AppState, claim: &Claim, subject: &str, ip: Option<I
         let detail = json!({ "throttle": claim.gate.scope(), "failures": claim.attempt });
         rampart_http::audit::record(state, kind, subject, ip, detail).await;
     }
+}
+
+fn count_failure(factor: Factor) {
+    metrics::count(Metric::LoginFailure, &[("method", factor.label())]);
 }
 
 /// A success resets the count it was admitted through, and the account's count from unknown
@@ -221,5 +253,17 @@ mod tests {
             "the sixth attempt is the first that waits"
         );
         assert_eq!(backoff_secs(1_000), BACKOFF_MAX_SECS);
+    }
+
+    #[test]
+    fn a_wrong_second_factor_is_counted_as_totp_not_password() {
+        let registry = metrics::Registry::new("auth-api");
+        metrics::counting(&registry, || {
+            count_failure(Factor::SecondFactor);
+            count_failure(Factor::Password);
+            count_failure(Factor::SecondFactor);
+        });
+        let failures = |m| registry.value(Metric::LoginFailure, &[("method", m)]);
+        assert_eq!((failures("totp"), failures("password")), (2, 1));
     }
 }

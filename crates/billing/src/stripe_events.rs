@@ -1,6 +1,7 @@
 //! What Stripe Billing's events do to a user's billing state, applied here because billing is
 //! the only writer of it: a completed checkout links the subscription, subscription events set
-//! the plan and status, invoice events the status (and mail the dunning notice), all under the
+//! the plan and status, a subscription's invoice events the status (and mail the dunning
+//! notice), all under the
 //! one ordering of the user's billing state (`ordering`: `created`, then the object's progress)
 //! and only for the user's current subscription and customer. A checkout completes only for the
 //! customer our API created for its `client_reference_id` (never matched by email); for an owner
@@ -125,10 +126,9 @@ impl BillingEvents for StripeBilling {
             "active"
         };
         let update = Update::new().set(BillingAccount::SUBSCRIPTION_STATUS, new_status);
-        let m = match &ev.subscription {
-            Some(s) => SubscriptionMatch::Current(s),
-            None => SubscriptionMatch::Any,
-        };
+        // Only the invoice of the user's current subscription moves its state (one-off invoices
+        // never reach billing: `InvoiceChanged`).
+        let m = SubscriptionMatch::Current(&ev.subscription);
         let v = Version {
             at: ev.event.created,
             rank: rank::invoice(ev.status.as_deref(), !ev.payment_failed),

@@ -57,7 +57,9 @@ pub struct SubscriptionChanged {
     pub cancel_at_period_end: bool,
 }
 
-/// `invoice.paid`, `invoice.payment_succeeded` and `invoice.payment_failed`.
+/// `invoice.paid`, `invoice.payment_succeeded` and `invoice.payment_failed` of a subscription's
+/// invoice. A one-off invoice (no subscription) is no billing event: whether it is paid says
+/// nothing about the subscription, so the provider ends it `ignored` and never hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceChanged {
     pub event: EventRef,
@@ -65,7 +67,8 @@ pub struct InvoiceChanged {
     pub owner: StripeOwner,
     /// The invoice's own status (`draft`, `open`, `paid`, ...).
     pub status: Option<String>,
-    pub subscription: Option<String>,
+    /// The subscription the invoice bills.
+    pub subscription: String,
 }
 
 /// What billing does with Stripe Billing's events, and the one question another domain's

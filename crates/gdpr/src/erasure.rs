@@ -32,6 +32,10 @@ pub struct Confirm {
     pub password: Option<String>,
     /// A fresh sign-in code (`POST /auth/otp/request`) for accounts without a password.
     pub code: Option<String>,
+    /// With two-factor authentication on: a current code of the authenticator app...
+    pub totp_code: Option<String>,
+    /// ...or one of the recovery codes (used up).
+    pub recovery_code: Option<String>,
 }
 
 /// The parts of the transaction that starts an erasure.
@@ -74,7 +78,7 @@ pub fn check_word(body: &Confirm) -> Result<(), ApiError> {
 }
 
 /// Checks the confirmation: the word, then the password (or, for an account without one, a
-/// fresh email code), counted against the sign-in throttle like a login attempt (auth's
+/// fresh email code) and the second factor when the account has one, counted against the sign-in throttle like a login attempt (auth's
 /// re-authentication).
 pub async fn confirm(
     state: &AppState,
@@ -86,6 +90,8 @@ pub async fn confirm(
     let offered = rampart_auth::reauth::Offered {
         password: body.password.as_deref(),
         code: body.code.as_deref(),
+        totp_code: body.totp_code.as_deref(),
+        recovery_code: body.recovery_code.as_deref(),
     };
     rampart_auth::reauth::confirm(
         state,

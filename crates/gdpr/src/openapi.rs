@@ -68,7 +68,8 @@ pub struct ErasureView {
 )]
 pub fn account_export() {}
 
-/// Deletes the account: every session ends at once, the rest follows (1 an hour).
+/// Deletes the account: every session ends at once, the rest follows (1 an hour). Asks for
+/// every factor the account has: with TOTP on, a `totp_code` or a `recovery_code` too.
 #[utoipa::path(post, path = "/account/delete", tag = "account", request_body = Confirm,
     responses(
         (status = 202, description = "Erasure begun, or the one already begun.", body = ErasureAccepted),

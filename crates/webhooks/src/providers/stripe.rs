@@ -21,6 +21,10 @@ use crate::payload::{json, str_at};
 use rampart_http::jobs::JobError;
 use rampart_http::state::AppState;
 
+/// The reason an invoice without a subscription ends `ignored`, on its event record.
+pub const ONE_OFF_INVOICE: &str =
+    "a one-off invoice (no subscription): it does not change the subscription's billing state";
+
 pub struct Stripe {
     pub effects: Effects,
 }
@@ -150,6 +154,12 @@ impl Provider for Stripe {
                 if let Some(why) = self.unlinked(state, &owner).await? {
                     return ignored_because(state, webhook, &why).await;
                 }
+                // A one-off invoice (`invoice.subscription` null) bills something else: a failed
+                // one must not mark a paying subscriber `past_due` nor mail them to fix the card
+                // their subscription is paid with.
+                let Some(subscription) = subscription else {
+                    return ignored_because(state, webhook, ONE_OFF_INVOICE).await;
+                };
                 let ev = InvoiceChanged {
                     event,
                     payment_failed,

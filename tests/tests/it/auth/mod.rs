@@ -17,6 +17,7 @@ mod rotation;
 mod sessions;
 mod suspension;
 mod two_factor;
+mod two_factor_delete;
 mod verification;
 
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! The TOTP second factor through the real routes: enrolment, sign-in with password or email
 //! code then a code (each code once, one step of drift either way), recovery codes, the shared
-//! sign-in throttle, disabling, and what the export says.
+//! sign-in throttle, disabling, and what the export says (deleting such an account:
+//! `two_factor_delete`).
 
 use std::time::Duration;
 
@@ -17,10 +18,9 @@ super::on_both_backends!(
     brute_forcing_the_second_factor_hits_the_sign_in_throttle,
     a_recovery_code_signs_in_once,
     disabling_needs_a_fresh_second_factor,
-    erasure_deletes_the_secret_and_the_recovery_codes,
 );
 
-const IP: &str = "198.51.100.70";
+pub(super) const IP: &str = "198.51.100.70";
 
 /// RFC 4648 base32 without padding, as the setup answers the secret.
 fn unbase32(s: &str) -> Vec<u8> {
@@ -40,7 +40,7 @@ fn unbase32(s: &str) -> Vec<u8> {
 
 /// An account with TOTP on: (access token, secret, recovery codes). The clock then moves one
 /// step on, so the confirming code's step is behind.
-async fn enrolled(fx: &Fx, email: &str) -> (String, Vec<u8>, Vec<String>) {
+pub(super) async fn enrolled(fx: &Fx, email: &str) -> (String, Vec<u8>, Vec<String>) {
     let (app, clock) = fx;
     register(app, email).await;
     let code = verification_code(app, email).await;
@@ -88,7 +88,7 @@ async fn enrolled(fx: &Fx, email: &str) -> (String, Vec<u8>, Vec<String>) {
     (access, secret, codes)
 }
 
-async fn bearer_post(
+pub(super) async fn bearer_post(
     app: &rampart_tests::TestApp,
     path: &str,
     token: &str,
@@ -105,12 +105,12 @@ async fn bearer_post(
 }
 
 /// The code of the step `offset` steps from now.
-fn now_code((app, _): &Fx, secret: &[u8], offset: i64) -> String {
+pub(super) fn now_code((app, _): &Fx, secret: &[u8], offset: i64) -> String {
     code_at(secret, step_of(app.state.clock.now_secs()) + offset)
 }
 
 /// A code matching no step within one of now.
-fn wrong_code(fx: &Fx, secret: &[u8]) -> String {
+pub(super) fn wrong_code(fx: &Fx, secret: &[u8]) -> String {
     let near: Vec<String> = (-1..=1).map(|d| now_code(fx, secret, d)).collect();
     (0..)
         .map(|n| format!("{:06}", n * 111_111 % 1_000_000))
@@ -119,7 +119,7 @@ fn wrong_code(fx: &Fx, secret: &[u8]) -> String {
 }
 
 /// A password sign-in that must stop at the second factor: its `mfa_token`.
-async fn first_factor(fx: &Fx, email: &str) -> String {
+pub(super) async fn first_factor(fx: &Fx, email: &str) -> String {
     let r = post(
         &fx.0,
         "/auth/login",
@@ -139,7 +139,7 @@ async fn first_factor(fx: &Fx, email: &str) -> String {
     b["mfa_token"].as_str().unwrap().to_string()
 }
 
-async fn second(fx: &Fx, token: &str, factor: Value) -> reqwest::Response {
+pub(super) async fn second(fx: &Fx, token: &str, factor: Value) -> reqwest::Response {
     let mut body = json!({"mfa_token": token, "delivery": "body"});
     body.as_object_mut()
         .unwrap()
@@ -147,7 +147,7 @@ async fn second(fx: &Fx, token: &str, factor: Value) -> reqwest::Response {
     post(&fx.0, "/auth/2fa/verify", body, IP).await
 }
 
-async fn signed_in_with(fx: &Fx, token: &str, factor: Value) -> String {
+pub(super) async fn signed_in_with(fx: &Fx, token: &str, factor: Value) -> String {
     let r = second(fx, token, factor).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     let b: Value = r.json().await.unwrap();
@@ -368,32 +368,4 @@ async fn disabling_needs_a_fresh_second_factor(fx: Fx) {
     )
     .await;
     assert_eq!(r.status(), 409);
-}
-
-async fn erasure_deletes_the_secret_and_the_recovery_codes(fx: Fx) {
-    let email = "mfa-erased@example.com";
-    let (_, secret, _) = enrolled(&fx, email).await;
-    let token = first_factor(&fx, email).await;
-    let r = second(&fx, &token, json!({"mfa_token": ""})).await;
-    assert_eq!(r.status(), 422, "an empty token names its field");
-    let access = signed_in_with(&fx, &token, json!({"code": now_code(&fx, &secret, 0)})).await;
-    let me: Value = me_bearer(&fx.0, &access).await.json().await.unwrap();
-    let uid = me["id"].as_str().unwrap().to_string();
-    let store = &fx.0.state.store;
-    let (pk, _) = rampart_store::keys::user(&uid);
-    let (tpk, tsk) = rampart_store::keys::totp(&uid);
-    assert!(store.get(&tpk, &tsk).await.unwrap().is_some());
-    let body = json!({"confirm": "DELETE", "password": PW});
-    let r = bearer_post(&fx.0, "/account/delete", &access, body).await;
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(b["status"], "erased");
-    assert!(store.get(&tpk, &tsk).await.unwrap().is_none());
-    let codes = rampart_store::query_all(
-        &**store,
-        &pk,
-        Some(rampart_store::keys::RECOVERY_CODE_PREFIX),
-    )
-    .await
-    .unwrap();
-    assert!(codes.is_empty(), "{codes:?}");
 }

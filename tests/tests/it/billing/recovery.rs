@@ -3,7 +3,7 @@
 //! `invoice.payment_succeeded` or `invoice.paid` for the retried invoice restores `active`, in
 //! the one per-user ordering (a late failure older than the recovery changes nothing). Signed
 //! webhooks in Stripe's shapes, after a checkout through the real route (the stub), on both
-//! backends.
+//! backends. A one-off invoice (no subscription) changes none of it.
 
 use rampart_tests::TestApp;
 use serde_json::{Value, json};
@@ -24,6 +24,7 @@ async fn dynamo() -> Option<Fx> {
 
 rampart_tests::on_backends!(super::embedded, super::dynamo;
     a_payment_that_succeeds_after_a_failure_makes_the_subscription_active_again,
+    a_failed_one_off_invoice_leaves_the_subscription_and_mails_nobody,
 );
 
 /// Checks out `tier` through the route and returns the Stripe customer our API created.
@@ -135,5 +136,36 @@ async fn a_payment_that_succeeds_after_a_failure_makes_the_subscription_active_a
     .await;
     assert_eq!(r["outcome"], "superseded");
     assert_eq!(status(app, &token).await.1, "active");
+    fx.app.shutdown().await;
+}
+
+/// A one-off invoice bills something else than the subscription: its failure leaves a paying
+/// subscriber `active` and sends no dunning mail; the event ends `ignored` with the reason.
+async fn a_failed_one_off_invoice_leaves_the_subscription_and_mails_nobody(fx: Fx) {
+    let app = &fx.app;
+    let email = "one-off@example.com";
+    let (uid, token) = sign_up(app, email).await;
+    let customer = checked_out(app, &fx.stub, &token).await;
+    let t = app.state.clock.now_secs();
+    let created = subscription("sub_one_off", &customer, &uid, PRO_PRICE, t);
+    let r = stripe_event(app, "customer.subscription.created", t, created).await;
+    assert_eq!(r["outcome"], "applied");
+    let mails_before = mails(app, email).await.len();
+
+    let mut one_off = invoice(&customer, "", "open");
+    one_off["subscription"] = Value::Null;
+    one_off["billing_reason"] = json!("manual");
+    let r = stripe_event(app, "invoice.payment_failed", t + 1, one_off.clone()).await;
+    assert_eq!(r["outcome"], "ignored");
+    let item = crate::webhooks::processed(app, "stripe", r["id"].as_str().unwrap()).await;
+    let reason = item.s("outcome_reason").unwrap_or_default();
+    assert!(reason.contains("one-off invoice"), "{reason:?}");
+    one_off["status"] = json!("paid");
+    let r = stripe_event(app, "invoice.paid", t + 2, one_off).await;
+    assert_eq!(r["outcome"], "ignored");
+
+    assert_eq!(status(app, &token).await, ("pro".into(), "active".into()));
+    let sent = mails(app, email).await;
+    assert_eq!(sent.len(), mails_before, "nobody is mailed: {sent:?}");
     fx.app.shutdown().await;
 }

@@ -153,7 +153,7 @@ async fn previous_holders_events_change_nothing(
         (
             "invoice.payment_failed",
             json!({"id": "in_prev", "object": "invoice", "customer": customer, "status": "open",
-                   "metadata": {"user_id": uid}}),
+                   "subscription": ATTACKER_SUB, "metadata": {"user_id": uid}}),
         ),
         (
             "checkout.session.completed",

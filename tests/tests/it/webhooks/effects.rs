@@ -66,7 +66,7 @@ async fn subscriptions_apply_in_order_and_spare_owner_accounts() {
         "evt_fail",
         "invoice.payment_failed",
         400,
-        json!({"customer": "cus_1"}),
+        json!({"customer": "cus_1", "subscription": "sub_1"}),
     )
     .await;
     processed(&app, "stripe", "evt_fail").await;

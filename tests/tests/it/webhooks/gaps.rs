@@ -65,7 +65,7 @@ async fn an_owners_checkout_leaves_every_later_subscription_event_owner_blocked(
         "evt_boss_inv",
         "invoice.paid",
         104,
-        json!({"customer": "cus_boss"}),
+        json!({"customer": "cus_boss", "subscription": "sub_boss"}),
     )
     .await;
     assert_eq!(

@@ -166,7 +166,11 @@ impl StripeEvent {
                     payment_failed: kind == "invoice.payment_failed",
                     owner: owner(),
                     status: string_at(obj, &["status"]),
-                    subscription: string_at(obj, &["subscription"]),
+                    // Since API version 2025-03-31 the subscription sits under `parent`; both
+                    // are read, so a subscription's invoice never looks like a one-off one.
+                    subscription: string_at(obj, &["subscription"]).or_else(|| {
+                        string_at(obj, &["parent", "subscription_details", "subscription"])
+                    }),
                 }
             }
             // The charge carries the running total (`amount_refunded`) and follows every refund,
@@ -264,6 +268,25 @@ mod tests {
             StripeEvent::parse(raw),
             Err(JobError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn an_invoice_names_its_subscription_in_either_api_version_and_a_one_off_none() {
+        let sub = |object: serde_json::Value| {
+            let raw = serde_json::json!({"id": "evt_1", "type": "invoice.payment_failed",
+                "created": 5, "data": {"object": object}});
+            match StripeEvent::parse(raw.to_string().as_bytes()).unwrap().body {
+                Body::Invoice { subscription, .. } => subscription,
+                other => panic!("{other:?}"),
+            }
+        };
+        let old = serde_json::json!({"subscription": "sub_1"});
+        assert_eq!(sub(old).as_deref(), Some("sub_1"));
+        let parent = serde_json::json!({"subscription": null, "parent":
+            {"type": "subscription_details", "subscription_details": {"subscription": "sub_2"}}});
+        assert_eq!(sub(parent).as_deref(), Some("sub_2"));
+        let one_off = serde_json::json!({"subscription": null, "parent": null});
+        assert_eq!(sub(one_off), None);
     }
 
     #[test]
