@@ -141,19 +141,9 @@ pub(super) const LICENSE_ISSUER: Setting = Setting {
 mod tests {
     use super::super::Settings;
 
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        Settings::from_lookup(|k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
-        .map_err(|e| e.0)
-    }
-
     #[test]
     fn checkout_urls_default_under_the_public_base_url() {
-        let s = settings(&[("PUBLIC_BASE_URL", "https://api.example.com/")]).unwrap();
+        let s = Settings::of_pairs(&[("PUBLIC_BASE_URL", "https://api.example.com/")]).unwrap();
         assert_eq!(
             s.checkout_success_url,
             "https://api.example.com/billing/checkout/success"
@@ -167,7 +157,7 @@ mod tests {
 
     #[test]
     fn production_derives_nothing_from_the_webhooks_url() {
-        let s = settings(&[
+        let s = Settings::of_pairs(&[
             ("AWS_LAMBDA_FUNCTION_NAME", "billing-api"),
             ("TABLE_NAME", "t"),
             ("QUEUE_URL", "q"),
@@ -182,7 +172,7 @@ mod tests {
         assert_eq!(s.checkout_success_url, "", "billing-api refuses to start");
         assert_eq!(s.checkout_cancel_url, "");
         assert_eq!(s.license_issuer, "", "customers-api refuses to start");
-        let local = settings(&[]).unwrap();
+        let local = Settings::of_pairs(&[]).unwrap();
         assert_eq!(local.public_base_url, "http://127.0.0.1:3000");
         assert_eq!(local.license_issuer, "http://127.0.0.1:3000");
     }
@@ -195,23 +185,27 @@ mod tests {
             ("QUEUE_URL", "q"),
             ("STRIPE_API_BASE", "http://127.0.0.1:1"),
         ];
-        let problems = settings(&prod).unwrap().production_problems().join("\n");
+        let problems = Settings::of_pairs(&prod)
+            .unwrap()
+            .production_problems()
+            .join("\n");
         assert!(
             problems.contains("STRIPE_API_BASE must be https"),
             "{problems}"
         );
-        let e = settings(&[("CHECKOUT_CANCEL_URL", "app.example/back")]).unwrap_err();
+        let e = Settings::of_pairs(&[("CHECKOUT_CANCEL_URL", "app.example/back")]).unwrap_err();
         assert!(e.contains("CHECKOUT_CANCEL_URL"), "{e}");
     }
 
     #[test]
     fn owners_get_the_top_tier_unless_told_and_the_billing_page_defaults_to_the_cancel_page() {
-        let s = settings(&[("CHECKOUT_CANCEL_URL", "https://app.example/billing")]).unwrap();
+        let s =
+            Settings::of_pairs(&[("CHECKOUT_CANCEL_URL", "https://app.example/billing")]).unwrap();
         assert_eq!(s.owner_tier, crate::tiers::Tier::Enterprise);
         assert_eq!(s.billing_page_url, "https://app.example/billing");
-        let s = settings(&[("OWNER_TIER", "pro")]).unwrap();
+        let s = Settings::of_pairs(&[("OWNER_TIER", "pro")]).unwrap();
         assert_eq!(s.owner_tier, crate::tiers::Tier::Pro);
-        let e = settings(&[("OWNER_TIER", "platinum")]).unwrap_err();
+        let e = Settings::of_pairs(&[("OWNER_TIER", "platinum")]).unwrap_err();
         assert!(e.contains("OWNER_TIER"), "{e}");
     }
 }

@@ -210,15 +210,8 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
     use crate::config::Settings;
-
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let m: HashMap<&str, &str> = pairs.iter().copied().collect();
-        Settings::from_lookup(|k| m.get(k).map(|v| v.to_string())).map_err(|e| e.0)
-    }
 
     fn production(extra: &[(&str, &str)]) -> Vec<String> {
         let mut pairs = vec![
@@ -227,7 +220,7 @@ mod tests {
             ("QUEUE_URL", "q"),
         ];
         pairs.extend_from_slice(extra);
-        settings(&pairs).unwrap().production_problems()
+        Settings::of_pairs(&pairs).unwrap().production_problems()
     }
 
     #[test]
@@ -266,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_cookie_domain_that_does_not_cover_the_api_is_refused_everywhere() {
-        let e = settings(&[
+        let e = Settings::of_pairs(&[
             (
                 "API_ORIGIN",
                 "https://abc123.execute-api.eu-west-1.amazonaws.com",
@@ -276,7 +269,7 @@ mod tests {
         .unwrap_err();
         assert!(e.starts_with("COOKIE_DOMAIN "), "{e}");
         assert!(e.contains("abc123.execute-api"), "{e}");
-        let s = settings(&[
+        let s = Settings::of_pairs(&[
             ("API_ORIGIN", "https://api.example.com"),
             ("COOKIE_DOMAIN", "example.com"),
         ])
@@ -297,26 +290,29 @@ mod tests {
         assert!(p.is_empty(), "{p:?}");
         let p = production(&[("API_ORIGIN", "http://api.example.com")]);
         assert!(p[0].starts_with("API_ORIGIN "), "{p:?}");
-        assert!(settings(&[("API_ORIGIN", "https://a.example,https://b.example")]).is_err());
+        assert!(
+            Settings::of_pairs(&[("API_ORIGIN", "https://a.example,https://b.example")]).is_err()
+        );
     }
 
     #[test]
     fn samesite_none_needs_secure_everywhere_and_a_cross_site_app_in_production() {
-        let e = settings(&[("COOKIE_SAMESITE", "none")]).unwrap_err();
+        let e = Settings::of_pairs(&[("COOKIE_SAMESITE", "none")]).unwrap_err();
         assert!(
             e.starts_with("COOKIE_SAMESITE ") && e.contains("COOKIE_SECURE"),
             "{e}"
         );
-        let e = settings(&[
+        let e = Settings::of_pairs(&[
             ("APP_ENV", "production"),
             ("COOKIE_SECURE", "false"),
             ("COOKIE_SAMESITE", "none"),
         ])
         .unwrap_err();
         assert!(e.starts_with("COOKIE_SAMESITE "), "{e}");
-        let s = settings(&[("COOKIE_SECURE", "true"), ("COOKIE_SAMESITE", "None")]).unwrap();
+        let s =
+            Settings::of_pairs(&[("COOKIE_SECURE", "true"), ("COOKIE_SAMESITE", "None")]).unwrap();
         assert_eq!(s.cookie_same_site, SameSite::None);
-        assert!(settings(&[("COOKIE_SAMESITE", "sometimes")]).is_err());
+        assert!(Settings::of_pairs(&[("COOKIE_SAMESITE", "sometimes")]).is_err());
 
         let p = production(&[("COOKIE_SAMESITE", "none")]);
         assert!(p[0].starts_with("COOKIE_SAMESITE "), "{p:?}");
@@ -337,16 +333,16 @@ mod tests {
 
     #[test]
     fn access_tokens_last_at_most_fifteen_minutes_and_a_minute_in_production() {
-        assert_eq!(settings(&[]).unwrap().access_token_ttl_secs, 900);
+        assert_eq!(Settings::of_pairs(&[]).unwrap().access_token_ttl_secs, 900);
         assert_eq!(
-            settings(&[("ACCESS_TOKEN_TTL_SECS", "3")])
+            Settings::of_pairs(&[("ACCESS_TOKEN_TTL_SECS", "3")])
                 .unwrap()
                 .access_token_ttl_secs,
             3
         );
         for bad in ["0", "901", "-5"] {
             assert!(
-                settings(&[("ACCESS_TOKEN_TTL_SECS", bad)]).is_err(),
+                Settings::of_pairs(&[("ACCESS_TOKEN_TTL_SECS", bad)]).is_err(),
                 "{bad}"
             );
         }

@@ -44,22 +44,15 @@ mod tests {
     use super::super::Settings;
     use super::base_url;
 
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        Settings::from_lookup(|k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
-        .map_err(|e| e.0)
-    }
-
     #[test]
     fn the_app_url_is_a_base_url_defaulting_to_the_public_base_url_outside_production() {
-        assert_eq!(settings(&[]).unwrap().app_url, "http://127.0.0.1:3000");
-        let s = settings(&[("APP_URL", "https://app.example.com/")]).unwrap();
+        assert_eq!(
+            Settings::of_pairs(&[]).unwrap().app_url,
+            "http://127.0.0.1:3000"
+        );
+        let s = Settings::of_pairs(&[("APP_URL", "https://app.example.com/")]).unwrap();
         assert_eq!(s.app_url, "https://app.example.com");
-        let prod = settings(&[("APP_ENV", "production")]).unwrap();
+        let prod = Settings::of_pairs(&[("APP_ENV", "production")]).unwrap();
         assert_eq!(prod.app_url, "", "auth-api refuses to start");
         for bad in [
             "app.example.com",
@@ -67,7 +60,7 @@ mod tests {
             "https://app.example.com/?x=1",
             "https://app.example.com/#top",
         ] {
-            let e = settings(&[("APP_URL", bad)]).unwrap_err();
+            let e = Settings::of_pairs(&[("APP_URL", bad)]).unwrap_err();
             assert!(e.starts_with("APP_URL "), "{bad}: {e}");
         }
         assert_eq!(

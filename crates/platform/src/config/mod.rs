@@ -123,6 +123,18 @@ impl Settings {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
+    /// Settings from `pairs` alone, as a unit test of one setting reads them (the error's text).
+    #[cfg(test)]
+    pub(crate) fn of_pairs(pairs: &[(&str, &str)]) -> Result<Self, String> {
+        let found = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        Self::from_lookup(found).map_err(|e| e.0)
+    }
+
     /// Reads every setting of `SETTINGS`, in table order, through `get`. A value that does not
     /// parse stops here, naming the setting.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, StartupError> {
