@@ -129,15 +129,27 @@ impl From<&StatusRecord> for Item {
 /// before it marked the event processed): its effect is in place, once, so it is `Applied`.
 pub async fn forward_only(
     state: &AppState,
-    (pk, sk): Key,
+    key: Key,
     tracked: Tracked,
     status: &str,
     rank: i64,
     event: &WebhookEvent,
 ) -> Result<Outcome, JobError> {
+    let step = (tracked, status, rank);
+    forward_only_with(state, key, step, event, Update::new()).await
+}
+
+/// `forward_only` writing `extra` too, in the same conditional update.
+async fn forward_only_with(
+    state: &AppState,
+    (pk, sk): Key,
+    (tracked, status, rank): (Tracked, &str, i64),
+    event: &WebhookEvent,
+    extra: Update,
+) -> Result<Outcome, JobError> {
     let by = format!("{}#{}", event.provider, event.event_id);
     let now_ms = state.clock.now_ms();
-    let update = Update::new()
+    let update = extra
         .set(attr::SET_BY, by.as_str())
         .set(TYPE, tracked.as_str())
         .set(attr::STATUS, status)
@@ -179,26 +191,22 @@ pub async fn payment(
     ev: PaymentEvent,
 ) -> Result<Outcome, JobError> {
     let key = keys::provider_payment_status(&webhook.provider, &ev.intent_id);
-    let (word, rank) = (ev.status.as_str(), ev.status.rank());
-    let recorded = forward_only(
-        state,
-        key.clone(),
-        Tracked::ProviderPayment,
-        word,
-        rank,
-        webhook,
-    );
-    let recorded = recorded.await?;
-    let (provider, intent) = (ev.provider, ev.intent_id.clone());
-    let applied = payments.payment_changed(state, ev).await?;
-    if let Some(paid) = payments.order_of(state, provider, &intent).await? {
-        let note = Update::new()
+    // The order it paid goes into the status write itself: one conditional update per event,
+    // not a second write to note the order. The link exists from the payment's creation on,
+    // before any event about its intent.
+    let mut order = Update::new();
+    if let Some(paid) = payments.order_of(state, ev.provider, &ev.intent_id).await? {
+        order = order
             .set(attr::ORDER_ID, paid.order_id.as_str())
             .set(attr::PAYMENT_ID, paid.payment_id.as_str());
-        let (pk, sk) = key;
-        let written = state.store.update(&pk, &sk, note, Some(Condition::Exists));
-        written.await.map_err(JobError::failed)?;
     }
+    let step = (
+        Tracked::ProviderPayment,
+        ev.status.as_str(),
+        ev.status.rank(),
+    );
+    let recorded = forward_only_with(state, key, step, webhook, order).await?;
+    let applied = payments.payment_changed(state, ev).await?;
     match applied {
         Outcome::Ignored => Ok(recorded),
         linked => Ok(linked),
