@@ -180,10 +180,10 @@ async fn forward_only_with(
     }
 }
 
-/// A provider's payment event: its status on the payment ladder (provider state an operator can
-/// read, whether or not an order of ours was paid with it), then orders' effect (the order paid
-/// with it moves too), and the order it paid noted on the record. The outcome is orders' when an
-/// order of ours was paid with it, else the record's.
+/// A provider's payment event: its status on the payment ladder, with the order of ours it paid
+/// when there is one (provider state an operator can read, whether or not an order of ours was
+/// paid with it), then orders' effect (the order paid with it moves too). The outcome is orders'
+/// when an order of ours was paid with it, else the record's.
 pub async fn payment(
     state: &AppState,
     payments: &dyn PaymentEvents,
