@@ -104,8 +104,9 @@ pub async fn email_hash(state: &AppState, email: &str) -> Result<String, ApiErro
     ))
 }
 
-/// Every accepted signing key `(kid, key)`, current and previous secret versions. When `kid`
-/// is new to this process the secret is re-read first (a rotation just happened).
+/// The accepted signing keys `(kid, key)` to verify a token naming `kid`: the current secret
+/// version's when it holds `kid`, else with the previous version's. When `kid` is new to this
+/// process the secret is re-read first (a rotation just happened).
 pub async fn signing_keys(
     state: &AppState,
     kid: Option<&str>,

@@ -120,11 +120,6 @@ pub async fn receive(
     inbound: Inbound,
 ) -> Result<Intake, ApiError> {
     tracing::Span::current().record("provider", provider.name());
-    let secrets = state
-        .secrets
-        .entries(provider.secret())
-        .await
-        .map_err(|e| unavailable("read_secrets", e))?;
     // Twilio and Square sign the URL they called: `PUBLIC_BASE_URL` when one is configured (a
     // custom domain in front), else the function URL this delivery arrived at.
     let public_base = match state.settings.public_base_url.as_str() {
@@ -140,7 +135,15 @@ pub async fn receive(
         settings: &state.settings,
         now: state.clock.now_secs(),
     };
-    match provider.check(&delivery, &secrets) {
+    // The current secret first; the previous one (read then) only when it does not verify.
+    let checked = state
+        .secrets
+        .check_entries(provider.secret(), |secrets| {
+            provider.check(&delivery, secrets)
+        })
+        .await
+        .map_err(|e| unavailable("read_secrets", e))?;
+    match checked {
         Ok(mut verified) => {
             rampart_http::record_event(provider.name(), &verified.event_id);
             verified.occurred_at = provider.own_time(state, &verified).await?;

@@ -1,4 +1,5 @@
-//! Secrets Manager source: one secret holding a JSON object; AWSCURRENT and AWSPREVIOUS.
+//! Secrets Manager source: one secret holding a JSON object; AWSCURRENT, and AWSPREVIOUS when
+//! asked for.
 
 use std::collections::BTreeMap;
 
@@ -79,17 +80,24 @@ pub fn parse_object(text: &str) -> Result<BTreeMap<String, String>, SecretsError
 
 #[async_trait]
 impl SecretSource for SecretsManagerSource {
+    /// AWSCURRENT alone: one call on the cold start's path.
     async fn load(&self) -> Result<SecretSnapshot, SecretsError> {
-        // Both versions at once: one round trip of latency on a cold start instead of two.
-        let (current, previous) = tokio::join!(self.stage("AWSCURRENT"), self.stage("AWSPREVIOUS"));
-        let (current, current_since_ms) = current?
+        let (current, current_since_ms) = self
+            .stage("AWSCURRENT")
+            .await?
             .ok_or_else(|| SecretsError::Unavailable("no current secret version".into()))?;
-        let previous = previous?.map(|(m, _)| m).unwrap_or_default();
         Ok(SecretSnapshot {
             current,
-            previous,
             current_since_ms,
         })
+    }
+
+    async fn load_previous(&self) -> Result<BTreeMap<String, String>, SecretsError> {
+        Ok(self
+            .stage("AWSPREVIOUS")
+            .await?
+            .map(|(m, _)| m)
+            .unwrap_or_default())
     }
 
     fn backend(&self) -> &'static str {

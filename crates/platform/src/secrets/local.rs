@@ -109,7 +109,6 @@ impl SecretSource for LocalSource {
         current.extend(self.env.clone());
         Ok(SecretSnapshot {
             current,
-            previous: BTreeMap::new(),
             current_since_ms: None,
         })
     }
