@@ -58,8 +58,8 @@ pub mod verify;
 
 pub use extract::{AuthUser, AuthVia};
 pub use records::{
-    EmailLink, EmailVerification, FailureCount, Otp, PasswordReset, RefreshStatus, RefreshToken,
-    Session, Suspension, User,
+    EmailLink, EmailVerification, FailureCount, IdentityLink, LinkedIdentity, Otp, PasswordReset,
+    RefreshStatus, RefreshToken, Session, Suspension, User,
 };
 
 use rampart_http::state::AppState;
