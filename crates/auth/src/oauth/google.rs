@@ -89,7 +89,7 @@ pub async fn identity(
         .email
         .as_deref()
         .and_then(|e| normalize_email("email", e).ok())
-        .ok_or_else(|| super::link::no_usable_email())?;
+        .ok_or_else(super::link::no_usable_email)?;
     Ok(Identity {
         provider: Provider::Google,
         subject: claims.sub,
