@@ -114,8 +114,9 @@ def jwt(header, claims, key):
     return signing_input.decode() + "." + b64(signature)
 
 
-KEY = rsa_key()
-OTHER_KEY = rsa_key()
+# Made in main() once the port listens: a client that calls during the second or two this takes
+# waits in the listen queue instead of being refused.
+KEY = OTHER_KEY = None
 KID = "standin-" + secrets.token_hex(4)
 
 
@@ -305,6 +306,8 @@ class StandIn(BaseHTTPRequestHandler):
 def main():
     host, _, port = (sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:9100").rpartition(":")
     server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), StandIn)
+    global KEY, OTHER_KEY
+    KEY, OTHER_KEY = rsa_key(), rsa_key()
     print(f"oidc stand-in on http://{host or '127.0.0.1'}:{server.server_address[1]}", flush=True)
     server.serve_forever()
 
