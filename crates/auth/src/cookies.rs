@@ -71,6 +71,8 @@ struct Cookie<'a> {
     max_age: i64,
     http_only: bool,
     scope: Scope,
+    /// `SameSite=Lax` whatever `COOKIE_SAMESITE` says (the sign-in provider flow's cookie).
+    lax: bool,
 }
 
 impl Cookie<'_> {
@@ -81,7 +83,11 @@ impl Cookie<'_> {
             self.value,
             self.path,
             self.max_age,
-            settings.cookie_same_site.as_str()
+            if self.lax {
+                "Lax"
+            } else {
+                settings.cookie_same_site.as_str()
+            }
         );
         if let (Scope::Site, Some(domain)) = (self.scope, &settings.cookie_domain) {
             c.push_str("; Domain=");
@@ -122,6 +128,7 @@ fn session_cookies(
             max_age: access_age,
             http_only: true,
             scope: Scope::Site,
+            lax: false,
         },
     );
     append(
@@ -134,6 +141,7 @@ fn session_cookies(
             max_age: refresh_age,
             http_only: true,
             scope: Scope::Host,
+            lax: false,
         },
     );
     append(
@@ -146,6 +154,7 @@ fn session_cookies(
             max_age: refresh_age,
             http_only: false,
             scope: Scope::Site,
+            lax: false,
         },
     );
 }
@@ -176,6 +185,41 @@ pub fn set_device(headers: &mut HeaderMap, settings: &Settings, value: &str) {
             max_age: DEVICE_TTL_SECS,
             http_only: true,
             scope: Scope::Host,
+            lax: false,
+        },
+    );
+}
+
+/// The name of the cookie that binds a sign-in provider flow to the browser that started it
+/// (`oauth::state`): `__Secure-` with Secure cookies (not `__Host-`: it is scoped to the flow's
+/// path, RFC 6265bis cookie name prefixes).
+pub fn oauth_flow_name(settings: &Settings) -> &'static str {
+    if settings.cookie_secure {
+        "__Secure-oauth_flow"
+    } else {
+        "oauth_flow"
+    }
+}
+
+/// Where the flow cookie is sent: the provider routes only.
+pub const OAUTH_FLOW_PATH: &str = "/auth/oauth";
+
+/// The flow cookie (`max_age` zero: cleared). HttpOnly, this host only, on the provider routes
+/// only, and `SameSite=Lax` whatever `COOKIE_SAMESITE` says: the provider sends the browser
+/// back with a cross-site top-level GET, on which a Lax cookie is sent and a Strict one is not
+/// (RFC 6265bis §5.4.7).
+pub fn set_oauth_flow(headers: &mut HeaderMap, settings: &Settings, value: &str, max_age: i64) {
+    append(
+        headers,
+        settings,
+        Cookie {
+            name: oauth_flow_name(settings),
+            value,
+            path: OAUTH_FLOW_PATH,
+            max_age,
+            http_only: true,
+            scope: Scope::Host,
+            lax: true,
         },
     );
 }

@@ -12,7 +12,8 @@
 //! (`password`, `jwt`, `cookies`, `csrf`, `extract`, `operator`). The second factor: `totp`
 //! (RFC 6238), `factor` (a code as offered and its single use), `enrol` (setup, confirmation,
 //! recovery codes, disabling), `challenge` (the step between the factors), `second_factor`
-//! (completing a sign-in), `http_2fa` (their handlers).
+//! (completing a sign-in), `http_2fa` (their handlers). Sign-in with Google and GitHub:
+//! `oauth` (the flow, the ID token, linking the identity to an account, the handlers).
 //!
 //! Standards: OWASP ASVS (V2 authentication; 5.0 V7 session management), the OWASP
 //! Authentication, Password Storage, Session Management and CSRF cheat sheets, RFC 8725 (JWT),
@@ -37,6 +38,7 @@ pub mod jwt;
 pub mod limits;
 pub mod links;
 pub mod login;
+pub mod oauth;
 pub mod openapi;
 pub mod operator;
 pub mod owned;
@@ -56,8 +58,8 @@ pub mod verify;
 
 pub use extract::{AuthUser, AuthVia};
 pub use records::{
-    EmailLink, EmailVerification, FailureCount, Otp, PasswordReset, RefreshStatus, RefreshToken,
-    Session, Suspension, User,
+    EmailLink, EmailVerification, FailureCount, IdentityLink, LinkedIdentity, Otp, PasswordReset,
+    RefreshStatus, RefreshToken, Session, Suspension, User,
 };
 
 use rampart_http::state::AppState;

@@ -30,6 +30,10 @@ pub struct Rules {
     pub otp_device: Vec<Rule>,
     pub otp_verify: Vec<Rule>,
     pub forgot_mailbox: Vec<Rule>,
+    /// Starting a sign-in with a provider (each start may fetch its discovery document).
+    pub oauth_start: Vec<Rule>,
+    /// A provider's answer: a sign-in attempt, limited like the password's.
+    pub oauth_callback: Vec<Rule>,
 }
 
 /// The auth route limits. Login and refresh from the issue; the code request limits are the
@@ -61,6 +65,8 @@ pub fn rules() -> Rules {
         ],
         otp_verify: vec![Rule::new("otp_verify_ip", 30, MINUTE, &[KeyPart::Ip]).sliding()],
         forgot_mailbox: vec![Rule::new("forgot_mailbox_day", 5, DAY, &[KeyPart::Email])],
+        oauth_start: vec![Rule::new("oauth_start_ip", 30, MINUTE, &[KeyPart::Ip]).sliding()],
+        oauth_callback: vec![Rule::new("oauth_callback_ip", 10, MINUTE, &[KeyPart::Ip]).sliding()],
     }
 }
 

@@ -10,8 +10,9 @@ use super::http::{
 use super::http_2fa::{SecondFactor, TotpConfirm, TotpDisable};
 use super::suspension::Reason;
 use rampart_http::openapi::{
-    AccountSuspended, Conflict, Forbidden, NotFound, RateLimited, SecondFactorRequired,
-    Unauthorized, Unavailable, Unprocessable,
+    AccountSuspended, Conflict, Forbidden, IdentityProviderError, NotFound, OAuthForbidden,
+    OAuthRefused, OAuthUnauthorized, RateLimited, SecondFactorRequired, Unauthorized, Unavailable,
+    Unprocessable,
 };
 
 #[derive(OpenApi)]
@@ -35,7 +36,9 @@ use rampart_http::openapi::{
     totp_setup,
     totp_confirm,
     totp_disable,
-    second_factor_verify
+    second_factor_verify,
+    oauth_start,
+    oauth_callback
 ))]
 struct Api;
 
@@ -363,3 +366,48 @@ pub fn totp_disable() {}
     security(()),
 )]
 pub fn second_factor_verify() {}
+
+/// Starts a sign-in with Google (OpenID Connect) or GitHub: sets the short-lived flow cookie
+/// (`state`, PKCE verifier, `nonce`; HttpOnly, `SameSite=Lax`, path `/auth/oauth`, 10 minutes) and
+/// redirects the browser to the provider. 404 when the provider is not configured.
+#[utoipa::path(get, operation_id = "oauth_start", path = "/auth/oauth/{provider}/start", tag = "auth",
+    params(
+        ("provider" = String, Path, description = "`google` or `github`."),
+        ("delivery" = Option<String>, Query, description = "`cookie` (default: session cookies, then a redirect to the app) or `body` (the tokens as the callback's JSON answer)."),
+        ("redirect" = Option<String>, Query, description = "Cookie delivery: the path of the app (under `APP_URL`) to land on afterwards, `/` by default; never another site."),
+    ),
+    responses(
+        (status = 302, description = "To the provider's authorization endpoint.",
+            headers(("Location" = String, description = "The provider's authorization URL with `state`, `code_challenge` (S256) and, for Google, `nonce`."),
+                ("Set-Cookie" = String, description = "The flow cookie."))),
+        OAuthRefused, NotFound, RateLimited, IdentityProviderError,
+    ),
+    security(()),
+)]
+pub fn oauth_start() {}
+
+/// Where the provider sends the browser back: checks the flow cookie against `state` (one use),
+/// exchanges the code with the PKCE verifier, verifies the ID token (Google) or reads the
+/// verified primary address (GitHub), and signs in: the account linked to this identity, or the
+/// account of the provider-verified address (linked now; an unverified one is taken back first),
+/// or a new one. Then as every sign-in: a second factor is asked for when the account has one.
+#[utoipa::path(get, operation_id = "oauth_callback", path = "/auth/oauth/{provider}/callback", tag = "auth",
+    params(
+        ("provider" = String, Path, description = "`google` or `github`."),
+        ("code" = Option<String>, Query, description = "The authorization code."),
+        ("state" = Option<String>, Query, description = "The `state` the start sent, which the flow cookie must carry."),
+        ("error" = Option<String>, Query, description = "Set by the provider when the person declined."),
+        ("iss" = Option<String>, Query, description = "RFC 9207: when sent, the issuer (Google)."),
+    ),
+    responses(
+        (status = 200, description = "Signed in (`delivery=body`).", body = Tokens,
+            headers(("Set-Cookie" = String, description = "The device cookie; the flow cookie cleared."))),
+        (status = 303, description = "Signed in (`delivery=cookie`): the session cookies are set and the browser goes on to the app.",
+            headers(("Location" = String, description = "`APP_URL` and the start's `redirect` path."),
+                ("Set-Cookie" = String, description = "Session cookies, the device cookie; the flow cookie cleared."))),
+        OAuthRefused, OAuthUnauthorized, OAuthForbidden, NotFound, Conflict, RateLimited,
+        IdentityProviderError,
+    ),
+    security(()),
+)]
+pub fn oauth_callback() {}

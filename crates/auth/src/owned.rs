@@ -1,8 +1,9 @@
 //! What auth registers about the data it owns: a person's account, address link, sessions and
 //! refresh tokens, codes, failure counts and reset tokens, the second factor (TOTP secret,
-//! recovery codes, sign-ins waiting for it) (where each is found, what the export shows, what
-//! erasure does), the kinds the retention job may act on, and auth's part of an erasure (refresh
-//! tokens, found through the sessions that name them).
+//! recovery codes, sign-ins waiting for it), the identities linked at sign-in providers (where
+//! each is found, what the export shows, what erasure does), the kinds the retention job may act
+//! on, and auth's part of an erasure (refresh tokens, found through the sessions that name them;
+//! the provider lookups, found through the linked identities).
 
 use async_trait::async_trait;
 use rampart_http::registry::{
@@ -15,8 +16,8 @@ use rampart_store::{EXPIRES_AT, Item, StoreError, keys};
 use serde_json::{Value as Json, json};
 
 use crate::records::{
-    EmailLink, EmailVerification, FailureCount, MfaChallenge, Otp, PasswordReset, RecoveryCode,
-    RefreshToken, Session, Suspension, Totp, User,
+    EmailLink, EmailVerification, FailureCount, IdentityLink, LinkedIdentity, MfaChallenge, Otp,
+    PasswordReset, RecoveryCode, RefreshToken, Session, Suspension, Totp, User,
 };
 
 /// Auth's registration.
@@ -115,6 +116,24 @@ const KINDS: &[Kind] = &[
         erasure: OnErasure::Delete,
         step: Step::Sessions,
     },
+    // Sign-in with Google or GitHub: the identity is the person's (exported); the lookup from
+    // the provider's subject is a keyed hash, found through the identity and deleted with it.
+    Kind {
+        kind: LinkedIdentity::KIND,
+        section: Some("linked_identities"),
+        locate: Locate::UserPartition(keys::IDENTITY_PREFIX),
+        view: Some(linked_identity),
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
+    Kind {
+        kind: IdentityLink::KIND,
+        section: None,
+        locate: Locate::Through(LinkedIdentity::KIND),
+        view: None,
+        erasure: OnErasure::Delete,
+        step: Step::Sessions,
+    },
 ];
 
 const RETAINED: &[Retained] = &[
@@ -180,11 +199,35 @@ impl OwnedData<AppState> for AuthData {
                 n += 1;
             }
         }
+        // The provider lookups lead to this user no more (the identities themselves are in
+        // the user's partition and go with its `Delete` kinds).
+        for item in
+            rampart_store::query_all(&*state.store, &pk, Some(keys::IDENTITY_PREFIX)).await?
+        {
+            let (lpk, lsk) = LinkedIdentity::try_from(&item)?.link().key();
+            let mine = rampart_store::Condition::eq(IdentityLink::USER_ID, uid);
+            match state.store.delete(&lpk, &lsk, Some(mine)).await {
+                Ok(Some(_)) => n += 1,
+                Ok(None) | Err(StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(Counts {
             erased: n,
             anonymised: 0,
         })
     }
+}
+
+/// A linked identity: the provider, its id of the person and the address it vouched for.
+fn linked_identity(item: &Item) -> Result<Json, StoreError> {
+    let l = LinkedIdentity::try_from(item)?;
+    Ok(json!({
+        "provider": l.provider,
+        "subject": l.subject,
+        "email": l.email,
+        "linked_at": l.linked_at,
+    }))
 }
 
 fn profile(item: &Item) -> Result<Json, StoreError> {

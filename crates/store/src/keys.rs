@@ -112,6 +112,31 @@ pub fn mfa_challenge(user_id: &str, token_hash: &str) -> Key {
 
 pub const MFA_CHALLENGE_PREFIX: &str = "mfa#";
 
+/// An identity at a sign-in provider linked to a user (`auth::oauth`), in the user's partition:
+/// the provider and the keyed hash of the provider's subject.
+pub fn linked_identity(user_id: &str, provider: &str, subject_hash: &str) -> Key {
+    (
+        format!("user#{user_id}"),
+        format!("{IDENTITY_PREFIX}{provider}#{subject_hash}"),
+    )
+}
+
+pub const IDENTITY_PREFIX: &str = "identity#";
+
+/// The unique (provider, subject) -> user lookup of a linked identity (the subject as a keyed
+/// hash).
+pub fn identity(provider: &str, subject_hash: &str) -> Key {
+    (
+        format!("{IDENTITY_PREFIX}{provider}#{subject_hash}"),
+        "user".into(),
+    )
+}
+
+/// A sign-in provider's `state` that came back once (its keyed hash): a second use is a replay.
+pub fn oauth_state(state_hash: &str) -> Key {
+    (format!("oauthstate#{state_hash}"), "used".into())
+}
+
 /// An audit event of a subject (user id or keyed hash), ordered by time.
 pub fn audit(subject: &str, at_ms: i64, id: &str) -> Key {
     (format!("audit#{subject}"), format!("{at_ms:015}#{id}"))

@@ -1,7 +1,7 @@
 //! `auth-api`: registration and address verification, password and email-code login, sessions
 //! delivered as httpOnly cookies (web) or in the body (mobile), refresh rotation, logout,
-//! password reset and change, the TOTP second factor, the user's own sessions, and operators
-//! suspending accounts (`/admin/users/*`).
+//! password reset and change, the TOTP second factor, sign-in with Google and GitHub, the user's
+//! own sessions, and operators suspending accounts (`/admin/users/*`).
 //!
 //! This crate is the route table: each path, its per-IP rate limits and its handler. The
 //! handlers (`rampart_auth::http`), the flows behind them and the rate-limit table
@@ -13,6 +13,7 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post};
 use rampart_auth::http as handle;
 use rampart_auth::http_2fa as two_factor;
+use rampart_auth::oauth::routes as oauth;
 use rampart_auth::{client, sessions, suspension};
 use rampart_http::AppState;
 use rampart_http::health::{self, Dep};
@@ -97,6 +98,17 @@ pub fn routes(state: AppState) -> Router {
             "/auth/2fa/verify",
             post(two_factor::verify),
             r.otp_verify,
+        ))
+        // Sign-in with Google and GitHub; the provider's answer counts like a sign-in attempt.
+        .merge(limited(
+            "/auth/oauth/{provider}/start",
+            get(oauth::start),
+            r.oauth_start,
+        ))
+        .merge(limited(
+            "/auth/oauth/{provider}/callback",
+            get(oauth::callback),
+            r.oauth_callback,
         ))
         // Every request knows its client's class: a session started by any sign-in path
         // records it.

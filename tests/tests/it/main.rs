@@ -15,6 +15,7 @@ mod idempotency;
 mod lambda_events;
 mod local_send;
 mod mail;
+mod oidc;
 mod openapi;
 mod operations;
 mod orders;

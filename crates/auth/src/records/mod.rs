@@ -2,10 +2,11 @@
 //! the account (`User`) and its unique email (`EmailLink`), sessions and their refresh tokens,
 //! email codes (sign-in and address verification), password-reset tokens, the counts of
 //! consecutive failed sign-ins, an operator's suspension of an account, and the second factor
-//! (TOTP secret, recovery codes, challenges). Flows use these structs and name attributes only
+//! (TOTP secret, recovery codes, challenges), and identities at sign-in providers. Flows use these structs and name attributes only
 //! through the constants declared next to each struct (`User::PASSWORD_HASH`, ...).
 
 pub mod codes;
+pub mod identity;
 pub mod reset;
 pub mod session;
 pub mod suspension;
@@ -14,6 +15,7 @@ pub mod two_factor;
 pub mod user;
 
 pub use codes::{EmailVerification, Otp};
+pub use identity::{IdentityLink, LinkedIdentity, UsedOAuthState};
 pub use reset::PasswordReset;
 pub use session::{RefreshStatus, RefreshToken, Session};
 pub use suspension::Suspension;

@@ -163,6 +163,38 @@ pub const PROBLEMS: &[ProblemDoc] = &[
         retry_after: false,
     },
     ProblemDoc {
+        name: "OAuthRefused",
+        status: 400,
+        slugs: &["oauth-state-invalid", "oauth-denied", "bad-request"],
+        description: "The provider's answer does not belong to a sign-in this browser started                       (`oauth-state-invalid`: no or another browser's flow cookie, a forged,                       expired or already used `state`), the person declined at the provider                       (`oauth-denied`), or a malformed parameter (`bad-request`).",
+        retry_after: false,
+    },
+    ProblemDoc {
+        name: "OAuthUnauthorized",
+        status: 401,
+        slugs: &[
+            "oauth-token-invalid",
+            "second-factor-required",
+            "unauthorized",
+        ],
+        description: "The provider's answer could not be verified (`oauth-token-invalid`: an ID                       token with a wrong issuer, audience, nonce, expiry, key or signature, or a                       code the provider refused), or the account has a second factor                       (`second-factor-required`, with `mfa_token` for `POST /auth/2fa/verify`).",
+        retry_after: false,
+    },
+    ProblemDoc {
+        name: "OAuthForbidden",
+        status: 403,
+        slugs: &["oauth-email-unverified", "account-suspended"],
+        description: "The provider confirmed no email address (`oauth-email-unverified`), or                       the account is suspended (`account-suspended`).",
+        retry_after: false,
+    },
+    ProblemDoc {
+        name: "IdentityProviderError",
+        status: 502,
+        slugs: &["identity-provider-error"],
+        description: "The sign-in provider could not be reached or answered nonsense.",
+        retry_after: false,
+    },
+    ProblemDoc {
         name: "Unavailable",
         status: 503,
         slugs: &["unavailable"],
@@ -212,6 +244,10 @@ problem_responses!(
     BadGateway,
     Unavailable,
     PaymentUnavailable,
+    OAuthRefused,
+    OAuthUnauthorized,
+    OAuthForbidden,
+    IdentityProviderError,
 );
 
 pub(super) fn problem_doc(name: &str) -> &'static ProblemDoc {

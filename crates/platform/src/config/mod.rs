@@ -11,6 +11,7 @@ pub mod catalog;
 mod features;
 pub mod hosts;
 pub mod links;
+mod oauth;
 pub mod parse;
 pub mod retention;
 mod setting;
@@ -110,6 +111,13 @@ pub struct Settings {
     pub billing_page_url: String,
     /// The app's base URL: the reset and verification mails link to pages under it.
     pub app_url: String,
+    /// The API's base URL as registered with the sign-in providers (redirect URIs).
+    pub oauth_redirect_base: Option<String>,
+    /// Google's OpenID Connect issuer (discovery, `iss`).
+    pub google_oidc_issuer: String,
+    /// GitHub's web flow and REST API bases.
+    pub github_oauth_url: String,
+    pub github_api_url: String,
     /// The tier whose entitlements owner accounts get, without any charge path.
     pub owner_tier: crate::tiers::Tier,
     /// The `iss` claim of licenses (customers-api).
@@ -198,6 +206,10 @@ impl Settings {
             checkout_cancel_url: String::new(),
             billing_page_url: String::new(),
             app_url: String::new(),
+            oauth_redirect_base: None,
+            google_oidc_issuer: String::new(),
+            github_oauth_url: String::new(),
+            github_api_url: String::new(),
             owner_tier: crate::tiers::Tier::Enterprise,
             license_issuer: String::new(),
             retention_policies: Vec::new(),

@@ -9,7 +9,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use super::setting::{Fallback, Kind, Production, Setting};
 use super::{AppEnv, LogFormat, billing, parse};
-use super::{browser, features, hosts, links, webhooks};
+use super::{browser, features, hosts, links, oauth, webhooks};
 
 fn secs(v: Option<&str>) -> Result<Duration, String> {
     parse::number::<u64>(v.unwrap_or_default()).map(Duration::from_secs)
@@ -314,6 +314,10 @@ pub static SETTINGS: &[Setting] = &[
     webhooks::SQUARE_WEBHOOK_URL,
     webhooks::WEBHOOK_RATE_LIMIT,
     links::APP_URL,
+    oauth::OAUTH_REDIRECT_BASE,
+    oauth::GOOGLE_OIDC_ISSUER,
+    oauth::GITHUB_OAUTH_URL,
+    oauth::GITHUB_API_URL,
     billing::STRIPE_PRICES,
     Setting {
         name: "OWNER_ACCOUNT_IDS",

@@ -32,6 +32,11 @@ pub enum Format {
     /// `source=whsec_<base64>` entries; the Standard Webhooks spec asks for keys of 24 to 64
     /// bytes.
     StandardWebhooks,
+    /// An OAuth client id as the provider issues it: printable, no spaces or commas.
+    OAuthClientId,
+    /// An OAuth client secret as the provider issues it: at least 20 printable characters
+    /// without spaces (GitHub's are 40 hex digits, Google's `GOCSPX-` and 28 more).
+    OAuthClientSecret,
 }
 
 impl Format {
@@ -46,6 +51,8 @@ impl Format {
             Format::DocusignHmac => "as DocuSign issues them (base64 of 32 bytes), comma-separated",
             Format::TwilioToken => "as Twilio issues it (32 hex digits), comma-separated",
             Format::StandardWebhooks => "`source=whsec_<base64 of 24-64 bytes>`, comma-separated",
+            Format::OAuthClientId => "as the provider issues it (printable, no spaces or commas)",
+            Format::OAuthClientSecret => "as the provider issues it (20+ printable characters)",
         }
     }
 
@@ -113,6 +120,13 @@ impl Format {
                 let ok = source_ok && key.is_some_and(|k| (24..=64).contains(&k.len()));
                 (!ok).then(|| format!("entry for {source:?} is malformed ({})", self.describe()))
             }),
+            Format::OAuthClientId | Format::OAuthClientSecret => {
+                let min = if self == Format::OAuthClientId { 1 } else { 20 };
+                let ok = value.len() >= min
+                    && value.len() <= 256
+                    && value.bytes().all(|b| b.is_ascii_graphic() && b != b',');
+                (!ok).then(|| format!("is malformed ({})", self.describe()))
+            }
         }
     }
 }
@@ -133,6 +147,10 @@ pub const SQUARE_WEBHOOK_SIGNATURE_KEY: &str = "SQUARE_WEBHOOK_SIGNATURE_KEY";
 pub const DOCUSIGN_CONNECT_HMAC_KEYS: &str = "DOCUSIGN_CONNECT_HMAC_KEYS";
 pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
 pub const STANDARD_WEBHOOK_SECRETS: &str = "STANDARD_WEBHOOK_SECRETS";
+pub const GOOGLE_CLIENT_ID: &str = "GOOGLE_CLIENT_ID";
+pub const GOOGLE_CLIENT_SECRET: &str = "GOOGLE_CLIENT_SECRET";
+pub const GITHUB_CLIENT_ID: &str = "GITHUB_CLIENT_ID";
+pub const GITHUB_CLIENT_SECRET: &str = "GITHUB_CLIENT_SECRET";
 
 pub static SECRETS: &[SecretSpec] = &[
     SecretSpec {
@@ -195,6 +213,32 @@ pub static SECRETS: &[SecretSpec] = &[
         format: Format::StandardWebhooks,
         required: false,
         doc: "one secret per source (two entries for one source: a rotation); source `mock` carries the mock payment provider's events",
+    },
+    // Sign-in with Google and GitHub (auth::oauth): a provider is on when both of its values
+    // are set, and its routes answer 404 otherwise.
+    SecretSpec {
+        name: GOOGLE_CLIENT_ID,
+        format: Format::OAuthClientId,
+        required: false,
+        doc: "sign-in with Google: the OAuth client id (with `GOOGLE_CLIENT_SECRET`; neither set: Google's routes answer 404)",
+    },
+    SecretSpec {
+        name: GOOGLE_CLIENT_SECRET,
+        format: Format::OAuthClientSecret,
+        required: false,
+        doc: "sign-in with Google: the OAuth client secret",
+    },
+    SecretSpec {
+        name: GITHUB_CLIENT_ID,
+        format: Format::OAuthClientId,
+        required: false,
+        doc: "sign-in with GitHub: the OAuth app's client id (with `GITHUB_CLIENT_SECRET`; neither set: GitHub's routes answer 404)",
+    },
+    SecretSpec {
+        name: GITHUB_CLIENT_SECRET,
+        format: Format::OAuthClientSecret,
+        required: false,
+        doc: "sign-in with GitHub: the OAuth app's client secret",
     },
 ];
 
@@ -356,7 +400,8 @@ pub fn generate(format: Format) -> Option<String> {
         s
     };
     Some(match format {
-        Format::StripeApiKey => return None,
+        // Issued by a provider: never made up (a provider stays off until configured).
+        Format::StripeApiKey | Format::OAuthClientId | Format::OAuthClientSecret => return None,
         Format::Random | Format::RandomList => crate::crypto::random_token(32),
         Format::KeyedRandom => format!("dev1:{}", crate::crypto::random_token(32)),
         Format::StripeWebhook => format!("whsec_{}", alnum(32)),
