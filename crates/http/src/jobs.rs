@@ -170,9 +170,19 @@ impl Dispatcher {
     }
 }
 
-/// Local worker: receives, dispatches, acks what succeeded; a failure is retried after a short
-/// backoff and dead-lettered by the queue after its maximum receives. Stops when `shutdown`
-/// flips to true, after finishing the batch in hand.
+/// Messages the local worker asks for at a time (SQS's most per receive).
+const BATCH: usize = 10;
+
+/// Local worker: receives, dispatches, acks what succeeded (one delete for the batch); a failure
+/// is retried after a short backoff and dead-lettered by the queue after its maximum receives.
+/// Stops when `shutdown` flips to true, after finishing the batch in hand.
+///
+/// A partial batch means the queue is keeping up: its messages are handled one after the other,
+/// in the order they arrived, so what a developer sends by hand is applied in that order. A full
+/// batch means a backlog: its messages are handled concurrently, as the several pollers and
+/// worker instances SQS and Lambda scale out to would (their writes then share the embedded
+/// store's commits, which is what lets one worker keep up with a busy intake). Order across
+/// concurrent events is what it is deployed: every effect is forward-only and knows its event.
 pub async fn worker_loop(
     state: AppState,
     dispatcher: Dispatcher,
@@ -184,7 +194,7 @@ pub async fn worker_loop(
             return;
         }
         let batch = tokio::select! {
-            r = state.queue.receive(10, lease, Duration::from_secs(1)) => r,
+            r = state.queue.receive(BATCH, lease, Duration::from_secs(1)) => r,
             _ = shutdown.changed() => return,
         };
         let batch = match batch {
@@ -195,30 +205,52 @@ pub async fn worker_loop(
                 continue;
             }
         };
-        for msg in batch {
-            let meta = JobMeta {
-                message_id: msg.id.clone(),
-                receive_count: msg.receive_count,
-            };
-            let handled = async {
-                match dispatcher.dispatch(&state, &msg.body, &meta).await {
-                    Ok(()) => {
-                        if let Err(e) = state.queue.ack(&msg.receipt).await {
-                            tracing::warn!(operation = "ack", error = %e, "ack failed; the message will be redelivered");
-                        }
-                    }
-                    Err(e) => {
-                        log_failure(&e);
-                        let backoff = Duration::from_secs(1u64 << msg.receive_count.min(6));
-                        if let Err(e) = state.queue.set_visibility(&msg.receipt, backoff).await {
-                            tracing::warn!(operation = "set_visibility", error = %e, "retry backoff not set; the message comes back when its lease ends");
-                        }
-                    }
-                }
-            };
-            handled.instrument(message_span(&meta)).await;
+        let handled: Vec<Option<String>> = if batch.len() == BATCH {
+            futures_util::future::join_all(batch.iter().map(|m| handle(&state, &dispatcher, m)))
+                .await
+        } else {
+            let mut out = Vec::with_capacity(batch.len());
+            for msg in &batch {
+                out.push(handle(&state, &dispatcher, msg).await);
+            }
+            out
+        };
+        let done: Vec<String> = handled.into_iter().flatten().collect();
+        if !done.is_empty()
+            && let Err(e) = state.queue.ack_many(&done).await
+        {
+            tracing::warn!(operation = "ack", error = %e, "ack failed; the messages will be redelivered");
         }
     }
+}
+
+/// Dispatches one received message; its receipt when it succeeded (to be acked), else `None`
+/// after setting its retry backoff.
+async fn handle(
+    state: &AppState,
+    dispatcher: &Dispatcher,
+    msg: &rampart_store::queue::ReceivedMessage,
+) -> Option<String> {
+    let meta = JobMeta {
+        message_id: msg.id.clone(),
+        receive_count: msg.receive_count,
+    };
+    let span = message_span(&meta);
+    async {
+        match dispatcher.dispatch(state, &msg.body, &meta).await {
+            Ok(()) => Some(msg.receipt.clone()),
+            Err(e) => {
+                log_failure(&e);
+                let backoff = Duration::from_secs(1u64 << msg.receive_count.min(6));
+                if let Err(e) = state.queue.set_visibility(&msg.receipt, backoff).await {
+                    tracing::warn!(operation = "set_visibility", error = %e, "retry backoff not set; the message comes back when its lease ends");
+                }
+                None
+            }
+        }
+    }
+    .instrument(span)
+    .await
 }
 
 #[cfg(test)]

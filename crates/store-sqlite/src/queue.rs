@@ -110,20 +110,14 @@ impl SqliteQueue {
                         if count >= i64::from(max_receives) {
                             // Received maxReceiveCount times and still not deleted: dead-letter it
                             // with a fresh receive count, as an SQS redrive does.
-                            tx.execute(
-                                "UPDATE queue_messages SET queue = ?1, receive_count = 0, receipt = NULL,
-                                 visible_at = ?2 WHERE id = ?3",
-                                params![dlq, now, id],
-                            )
+                            tx.prepare_cached("UPDATE queue_messages SET queue = ?1, receive_count = 0, receipt = NULL,
+                                 visible_at = ?2 WHERE id = ?3").and_then(|mut st| st.execute(params![dlq, now, id]))
                             .map_err(unavailable)?;
                             continue;
                         }
                         let receipt = format!("{id}.{}", random_id());
-                        tx.execute(
-                            "UPDATE queue_messages SET receive_count = receive_count + 1, receipt = ?1,
-                             visible_at = ?2 WHERE id = ?3",
-                            params![receipt, now + vis_ms, id],
-                        )
+                        tx.prepare_cached("UPDATE queue_messages SET receive_count = receive_count + 1, receipt = ?1,
+                             visible_at = ?2 WHERE id = ?3").and_then(|mut st| st.execute(params![receipt, now + vis_ms, id]))
                         .map_err(unavailable)?;
                         let attributes: BTreeMap<String, String> = serde_json::from_str(&attrs).unwrap_or_default();
                         out.push(ReceivedMessage {
@@ -157,7 +151,7 @@ impl Queue for SqliteQueue {
             .db
             .write(move |tx| {
                 // Expired de-duplication ids are forgotten as new messages arrive.
-                tx.execute("DELETE FROM queue_dedup WHERE expires_at <= ?1", params![now])
+                tx.prepare_cached("DELETE FROM queue_dedup WHERE expires_at <= ?1").and_then(|mut st| st.execute(params![now]))
                     .map_err(unavailable)?;
                 if let Some(d) = &msg.dedup_id {
                     let prior: Option<String> = tx
@@ -173,18 +167,12 @@ impl Queue for SqliteQueue {
                     }
                 }
                 let id = random_id();
-                tx.execute(
-                    "INSERT INTO queue_messages (id, queue, body, attrs, sent_at, visible_at, dedup_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![id, name, msg.body, attrs, now, visible_at, msg.dedup_id],
-                )
+                tx.prepare_cached("INSERT INTO queue_messages (id, queue, body, attrs, sent_at, visible_at, dedup_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").and_then(|mut st| st.execute(params![id, name, msg.body, attrs, now, visible_at, msg.dedup_id]))
                 .map_err(unavailable)?;
                 if let Some(d) = &msg.dedup_id {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO queue_dedup (queue, dedup_id, message_id, expires_at)
-                         VALUES (?1, ?2, ?3, ?4)",
-                        params![name, d, id, now + DEDUP_WINDOW_MS],
-                    )
+                    tx.prepare_cached("INSERT OR REPLACE INTO queue_dedup (queue, dedup_id, message_id, expires_at)
+                         VALUES (?1, ?2, ?3, ?4)").and_then(|mut st| st.execute(params![name, d, id, now + DEDUP_WINDOW_MS]))
                     .map_err(unavailable)?;
                 }
                 Ok(id)
@@ -217,11 +205,25 @@ impl Queue for SqliteQueue {
         let receipt = receipt.to_string();
         self.db
             .write(move |c| {
-                c.execute(
-                    "DELETE FROM queue_messages WHERE receipt = ?1",
-                    params![receipt],
-                )
-                .map_err(unavailable)
+                c.prepare_cached("DELETE FROM queue_messages WHERE receipt = ?1")
+                    .and_then(|mut st| st.execute(params![receipt]))
+                    .map_err(unavailable)
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn ack_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        let receipts = receipts.to_vec();
+        self.db
+            .write(move |c| {
+                let mut st = c
+                    .prepare_cached("DELETE FROM queue_messages WHERE receipt = ?1")
+                    .map_err(unavailable)?;
+                for receipt in &receipts {
+                    st.execute(params![receipt]).map_err(unavailable)?;
+                }
+                Ok(())
             })
             .await?;
         Ok(())
@@ -233,11 +235,9 @@ impl Queue for SqliteQueue {
         let changed = self
             .db
             .write(move |c| {
-                c.execute(
-                    "UPDATE queue_messages SET visible_at = ?1 WHERE receipt = ?2",
-                    params![at, receipt],
-                )
-                .map_err(unavailable)
+                c.prepare_cached("UPDATE queue_messages SET visible_at = ?1 WHERE receipt = ?2")
+                    .and_then(|mut st| st.execute(params![at, receipt]))
+                    .map_err(unavailable)
             })
             .await?;
         if changed == 0 {

@@ -44,7 +44,7 @@ pub fn routes(state: AppState) -> Router {
     };
     let routes = Router::new()
         .merge(health::routes("/auth/health", DEPENDENCIES))
-        .merge(openapi::serve("/auth/openapi.json", &openapi()))
+        .merge(openapi::serve("/auth/openapi.json", openapi))
         .merge(limited(
             "/auth/register",
             post(handle::register),

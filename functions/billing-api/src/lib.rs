@@ -29,7 +29,7 @@ pub fn openapi() -> openapi::Document {
 pub fn routes(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::routes("/billing/health", DEPENDENCIES))
-        .merge(openapi::serve("/billing/openapi.json", &openapi()))
+        .merge(openapi::serve("/billing/openapi.json", openapi))
         // Subscription billing: /billing/* (rampart_billing), behind the daily quota.
         .merge(rampart_billing::routes(&state))
         .with_state(state);

@@ -32,7 +32,7 @@ pub fn openapi() -> openapi::Document {
 pub fn routes(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::routes("/usage/health", DEPENDENCIES))
-        .merge(openapi::serve("/usage/openapi.json", &openapi()))
+        .merge(openapi::serve("/usage/openapi.json", openapi))
         .merge(quota::apply_api_keys(
             rampart_billing::customers::routes(&state),
             &state,

@@ -52,7 +52,7 @@ pub fn routes(state: AppState) -> Router {
         // Every signed-in `/account/*` call counts against the caller's daily quota.
         .merge(quota::apply(rampart_gdpr::routes::routes(), &state))
         .merge(operator(&state))
-        .merge(openapi::serve("/account/openapi.json", &openapi()))
+        .merge(openapi::serve("/account/openapi.json", openapi))
         .with_state(state);
     http::serves(NAME, routes)
 }

@@ -116,7 +116,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/catalog", get(catalog))
         .route_layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(health::routes("/orders/health", DEPENDENCIES))
-        .merge(openapi::serve("/orders/openapi.json", &openapi()))
+        .merge(openapi::serve("/orders/openapi.json", openapi))
         .with_state(state);
     http::serves(NAME, routes)
 }

@@ -79,10 +79,10 @@ pub fn routes_with(state: AppState, registry: &Registry) -> Router {
     .route_layer(axum::middleware::from_fn(only_through_api_gateway));
     let routes = Router::new()
         .merge(health::routes("/webhooks/health", DEPENDENCIES))
-        .merge(openapi::serve(
-            "/webhooks/openapi.json",
-            &openapi_with(registry),
-        ))
+        .merge(openapi::serve("/webhooks/openapi.json", {
+            let registry = registry.clone();
+            move || openapi_with(&registry)
+        }))
         .merge(intake)
         .merge(operator)
         // Provider payloads are small; refuse anything bigger before reading it.

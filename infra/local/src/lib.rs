@@ -37,7 +37,7 @@ pub fn app(state: AppState, outbox: bool) -> Router {
     rampart_platform::metrics::install("local", false);
     let own = Router::new()
         .route("/_local/metrics", axum::routing::get(metrics))
-        .merge(rampart_http::openapi::serve("/openapi.json", &openapi()));
+        .merge(rampart_http::openapi::serve("/openapi.json", openapi));
     let mut routes = http::serves(NAME, own)
         .merge(auth_api::routes(state.clone()))
         .merge(webhooks_api::routes(state.clone()))

@@ -83,6 +83,7 @@ pub async fn sqs_fx() -> Option<QFx> {
 rampart_tests::on_backends!(
     super::sqlite_fx, super::sqs_fx;
     ack_removes_and_attributes_round_trip,
+    a_batch_acked_at_once_is_gone_and_the_rest_comes_back,
     redelivered_after_visibility_timeout,
     dead_lettered_after_max_receives,
     nothing_lost_when_consumer_dies,
@@ -113,6 +114,38 @@ async fn ack_removes_and_attributes_round_trip(fx: QFx) {
         fx.queue.receive(10, VIS, NO_WAIT).await.unwrap().is_empty(),
         "acked message is gone"
     );
+}
+
+async fn a_batch_acked_at_once_is_gone_and_the_rest_comes_back(fx: QFx) {
+    for body in ["one", "two", "three"] {
+        fx.queue.send(OutgoingMessage::new(body)).await.unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let more = fx
+            .queue
+            .receive(10, VIS, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(!more.is_empty(), "all three arrive");
+        got.extend(more);
+    }
+    let (acked, kept): (Vec<_>, Vec<_>) = got.into_iter().partition(|m| m.body != "two");
+    let receipts: Vec<String> = acked.iter().map(|m| m.receipt.clone()).collect();
+    fx.queue.ack_many(&receipts).await.unwrap();
+    tokio::time::sleep(VIS + Duration::from_millis(300)).await;
+    let again = fx
+        .queue
+        .receive(10, VIS, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = again.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(
+        bodies,
+        vec!["two"],
+        "only the message left out of the batch comes back"
+    );
+    assert_eq!(kept.len(), 1);
 }
 
 async fn redelivered_after_visibility_timeout(fx: QFx) {

@@ -186,10 +186,27 @@ pub fn merged(function_docs: Vec<OpenApi>) -> OpenApi {
 /// An OpenAPI document.
 pub type Document = OpenApi;
 
-/// `GET <path>`: the document, rendered once.
-pub fn serve<S: Clone + Send + Sync + 'static>(path: &str, doc: &OpenApi) -> Router<S> {
-    let body = bytes::Bytes::from(doc.to_pretty_json().expect("the contract serialises"));
-    Router::new().route(path, get(move || async move { json_answer(body) }))
+/// `GET <path>`: the document `build` makes, built and rendered once, when first asked for. Not
+/// at startup: a Lambda function's cold start would pay for a document its first request (a
+/// webhook, a sign-in) never reads.
+pub fn serve<S: Clone + Send + Sync + 'static>(
+    path: &str,
+    build: impl Fn() -> OpenApi + Send + Sync + 'static,
+) -> Router<S> {
+    let rendered = std::sync::Arc::new(std::sync::OnceLock::<bytes::Bytes>::new());
+    let build = std::sync::Arc::new(build);
+    Router::new().route(
+        path,
+        get(move || {
+            let (rendered, build) = (rendered.clone(), build.clone());
+            async move {
+                let body = rendered.get_or_init(|| {
+                    bytes::Bytes::from(build().to_pretty_json().expect("the contract serialises"))
+                });
+                json_answer(body.clone())
+            }
+        }),
+    )
 }
 
 fn json_answer(body: bytes::Bytes) -> HttpResponse {

@@ -111,6 +111,14 @@ pub trait Queue: Send + Sync + 'static {
     ) -> Result<Vec<ReceivedMessage>, QueueError>;
     /// Deletes the message: it was handled.
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Deletes every message of `receipts`: a batch was handled. One after the other unless the
+    /// backend has a cheaper way (the embedded queue deletes them in one write).
+    async fn ack_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        for receipt in receipts {
+            self.ack(receipt).await?;
+        }
+        Ok(())
+    }
     /// Changes how long the message stays hidden: zero makes it visible again now (a nack),
     /// longer extends the lease of a consumer still working on it.
     async fn set_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError>;
