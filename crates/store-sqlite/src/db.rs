@@ -162,7 +162,7 @@ fn configure(conn: Connection) -> Result<Connection, StoreError> {
     // a checkpoint every 4,096 pages (16 MiB of log) instead of SQLite's 1,000 writes a page
     // that changed many times in between once, with fewer fsyncs.
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
          PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 4096; PRAGMA temp_store = MEMORY;",
     )
     .map_err(unavailable)?;

@@ -86,7 +86,7 @@ impl SqliteQueue {
                 {
                     let mut stmt = tx
                         .prepare_cached(
-                            "SELECT id, body, attrs, receive_count FROM queue_messages
+                            "SELECT id, body, attrs, receive_count FROM queue_messages INDEXED BY queue_order
                              WHERE queue = ?1 AND visible_at <= ?2 ORDER BY sent_at, id LIMIT ?3",
                         )
                         .map_err(unavailable)?;

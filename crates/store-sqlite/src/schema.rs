@@ -7,6 +7,11 @@ use rampart_store::StoreError;
 
 use crate::error::unavailable;
 
+/// The queue's order index is `(queue, sent_at, id)`, walked oldest first by a receive that
+/// skips the few messages leased or backing off and stops at its batch. An index led by
+/// `visible_at` (what a store made before this had) made each receive sort every visible
+/// message first: with a backlog of 20,000 the worker spent most of its time choosing the next
+/// ten, and fell further behind the busier the intake was.
 pub(crate) fn create(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS items (
@@ -31,7 +36,8 @@ pub(crate) fn create(conn: &Connection) -> Result<(), StoreError> {
                  receipt TEXT,
                  dedup_id TEXT
              );
-             CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages (queue, visible_at, sent_at);
+             DROP INDEX IF EXISTS queue_visible;
+             CREATE INDEX IF NOT EXISTS queue_order ON queue_messages (queue, sent_at, id);
              CREATE INDEX IF NOT EXISTS queue_receipt ON queue_messages (receipt);
              CREATE TABLE IF NOT EXISTS queue_dedup (
                  queue TEXT NOT NULL,
