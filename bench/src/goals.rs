@@ -273,3 +273,104 @@ fn beside_peer(m: &Measured, kind: Kind) -> Vec<Row> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn row(cold_ms: u64, rss_mib: u64) -> FnRow {
+        FnRow {
+            cold: vec![Duration::from_millis(cold_ms)],
+            rss_first: rss_mib * 1024 * 1024,
+            ..FnRow::default()
+        }
+    }
+
+    fn intake(function: &'static str, label: &'static str, ms: u64, calls: u64) -> IntakeRow {
+        IntakeRow {
+            function,
+            label,
+            latencies: vec![Duration::from_millis(ms)],
+            calls: BTreeMap::from([("PutItem".to_string(), calls)]),
+            n: 1,
+        }
+    }
+
+    fn find<'a>(rows: &'a [Row], goal: &str) -> &'a Row {
+        rows.iter()
+            .find(|r| r.goal.starts_with(goal))
+            .unwrap_or_else(|| panic!("no row {goal}: {rows:?}"))
+    }
+
+    #[test]
+    fn each_peer_gets_its_comparisons_and_a_missing_one_says_why() {
+        let rows = [
+            ("webhooks-api", row(30, 10)),
+            (Kind::Python.label(), row(500, 70)),
+        ];
+        let intake = [
+            intake("webhooks-api", "new event", 12, 2),
+            intake("webhooks-api", "duplicate delivery", 4, 1),
+            intake(Kind::Python.label(), "new event", 28, 3),
+            intake(Kind::Python.label(), "duplicate delivery", 8, 1),
+        ];
+        let missing = [(Kind::Node, "node is not installed".to_string())];
+        let goals = verdict_rows(&Measured {
+            rows: &rows,
+            intake: &intake,
+            peers_missing: &missing,
+            stripped: true,
+            load: Err("not run".into()),
+            in_process: &[],
+        });
+        let dup = find(&goals, "warm duplicate delivery p50 ≤ the Python peer's");
+        assert_eq!(
+            dup.goal,
+            "warm duplicate delivery p50 ≤ the Python peer's (8.0 ms, this run)"
+        );
+        assert_eq!(dup.verdict, "met");
+        let cold = find(&goals, "webhooks-api cold start p50 ≤ the Python peer's");
+        assert_eq!(cold.measured, "30.0 ms (0.06× the peer's)");
+        assert_eq!(
+            find(&goals, "AWS calls per request, new event ≤ the Python peer's").verdict,
+            "met"
+        );
+        let node = find(&goals, "webhooks-api RSS after first invoke ≤ the Node.js peer's");
+        assert_eq!(node.measured, "not measured");
+        assert_eq!(
+            node.verdict,
+            "no Node.js peer this run: node is not installed"
+        );
+        // Five comparisons and the duplicate row per peer, whether it ran or not.
+        let per_peer = |lang: &str| {
+            goals
+                .iter()
+                .filter(|r| r.goal.contains(&format!("the {lang} peer's")))
+                .count()
+        };
+        assert_eq!((per_peer("Python"), per_peer("Node.js")), (6, 6));
+    }
+
+    #[test]
+    fn without_the_python_peer_the_issue_figure_is_the_bar() {
+        let rows = [("webhooks-api", row(30, 10))];
+        let intake = [intake("webhooks-api", "duplicate delivery", 4, 1)];
+        let missing = [(Kind::Python, "left out (--no-peer)".to_string())];
+        let goals = verdict_rows(&Measured {
+            rows: &rows,
+            intake: &intake,
+            peers_missing: &missing,
+            stripped: true,
+            load: Err("not run".into()),
+            in_process: &[],
+        });
+        let dup = find(&goals, "warm duplicate delivery p50 ≤ the Python peer's");
+        assert_eq!(
+            dup.goal,
+            "warm duplicate delivery p50 ≤ the Python peer's (9.7 ms, the issue's figure)"
+        );
+        assert_eq!(dup.verdict, "met");
+    }
+}
