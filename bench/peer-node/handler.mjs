@@ -11,7 +11,8 @@
 // Environment (set by the harness): TABLE_NAME (the idempotency table), QUEUE_URL, SECRET_ID (a
 // JSON secret holding STRIPE_WEBHOOK_SECRET, the same one webhooks-api reads) and
 // AWS_ENDPOINT_URL (the counting proxy in front of moto; AWS SDK v3 honours it for every client,
-// Powertools' own DynamoDB client included).
+// Powertools' own DynamoDB and Secrets Manager clients included; see the SQS client for the one
+// exception).
 
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -26,7 +27,11 @@ const persistenceStore = new DynamoDBPersistenceLayer({ tableName: process.env.T
 // Stripe's retry window closely enough for a benchmark (and is the Python peer's expiry).
 const config = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 24 * 3600 });
 const secrets = new SecretsProvider();
-const sqs = new SQSClient({});
+// The SDK sends an SQS call to the QueueUrl's host when it differs from the resolved endpoint.
+// On Lambda both are sqs.<region>.amazonaws.com, so this changes nothing there; under the harness
+// the queue URL names moto itself, and without it SendMessage would go around the counting proxy
+// (and not be counted).
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 const QUEUE_URL = process.env.QUEUE_URL;
 const SECRET_ID = process.env.SECRET_ID;
 

@@ -218,12 +218,7 @@ fn beside_peer(m: &Measured, kind: Kind) -> Vec<Row> {
     let p50 = |r: Option<&IntakeRow>| r.map(|r| millis(percentile(&r.latencies, 50.0)));
     let calls =
         |r: Option<&IntakeRow>| r.map(|r| r.calls.values().sum::<u64>() as f64 / r.n as f64);
-    let path = |label: &str| {
-        (
-            m.intake("webhooks-api", label),
-            m.intake(theirs, label),
-        )
-    };
+    let path = |label: &str| (m.intake("webhooks-api", label), m.intake(theirs, label));
     let ran = ours.is_some();
     let both = |o: Option<f64>, t: Option<f64>| ran.then_some((o, t));
     let mut out = Vec::new();
@@ -244,7 +239,11 @@ fn beside_peer(m: &Measured, kind: Kind) -> Vec<Row> {
         (_, o, t) => compare("warm duplicate delivery p50", Unit::Ms, both(o, t)),
     });
     let (o, t) = path("new event");
-    out.push(compare("warm new event p50", Unit::Ms, both(p50(o), p50(t))));
+    out.push(compare(
+        "warm new event p50",
+        Unit::Ms,
+        both(p50(o), p50(t)),
+    ));
     let cold = |r: Option<&FnRow>| {
         r.filter(|r| !r.cold.is_empty())
             .map(|r| millis(percentile(&r.cold, 50.0)))
@@ -334,10 +333,17 @@ mod tests {
         let cold = find(&goals, "webhooks-api cold start p50 ≤ the Python peer's");
         assert_eq!(cold.measured, "30.0 ms (0.06× the peer's)");
         assert_eq!(
-            find(&goals, "AWS calls per request, new event ≤ the Python peer's").verdict,
+            find(
+                &goals,
+                "AWS calls per request, new event ≤ the Python peer's"
+            )
+            .verdict,
             "met"
         );
-        let node = find(&goals, "webhooks-api RSS after first invoke ≤ the Node.js peer's");
+        let node = find(
+            &goals,
+            "webhooks-api RSS after first invoke ≤ the Node.js peer's",
+        );
         assert_eq!(node.measured, "not measured");
         assert_eq!(
             node.verdict,

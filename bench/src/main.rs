@@ -296,10 +296,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let answers: Vec<String> = r.answers.iter().map(|(k, v)| format!("{k}×{v}")).collect();
         println!(
             "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.size.map(mib).unwrap_or_else(|| match Kind::of_label(name) {
-                Some(kind) => format!("— ({})", kind.language()),
-                None => "—".into(),
-            }),
+            r.size
+                .map(mib)
+                .unwrap_or_else(|| match Kind::of_label(name) {
+                    Some(kind) => format!("— ({})", kind.language()),
+                    None => "—".into(),
+                }),
             ms(percentile(&r.cold, 50.0)),
             ms(percentile(&r.cold, 95.0)),
             ms(percentile(&r.init, 50.0)),

@@ -24,6 +24,8 @@ pub struct Aws {
     pub endpoint: String,
 }
 
+/// The queue, the JSON secret and webhooks-api's table on moto, and the counting proxy in front of
+/// it, which every spawned process is pointed at.
 pub async fn aws_setup(endpoint: &str, scratch: &Path) -> Aws {
     let proxy = CountingProxy::start(endpoint).await;
     let cfg = rampart_tests::aws_config(endpoint).await;
@@ -90,6 +92,7 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// A function's release binary from `bins`.
     pub fn function(bins: &Path, name: &'static str) -> Self {
         Self {
             name,
@@ -101,6 +104,7 @@ impl Subject {
         }
     }
 
+    /// A peer under its runtime interface client, with its own idempotency `table`.
     pub fn peer(p: &Peer, table: String) -> Self {
         let cmd = p.command();
         let mut env = p.env();
@@ -154,10 +158,9 @@ fn stop(mut child: Child) {
 fn event(name: &str) -> String {
     let health = |path: &str| apigw_v2("GET", path, &[], None);
     match name {
-        _ if name == "webhooks-api" || peer::Kind::of_label(name).is_some() => stripe_delivery(&format!(
-            "evt_bench_{}",
-            rampart_platform::crypto::random_id()
-        )),
+        _ if name == "webhooks-api" || peer::Kind::of_label(name).is_some() => stripe_delivery(
+            &format!("evt_bench_{}", rampart_platform::crypto::random_id()),
+        ),
         "auth-api" => health("/auth/health"),
         "billing-api" => health("/billing/health"),
         "customers-api" => health("/usage/health"),
@@ -251,7 +254,13 @@ pub struct IntakeRow {
 /// One warm process: RSS after the first invoke, warm latency of its event, and for
 /// webhooks-api and the peers the new-event and duplicate paths with their AWS calls
 /// counted.
-pub async fn warm(s: &Subject, aws: &Aws, scratch: &Path, row: &mut FnRow, n: usize) -> Vec<IntakeRow> {
+pub async fn warm(
+    s: &Subject,
+    aws: &Aws,
+    scratch: &Path,
+    row: &mut FnRow,
+    n: usize,
+) -> Vec<IntakeRow> {
     let name = s.name;
     let mut emu = Emulator::start().await;
     let child = spawn(s, &emu, aws, scratch);
@@ -308,4 +317,3 @@ pub fn calls_text(calls: &BTreeMap<String, u64>, n: usize) -> String {
         .collect();
     format!("{:.2} ({})", total as f64 / n as f64, parts.join(", "))
 }
-

@@ -167,8 +167,8 @@ pub fn find(kind: Kind) -> Result<Peer, String> {
             (node, cmd)
         }
     };
-    let versions = output(probe, &program)
-        .map_err(|why| format!("its packages do not import ({why})"))?;
+    let versions =
+        output(probe, &program).map_err(|why| format!("its packages do not import ({why})"))?;
     Ok(Peer {
         kind,
         program,
@@ -206,7 +206,10 @@ impl Peer {
         let mut cmd = Command::new(&self.program);
         match self.kind {
             Kind::Python => cmd.args(["-m", "awslambdaric", "handler.handler"]),
-            Kind::Node => cmd.args(["node_modules/aws-lambda-ric/bin/index.mjs", "handler.handler"]),
+            Kind::Node => cmd.args([
+                "node_modules/aws-lambda-ric/bin/index.mjs",
+                "handler.handler",
+            ]),
         };
         cmd.current_dir(&self.dir);
         cmd
