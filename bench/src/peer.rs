@@ -118,13 +118,14 @@ const pkgs = ['stripe', '@aws-lambda-powertools/idempotency', '@aws-sdk/client-s
 console.log('Node ' + process.versions.node + ', ' + pkgs.map(v).join(', '));
 ";
 
-/// Runs `cmd`; its stdout when it succeeds, else the last line of its stderr.
-fn output(mut cmd: Command, program: &Path) -> Result<String, String> {
+/// Runs `cmd`: `Err` when it cannot be started at all, else `Ok` of its stdout when it succeeds
+/// or of the last line of its stderr when it fails, so callers can say which went wrong.
+fn output(mut cmd: Command, program: &Path) -> Result<Result<String, String>, String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    if out.status.success() {
+    Ok(if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
@@ -134,7 +135,7 @@ fn output(mut cmd: Command, program: &Path) -> Result<String, String> {
             .unwrap_or("no error output")
             .trim()
             .to_string())
-    }
+    })
 }
 
 /// The peer of `kind`, or why it cannot run here (the harness prints the reason).
@@ -168,7 +169,7 @@ pub fn find(kind: Kind) -> Result<Peer, String> {
         }
     };
     let versions =
-        output(probe, &program).map_err(|why| format!("its packages do not import ({why})"))?;
+        output(probe, &program)?.map_err(|why| format!("its packages do not import ({why})"))?;
     Ok(Peer {
         kind,
         program,
@@ -194,7 +195,7 @@ impl Peer {
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test");
-        output(cmd, &self.program)
+        output(cmd, &self.program)?
             .map(drop)
             .map_err(|why| format!("the idempotency table could not be created ({why})"))
     }
