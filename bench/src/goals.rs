@@ -166,7 +166,13 @@ pub fn verdict_rows(m: &Measured) -> Vec<Row> {
             },
         };
         out.push(match run {
-            Ok(r) if cpu => Row::measured(goal, micros(r.cpu_per_request), aim, Unit::Us, ""),
+            Ok(r) if cpu => Row::measured(
+                goal,
+                micros(r.cpu_per_request_drained),
+                aim,
+                Unit::Us,
+                "with the backlog the run left processed",
+            ),
             Ok(r) => Row::measured(goal, r.per_sec, aim, Unit::PerSec, ""),
             Err(why) => Row::unmeasured(goal, &why),
         });

@@ -17,6 +17,11 @@ pub struct LoadRun {
     pub per_sec: f64,
     pub non_2xx: u64,
     pub cpu_per_request: Duration,
+    /// The stack's CPU per request once the worker has also processed every event the run left
+    /// queued: what an event costs end to end (intake, worker, store).
+    pub cpu_per_request_drained: Duration,
+    /// How long after the run the worker took to catch up (zero when it kept up).
+    pub drain: Duration,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
 }
@@ -150,6 +155,25 @@ fn latency_ms(text: &str, pct: &str) -> Option<f64> {
     }
 }
 
+/// Waits until the stack is idle again (under 2% of a core over 200 ms, or 60 s at most): the
+/// worker has processed what the run queued. Returns how long that took and the stack's CPU time
+/// then. Reading CPU only while wrk runs would leave out the worker's work on a backlog, so a
+/// worker that falls behind would look cheaper than one that keeps up.
+fn settle(pid: u32, at_end: Duration) -> (Duration, Duration) {
+    let start = Instant::now();
+    let step = Duration::from_millis(200);
+    let mut last = at_end;
+    loop {
+        std::thread::sleep(step);
+        let now = cpu_time(pid).unwrap_or(last);
+        if now.saturating_sub(last) < step / 50 || start.elapsed() > Duration::from_secs(60) {
+            // The quiet step itself is not part of the catch-up.
+            return (start.elapsed().saturating_sub(step), now);
+        }
+        last = now;
+    }
+}
+
 /// One wrk run against the stack: `connections` on two threads for `secs`.
 pub fn run(
     stack: &LocalStack,
@@ -172,6 +196,7 @@ pub fn run(
         .output()
         .map_err(|e| format!("wrk: {e}"))?;
     let after = cpu_time(stack.pid()).unwrap_or_default();
+    let (drain, drained) = settle(stack.pid(), after);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() || !out.stderr.is_empty() {
         return Err(format!(
@@ -198,6 +223,8 @@ pub fn run(
         per_sec,
         non_2xx,
         cpu_per_request: cpu / requests.max(1) as u32,
+        cpu_per_request_drained: drained.saturating_sub(before) / requests.max(1) as u32,
+        drain,
         p50_ms: latency_ms(&text, "50%"),
         p99_ms: latency_ms(&text, "99%"),
     })

@@ -359,20 +359,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match &load {
         Err(why) => println!("not measured: {why}"),
         Ok(runs) => {
-            println!("| load | req/s | CPU per request | p50 | p99 | requests | non-2xx |");
-            println!("|---|---|---|---|---|---|---|");
+            println!(
+                "| load | req/s | CPU per request (during the run) | CPU per request (backlog processed) | backlog processed after | p50 | p99 | requests | non-2xx |"
+            );
+            println!("|---|---|---|---|---|---|---|---|---|");
             for (label, run) in runs {
                 match run {
                     Ok(r) => println!(
-                        "| {label} | {:.0} | {} | {} | {} | {} | {} |",
+                        "| {label} | {:.0} | {} | {} | {:.1} s | {} | {} | {} | {} |",
                         r.per_sec,
                         us(r.cpu_per_request),
+                        us(r.cpu_per_request_drained),
+                        r.drain.as_secs_f64(),
                         r.p50_ms.map(|v| format!("{v:.2} ms")).unwrap_or_default(),
                         r.p99_ms.map(|v| format!("{v:.2} ms")).unwrap_or_default(),
                         r.requests,
                         r.non_2xx,
                     ),
-                    Err(e) => println!("| {label} | failed: {e} | | | | | |"),
+                    Err(e) => println!("| {label} | failed: {e} | | | | | | | |"),
                 }
             }
         }

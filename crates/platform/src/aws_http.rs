@@ -61,7 +61,7 @@ impl Connector {
     fn new((connect, read): Timeouts) -> Self {
         // The SDK sees what the service answered: a redirect is its to judge (an error for these
         // services), never followed here with a request signed for another host.
-        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        let mut builder = crate::tls::client_builder().redirect(reqwest::redirect::Policy::none());
         if let Some(t) = connect {
             builder = builder.connect_timeout(t);
         }

@@ -14,5 +14,6 @@ pub mod metrics;
 pub mod secrets;
 pub mod telemetry;
 pub mod tiers;
+pub mod tls;
 
 pub use error::ApiError;

@@ -110,12 +110,12 @@ impl From<StripeError> for ApiError {
     }
 }
 
-/// One connection pool per process (building a client loads the trust store).
+/// One connection pool per process (building a client sets up TLS).
 fn http() -> Result<&'static reqwest::Client, StripeError> {
     static CLIENT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            reqwest::Client::builder()
+            rampart_platform::tls::client_builder()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

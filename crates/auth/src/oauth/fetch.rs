@@ -21,7 +21,7 @@ fn http() -> Result<&'static reqwest::Client, ApiError> {
     static CLIENT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            reqwest::Client::builder()
+            rampart_platform::tls::client_builder()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .timeout(TIMEOUT)
                 // A token or key endpoint that redirects is not followed: its answer is what
