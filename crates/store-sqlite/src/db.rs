@@ -7,11 +7,18 @@
 //! separate connections (WAL lets them proceed while the writer works) and see only committed
 //! data; an in-memory database has one connection, so its reads queue with the writes.
 //! Statements are prepared once per connection (`prepare_cached`).
+//!
+//! An in-memory database (tests, benchmarks) also runs a job on the caller's thread when the
+//! writer is idle (nothing queued, its connection free): the hand-off to the writer thread and
+//! the wake-up of the caller were most of what one write cost there. A file database always
+//! goes through the writer thread: its commit may run a checkpoint, milliseconds of disk work
+//! that must not hold up a runtime thread.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -77,6 +84,29 @@ pub struct Db {
     writer: Sender<Job>,
     /// `None` for an in-memory database: its one connection also serves the reads.
     readers: Option<Sender<ReadJob>>,
+    /// The writer's connection, and for an in-memory database the jobs sent to the writer and
+    /// not yet run: a caller finding none and the connection free runs its job itself.
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    conn: Mutex<Connection>,
+    queued: AtomicUsize,
+    inline: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The connection, when this database runs jobs inline and the writer is idle.
+    fn idle(&self) -> Option<MutexGuard<'_, Connection>> {
+        if !self.inline || self.queued.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        self.conn.try_lock().ok()
+    }
 }
 
 fn gone() -> StoreError {
@@ -104,9 +134,11 @@ impl Db {
                     StoreError::unavailable_from(format!("cannot start reader: {e}"), e)
                 })?;
         }
+        let (writer, shared) = spawn_writer(writer, false)?;
         Ok(Self {
-            writer: spawn_writer(writer)?,
+            writer,
             readers: Some(rtx),
+            shared,
         })
     }
 
@@ -114,9 +146,11 @@ impl Db {
     pub fn in_memory() -> Result<Self, StoreError> {
         let conn = configure(Connection::open_in_memory().map_err(unavailable)?)?;
         crate::schema::create(&conn)?;
+        let (writer, shared) = spawn_writer(conn, true)?;
         Ok(Self {
-            writer: spawn_writer(conn)?,
+            writer,
             readers: None,
+            shared,
         })
     }
 
@@ -127,10 +161,21 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        if let Some(conn) = self.shared.idle() {
+            return write_alone(&conn, f);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: WriteJob = Box::new(Task { f, reply: tx });
-        self.writer.send(Job::Write(job)).map_err(|_| gone())?;
+        self.send(Job::Write(job))?;
         rx.await.map_err(|_| gone())?
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.shared.queued.fetch_add(1, Ordering::AcqRel);
+        self.writer.send(job).map_err(|_| {
+            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+            gone()
+        })
     }
 
     /// Runs `f` on a read connection: it sees committed data only.
@@ -145,7 +190,13 @@ impl Db {
         });
         match &self.readers {
             Some(r) => r.send(job).map_err(|_| gone())?,
-            None => self.writer.send(Job::Read(job)).map_err(|_| gone())?,
+            None => {
+                if let Some(conn) = self.shared.idle() {
+                    let _ = catch_unwind(AssertUnwindSafe(|| job(&conn)));
+                } else {
+                    self.send(Job::Read(job))?;
+                }
+            }
         }
         rx.await.map_err(|_| gone())?
     }
@@ -170,13 +221,44 @@ fn configure(conn: Connection) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn spawn_writer(conn: Connection) -> Result<Sender<Job>, StoreError> {
+fn spawn_writer(conn: Connection, inline: bool) -> Result<(Sender<Job>, Arc<Shared>), StoreError> {
     let (tx, rx) = channel::<Job>();
+    let shared = Arc::new(Shared {
+        conn: Mutex::new(conn),
+        queued: AtomicUsize::new(0),
+        inline,
+    });
+    let writer = shared.clone();
     std::thread::Builder::new()
         .name("sqlite-write".into())
-        .spawn(move || write_loop(conn, rx))
+        .spawn(move || write_loop(&writer, rx))
         .map_err(|e| StoreError::unavailable_from(format!("cannot start writer: {e}"), e))?;
-    Ok(tx)
+    Ok((tx, shared))
+}
+
+/// One job in a transaction of its own, on the caller's thread; answers after the commit.
+fn write_alone<T, F>(conn: &Connection, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&Connection) -> Result<T, StoreError>,
+{
+    control(conn, "BEGIN IMMEDIATE").map_err(unavailable)?;
+    match catch_unwind(AssertUnwindSafe(|| f(conn))) {
+        Ok(Ok(v)) => match control(conn, "COMMIT") {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = control(conn, "ROLLBACK");
+                Err(unavailable(e))
+            }
+        },
+        Ok(Err(e)) => {
+            let _ = control(conn, "ROLLBACK");
+            Err(e)
+        }
+        Err(_) => {
+            let _ = control(conn, "ROLLBACK");
+            Err(gone())
+        }
+    }
 }
 
 fn read_loop(conn: Connection, jobs: Arc<Mutex<Receiver<ReadJob>>>) {
@@ -193,7 +275,7 @@ fn read_loop(conn: Connection, jobs: Arc<Mutex<Receiver<ReadJob>>>) {
     }
 }
 
-fn write_loop(conn: Connection, jobs: Receiver<Job>) {
+fn write_loop(shared: &Shared, jobs: Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -202,7 +284,9 @@ fn write_loop(conn: Connection, jobs: Receiver<Job>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        run_batch(&conn, batch);
+        let n = batch.len();
+        run_batch(&shared.lock(), batch);
+        shared.queued.fetch_sub(n, Ordering::AcqRel);
     }
 }
 
@@ -260,5 +344,59 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
     }
     for reply in replies {
         reply(committed.as_ref().err());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn counter(db: &Db) -> i64 {
+        db.read(|c| {
+            c.query_row("SELECT v FROM n", [], |r| r.get(0))
+                .map_err(unavailable)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_on_the_callers_threads_and_the_writers_all_land_once() {
+        let db = Db::in_memory().unwrap();
+        db.write(|c| {
+            c.execute_batch("CREATE TABLE n (v INTEGER); INSERT INTO n VALUES (0);")
+                .map_err(unavailable)
+        })
+        .await
+        .unwrap();
+        let tasks: Vec<_> = (0..300)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write(|c| {
+                        c.execute("UPDATE n SET v = v + 1", [])
+                            .map(|_| ())
+                            .map_err(unavailable)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(counter(&db).await, 300);
+        let failed = db
+            .write(|c| {
+                c.execute("UPDATE n SET v = 0", []).map_err(unavailable)?;
+                Err::<(), _>(StoreError::unavailable("refused after writing"))
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(
+            counter(&db).await,
+            300,
+            "a failed write leaves nothing behind"
+        );
     }
 }
