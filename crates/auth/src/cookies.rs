@@ -191,21 +191,22 @@ pub fn set_device(headers: &mut HeaderMap, settings: &Settings, value: &str) {
 }
 
 /// The name of the cookie that binds a sign-in provider flow to the browser that started it
-/// (`oauth::state`): `__Secure-` with Secure cookies (not `__Host-`: it is scoped to the flow's
-/// path, RFC 6265bis cookie name prefixes).
+/// (`oauth::state`): `__Host-` with Secure cookies, like the session's, so a sibling subdomain
+/// cannot plant a flow of its own (a `__Secure-` cookie may be set with `Domain=` by any host
+/// of the parent domain: login CSRF, RFC 9700 §4.7; RFC 6265bis cookie name prefixes).
 pub fn oauth_flow_name(settings: &Settings) -> &'static str {
     if settings.cookie_secure {
-        "__Secure-oauth_flow"
+        "__Host-oauth_flow"
     } else {
         "oauth_flow"
     }
 }
 
-/// Where the flow cookie is sent: the provider routes only.
-pub const OAUTH_FLOW_PATH: &str = "/auth/oauth";
+/// Where the flow cookie is sent: `/`, which `__Host-` requires; it lives ten minutes and is
+/// cleared when the flow ends.
+pub const OAUTH_FLOW_PATH: &str = "/";
 
-/// The flow cookie (`max_age` zero: cleared). HttpOnly, this host only, on the provider routes
-/// only, and `SameSite=Lax` whatever `COOKIE_SAMESITE` says: the provider sends the browser
+/// The flow cookie (`max_age` zero: cleared). HttpOnly, this host only, and `SameSite=Lax` whatever `COOKIE_SAMESITE` says: the provider sends the browser
 /// back with a cross-site top-level GET, on which a Lax cookie is sent and a Strict one is not
 /// (RFC 6265bis §5.4.7).
 pub fn set_oauth_flow(headers: &mut HeaderMap, settings: &Settings, value: &str, max_age: i64) {
@@ -285,6 +286,21 @@ mod tests {
                 "__Host-csrf_token=ct; Path=/; Max-Age=604800; SameSite=Lax; Secure",
                 "__Host-device=dv; Path=/; Max-Age=15552000; SameSite=Lax; HttpOnly; Secure",
             ]
+        );
+    }
+
+    #[test]
+    fn the_sign_in_flow_cookie_is_host_only_and_lax_even_with_a_domain_and_strict_cookies() {
+        let s = settings(&[
+            ("COOKIE_SECURE", "true"),
+            ("COOKIE_DOMAIN", "example.com"),
+            ("COOKIE_SAMESITE", "strict"),
+        ]);
+        let mut h = HeaderMap::new();
+        set_oauth_flow(&mut h, &s, "flow", 600);
+        assert_eq!(
+            h[header::SET_COOKIE],
+            "__Host-oauth_flow=flow; Path=/; Max-Age=600; SameSite=Lax; HttpOnly; Secure"
         );
     }
 

@@ -100,6 +100,19 @@ pub async fn metadata(state: &AppState, issuer: &str) -> Result<Arc<Metadata>, A
     if meta.issuer != issuer {
         return Err(provider_error("discovery document names another issuer"));
     }
+    // OIDC Discovery §3: the endpoints are https URLs. The token endpoint receives the client
+    // secret and the JWKS decides which signatures are trusted: in production neither may be
+    // fetched in the clear, whatever the (https) issuer's document says.
+    let endpoints = [
+        &meta.authorization_endpoint,
+        &meta.token_endpoint,
+        &meta.jwks_uri,
+    ];
+    if state.settings.is_production() && endpoints.iter().any(|u| !u.starts_with("https://")) {
+        return Err(provider_error(
+            "discovery document names a non-https endpoint",
+        ));
+    }
     let meta = Arc::new(meta);
     remember(metadata_cache(), issuer, now, meta.clone());
     Ok(meta)

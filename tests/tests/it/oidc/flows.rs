@@ -146,12 +146,7 @@ async fn the_start_redirects_with_pkce_state_and_nonce_and_a_short_lived_flow_co
     assert_eq!(r.headers()["cache-control"], "no-store");
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("oauth_flow="), "{cookie}");
-    for attr in [
-        "Path=/auth/oauth",
-        "Max-Age=600",
-        "SameSite=Lax",
-        "HttpOnly",
-    ] {
+    for attr in ["Path=/;", "Max-Age=600", "SameSite=Lax", "HttpOnly"] {
         assert!(cookie.contains(attr), "{attr}: {cookie}");
     }
     let url = reqwest::Url::parse(&location(&r)).unwrap();
