@@ -192,6 +192,23 @@ impl OwnedData<AppState> for BillingData {
     }
 }
 
+/// Billing's part of the account item and none of its other data: what a function that only
+/// shows and severs that part registers (auth-api, for the profile and the take-back). The
+/// export and erasure of billing's data belong to the functions that run them (`BillingData`);
+/// registering only this keeps their Stripe calls out of such a binary.
+pub struct AccountPartOnly;
+
+#[async_trait]
+impl OwnedData<AppState> for AccountPartOnly {
+    fn kinds(&self) -> &'static [Kind] {
+        &[]
+    }
+
+    fn account_part(&self) -> Option<&dyn AccountPart> {
+        Some(&Part)
+    }
+}
+
 /// Billing's part of the account as the export shows it (its own section: the profile section
 /// is auth's view of the same item).
 fn billing_view(b: &BillingAccount) -> Json {

@@ -140,10 +140,10 @@ pub fn router(state: AppState) -> Router {
 /// The domains that keep a part of the account item, registered so the profile shows it and a
 /// take-back (an email-code sign-in or a reset of an unverified account) severs it: billing's
 /// plan, Stripe customer and subscription. Without it the previous holder of a taken-back
-/// account would keep its billing.
+/// account would keep its billing. Only that part: billing's export and erasure are gdpr-api's.
 pub fn registry() -> rampart_http::registry::Registry<AppState> {
     rampart_http::registry::Registry::new(vec![std::sync::Arc::new(
-        rampart_billing::owned::BillingData,
+        rampart_billing::owned::AccountPartOnly,
     )])
 }
 
