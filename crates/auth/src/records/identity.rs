@@ -58,13 +58,8 @@ impl TryFrom<&Item> for LinkedIdentity {
             .filter(|id| !id.is_empty())
             .ok_or_else(|| malformed(kind, "key"))?;
         let provider = item.req_s(kind, Self::PROVIDER)?.to_string();
-        let subject_hash = item
-            .sk
-            .strip_prefix(keys::IDENTITY_PREFIX)
-            .and_then(|rest| rest.strip_prefix(provider.as_str()))
-            .and_then(|rest| rest.strip_prefix('#'))
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| malformed(kind, "key"))?;
+        let subject_hash =
+            subject_hash_in(&item.sk, &provider).ok_or_else(|| malformed(kind, "key"))?;
         Ok(Self {
             user_id: user_id.to_string(),
             subject_hash: subject_hash.to_string(),
@@ -117,13 +112,8 @@ impl TryFrom<&Item> for IdentityLink {
         let kind = Self::KIND;
         expect_kind(item, kind)?;
         let provider = item.req_s(kind, Self::PROVIDER)?.to_string();
-        let subject_hash = item
-            .pk
-            .strip_prefix(keys::IDENTITY_PREFIX)
-            .and_then(|rest| rest.strip_prefix(provider.as_str()))
-            .and_then(|rest| rest.strip_prefix('#'))
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| malformed(kind, "key"))?;
+        let subject_hash =
+            subject_hash_in(&item.pk, &provider).ok_or_else(|| malformed(kind, "key"))?;
         Ok(Self {
             subject_hash: subject_hash.to_string(),
             provider,
@@ -180,6 +170,15 @@ impl From<&UsedOAuthState> for Item {
             .with(TYPE, UsedOAuthState::KIND)
             .with(EXPIRES_AT, s.expires_at)
     }
+}
+
+/// The subject hash in a key part `identity#<provider>#<hash>` (the linked identity's sort key,
+/// the lookup's partition key), when it has that shape.
+fn subject_hash_in<'a>(key: &'a str, provider: &str) -> Option<&'a str> {
+    key.strip_prefix(keys::IDENTITY_PREFIX)?
+        .strip_prefix(provider)?
+        .strip_prefix('#')
+        .filter(|h| !h.is_empty())
 }
 
 #[cfg(test)]
