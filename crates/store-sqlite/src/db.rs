@@ -154,6 +154,11 @@ impl Db {
         })
     }
 
+    /// Whether `other` is a handle on this same database.
+    pub fn same(&self, other: &Db) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     /// Runs `f` in the writer's transaction, under its own savepoint: an `Err` undoes exactly
     /// what `f` wrote. Answers after the commit.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::Db;
 use crate::error::unavailable;
 use rampart_platform::clock::SharedClock;
 use rampart_platform::crypto::random_id;
+use rampart_store::StoreError;
 use rampart_store::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 
 /// SQS FIFO's de-duplication interval.
@@ -57,12 +58,9 @@ impl SqliteQueue {
         Ok(self
             .db
             .read(move |c| {
-                c.query_row(
-                    "SELECT count(*) FROM queue_messages WHERE queue = ?1",
-                    params![name],
-                    |r| r.get::<_, i64>(0),
-                )
-                .map_err(unavailable)
+                c.prepare_cached("SELECT count(*) FROM queue_messages WHERE queue = ?1")
+                    .and_then(|mut st| st.query_row(params![name], |r| r.get::<_, i64>(0)))
+                    .map_err(unavailable)
             })
             .await? as u64)
     }
@@ -138,46 +136,9 @@ impl SqliteQueue {
 #[async_trait]
 impl Queue for SqliteQueue {
     async fn send(&self, msg: OutgoingMessage) -> Result<String, QueueError> {
-        if msg.body.is_empty() || msg.body.len() > 256 * 1024 {
-            return Err(QueueError::Invalid(
-                "message body must be 1 byte to 256 KiB".into(),
-            ));
-        }
+        let out = self.outgoing(msg)?;
         let now = self.clock.now_ms();
-        let visible_at = now + msg.delay.map_or(0, |d| d.as_millis() as i64);
-        let name = self.name.clone();
-        let attrs = serde_json::to_string(&msg.attributes).unwrap_or_else(|_| "{}".into());
-        Ok(self
-            .db
-            .write(move |tx| {
-                // Expired de-duplication ids are forgotten as new messages arrive.
-                tx.prepare_cached("DELETE FROM queue_dedup WHERE expires_at <= ?1").and_then(|mut st| st.execute(params![now]))
-                    .map_err(unavailable)?;
-                if let Some(d) = &msg.dedup_id {
-                    let prior: Option<String> = tx
-                        .query_row(
-                            "SELECT message_id FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_at > ?3",
-                            params![name, d, now],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(unavailable)?;
-                    if let Some(id) = prior {
-                        return Ok(id);
-                    }
-                }
-                let id = random_id();
-                tx.prepare_cached("INSERT INTO queue_messages (id, queue, body, attrs, sent_at, visible_at, dedup_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").and_then(|mut st| st.execute(params![id, name, msg.body, attrs, now, visible_at, msg.dedup_id]))
-                .map_err(unavailable)?;
-                if let Some(d) = &msg.dedup_id {
-                    tx.prepare_cached("INSERT OR REPLACE INTO queue_dedup (queue, dedup_id, message_id, expires_at)
-                         VALUES (?1, ?2, ?3, ?4)").and_then(|mut st| st.execute(params![name, d, id, now + DEDUP_WINDOW_MS]))
-                    .map_err(unavailable)?;
-                }
-                Ok(id)
-            })
-            .await?)
+        Ok(self.db.write(move |tx| out.insert(tx, now)).await?)
     }
 
     async fn receive(
@@ -256,5 +217,92 @@ impl Queue for SqliteQueue {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn in_store(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// A message checked and ready to insert, in a write of its own (`send`) or in the store's
+/// (`SqliteStore::put_then_send`).
+pub(crate) struct Outgoing {
+    queue: String,
+    msg: OutgoingMessage,
+    attrs: String,
+}
+
+impl SqliteQueue {
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Checks `msg` as SQS would (1 byte to 256 KiB) before anything is written.
+    pub(crate) fn outgoing(&self, msg: OutgoingMessage) -> Result<Outgoing, QueueError> {
+        if msg.body.is_empty() || msg.body.len() > 256 * 1024 {
+            return Err(QueueError::Invalid(
+                "message body must be 1 byte to 256 KiB".into(),
+            ));
+        }
+        let attrs = serde_json::to_string(&msg.attributes).unwrap_or_else(|_| "{}".into());
+        Ok(Outgoing {
+            queue: self.name.clone(),
+            msg,
+            attrs,
+        })
+    }
+}
+
+impl Outgoing {
+    /// Inserts the message inside the caller's write; returns its id (an earlier message's,
+    /// when a de-duplication id repeats within five minutes).
+    pub(crate) fn insert(&self, tx: &Connection, now: i64) -> Result<String, StoreError> {
+        let (name, msg) = (&self.queue, &self.msg);
+        let visible_at = now + msg.delay.map_or(0, |d| d.as_millis() as i64);
+        if let Some(d) = &msg.dedup_id {
+            // Expired de-duplication ids are forgotten as new ones arrive.
+            tx.prepare_cached("DELETE FROM queue_dedup WHERE expires_at <= ?1")
+                .and_then(|mut st| st.execute(params![now]))
+                .map_err(unavailable)?;
+            let prior: Option<String> = tx
+                .prepare_cached(
+                    "SELECT message_id FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_at > ?3",
+                )
+                .and_then(|mut st| st.query_row(params![name, d, now], |r| r.get(0)).optional())
+                .map_err(unavailable)?;
+            if let Some(id) = prior {
+                return Ok(id);
+            }
+        }
+        let id = random_id();
+        tx.prepare_cached(
+            "INSERT INTO queue_messages (id, queue, body, attrs, sent_at, visible_at, dedup_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                id,
+                name,
+                msg.body,
+                self.attrs,
+                now,
+                visible_at,
+                msg.dedup_id
+            ])
+        })
+        .map_err(unavailable)?;
+        if let Some(d) = &msg.dedup_id {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO queue_dedup (queue, dedup_id, message_id, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut st| st.execute(params![name, d, id, now + DEDUP_WINDOW_MS]))
+            .map_err(unavailable)?;
+        }
+        Ok(id)
     }
 }

@@ -15,6 +15,10 @@ use rampart_store::backend::{
     validate_transaction, validate_update,
 };
 
+use rampart_store::queue::{OutgoingMessage, Queue};
+use rampart_store::{PutThenSend, put_then_send_apart};
+
+use crate::SqliteQueue;
 use crate::db::Db;
 use crate::error::unavailable;
 
@@ -39,27 +43,15 @@ impl SqliteStore {
     }
 }
 
+/// The attributes in their stored form: tagged JSON (`rampart_store::Value`'s serde form).
 fn encode_attrs(attrs: &BTreeMap<String, Value>) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), v.to_tagged_json()))
-        .collect();
-    serde_json::Value::Object(map).to_string()
+    serde_json::to_string(attrs).unwrap_or_else(|_| "{}".into())
 }
 
 fn decode_item(pk: String, sk: String, attrs: &str) -> Result<Item, StoreError> {
-    let json: serde_json::Value = serde_json::from_str(attrs)
+    let attrs: BTreeMap<String, Value> = serde_json::from_str(attrs)
         .map_err(|e| StoreError::unavailable_from(format!("corrupt item: {e}"), e))?;
-    let obj = json
-        .as_object()
-        .ok_or_else(|| StoreError::unavailable("corrupt item"))?;
-    let mut out = BTreeMap::new();
-    for (k, v) in obj {
-        let v = Value::from_tagged_json(v)
-            .ok_or_else(|| StoreError::unavailable("corrupt attribute"))?;
-        out.insert(k.clone(), v);
-    }
-    Ok(Item { pk, sk, attrs: out })
+    Ok(Item { pk, sk, attrs })
 }
 
 fn load(tx: &Connection, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -324,10 +316,9 @@ impl Store for SqliteStore {
     async fn health(&self) -> Result<(), StoreError> {
         self.db
             .read(|conn| {
-                conn.query_row("SELECT count(*) FROM items WHERE pk = 'health'", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map_err(unavailable)?;
+                conn.prepare_cached("SELECT count(*) FROM items WHERE pk = 'health'")
+                    .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
+                    .map_err(unavailable)?;
                 Ok(())
             })
             .await
@@ -335,5 +326,40 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    /// When `queue` is this database's own, the item and the message go in one write: one
+    /// commit instead of two, and no moment where the item is stored and its message not.
+    async fn put_then_send(
+        &self,
+        item: Item,
+        cond: Option<Condition>,
+        queue: &dyn Queue,
+        msg: OutgoingMessage,
+    ) -> Result<(), PutThenSend> {
+        let own = queue
+            .in_store()
+            .and_then(|q| q.downcast_ref::<SqliteQueue>())
+            .filter(|q| q.db().same(&self.db));
+        let Some(own) = own else {
+            return put_then_send_apart(self, item, cond, queue, msg).await;
+        };
+        validate_item(&item).map_err(PutThenSend::Put)?;
+        validate_cond(cond.as_ref()).map_err(PutThenSend::Put)?;
+        // A message SQS would refuse: the put alone, then the same refusal as two calls give.
+        let out = match own.outgoing(msg) {
+            Ok(out) => out,
+            Err(e) => {
+                self.put(item, cond).await.map_err(PutThenSend::Put)?;
+                return Err(PutThenSend::Send(e));
+            }
+        };
+        let sent_at = own.now_ms();
+        self.immediate(move |tx, now| {
+            apply(tx, &Write::Put { item, cond }, now)?;
+            out.insert(tx, sent_at).map(drop)
+        })
+        .await
+        .map_err(PutThenSend::Put)
     }
 }

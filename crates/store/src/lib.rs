@@ -150,6 +150,43 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep_expired(&self, limit: usize) -> Result<usize, StoreError>;
     async fn health(&self) -> Result<(), StoreError>;
     fn backend(&self) -> &'static str;
+
+    /// Puts `item` under `cond`, then sends `msg` on `queue`: a record and the job that acts on
+    /// it. DynamoDB and SQS share no transaction, so by default these are the two calls, and a
+    /// `Send` error means the item is stored and no message went out. A backend whose queue
+    /// lives in its own database may do both in one commit, which only removes that window.
+    async fn put_then_send(
+        &self,
+        item: Item,
+        cond: Option<Condition>,
+        queue: &dyn queue::Queue,
+        msg: queue::OutgoingMessage,
+    ) -> Result<(), PutThenSend> {
+        put_then_send_apart(self, item, cond, queue, msg).await
+    }
+}
+
+/// `Store::put_then_send` as two calls: the put, then the send.
+pub async fn put_then_send_apart<S: Store + ?Sized>(
+    store: &S,
+    item: Item,
+    cond: Option<Condition>,
+    queue: &dyn queue::Queue,
+    msg: queue::OutgoingMessage,
+) -> Result<(), PutThenSend> {
+    store.put(item, cond).await.map_err(PutThenSend::Put)?;
+    queue.send(msg).await.map(drop).map_err(PutThenSend::Send)
+}
+
+/// Which half of `Store::put_then_send` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PutThenSend {
+    /// Nothing was stored and nothing sent (a failed condition hands back the stored item).
+    #[error(transparent)]
+    Put(StoreError),
+    /// The item is stored; the message was not sent.
+    #[error(transparent)]
+    Send(queue::QueueError),
 }
 
 pub type SharedStore = std::sync::Arc<dyn Store>;

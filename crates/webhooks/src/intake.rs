@@ -34,7 +34,7 @@ use rampart_http::ratelimit::{self, KeyPart, Rule, Subject};
 use rampart_http::state::AppState;
 use rampart_platform::error::ApiError;
 use rampart_platform::metrics::{self, Metric};
-use rampart_store::{Condition, Item, StoreError};
+use rampart_store::{Condition, Item, PutThenSend, StoreError};
 
 /// Message kind the worker dispatches webhook events on.
 pub const JOB_KIND: &str = "webhook.process";
@@ -286,24 +286,27 @@ pub async fn record(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
         v.payload,
         now_ms,
     );
-    let put = state
+    let recorded = state
         .store
-        .put(Item::from(&event), Some(Condition::NotExists))
+        .put_then_send(
+            Item::from(&event),
+            Some(Condition::NotExists),
+            &*state.queue,
+            job(&event.provider, &event.event_id),
+        )
         .await;
-    match put {
-        Ok(()) => match enqueue(state, &event.provider, &event.event_id).await {
-            Ok(()) => Ok(Intake::New),
-            Err(e) => {
-                tracing::warn!(
-                    operation = "enqueue",
-                    error = %e,
-                    "webhook event recorded but not queued; the provider's retry queues it"
-                );
-                mark_not_queued(state, &event).await;
-                Err(e)
-            }
-        },
-        Err(StoreError::ConditionFailed { existing }) => {
+    match recorded {
+        Ok(()) => Ok(Intake::New),
+        Err(PutThenSend::Send(e)) => {
+            tracing::warn!(
+                operation = "enqueue",
+                error = %e,
+                "webhook event recorded but not queued; the provider's retry queues it"
+            );
+            mark_not_queued(state, &event).await;
+            Err(unavailable("enqueue", e))
+        }
+        Err(PutThenSend::Put(StoreError::ConditionFailed { existing })) => {
             // The failed put hands back the stored record: no second read.
             let stored = existing
                 .as_deref()
@@ -330,7 +333,7 @@ pub async fn record(state: &AppState, v: Verified) -> Result<Intake, ApiError> {
                 }
             }
         }
-        Err(e) => {
+        Err(PutThenSend::Put(e)) => {
             tracing::warn!(
                 operation = "record_event",
                 error = %e,

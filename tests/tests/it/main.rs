@@ -20,6 +20,7 @@ mod openapi;
 mod operations;
 mod orders;
 mod props;
+mod put_then_send;
 mod queue_contract;
 mod ratelimit;
 mod retention;

@@ -128,6 +128,11 @@ pub trait Queue: Send + Sync + 'static {
         Ok(None)
     }
     fn backend(&self) -> &'static str;
+    /// This queue, when it lives in a store's database and that store may send its messages in
+    /// the store's own transaction (`Store::put_then_send`). None for SQS and for wrappers.
+    fn in_store(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 pub type SharedQueue = Arc<dyn Queue>;

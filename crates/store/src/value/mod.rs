@@ -1,11 +1,10 @@
 //! Attribute values: the subset of DynamoDB's types the product uses, with one ordering rule.
+//! Their serde form (`tagged`) is the embedded store's row format.
+
+mod tagged;
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::{Map, Value as Json, json};
 
 /// Numbers are 64-bit integers: money in minor units, epoch seconds, counters. Exact everywhere.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,50 +35,6 @@ impl Value {
             }
             _ => None,
         }
-    }
-
-    /// Tagged JSON (`{"S": "..."}`, `{"N": "12"}`, ...), the embedded backend's storage form.
-    pub fn to_tagged_json(&self) -> Json {
-        match self {
-            Value::S(s) => json!({ "S": s }),
-            Value::N(n) => json!({ "N": n.to_string() }),
-            Value::B(b) => json!({ "B": STANDARD.encode(b) }),
-            Value::Bool(b) => json!({ "BOOL": b }),
-            Value::Null => json!({ "NULL": true }),
-            Value::L(l) => json!({ "L": l.iter().map(Value::to_tagged_json).collect::<Vec<_>>() }),
-            Value::M(m) => {
-                let inner: Map<String, Json> = m
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_tagged_json()))
-                    .collect();
-                json!({ "M": inner })
-            }
-        }
-    }
-
-    pub fn from_tagged_json(j: &Json) -> Option<Value> {
-        let obj = j.as_object()?;
-        let (tag, v) = obj.iter().next()?;
-        Some(match tag.as_str() {
-            "S" => Value::S(v.as_str()?.to_string()),
-            "N" => Value::N(v.as_str()?.parse().ok()?),
-            "B" => Value::B(STANDARD.decode(v.as_str()?).ok()?),
-            "BOOL" => Value::Bool(v.as_bool()?),
-            "NULL" => Value::Null,
-            "L" => Value::L(
-                v.as_array()?
-                    .iter()
-                    .map(Value::from_tagged_json)
-                    .collect::<Option<_>>()?,
-            ),
-            "M" => Value::M(
-                v.as_object()?
-                    .iter()
-                    .map(|(k, v)| Some((k.clone(), Value::from_tagged_json(v)?)))
-                    .collect::<Option<_>>()?,
-            ),
-            _ => return None,
-        })
     }
 }
 
@@ -143,7 +98,8 @@ mod tests {
             ("b".to_string(), Value::B(vec![0, 255])),
             ("c".to_string(), Value::S("é".into())),
         ]));
-        assert_eq!(Value::from_tagged_json(&v.to_tagged_json()), Some(v));
+        let text = serde_json::to_string(&v).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
     }
 
     #[test]
