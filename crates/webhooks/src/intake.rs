@@ -1,6 +1,7 @@
 //! Intake: a delivery is verified first (CPU only), then recorded once (a conditional put keyed
 //! by provider + the event id taken from signed content) and a reference enqueued: two AWS calls
-//! for a new event, one failed conditional put for a duplicate. Only deliveries that fail
+//! for a new event, one failed conditional put for a duplicate (`Store::put_then_send`; the
+//! embedded store, whose queue shares its database, makes the pair one commit). Only deliveries that fail
 //! verification (or are malformed) count against the per-IP webhook limit, so a provider's
 //! legitimate burst is never answered 429 and its counter item is never a hot key.
 //!
