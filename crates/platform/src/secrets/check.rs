@@ -290,8 +290,8 @@ fn published(value: &str) -> bool {
     // is refused when any of its own words of 16 bytes or more is published, even if the part as
     // a whole is not (the safe direction). One whose words are all shorter (a fragment of prose)
     // is no longer found, which would take the whole text again; no generator or provider issues
-    // values with whitespace, and only the `Random` formats and secrets `SECRETS` does not name
-    // accept one.
+    // values with whitespace, every format of `SECRETS` refuses one (`weakness` for the random
+    // ones), and only a secret `SECRETS` does not name could still hold such a fragment.
     parts
         .flatten()
         .flat_map(str::split_whitespace)
@@ -309,6 +309,11 @@ pub fn weakness(value: &str) -> Option<String> {
         return Some(p);
     }
     let v = value.trim();
+    // No generator writes whitespace: a value with some is a phrase, guessable, and perhaps
+    // one printed in the docs (the published check knows them only by their long words).
+    if v.contains(char::is_whitespace) {
+        return Some("contains whitespace: a phrase, not a generated random value".into());
+    }
     let distinct = {
         let mut c: Vec<char> = v.chars().collect();
         c.sort_unstable();
@@ -607,5 +612,7 @@ mod tests {
             assert!(weakness(&crate::crypto::random_token(32)).is_none());
         }
         assert!(weakness(&"ab".repeat(40)).is_some(), "patterned");
+        let phrase = "Correct horse battery staple, then seven more words of prose after it";
+        assert!(weakness(phrase).unwrap().contains("whitespace"));
     }
 }
