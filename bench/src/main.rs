@@ -398,9 +398,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows: &rows,
         intake: &intake,
         peers_missing: &peers_missing,
-        stripped,
         load,
         in_process: &in_proc,
+        arm64: &rampart_perf::goals::arm64_bootstraps(&target_dir()),
     });
     println!("\nPerformance goals against this run (\"met\", or the distance still to go):\n");
     print!("{}", verdict::table(&goals));
