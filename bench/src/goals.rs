@@ -440,9 +440,16 @@ mod tests {
         ]);
         let size = find(&goals, "stripped binary ≤ 8 MiB (arm64)");
         assert_eq!(size.verdict, "met");
-        assert!(size.measured.contains("auth-api, built 10 min ago"), "{}", size.measured);
+        assert!(
+            size.measured.contains("auth-api, built 10 min ago"),
+            "{}",
+            size.measured
+        );
         let goals = measured(&[built("auth-api", 8_400_000)]);
-        assert_ne!(find(&goals, "stripped binary ≤ 8 MiB (arm64)").verdict, "met");
+        assert_ne!(
+            find(&goals, "stripped binary ≤ 8 MiB (arm64)").verdict,
+            "met"
+        );
         let goals = measured(&[]);
         let size = find(&goals, "stripped binary ≤ 8 MiB (arm64)");
         assert_eq!(size.measured, "not measured");
