@@ -50,18 +50,29 @@ async fn send(req: reqwest::RequestBuilder, what: &str) -> Result<Answer, ApiErr
         .await
         .map_err(|e| provider_error(&format!("{what}: {e}")))?;
     let status = resp.status().as_u16();
-    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(provider_error(&format!("{what}: answer too large")));
-    }
-    let bytes = resp
-        .bytes()
+    let bytes = read_bounded(resp)
         .await
-        .map_err(|e| provider_error(&format!("{what}: {e}")))?;
-    if bytes.len() > MAX_BODY {
-        return Err(provider_error(&format!("{what}: answer too large")));
-    }
+        .map_err(|why| provider_error(&format!("{what}: {why}")))?;
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Ok(Answer { status, body })
+}
+
+/// The body, up to `MAX_BODY`, or why not: a declared length is checked before reading, an
+/// undeclared one (a chunked answer) chunk by chunk as it arrives, so an endless answer costs
+/// at most that much memory before it is refused.
+async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    const TOO_LARGE: &str = "answer too large";
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(TOO_LARGE.into());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(TOO_LARGE.into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// GET `url` (with a Bearer token when given).
@@ -95,4 +106,62 @@ pub fn with_query(url: &str, params: &[(&str, &str)]) -> String {
         .finish();
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering one request with a chunked body (no Content-Length) of
+    /// `chunks` chunks of `chunk` bytes each, or without end when `chunks` is `None`.
+    async fn chunked_server(chunk: Vec<u8>, chunks: Option<usize>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = sock.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+            if sock.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let framed = [
+                format!("{:x}\r\n", chunk.len()).into_bytes(),
+                chunk,
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            let mut sent = 0;
+            while chunks.is_none_or(|n| sent < n) {
+                // The client hangs up once it has refused the answer.
+                if sock.write_all(&framed).await.is_err() {
+                    return;
+                }
+                sent += 1;
+            }
+            let _ = sock.write_all(b"0\r\n\r\n").await;
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_within_the_bound_is_read() {
+        let url = chunked_server(br#"{"keys":[]}"#.to_vec(), Some(1)).await;
+        let answer = get(&url, None, "jwks").await.unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, serde_json::json!({ "keys": [] }));
+    }
+
+    #[tokio::test]
+    async fn an_endless_chunked_answer_is_refused_once_past_the_bound() {
+        let url = chunked_server(vec![b' '; 16 * 1024], None).await;
+        let resp = http().unwrap().get(&url).send().await.unwrap();
+        // Reading it whole would never end: a bounded read answers at once.
+        let read = tokio::time::timeout(Duration::from_secs(10), read_bounded(resp));
+        let Err(why) = read.await.expect("the read stops at the bound") else {
+            panic!("an endless answer was read");
+        };
+        assert_eq!(why, "answer too large");
+    }
 }
