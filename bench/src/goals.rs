@@ -339,6 +339,23 @@ mod tests {
             .unwrap_or_else(|| panic!("no row {goal}: {rows:?}"))
     }
 
+    /// The verdict of a run without wrk loads or in-process rows.
+    fn verdicts(
+        rows: &[(&'static str, FnRow)],
+        intake: &[IntakeRow],
+        peers_missing: &[(Kind, String)],
+        arm64: &[Bootstrap],
+    ) -> Vec<Row> {
+        verdict_rows(&Measured {
+            rows,
+            intake,
+            peers_missing,
+            load: Err("not run".into()),
+            in_process: &[],
+            arm64,
+        })
+    }
+
     #[test]
     fn each_peer_gets_its_comparisons_and_a_missing_one_says_why() {
         let rows = [
@@ -352,14 +369,7 @@ mod tests {
             intake(Kind::Python.label(), "duplicate delivery", 8, 1),
         ];
         let missing = [(Kind::Node, "node is not installed".to_string())];
-        let goals = verdict_rows(&Measured {
-            rows: &rows,
-            intake: &intake,
-            peers_missing: &missing,
-            load: Err("not run".into()),
-            in_process: &[],
-            arm64: &[],
-        });
+        let goals = verdicts(&rows, &intake, &missing, &[]);
         let dup = find(&goals, "warm duplicate delivery p50 ≤ the Python peer's");
         assert_eq!(
             dup.goal,
@@ -400,14 +410,7 @@ mod tests {
         let rows = [("webhooks-api", row(30, 10))];
         let intake = [intake("webhooks-api", "duplicate delivery", 4, 1)];
         let missing = [(Kind::Python, "left out (--no-peer)".to_string())];
-        let goals = verdict_rows(&Measured {
-            rows: &rows,
-            intake: &intake,
-            peers_missing: &missing,
-            load: Err("not run".into()),
-            in_process: &[],
-            arm64: &[],
-        });
+        let goals = verdicts(&rows, &intake, &missing, &[]);
         let dup = find(&goals, "warm duplicate delivery p50 ≤ the Python peer's");
         assert_eq!(
             dup.goal,
@@ -419,16 +422,7 @@ mod tests {
     #[test]
     fn the_size_goal_reads_the_arm64_bootstraps_or_says_none_was_built() {
         let rows = [("webhooks-api", row(30, 10))];
-        let measured = |arm64: &[Bootstrap]| {
-            verdict_rows(&Measured {
-                rows: &rows,
-                intake: &[],
-                peers_missing: &[],
-                load: Err("not run".into()),
-                in_process: &[],
-                arm64,
-            })
-        };
+        let measured = |arm64: &[Bootstrap]| verdicts(&rows, &[], &[], arm64);
         let built = |function: &str, bytes| Bootstrap {
             function: function.into(),
             bytes,

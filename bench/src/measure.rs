@@ -31,14 +31,8 @@ pub async fn aws_setup(endpoint: &str, scratch: &Path) -> Aws {
     let cfg = rampart_tests::aws_config(endpoint).await;
     let (_, table) = rampart_tests::dynamo_table(endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&cfg);
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("bench-{}", rampart_platform::crypto::random_id()))
-        .send()
-        .await
-        .expect("create the queue")
-        .queue_url
-        .expect("a queue url");
+    let name = format!("bench-{}", rampart_platform::crypto::random_id());
+    let queue = rampart_tests::create_queue(&sqs, &name).await;
     // Every declared secret, generated in its format, as one JSON secret (what production has).
     let mut values: BTreeMap<String, String> = {
         use rampart_platform::secrets::SecretSource;

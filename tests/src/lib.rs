@@ -208,6 +208,18 @@ pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// A queue named `name` on the test endpoint (moto), created if absent: its URL.
+pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
+    client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create the queue")
+        .queue_url
+        .expect("a queue url")
+}
+
 /// A fresh table with the production key schema and GSI, unique to the caller.
 pub async fn dynamo_table(endpoint: &str) -> (aws_sdk_dynamodb::Client, String) {
     use aws_sdk_dynamodb::types::{

@@ -52,6 +52,29 @@ impl SqliteQueue {
         &self.name
     }
 
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Checks `msg` as SQS would (1 byte to 256 KiB) before anything is written.
+    pub(crate) fn outgoing(&self, msg: OutgoingMessage) -> Result<Outgoing, QueueError> {
+        if msg.body.is_empty() || msg.body.len() > 256 * 1024 {
+            return Err(QueueError::Invalid(
+                "message body must be 1 byte to 256 KiB".into(),
+            ));
+        }
+        let attrs = serde_json::to_string(&msg.attributes).unwrap_or_else(|_| "{}".into());
+        Ok(Outgoing {
+            queue: self.name.clone(),
+            msg,
+            attrs,
+        })
+    }
+
     /// Messages waiting (visible or in flight).
     pub async fn depth(&self) -> Result<u64, QueueError> {
         let name = self.name.clone();
@@ -230,31 +253,6 @@ pub(crate) struct Outgoing {
     queue: String,
     msg: OutgoingMessage,
     attrs: String,
-}
-
-impl SqliteQueue {
-    pub(crate) fn db(&self) -> &Db {
-        &self.db
-    }
-
-    pub(crate) fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    /// Checks `msg` as SQS would (1 byte to 256 KiB) before anything is written.
-    pub(crate) fn outgoing(&self, msg: OutgoingMessage) -> Result<Outgoing, QueueError> {
-        if msg.body.is_empty() || msg.body.len() > 256 * 1024 {
-            return Err(QueueError::Invalid(
-                "message body must be 1 byte to 256 KiB".into(),
-            ));
-        }
-        let attrs = serde_json::to_string(&msg.attributes).unwrap_or_else(|_| "{}".into());
-        Ok(Outgoing {
-            queue: self.name.clone(),
-            msg,
-            attrs,
-        })
-    }
 }
 
 impl Outgoing {

@@ -405,14 +405,8 @@ async fn intake_calls(endpoint: &str) {
             .interceptor(sqs_calls.clone())
             .build(),
     );
-    let url = sqs
-        .create_queue()
-        .queue_name(format!("bench-{}", rampart_platform::crypto::random_id()))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
+    let name = format!("bench-{}", rampart_platform::crypto::random_id());
+    let url = rampart_tests::create_queue(&sqs, &name).await;
     let clock = rampart_platform::clock::system();
     let store: SharedStore = Arc::new(DynamoStore::new(ddb, table, clock.clone()));
     let mut state = state_on(store, clock);

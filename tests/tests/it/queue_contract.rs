@@ -42,14 +42,7 @@ pub async fn sqs_fx() -> Option<QFx> {
     let ep = aws_endpoint()?;
     let client = aws_sdk_sqs::Client::new(&aws_config(&ep).await);
     let name = format!("q-{}", rampart_platform::crypto::random_id());
-    let dlq_url = client
-        .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let dlq_url = rampart_tests::create_queue(&client, &format!("{name}-dlq")).await;
     let dlq_arn = client
         .get_queue_attributes()
         .queue_url(&dlq_url)

@@ -192,22 +192,9 @@ async fn the_sqs_dead_letter_depth_is_read_from_the_queue_attributes() {
         return;
     };
     let client = aws_sdk_sqs::Client::new(&rampart_tests::aws_config(&ep).await);
-    let url = |name: String| {
-        let client = client.clone();
-        async move {
-            client
-                .create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .unwrap()
-                .queue_url
-                .unwrap()
-        }
-    };
     let id = rampart_platform::crypto::random_id();
-    let main = url(format!("main-{id}")).await;
-    let dlq = url(format!("dlq-{id}")).await;
+    let main = rampart_tests::create_queue(&client, &format!("main-{id}")).await;
+    let dlq = rampart_tests::create_queue(&client, &format!("dlq-{id}")).await;
     for _ in 0..2 {
         client
             .send_message()

@@ -214,13 +214,7 @@ pub async fn sqs_queue(endpoint: &str, client: Option<aws_sdk_sqs::Client>) -> S
         Some(c) => c,
         None => aws_sdk_sqs::Client::new(&aws_config(endpoint).await),
     };
-    let url = client
-        .create_queue()
-        .queue_name(format!("wh-{}", rampart_platform::crypto::random_id()))
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url
-        .expect("queue url");
+    let name = format!("wh-{}", rampart_platform::crypto::random_id());
+    let url = rampart_tests::create_queue(&client, &name).await;
     Arc::new(SqsQueue::new(client, url))
 }
